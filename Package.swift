@@ -1,0 +1,60 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Curate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "curate", targets: ["curate"]),
+        .library(name: "CurateCore", targets: ["CurateCore"]),
+        .library(name: "CurateImaging", targets: ["CurateImaging"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // C libraries from Debian, found through pkg-config.
+        .systemLibrary(
+            name: "CPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(
+            name: "CTurboJPEG", pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]),
+        // libpng's classic API reports errors with longjmp; this shim keeps
+        // that jump inside C so it never crosses a Swift frame.
+        .target(name: "CCurateCodecs", dependencies: ["CPNG"]),
+
+        .target(
+            name: "CurateCore",
+            dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "CurateImaging",
+            dependencies: ["CurateCore", "CCurateCodecs", "CTurboJPEG"]),
+        .target(
+            name: "CurateCommands",
+            dependencies: [
+                "CurateCore", "CurateImaging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "curate", dependencies: ["CurateCommands"]),
+
+        .target(
+            name: "CurateTestSupport",
+            dependencies: ["CurateCore", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/CurateTestSupport"),
+        .testTarget(
+            name: "CurateCoreTests",
+            dependencies: ["CurateCore", "CurateTestSupport"],
+            exclude: ["Fixtures"]),
+        .testTarget(
+            name: "CurateImagingTests",
+            dependencies: ["CurateImaging", "CurateTestSupport"],
+            exclude: ["Fixtures"]),
+        .testTarget(
+            name: "CurateCommandsTests",
+            dependencies: ["CurateCommands", "CurateTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

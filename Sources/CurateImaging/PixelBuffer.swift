@@ -1,0 +1,81 @@
+/// The channel layout of a ``PixelBuffer``: 8 bits per sample, interleaved.
+public enum PixelFormat: String, Sendable, Hashable, CaseIterable, Codable {
+    case gray8, rgb8, rgba8
+
+    /// Samples per pixel.
+    public var channels: Int {
+        switch self {
+        case .gray8: 1
+        case .rgb8: 3
+        case .rgba8: 4
+        }
+    }
+}
+
+/// Decoded pixels: rows top to bottom, each `width * format.channels` bytes, no padding.
+public struct PixelBuffer: Sendable, Hashable {
+    public private(set) var width: Int
+    public private(set) var height: Int
+    public private(set) var format: PixelFormat
+    /// `height * width * format.channels` bytes.
+    public var bytes: [UInt8]
+
+    /// Wraps existing bytes; they must be exactly `width * height * channels` long.
+    /// - Throws: ``ImagingError`` with code `.invalidArgument` when the sizes disagree.
+    public init(width: Int, height: Int, format: PixelFormat, bytes: [UInt8]) throws(ImagingError) {
+        guard width >= 0, height >= 0, bytes.count == width * height * format.channels else {
+            throw ImagingError(
+                .invalidArgument, source: "",
+                message: "pixel buffer of \(bytes.count) bytes does not match \(width)x\(height) \(format.rawValue)")
+        }
+        self.width = width
+        self.height = height
+        self.format = format
+        self.bytes = bytes
+    }
+
+    /// A buffer filled with one value.
+    public init(width: Int, height: Int, format: PixelFormat, filledWith value: UInt8 = 0) {
+        self.width = max(0, width)
+        self.height = max(0, height)
+        self.format = format
+        self.bytes = [UInt8](repeating: value, count: self.width * self.height * format.channels)
+    }
+
+    /// Bytes per row.
+    public var rowBytes: Int { width * format.channels }
+
+    /// The samples of pixel (x, y).
+    public func pixel(x: Int, y: Int) -> ArraySlice<UInt8> {
+        let start = (y * width + x) * format.channels
+        return bytes[start..<start + format.channels]
+    }
+
+    /// The same image in another channel layout (grey is replicated; alpha is 255 when added, dropped when removed).
+    public func converted(to target: PixelFormat) -> PixelBuffer {
+        if target == format { return self }
+        var out = PixelBuffer(width: width, height: height, format: target)
+        let n = width * height
+        let sc = format.channels, tc = target.channels
+        bytes.withUnsafeBufferPointer { src in
+            out.bytes.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<n {
+                    let s = i * sc, d = i * tc
+                    switch (format, target) {
+                    case (.gray8, _):
+                        dst[d] = src[s]; dst[d + 1] = src[s]; dst[d + 2] = src[s]
+                        if tc == 4 { dst[d + 3] = 255 }
+                    case (_, .gray8):
+                        // ITU-R BT.601 luma, as libjpeg and Pillow compute it.
+                        let r = Int(src[s]), g = Int(src[s + 1]), b = Int(src[s + 2])
+                        dst[d] = UInt8((r * 19595 + g * 38470 + b * 7471 + 32768) >> 16)
+                    default:
+                        dst[d] = src[s]; dst[d + 1] = src[s + 1]; dst[d + 2] = src[s + 2]
+                        if tc == 4 { dst[d + 3] = 255 }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,72 @@
+import Crypto
+import Foundation
+
+/// Locates committed fixtures and makes scratch folders for tests.
+public enum TestFixtures {
+    /// The package root (the folder holding Package.swift).
+    public static let packageRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url
+    }()
+
+    /// `Tests/<module>Tests/Fixtures/<relative>`.
+    public static func path(_ module: String, _ relative: String) -> String {
+        packageRoot.appendingPathComponent("Tests/\(module)Tests/Fixtures/\(relative)").path
+    }
+
+    /// A file under the package root, e.g. `datasets/photos/labels.coco.json`.
+    public static func repoPath(_ relative: String) -> String {
+        packageRoot.appendingPathComponent(relative).path
+    }
+
+    /// The bytes of a file; fails the test run loudly if missing.
+    public static func bytes(_ path: String) -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            preconditionFailure("missing fixture \(path)")
+        }
+        return Array(data)
+    }
+
+    /// Files in a folder with the given extension, sorted by name.
+    public static func files(in folder: String, ext: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.filter { $0.hasSuffix("." + ext) }.sorted().map { folder + "/" + $0 }
+    }
+}
+
+/// A temporary directory removed when the value is released.
+public final class ScratchDirectory: Sendable {
+    /// The directory's path.
+    public let path: String
+
+    /// Makes a fresh, empty directory under the system temporary folder.
+    public init() {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("curate-test-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        path = url.path
+    }
+
+    /// `path/relative`, with parent folders created.
+    public func file(_ relative: String) -> String {
+        let full = path + "/" + relative
+        try? FileManager.default.createDirectory(
+            atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        return full
+    }
+
+    /// Writes text to `relative` and returns its full path.
+    @discardableResult
+    public func write(_ relative: String, _ text: String) -> String {
+        let full = file(relative)
+        _ = FileManager.default.createFile(atPath: full, contents: Data(text.utf8))
+        return full
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// SHA-256 of bytes as lowercase hex.
+public func sha256Hex(_ bytes: [UInt8]) -> String {
+    SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+}
