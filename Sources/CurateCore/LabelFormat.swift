@@ -1,0 +1,51 @@
+/// The label interchange formats Curate reads and writes. Every format maps onto ``LabelSet``.
+///
+/// | format | path | holds |
+/// |---|---|---|
+/// | `coco` | a `.json` file | boxes, polygons, RLE masks, keypoints |
+/// | `yolo` | a folder (`classes.txt` or `data.yaml`, `labels/*.txt`) | boxes (normalised), polygons |
+/// | `voc` | a folder of `.xml` files (or its `Annotations/`) | boxes (1-based corners) |
+/// | `csv` | a `.csv` file with `path,label` | classes, multi-label |
+/// | `jsonl` | a `.jsonl` file, one item per line | everything, with sources and times |
+///
+/// ```swift
+/// let options = LabelReadOptions(imagesRoot: "datasets/photos", imageSize: sizeReader)
+/// let labels = try LabelFormat.coco.read(from: "datasets/photos/labels.coco.json", options: options).labelSet
+/// try LabelFormat.yolo.write(labels, to: "out/yolo")
+/// ```
+public enum LabelFormat: String, Sendable, Hashable, CaseIterable, Codable {
+    case coco, yolo, voc, csv, jsonl
+
+    /// Whether the format's path is a folder rather than a file.
+    public var isFolder: Bool { self == .yolo || self == .voc }
+
+    /// Reads and validates labels.
+    /// - Parameters:
+    ///   - path: the file (COCO, CSV, JSONL) or folder (YOLO, VOC).
+    ///   - options: images root, known classes, leniency and an image-size reader.
+    /// - Returns: the labels and, in lenient mode, the records that were skipped.
+    /// - Throws: ``LabelError`` naming the file and the line or JSON path of the first invalid record
+    ///   (strict mode), or of a file that cannot be parsed at all (both modes).
+    public func read(from path: String, options: LabelReadOptions = LabelReadOptions()) throws(LabelError) -> LabelReadResult {
+        switch self {
+        case .coco: try COCOFormat.read(from: path, options: options)
+        case .yolo: try YOLOFormat.read(from: path, options: options)
+        case .voc: try VOCFormat.read(from: path, options: options)
+        case .csv: try CSVFormat.read(from: path, options: options)
+        case .jsonl: try JSONLFormat.read(from: path, options: options)
+        }
+    }
+
+    /// Writes labels; each file is written atomically.
+    /// - Throws: ``LabelError`` with code `.unrepresentable` when the labels do not fit the format
+    ///   (for example a classification label in COCO, or YOLO without image sizes), or `.io`.
+    public func write(_ labels: LabelSet, to path: String) throws(LabelError) {
+        switch self {
+        case .coco: try COCOFormat.write(labels, to: path)
+        case .yolo: try YOLOFormat.write(labels, to: path)
+        case .voc: try VOCFormat.write(labels, to: path)
+        case .csv: try CSVFormat.write(labels, to: path)
+        case .jsonl: try JSONLFormat.write(labels, to: path)
+        }
+    }
+}
