@@ -1,1 +1,6 @@
 import CurateCommands
+
+@main
+enum Entrypoint {
+    static func main() async { await Curate.main() }
+}

@@ -85,6 +85,9 @@ enum COCOFormat {
         do {
             file = try JSONDecoder().decode(File.self, from: data)
         } catch let error as DecodingError {
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
+                throw LabelError(.malformed, file: path, message: jsonSyntaxMessage(data))
+            }
             throw LabelError(.malformed, file: path, location: decodingLocation(error), message: decodingMessage(error))
         } catch {
             throw LabelError(.malformed, file: path, message: "not valid COCO JSON: \(error)")
@@ -333,6 +336,25 @@ private func typeName(_ type: Any.Type) -> String {
     case is String.Type: "a string"
     default: "\(type)".contains("Array") ? "an array" : "an object"
     }
+}
+
+/// Why `data` is not JSON, with the line and column when Foundation says, and a hint for bare NaN.
+func jsonSyntaxMessage(_ data: Data) -> String {
+    var message = "not valid JSON"
+    do {
+        _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+    } catch {
+        let detail = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? ""
+        if let range = detail.range(of: "line ") {
+            message += " (" + detail[range.lowerBound...].trimmingCharacters(in: CharacterSet(charactersIn: ". ")) + ")"
+        }
+    }
+    let text = String(decoding: data, as: UTF8.self)
+    if let match = text.range(of: #"[\[,:]\s*-?(NaN|Infinity)\b"#, options: .regularExpression) {
+        let line = text[..<match.lowerBound].reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
+        message += "; line \(line) has NaN or Infinity, which JSON does not allow (write null or drop the record)"
+    }
+    return message
 }
 
 /// Reads a whole file, with errors naming it.

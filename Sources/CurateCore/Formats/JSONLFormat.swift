@@ -64,6 +64,10 @@ enum JSONLFormat {
             do {
                 line = try decoder.decode(Line.self, from: Data(lineText.utf8))
             } catch let error as DecodingError {
+                if case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
+                    try check.reject(location, jsonSyntaxMessage(Data(lineText.utf8)))
+                    continue
+                }
                 let at = decodingLocation(error)
                 try check.reject(location, (at == .file ? "" : "\(at): ") + decodingMessage(error))
                 continue

@@ -7,7 +7,8 @@ import FoundationXML
 /// `object`s whose `bndbox` corners are 1-based inclusive pixel indices, as the VOC devkit defines them.
 /// A box covering pixel columns 0…9 (COCO x = 0, width = 10) is `xmin = 1, xmax = 10`; reading subtracts 1
 /// from `xmin`/`ymin` and keeps `xmax`/`ymax` (as detectron2 and torchvision do).
-/// The item path is the XML file's folder (relative to the VOC folder) joined with `filename`.
+/// The item path is the XML file's folder (relative to the VOC folder) joined with `filename`, or `filename`
+/// itself when it already holds a folder (as globox writes it).
 enum VOCFormat {
     final class Element {
         let name: String
@@ -37,6 +38,12 @@ enum VOCFormat {
             _ = stack.popLast()
         }
 
+        var error: (line: Int, message: String)?
+
+        func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
+            if error == nil { error = (parser.lineNumber, (parseError as NSError).localizedDescription) }
+        }
+
         func parser(_ parser: XMLParser, foundCharacters string: String) {
             stack.last?.text += string
         }
@@ -47,7 +54,11 @@ enum VOCFormat {
         let parser = XMLParser(data: data)
         let builder = TreeBuilder()
         parser.delegate = builder
-        guard parser.parse(), let root = builder.root else {
+        let parsed = parser.parse()
+        if let error = builder.error {
+            throw LabelError(.malformed, file: path, location: .line(max(1, error.line)), message: "not valid XML: \(error.message)")
+        }
+        guard parsed, let root = builder.root else {
             let reason = parser.parserError.map { ($0 as NSError).localizedDescription } ?? "unknown error"
             throw LabelError(.malformed, file: path, location: .line(max(1, parser.lineNumber)), message: "not valid XML: \(reason)")
         }
@@ -92,7 +103,8 @@ enum VOCFormat {
                 continue
             }
             let folderPart = (relative as NSString).deletingLastPathComponent
-            let raw = folderPart.isEmpty ? filename : folderPart + "/" + filename
+            // A bare file name sits beside its XML file; a name with a folder is relative to the dataset root.
+            let raw = folderPart.isEmpty || filename.contains("/") ? filename : folderPart + "/" + filename
             guard let itemPath = try check.itemPath(raw, at: .line(root.child("filename")?.line ?? root.line)) else { continue }
             guard seen.insert(itemPath).inserted else {
                 try check.reject(.line(root.line), "duplicate image '\(itemPath)'")

@@ -1,0 +1,67 @@
+import ArgumentParser
+import CurateCore
+import CurateImaging
+import Foundation
+
+/// The one place errors become exit codes (see README, "Exit codes").
+enum ExitCodes {
+    static let success: Int32 = 0
+    static let failure: Int32 = 1
+    static let usage: Int32 = 64
+    static let dataError: Int32 = 65
+    static let notFound: Int32 = 66
+    static let locked: Int32 = 75
+
+    static func code(for error: any Error) -> Int32 {
+        switch error {
+        case let e as ImagingError:
+            if e.code == .io { return e.message.hasPrefix("no such file") ? notFound : failure }
+            if e.code == .invalidArgument { return usage }
+            return dataError
+        case let e as LabelError:
+            switch e.code {
+            case .notFound: return notFound
+            case .io: return failure
+            default: return dataError
+            }
+        case let e as CommandFailure:
+            return e.exitCode
+        default:
+            return failure
+        }
+    }
+}
+
+/// A failure a command reports itself, with its exit code.
+struct CommandFailure: Error, CustomStringConvertible {
+    var message: String
+    var exitCode: Int32
+    var description: String { message }
+}
+
+/// Standard error, line by line (libraries never print; commands do it here).
+enum Console {
+    static func error(_ line: String) {
+        FileHandle.standardError.write(Data(("error: " + line + "\n").utf8))
+    }
+
+    static func warning(_ line: String) {
+        FileHandle.standardError.write(Data(("warning: " + line + "\n").utf8))
+    }
+
+    static func out(_ line: String) {
+        print(line)
+    }
+}
+
+/// Runs a command body, printing any error as one line on stderr and exiting with its mapped code.
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        Console.error("\(error)")
+        throw ExitCode(ExitCodes.code(for: error))
+    }
+}

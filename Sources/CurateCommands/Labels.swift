@@ -1,0 +1,142 @@
+import ArgumentParser
+import CurateCore
+import CurateImaging
+import Foundation
+
+extension Curate {
+    /// `curate labels …`: label files.
+    struct Labels: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Convert and check label files (COCO, YOLO, Pascal VOC, CSV, JSONL).",
+            subcommands: [Convert.self])
+    }
+}
+
+extension LabelFormat: ExpressibleByArgument {}
+
+/// The image-size reader label readers use: header only, upright (EXIF orientation applied).
+let imageSizeReader: @Sendable (String) -> (width: Int, height: Int)? = { path in
+    guard let info = try? ImageDecoder().info(fileAt: path) else { return nil }
+    return info.displaySize
+}
+
+extension Curate.Labels {
+    /// `curate labels convert IN --from FMT --to FMT --out OUT`.
+    struct Convert: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Convert labels between COCO, YOLO, Pascal VOC, CSV and JSONL.",
+            discussion: """
+                Every record is validated on the way in: unknown classes, boxes outside the image or with \
+                negative size, NaN, missing images (with --images), duplicate ids and paths that escape the \
+                dataset root. The first invalid record stops the conversion (exit 65) with its file and line \
+                or JSON path, and nothing is written. With --lenient, invalid records are skipped and listed.
+
+                YOLO needs --images to find each image and read its size; COCO and VOC sizes are checked \
+                against the images when --images is given (EXIF orientation applied).
+
+                Examples:
+                  curate labels convert datasets/photos/labels.coco.json --from coco --to yolo \\
+                      --images datasets/photos --out /tmp/photos-yolo
+                  curate labels convert /tmp/photos-yolo --from yolo --to voc --images datasets/photos --out /tmp/photos-voc
+                  curate labels convert datasets/digits/labels.csv --from csv --to jsonl --out /tmp/digits.jsonl
+                """)
+
+        @Argument(help: "Input label file (COCO, CSV, JSONL) or folder (YOLO, VOC).")
+        var input: String
+
+        @Option(help: "Input format: \(LabelFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var from: LabelFormat
+
+        @Option(help: "Output format.")
+        var to: LabelFormat
+
+        @Option(help: "Output file or folder. A folder (YOLO, VOC) must not exist yet or be empty.")
+        var out: String
+
+        @Option(help: "The dataset root that item paths are relative to (checks images exist; reads sizes).")
+        var images: String?
+
+        @Option(help: "A CSV/JSONL/COCO/YOLO/VOC class list to validate against: a text file with one class name per line.")
+        var classes: String?
+
+        @Flag(help: "Skip invalid records and list them instead of failing.")
+        var lenient = false
+
+        @Flag(help: "Print the summary as JSON.")
+        var json = false
+
+        func run() async throws {
+            try await reportingErrors {
+                var options = LabelReadOptions(imagesRoot: images, lenient: lenient, imageSize: imageSizeReader)
+                if let images {
+                    var isDirectory: ObjCBool = false
+                    guard FileManager.default.fileExists(atPath: images, isDirectory: &isDirectory), isDirectory.boolValue else {
+                        throw CommandFailure(message: "\(images): no such folder (--images)", exitCode: ExitCodes.notFound)
+                    }
+                }
+                if let classes {
+                    let data = FileManager.default.contents(atPath: classes)
+                    guard let data else {
+                        throw CommandFailure(message: "\(classes): no such file (--classes)", exitCode: ExitCodes.notFound)
+                    }
+                    let names = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
+                        .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                    options.schema = LabelSchema(classNames: names)
+                }
+                let result = try from.read(from: input, options: options)
+                try LabelConversion.write(result.labelSet, as: to, to: out)
+                let labels = result.labelSet
+                if json {
+                    struct Summary: Encodable {
+                        var input: String, from: String, to: String, out: String
+                        var items: Int, annotations: Int, classes: Int
+                        var skipped: [LabelIssue]
+                    }
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                    let summary = Summary(input: input, from: from.rawValue, to: to.rawValue, out: out, items: labels.items.count,
+                                          annotations: labels.annotations.count, classes: labels.schema.classes.count,
+                                          skipped: result.skipped)
+                    Console.out(String(decoding: try encoder.encode(summary), as: UTF8.self))
+                } else {
+                    for issue in result.skipped { Console.warning("skipped \(issue)") }
+                    Console.out("converted \(labels.items.count) items, \(labels.annotations.count) annotations, "
+                        + "\(labels.schema.classes.count) classes: \(input) (\(from.rawValue)) -> \(out) (\(to.rawValue))"
+                        + (result.skipped.isEmpty ? "" : "; skipped \(result.skipped.count) invalid records"))
+                }
+            }
+        }
+    }
+}
+
+/// Writing converted labels without leaving half an output behind.
+enum LabelConversion {
+    /// Folder formats are written to a staging folder beside `path` and renamed into place, so a failure
+    /// (an unrepresentable label, a full disk) leaves nothing behind. File formats are written atomically.
+    static func write(_ labels: LabelSet, as format: LabelFormat, to path: String) throws {
+        guard format.isFolder else {
+            try format.write(labels, to: path)
+            return
+        }
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
+            let contents = (try? fm.contentsOfDirectory(atPath: path)) ?? ["?"]
+            guard isDirectory.boolValue, contents.isEmpty else {
+                throw CommandFailure(message: "\(path): already exists and is not an empty folder; choose a new --out",
+                                     exitCode: ExitCodes.usage)
+            }
+            try? fm.removeItem(atPath: path)
+        }
+        let url = URL(fileURLWithPath: path)
+        let staging = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).curate-tmp-\(UUID().uuidString)")
+        do {
+            try format.write(labels, to: staging.path)
+            try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try fm.moveItem(at: staging, to: url)
+        } catch {
+            try? fm.removeItem(at: staging)
+            throw error
+        }
+    }
+}
