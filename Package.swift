@@ -54,7 +54,7 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(
             name: "CurateCommandsTests",
-            dependencies: ["CurateCommands", "CurateTestSupport"]),
+            dependencies: ["CurateCommands", "curate", "CurateTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

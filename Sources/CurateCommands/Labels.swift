@@ -134,6 +134,11 @@ enum LabelConversion {
             try format.write(labels, to: staging.path)
             try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try fm.moveItem(at: staging, to: url)
+        } catch var error as LabelError {
+            try? fm.removeItem(at: staging)
+            // Report against the folder the user named, not the staging folder.
+            error.issue.file = error.issue.file.replacingOccurrences(of: staging.path, with: path)
+            throw error
         } catch {
             try? fm.removeItem(at: staging)
             throw error

@@ -150,10 +150,14 @@ enum YOLOFormat {
                 annotations.append(Annotation(item: itemPath, label: .object(object)))
             }
         }
-        // Images with no label file are YOLO negatives: items without objects.
-        if let all = FileManager.default.enumerator(atPath: root)?.allObjects as? [String] {
-            for path in all.sorted() where imageExtensions.contains((path as NSString).pathExtension) && !labeled.contains(path) {
-                if path.hasPrefix("labels/") { continue }
+        // Images with no label file are YOLO negatives: items without objects. Only the folders that hold
+        // labeled images are searched, so unrelated images elsewhere under the root are not swept in.
+        let folders = Set(labeled.map { ($0 as NSString).deletingLastPathComponent })
+        for folder in folders.sorted() {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? root : root + "/" + folder)) ?? []
+            for name in names.sorted() where imageExtensions.contains((name as NSString).pathExtension) {
+                let path = folder.isEmpty ? name : folder + "/" + name
+                if labeled.contains(path) { continue }
                 if let size = sizeOf(root + "/" + path) { items.append(Item(path: path, width: size.width, height: size.height)) }
             }
         }

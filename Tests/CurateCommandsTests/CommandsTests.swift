@@ -1,0 +1,133 @@
+import CurateTestSupport
+import Foundation
+import Testing
+
+@Suite struct TopLevelTests {
+    @Test func versionAndHelp() throws {
+        let version = try CLI.run(["--version"])
+        #expect(version.exitCode == 0)
+        #expect(version.stdout == "0.1.0\n")
+        let help = try CLI.run(["--help"])
+        #expect(help.exitCode == 0)
+        #expect(help.stdout.contains("inspect"))
+        #expect(help.stdout.contains("labels"))
+        #expect(help.stdout.contains("65 the data failed checks"))
+    }
+
+    @Test func unknownCommandIsAUsageError() throws {
+        let result = try CLI.run(["frobnicate"])
+        #expect(result.exitCode == 64)
+    }
+}
+
+@Suite struct InspectTests {
+    @Test func describesAnOrientedJPEG() throws {
+        let result = try CLI.run(["inspect", "datasets/photos/images/chelsea-exif6.jpg"])
+        #expect(result.exitCode == 0)
+        #expect(result.stdout.hasPrefix(
+            "datasets/photos/images/chelsea-exif6.jpg: JPEG 300x451 ycbcr 8-bit 4:2:0, EXIF orientation 6 (shown as 451x300), decoded 451x300x3 in "))
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test func jsonReport() throws {
+        let result = try CLI.run(["inspect", "--json", "--scale", "4", "datasets/photos/images/coffee.jpg", "Tests/CurateImagingTests/Fixtures/pngsuite/basn4a16.png"])
+        #expect(result.exitCode == 0)
+        let reports = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        #expect(reports.count == 2)
+        #expect(reports[0]["decodedWidth"] as? Int == 150)
+        #expect(reports[0]["decodedHeight"] as? Int == 100)
+        #expect(reports[1]["colorType"] as? String == "grey+alpha")
+        #expect(reports[1]["bitDepth"] as? Int == 16)
+        #expect(reports[1]["channels"] as? Int == 4)
+    }
+
+    @Test func corruptImageExits65WithOneLinePerFile() throws {
+        let scratch = ScratchDirectory()
+        let bytes = try #require(FileManager.default.contents(atPath: TestFixtures.repoPath("datasets/photos/images/coffee.jpg")))
+        let cut = scratch.file("cut.jpg")
+        _ = FileManager.default.createFile(atPath: cut, contents: bytes.prefix(bytes.count / 2))
+        let result = try CLI.run(["inspect", cut, "datasets/photos/images/rocket.jpg"])
+        #expect(result.exitCode == 65)
+        #expect(result.stderr == "error: \(cut): truncated JPEG: Premature end of JPEG file\n")
+        #expect(result.stdout.hasPrefix("datasets/photos/images/rocket.jpg: JPEG 640x427"))
+    }
+
+    @Test func missingFileExits66() throws {
+        let result = try CLI.run(["inspect", "nope.png"])
+        #expect(result.exitCode == 66)
+        #expect(result.stderr == "error: nope.png: no such file\n")
+    }
+
+    @Test func badOptionsAreUsageErrors() throws {
+        #expect(try CLI.run(["inspect", "--scale", "3", "a.png"]).exitCode == 64)
+        #expect(try CLI.run(["inspect", "--max-pixels", "100", "datasets/photos/images/coffee.jpg"]).exitCode == 65)
+    }
+}
+
+@Suite struct LabelsConvertTests {
+    @Test func cocoToYOLOToVOCToCOCO() throws {
+        let scratch = ScratchDirectory()
+        let yolo = try CLI.run(["labels", "convert", "datasets/photos/labels.coco.json", "--from", "coco", "--to", "yolo",
+                                "--images", "datasets/photos", "--out", scratch.path + "/yolo"])
+        #expect(yolo.exitCode == 0)
+        #expect(yolo.stdout == "converted 14 items, 38 annotations, 12 classes: datasets/photos/labels.coco.json (coco) -> \(scratch.path)/yolo (yolo)\n")
+        #expect(FileManager.default.fileExists(atPath: scratch.path + "/yolo/labels/images/coins.txt"))
+        let voc = try CLI.run(["labels", "convert", scratch.path + "/yolo", "--from", "yolo", "--to", "voc",
+                               "--images", "datasets/photos", "--out", scratch.path + "/voc"])
+        #expect(voc.exitCode == 0, "\(voc.stderr)")
+        let coco = try CLI.run(["labels", "convert", scratch.path + "/voc", "--from", "voc", "--to", "coco",
+                                "--images", "datasets/photos", "--out", scratch.path + "/back.json", "--json"])
+        #expect(coco.exitCode == 0, "\(coco.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(coco.stdout.utf8)) as? [String: Any])
+        #expect(summary["items"] as? Int == 14)
+        #expect(summary["annotations"] as? Int == 38)
+    }
+
+    @Test func invalidRecordStopsAndWritesNothing() throws {
+        let scratch = ScratchDirectory()
+        let labels = scratch.write("l.csv", "path,label\nimages/0/0000.png,0\nimages/1/0001.png,eleven\n")
+        scratch.write("classes.txt", (0...9).map(String.init).joined(separator: "\n"))
+        let out = scratch.path + "/out.jsonl"
+        let result = try CLI.run(["labels", "convert", labels, "--from", "csv", "--to", "jsonl", "--classes", scratch.path + "/classes.txt",
+                                  "--images", "datasets/digits", "--out", out])
+        #expect(result.exitCode == 65)
+        #expect(result.stderr == "error: \(labels):3: unknown class 'eleven' (known: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9) (use --lenient to skip invalid records)\n")
+        #expect(!FileManager.default.fileExists(atPath: out))
+        let lenient = try CLI.run(["labels", "convert", labels, "--from", "csv", "--to", "jsonl", "--classes", scratch.path + "/classes.txt",
+                                   "--images", "datasets/digits", "--out", out, "--lenient"])
+        #expect(lenient.exitCode == 0)
+        #expect(lenient.stderr == "warning: skipped \(labels):3: unknown class 'eleven' (known: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)\n")
+        #expect(lenient.stdout.hasSuffix("; skipped 1 invalid records\n"))
+        #expect(FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func unrepresentableOutputLeavesNoFolder() throws {
+        let scratch = ScratchDirectory()
+        let out = scratch.path + "/voc"
+        let result = try CLI.run(["labels", "convert", "datasets/digits/labels.csv", "--from", "csv", "--to", "voc", "--out", out])
+        #expect(result.exitCode == 65)
+        #expect(result.stderr.hasPrefix("error: \(out): Pascal VOC holds boxes only; 'images/0/0000.png' has a classification label"))
+        #expect(!FileManager.default.fileExists(atPath: out))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.path)
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
+    @Test func refusesToOverwriteAFolderAndReportsMissingInput() throws {
+        let scratch = ScratchDirectory()
+        scratch.write("taken/file.txt", "keep me")
+        let busy = try CLI.run(["labels", "convert", "datasets/photos/labels.coco.json", "--from", "coco", "--to", "voc", "--out", scratch.path + "/taken"])
+        #expect(busy.exitCode == 64)
+        #expect(try String(contentsOfFile: scratch.path + "/taken/file.txt", encoding: .utf8) == "keep me")
+        let missing = try CLI.run(["labels", "convert", "nope.json", "--from", "coco", "--to", "csv", "--out", scratch.path + "/x.csv"])
+        #expect(missing.exitCode == 66)
+        #expect(missing.stderr == "error: nope.json: no such file\n")
+    }
+
+    @Test func pathEscapingTheRootIsRefused() throws {
+        let scratch = ScratchDirectory()
+        let labels = scratch.write("l.jsonl", #"{"path": "../../etc/passwd", "labels": [{"class": "x"}]}"# + "\n")
+        let result = try CLI.run(["labels", "convert", labels, "--from", "jsonl", "--to", "csv", "--out", scratch.path + "/o.csv"])
+        #expect(result.exitCode == 65)
+        #expect(result.stderr.contains("\(labels):1: path '../../etc/passwd' escapes the dataset root"))
+    }
+}
