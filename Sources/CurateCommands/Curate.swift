@@ -20,7 +20,7 @@ public struct Curate: AsyncParsableCommand {
             (invalid labels, corrupt image), 66 a file or folder was not found, 75 the repository lock is held.
             """,
         version: version,
-        subcommands: [Inspect.self, Labels.self])
+        subcommands: [Inspect.self, Labels.self, Bench.self])
 
     public init() {}
 }

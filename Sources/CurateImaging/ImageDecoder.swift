@@ -1,3 +1,4 @@
+import CTurboJPEG
 import Foundation
 
 /// Decodes PNG and JPEG images into ``PixelBuffer``s, refusing oversized or broken input with an ``ImagingError``.
@@ -64,7 +65,11 @@ public struct ImageDecoder: Sendable {
     public func decode(_ data: [UInt8], format: PixelFormat? = nil, source: String = "") throws(ImagingError) -> Image {
         do {
             return try withRawBytes(data) { (raw) throws(ImagingError) -> Image in
-                let info = try Self.info(raw)
+                // One TurboJPEG handle serves both the header read and the decode.
+                let handle = ImageFormat.detect(raw) == .jpeg ? tjInitDecompress() : nil
+                defer { if let handle { tjDestroy(handle) } }
+                let info: ImageInfo
+                if let handle { info = try JPEGCodec.info(raw, handle: handle) } else { info = try Self.info(raw) }
                 guard info.width > 0, info.height > 0 else {
                     throw ImagingError(.corrupt, source: "", message: "image has zero width or height")
                 }
@@ -80,8 +85,11 @@ public struct ImageDecoder: Sendable {
                 case .png:
                     pixels = try PNGCodec.decode(raw, info: info, format: wanted, maxPixels: maxPixels)
                 case .jpeg:
+                    guard let handle else {
+                        throw ImagingError(.corrupt, source: "", message: "JPEG: cannot create a decompressor")
+                    }
                     pixels = try JPEGCodec.decode(
-                        raw, info: info, format: wanted, denominator: scaleDenominator, strict: strict)
+                        raw, info: info, format: wanted, denominator: scaleDenominator, strict: strict, handle: handle)
                 }
                 if appliesOrientation { pixels = pixels.applying(info.orientation) }
                 return Image(pixels: pixels, info: info)

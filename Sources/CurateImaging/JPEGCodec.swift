@@ -16,6 +16,11 @@ enum JPEGCodec {
             throw ImagingError(.corrupt, source: "", message: "JPEG: cannot create a decompressor")
         }
         defer { tjDestroy(handle) }
+        return try info(data, handle: handle)
+    }
+
+    /// Header facts, read with an existing decompressor (decoding reuses it).
+    static func info(_ data: UnsafeRawBufferPointer, handle: tjhandle) throws(ImagingError) -> ImageInfo {
         var width: Int32 = 0, height: Int32 = 0, subsamp: Int32 = 0, colorspace: Int32 = 0
         let status = tjDecompressHeader3(
             handle, data.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt(data.count),
@@ -45,12 +50,9 @@ enum JPEGCodec {
     }
 
     static func decode(
-        _ data: UnsafeRawBufferPointer, info: ImageInfo, format: PixelFormat, denominator: Int, strict: Bool
+        _ data: UnsafeRawBufferPointer, info: ImageInfo, format: PixelFormat, denominator: Int, strict: Bool,
+        handle: tjhandle
     ) throws(ImagingError) -> PixelBuffer {
-        guard let handle = tjInitDecompress() else {
-            throw ImagingError(.corrupt, source: "", message: "JPEG: cannot create a decompressor")
-        }
-        defer { tjDestroy(handle) }
         let (width, height) = scaledSize(width: info.width, height: info.height, denominator: denominator)
         let isCMYK = info.colorType == "cmyk" || info.colorType == "ycck"
         let (pixelFormat, channels): (TJPF, Int) =
