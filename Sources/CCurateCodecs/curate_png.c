@@ -59,6 +59,20 @@ static int check_signature(const uint8_t *data, size_t size, char *errbuf, size_
     return CURATE_PNG_OK;
 }
 
+/* Checks the signature and creates the read and info structs; the caller sets the jump point. */
+static int open_reader(reader_state *state, png_structp *png, png_infop *info) {
+    int status = check_signature(state->data, state->size, state->errbuf, state->errlen);
+    if (status != CURATE_PNG_OK) return status;
+    *png = png_create_read_struct(PNG_LIBPNG_VER_STRING, state, on_error, on_warning);
+    if (*png == NULL) return CURATE_PNG_NO_MEMORY;
+    *info = png_create_info_struct(*png);
+    if (*info == NULL) {
+        png_destroy_read_struct(png, NULL, NULL);
+        return CURATE_PNG_NO_MEMORY;
+    }
+    return CURATE_PNG_OK;
+}
+
 static void configure(png_structp png) {
     /* Bound what libpng will allocate for ancillary chunks and image size. */
     png_set_chunk_malloc_max(png, 8u * 1024u * 1024u);
@@ -67,16 +81,11 @@ static void configure(png_structp png) {
 
 int curate_png_read_info(const uint8_t *data, size_t size, curate_png_info *info,
                          char *errbuf, size_t errlen) {
-    int status = check_signature(data, size, errbuf, errlen);
-    if (status != CURATE_PNG_OK) return status;
     reader_state state = {data, size, 0, errbuf, errlen};
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &state, on_error, on_warning);
-    if (png == NULL) return CURATE_PNG_NO_MEMORY;
-    png_infop pinfo = png_create_info_struct(png);
-    if (pinfo == NULL) {
-        png_destroy_read_struct(&png, NULL, NULL);
-        return CURATE_PNG_NO_MEMORY;
-    }
+    png_structp png = NULL;
+    png_infop pinfo = NULL;
+    int status = open_reader(&state, &png, &pinfo);
+    if (status != CURATE_PNG_OK) return status;
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_read_struct(&png, &pinfo, NULL);
         return CURATE_PNG_ERROR;
@@ -100,16 +109,11 @@ int curate_png_decode(const uint8_t *data, size_t size, int channels, uint64_t m
         set_message(errbuf, errlen, "channels must be 3 or 4");
         return CURATE_PNG_BAD_ARGUMENT;
     }
-    int status = check_signature(data, size, errbuf, errlen);
-    if (status != CURATE_PNG_OK) return status;
     reader_state state = {data, size, 0, errbuf, errlen};
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &state, on_error, on_warning);
-    if (png == NULL) return CURATE_PNG_NO_MEMORY;
-    png_infop pinfo = png_create_info_struct(png);
-    if (pinfo == NULL) {
-        png_destroy_read_struct(&png, NULL, NULL);
-        return CURATE_PNG_NO_MEMORY;
-    }
+    png_structp png = NULL;
+    png_infop pinfo = NULL;
+    int status = open_reader(&state, &png, &pinfo);
+    if (status != CURATE_PNG_OK) return status;
     png_bytep *volatile rows = NULL;
     if (setjmp(png_jmpbuf(png))) {
         free((void *)rows);

@@ -68,23 +68,12 @@ enum VOCFormat {
         return root
     }
 
-    static func xmlFiles(in folder: String) -> (base: String, files: [String]) {
-        var base = folder
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: folder + "/Annotations", isDirectory: &isDirectory), isDirectory.boolValue {
-            base = folder + "/Annotations"
-        }
-        let files = (FileManager.default.enumerator(atPath: base)?.allObjects as? [String] ?? [])
-            .filter { $0.hasSuffix(".xml") }.sorted()
-        return (base, files)
-    }
-
     static func read(from folder: String, options: LabelReadOptions) throws(LabelError) -> LabelReadResult {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) else {
             throw LabelError(.notFound, file: folder, message: "no such folder")
         }
-        let (base, files) = isDirectory.boolValue ? xmlFiles(in: folder) : ((folder as NSString).deletingLastPathComponent, [(folder as NSString).lastPathComponent])
+        let (base, files) = isDirectory.boolValue ? filesWithExtension("xml", in: folder, preferring: "Annotations") : ((folder as NSString).deletingLastPathComponent, [(folder as NSString).lastPathComponent])
         var check = RecordChecker(file: folder, options: options)
         var parsed: [(String, String, Element)] = []
         for relative in files {

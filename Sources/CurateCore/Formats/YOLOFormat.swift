@@ -48,15 +48,8 @@ enum YOLOFormat {
 
     /// Label `.txt` files (relative paths) under `labels/` if present, else directly in the folder tree.
     static func labelFiles(in folder: String) -> (base: String, files: [String]) {
-        var base = folder
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: folder + "/labels", isDirectory: &isDirectory), isDirectory.boolValue {
-            base = folder + "/labels"
-        }
-        let files = (FileManager.default.enumerator(atPath: base)?.allObjects as? [String] ?? [])
-            .filter { $0.hasSuffix(".txt") && $0 != "classes.txt" }
-            .sorted()
-        return (base, files)
+        let (base, files) = filesWithExtension("txt", in: folder, preferring: "labels")
+        return (base, files.filter { $0 != "classes.txt" })
     }
 
     static func read(from folder: String, options: LabelReadOptions) throws(LabelError) -> LabelReadResult {
