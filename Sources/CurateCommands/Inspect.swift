@@ -13,10 +13,11 @@ extension Curate {
 
                 Examples:
                   curate inspect datasets/photos/images/chelsea-exif6.jpg
+                  curate inspect datasets/photos/images
                   curate inspect --json --scale 4 datasets/photos/images/*.jpg
                 """)
 
-        @Argument(help: "PNG or JPEG files.")
+        @Argument(help: "PNG or JPEG files, or folders to search for them.")
         var files: [String]
 
         @Flag(help: "Print a JSON array instead of text.")
@@ -58,7 +59,7 @@ extension Curate {
                 let decoder = ImageDecoder(maxPixels: maxPixels, scaleDenominator: scale)
                 var reports: [Report] = []
                 var firstFailure: (any Error)?
-                for path in files {
+                for path in Self.expand(files) {
                     var report = Report(path: path, ok: false)
                     do {
                         let info = try decoder.info(fileAt: path)
@@ -95,6 +96,19 @@ extension Curate {
                     Console.out(String(decoding: try encoder.encode(reports), as: UTF8.self))
                 }
                 if let firstFailure { throw ExitCode(ExitCodes.code(for: firstFailure)) }
+            }
+        }
+
+        /// Folders are replaced by the .png/.jpg/.jpeg files below them, sorted; files stay as given.
+        static func expand(_ paths: [String]) -> [String] {
+            paths.flatMap { path -> [String] in
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return [path] }
+                let found = (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? [])
+                    .filter { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }
+                    .sorted()
+                let base = path.hasSuffix("/") ? String(path.dropLast()) : path
+                return found.map { base + "/" + $0 }
             }
         }
 

@@ -52,6 +52,14 @@ import Testing
         #expect(result.stdout.hasPrefix("datasets/photos/images/rocket.jpg: JPEG 640x427"))
     }
 
+    @Test func foldersAreSearched() throws {
+        let result = try CLI.run(["inspect", "datasets/photos/images"])
+        #expect(result.exitCode == 0)
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 14)
+        #expect(lines.first?.hasPrefix("datasets/photos/images/astronaut.jpg: JPEG 512x512") == true)
+    }
+
     @Test func missingFileExits66() throws {
         let result = try CLI.run(["inspect", "nope.png"])
         #expect(result.exitCode == 66)

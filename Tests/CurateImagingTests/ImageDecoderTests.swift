@@ -153,7 +153,15 @@ func makeGrey16PNG(_ samples: [UInt16]) throws -> [UInt8] {
             let e = error as? ImagingError
             return e?.code == .tooLarge && e?.source == "huge.png" && e!.message.contains("100000x100000")
         }
-        // The same limit applies to JPEG: a 48x64 image refused under a limit of 1,000 pixels.
+        // A JPEG whose SOF claims 65,500 x 65,500 pixels is refused under the default limit, from its header.
+        var jpeg = TestFixtures.bytes(fixture("jpeg/baseline.jpg"))
+        let sof = try #require((0..<jpeg.count - 1).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 })
+        jpeg.replaceSubrange((sof + 5)..<(sof + 9), with: [0xFF, 0xDC, 0xFF, 0xDC])
+        #expect(try ImageDecoder().info(of: jpeg).width == 65_500)
+        #expect {
+            try ImageDecoder().decode(jpeg, source: "huge.jpg")
+        } throws: { ($0 as? ImagingError)?.code == .tooLarge }
+        // The limit is configurable: a 48x64 image refused under a limit of 1,000 pixels.
         #expect(throws: ImagingError.self) {
             try ImageDecoder(maxPixels: 1000).decode(fileAt: fixture("exif/orientation-6.jpg"))
         }
