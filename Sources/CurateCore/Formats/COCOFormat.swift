@@ -159,7 +159,10 @@ enum COCOFormat {
                 continue
             }
             guard let classID = categoryMap[object.category_id] else {
-                if seenCategories.contains(object.category_id) { continue }  // category rejected above (lenient)
+                if seenCategories.contains(object.category_id) {
+                    try check.reject(location, "category_id \(object.category_id) was skipped (its name is not a known class)")
+                    continue
+                }
                 try check.reject(location, "unknown category_id \(object.category_id)")
                 continue
             }

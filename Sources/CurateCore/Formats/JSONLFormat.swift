@@ -147,14 +147,13 @@ enum JSONLFormat {
         }
         let resolved = schema ?? inferred
         var annotations: [Annotation] = []
-        var dropped = Set<String>()
         for (annotation, names, at) in pending {
             var ids: [Int] = []
             for name in names {
                 guard let id = try check.classID(named: name, schema: resolved, at: at) else { break }
                 ids.append(id)
             }
-            if ids.count != names.count { dropped.insert(annotation.item); continue }
+            if ids.count != names.count { continue }
             var copy = annotation
             switch annotation.label {
             case .classification: copy.label = .classification(ids[0])
