@@ -8,11 +8,14 @@ let package = Package(
         .executable(name: "curate", targets: ["curate"]),
         .library(name: "CurateCore", targets: ["CurateCore"]),
         .library(name: "CurateImaging", targets: ["CurateImaging"]),
+        .library(name: "CurateVersioning", targets: ["CurateVersioning"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // C libraries from Debian, found through pkg-config.
@@ -33,9 +36,17 @@ let package = Package(
             name: "CurateImaging",
             dependencies: ["CurateCore", "CCurateCodecs", "CTurboJPEG"]),
         .target(
-            name: "CurateCommands",
+            name: "CurateVersioning",
             dependencies: [
                 "CurateCore", "CurateImaging",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            exclude: ["FORMAT.md"]),
+        .target(
+            name: "CurateCommands",
+            dependencies: [
+                "CurateCore", "CurateImaging", "CurateVersioning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "curate", dependencies: ["CurateCommands"]),
@@ -52,6 +63,12 @@ let package = Package(
             name: "CurateImagingTests",
             dependencies: ["CurateImaging", "CurateTestSupport"],
             exclude: ["Fixtures"]),
+        .testTarget(
+            name: "CurateVersioningTests",
+            dependencies: [
+                "CurateVersioning", "CurateTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
         .testTarget(
             name: "CurateCommandsTests",
             dependencies: ["CurateCommands", "curate", "CurateTestSupport"]),

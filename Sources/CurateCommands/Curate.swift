@@ -20,7 +20,11 @@ public struct Curate: AsyncParsableCommand {
             (invalid labels, corrupt image), 66 a file or folder was not found, 75 the repository lock is held.
             """,
         version: version,
-        subcommands: [Inspect.self, Labels.self, Bench.self])
+        subcommands: [
+            Init.self, Add.self, StatusCommand.self, Commit.self, Log.self, Show.self, Tag.self, DiffCommand.self,
+            Checkout.self, Fsck.self, GC.self,
+            Inspect.self, Labels.self, Bench.self,
+        ])
 
     public init() {}
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CurateCore
 import CurateImaging
+import CurateVersioning
 import Foundation
 
 /// The one place errors become exit codes (see README, "Exit codes").
@@ -23,6 +24,14 @@ enum ExitCodes {
             case .notFound: return notFound
             case .io: return failure
             default: return dataError
+            }
+        case let e as VersioningError:
+            switch e.code {
+            case .notFound, .notARepository: return notFound
+            case .locked: return locked
+            case .corrupt, .labels, .badPath: return dataError
+            case .wouldOverwrite, .invalid: return usage
+            default: return failure
             }
         case let e as CommandFailure:
             return e.exitCode

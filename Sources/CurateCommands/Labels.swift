@@ -8,7 +8,7 @@ extension Curate {
     struct Labels: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Convert and check label files (COCO, YOLO, Pascal VOC, CSV, JSONL).",
-            subcommands: [Convert.self])
+            subcommands: [Convert.self, Export.self])
     }
 }
 
@@ -104,6 +104,45 @@ extension Curate.Labels {
                         + "\(labels.schema.classes.count) classes: \(input) (\(from.rawValue)) -> \(out) (\(to.rawValue))"
                         + (result.skipped.isEmpty ? "" : "; skipped \(result.skipped.count) invalid records"))
                 }
+            }
+        }
+    }
+}
+
+extension Curate.Labels {
+    /// `curate labels export --rev REV --format FMT --out OUT`.
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the labels committed in a revision, in any format.",
+            discussion: """
+                Reproduces exactly the labels committed in REV (classes, boxes, keypoints, masks, sources and                 times where the format holds them). Item paths are written relative to --relative-to (a folder                 inside the repository; default: the repository root); files outside it are left out.
+
+                Examples:
+                  curate labels export --rev v1 --format coco --out /tmp/v1.json --relative-to datasets/photos
+                  curate labels export --format yolo --out /tmp/yolo
+                """)
+
+        @Option(help: "The revision (default HEAD).")
+        var rev: String = "HEAD"
+
+        @Option(help: "coco, yolo, voc, csv or jsonl.")
+        var format: LabelFormat
+
+        @Option(help: "Output file or folder.")
+        var out: String
+
+        @Option(help: "Write item paths relative to this folder inside the repository.")
+        var relativeTo: String?
+
+        @OptionGroup var repository: RepositoryOption
+
+        func run() async throws {
+            try await reportingErrors {
+                let repo = try repository.open()
+                let folder = try relativeTo.map { try repo.relativePath($0) } ?? ""
+                let labels = try repo.labels(at: rev, relativeTo: folder)
+                try LabelConversion.write(labels, as: format, to: out)
+                Console.out("exported \(labels.items.count) items, \(labels.annotations.count) annotations, \(labels.schema.classes.count) classes from \(rev) to \(out) (\(format.rawValue))")
             }
         }
     }

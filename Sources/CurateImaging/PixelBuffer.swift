@@ -79,3 +79,34 @@ public struct PixelBuffer: Sendable, Hashable {
         return out
     }
 }
+
+extension PixelBuffer {
+    /// A smaller (or equal) copy by area averaging: each output pixel is the mean of the input pixels it covers.
+    /// Upscaling repeats pixels (nearest). Used for thumbnails.
+    public func resized(width newWidth: Int, height newHeight: Int) -> PixelBuffer {
+        let w = max(1, newWidth), h = max(1, newHeight)
+        if w == width && h == height { return self }
+        var out = PixelBuffer(width: w, height: h, format: format)
+        let c = format.channels
+        bytes.withUnsafeBufferPointer { src in
+            out.bytes.withUnsafeMutableBufferPointer { dst in
+                for y in 0..<h {
+                    let y0 = y * height / h, y1 = max(y0 + 1, (y + 1) * height / h)
+                    for x in 0..<w {
+                        let x0 = x * width / w, x1 = max(x0 + 1, (x + 1) * width / w)
+                        let count = (y1 - y0) * (x1 - x0)
+                        for k in 0..<c {
+                            var sum = 0
+                            for yy in y0..<y1 {
+                                var i = (yy * width + x0) * c + k
+                                for _ in x0..<x1 { sum += Int(src[i]); i += c }
+                            }
+                            dst[(y * w + x) * c + k] = UInt8((sum + count / 2) / count)
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

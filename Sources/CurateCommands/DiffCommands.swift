@@ -1,0 +1,220 @@
+import ArgumentParser
+import CurateCore
+import CurateVersioning
+import Foundation
+
+/// Text rendering of a diff, shared by `diff` and `show`.
+enum DiffText {
+    static func lines(_ diff: Diff, stat: Bool) -> [String] {
+        var out: [String] = []
+        out.append("files: \(diff.added.count) added, \(diff.removed.count) removed, \(diff.modified.count) modified, \(diff.renamed.count) renamed")
+        if !stat {
+            for p in diff.added { out.append("A  \(p)") }
+            for p in diff.removed { out.append("D  \(p)") }
+            for p in diff.modified { out.append("M  \(p)") }
+            for r in diff.renamed { out.append("R  \(r.from) -> \(r.to)") }
+        }
+        out.append("labels: \(diff.labels.count) items changed")
+        if !stat {
+            for item in diff.labels {
+                var who = item.by.joined(separator: ", ")
+                if let date = item.date { who += (who.isEmpty ? "" : ", ") + iso8601(date) }
+                out.append("  \(item.item)" + (who.isEmpty ? "" : "  (by \(who))"))
+                for change in item.changes { out.append("    \(change)") }
+            }
+        }
+        let shift = diff.shift
+        out.append(String(format: "classes (before -> after): chi-square %.2f, df %d, p %.3g; total variation %.3f",
+                          shift.chiSquare, shift.degreesOfFreedom, shift.pValue, shift.totalVariation))
+        let width = max(8, diff.classes.map(\.name.count).max() ?? 0)
+        for c in diff.classes {
+            let delta = c.after - c.before
+            out.append("  " + c.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                + " \(c.before) -> \(c.after)" + (delta == 0 ? "" : " (\(delta > 0 ? "+" : "")\(delta))"))
+        }
+        let sizes = Set(diff.before.sizes.keys).union(diff.after.sizes.keys).sorted { (diff.after.sizes[$0] ?? 0, $1) > (diff.after.sizes[$1] ?? 0, $0) }
+        out.append("image sizes (before -> after), \(diff.before.files) -> \(diff.after.files) files:")
+        for size in sizes.prefix(stat ? 5 : 20) {
+            out.append("  \(size.padding(toLength: 11, withPad: " ", startingAt: 0)) \(diff.before.sizes[size] ?? 0) -> \(diff.after.sizes[size] ?? 0)")
+        }
+        if sizes.count > (stat ? 5 : 20) { out.append("  … \(sizes.count - (stat ? 5 : 20)) more sizes") }
+        return out
+    }
+}
+
+extension Curate {
+    struct DiffCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "diff",
+            abstract: "Show files, labels and class balance changed between versions.",
+            discussion: """
+                With no revision: the last commit against the working tree and labels. With one: that \
+                revision against the working state. With two: A against B.
+
+                Files: added (A), removed (D), modified (M) and renamed (R: same content, new path). Labels, \
+                item by item: class a -> b; boxes added, removed, moved (matched by IoU, shown), or given a new \
+                class; with who made them and when. Summary: labels per class before and after, with Pearson's \
+                chi-square over the 2xK table and the total-variation distance, and the image sizes.
+
+                --html FILE writes a self-contained page: before/after thumbnails of every changed item with \
+                boxes in their class colours, the changed labels highlighted, and the class-balance chart.
+
+                Examples:
+                  curate diff
+                  curate diff v1 HEAD --stat
+                  curate diff HEAD~1 HEAD --html review.html
+                """)
+
+        @Argument(help: "The older revision (default HEAD).")
+        var from: String = "HEAD"
+
+        @Argument(help: "The newer revision (default: the working tree and labels).")
+        var to: String?
+
+        @Flag(help: "Counts only: no per-file or per-item lines.")
+        var stat = false
+
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        @Option(help: "Also write a self-contained HTML review page to this file.")
+        var html: String?
+
+        @OptionGroup var repository: RepositoryOption
+
+        func run() async throws {
+            try await reportingErrors {
+                let repo = try repository.open()
+                let diff = try repo.diff(from: from, to: to, labelDetails: !stat || html != nil)
+                if let html {
+                    let page = try DiffPage.render(diff, repository: repo)
+                    do { try Data(page.utf8).write(to: URL(fileURLWithPath: html), options: .atomic) } catch {
+                        throw CommandFailure(message: "\(html): cannot write: \(error.localizedDescription)", exitCode: ExitCodes.failure)
+                    }
+                }
+                if json { return try printJSON(diff) }
+                Console.out("diff \(String(diff.from.prefix(10))) -> \(diff.to == "working" ? "working tree" : String(diff.to.prefix(10)))")
+                for line in DiffText.lines(diff, stat: stat) { Console.out(line) }
+                if let html { Console.out("wrote \(html)") }
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a commit and what it changed from its parent.",
+            discussion: "Examples:\n  curate show\n  curate show v1 --json")
+
+        @Argument(help: "The revision (default HEAD).")
+        var revision: String = "HEAD"
+
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        @OptionGroup var repository: RepositoryOption
+
+        func run() async throws {
+            try await reportingErrors {
+                let repo = try repository.open()
+                let id = try repo.resolve(revision)
+                let info = try repo.commitInfo(id)
+                let diff: Diff? = try info.parent.map { try repo.diff(from: $0.hex, to: id.hex) }
+                if json {
+                    struct Shown: Encodable { var commit: CommitInfo; var changes: Diff? }
+                    return try printJSON(Shown(commit: info, changes: diff))
+                }
+                Console.out("commit \(info.id.hex)")
+                Console.out("Author: \(info.author)")
+                Console.out("Date:   \(iso8601(info.date))")
+                Console.out("")
+                for line in info.message.split(separator: "\n", omittingEmptySubsequences: false) { Console.out("    \(line)") }
+                Console.out("")
+                if let diff { for line in DiffText.lines(diff, stat: false) { Console.out(line) } } else { Console.out("(first commit)") }
+            }
+        }
+    }
+
+    struct Checkout: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Materialise a version, or part of it.",
+            discussion: """
+                Without --to, restores the working files and labels to REV in place (HEAD stays where it is, so \
+                `curate status` shows the restore; commit it to record a revert). Uncommitted changes to the \
+                affected files or labels are never overwritten without --force.
+
+                With --to DIR, writes REV's files into DIR (new or empty, unless --force). --paths limits either \
+                to glob patterns or folders.
+
+                Examples:
+                  curate checkout v1 --to /tmp/v1
+                  curate checkout HEAD~2 --paths 'images/*.jpg'
+                """)
+
+        @Argument(help: "The revision.")
+        var revision: String
+
+        @Option(help: "Write the files into this folder instead of the working tree.")
+        var to: String?
+
+        @Option(parsing: .upToNextOption, help: "Glob patterns or folders to restrict the checkout to.")
+        var paths: [String] = []
+
+        @Flag(help: "Overwrite uncommitted changes, or write into a non-empty folder.")
+        var force = false
+
+        @OptionGroup var writer: WriterOptions
+        @OptionGroup var repository: RepositoryOption
+
+        func run() async throws {
+            try await reportingErrors {
+                let repo = try repository.open()
+                let report = try repo.checkout(revision, to: to, paths: paths, force: force, wait: writer.wait)
+                var line = "checked out \(report.commit.short()): \(report.written) files written"
+                if to == nil { line += ", \(report.unchanged) unchanged, \(report.removed) removed, labels of \(report.labels) items restored" }
+                Console.out(line)
+            }
+        }
+    }
+
+    struct Fsck: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check every object's hash and every commit's trees.",
+            discussion: "Exits 65 and names each damaged object, pack, commit or ref.\n\nExample:\n  curate fsck")
+
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        @OptionGroup var repository: RepositoryOption
+
+        func run() async throws {
+            try await reportingErrors {
+                let repo = try repository.open()
+                let report = try repo.fsck()
+                if json { try printJSON(report) } else {
+                    for problem in report.problems { Console.error(problem) }
+                    Console.out("checked \(report.objectsChecked) objects and \(report.commitsChecked) commits: "
+                        + (report.isHealthy ? "no problems" : "\(report.problems.count) problem(s)"))
+                }
+                if !report.isHealthy { throw ExitCode(ExitCodes.dataError) }
+            }
+        }
+    }
+
+    struct GC: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gc",
+            abstract: "Remove objects that no commit or tracked file refers to.",
+            discussion: "Leftovers of interrupted operations are removed; mostly-dead packs are rewritten.\n\nExample:\n  curate gc")
+
+        @OptionGroup var writer: WriterOptions
+        @OptionGroup var repository: RepositoryOption
+
+        func run() async throws {
+            try await reportingErrors {
+                let repo = try repository.open()
+                let report = try repo.gc(wait: writer.wait)
+                Console.out("removed \(report.objectsRemoved) objects and \(report.packsRemoved) packs, rewrote \(report.packsRewritten) packs, freed \(report.bytesFreed) bytes")
+            }
+        }
+    }
+}

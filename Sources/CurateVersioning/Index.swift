@@ -1,0 +1,132 @@
+import CurateCore
+import Foundation
+import GRDB
+
+/// What the metadata database knows about the working tree: the stat cache and the committed state.
+struct Index: Sendable {
+    struct FileRow: Sendable {
+        var stat: FileStat
+        var content: FileContent
+        /// The content at HEAD, or nil when the path is not in HEAD.
+        var committed: ContentHash?
+    }
+
+    struct LabelRow: Sendable {
+        var hash: ContentHash?
+        var body: Data?
+        var committed: ContentHash?
+    }
+
+    var roots: [String] = []
+    var files: [String: FileRow] = [:]
+    var labels: [String: LabelRow] = [:]
+    var head: ContentHash?
+    var schema: LabelSchema?
+    var committedSchema: ContentHash?
+
+    static func load(_ db: Database, labelBodies: Bool = false) throws -> Index {
+        var index = Index()
+        index.roots = try String.fetchAll(db, sql: "SELECT path FROM roots ORDER BY path")
+        let cursor = try Row.fetchCursor(db, sql: "SELECT path, size, mtime, inode, hash, width, height, committed FROM files")
+        while let row = try cursor.next() {
+            let path: String = row[0]
+            let size: Int = row[1]
+            let hash = ContentHash(trusted: row[4])
+            index.files[path] = FileRow(
+                stat: FileStat(size: size, mtimeNanoseconds: row[2], inode: UInt64(bitPattern: row[3])),
+                content: FileContent(hash: hash, size: size, width: row[5], height: row[6]),
+                committed: (row[7] as String?).map(ContentHash.init(trusted:)))
+        }
+        let sql = labelBodies ? "SELECT path, hash, committed, body FROM labels" : "SELECT path, hash, committed FROM labels"
+        let labelCursor = try Row.fetchCursor(db, sql: sql)
+        while let row = try labelCursor.next() {
+            index.labels[row[0]] = LabelRow(hash: (row[1] as String?).map(ContentHash.init(trusted:)),
+                                            body: labelBodies ? row[3] : nil,
+                                            committed: (row[2] as String?).map(ContentHash.init(trusted:)))
+        }
+        index.head = try String.fetchOne(db, sql: "SELECT commit_id FROM refs WHERE name = 'HEAD'").map(ContentHash.init(trusted:))
+        if let json = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema'") {
+            index.schema = try? JSONDecoder().decode(LabelSchema.self, from: Data(json.utf8))
+        }
+        index.committedSchema = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'committed_schema'").flatMap(ContentHash.init(hex:))
+        return index
+    }
+
+    /// Whether `path` is a tracked root or inside one.
+    func isTracked(_ path: String) -> Bool {
+        roots.contains { $0.isEmpty || path == $0 || path.hasPrefix($0 + "/") }
+    }
+}
+
+/// Files found in the working tree, hashed where the stat cache could not vouch for them.
+struct WorkingState: Sendable {
+    var contents: [String: FileContent]
+    var stats: [String: FileStat]
+    /// Paths whose content was hashed now (their stat-cache rows need updating).
+    var rehashed: Set<String>
+    var packs: [[(ContentHash, ObjectLocation)]]
+}
+
+extension Repository {
+    /// Scans the tracked roots and hashes what the stat cache does not vouch for; with `storeInto`, stores new contents.
+    func workingState(_ index: Index, roots: [String]? = nil, store: Bool, known: Set<ContentHash> = []) throws(VersioningError) -> WorkingState {
+        let stats = try tree.scan(roots: roots ?? index.roots)
+        var contents: [String: FileContent] = [:]
+        contents.reserveCapacity(stats.count)
+        var toHash: [String] = []
+        for (path, stat) in stats {
+            if let row = index.files[path], row.stat == stat, !store || known.contains(row.content.hash) {
+                contents[path] = row.content
+            } else {
+                toHash.append(path)
+            }
+        }
+        let output = try Hasher(tree: tree).hash(toHash.sorted(), store: store ? self.store : nil, known: known)
+        var finalStats = stats
+        for (path, content) in output.contents {
+            contents[path] = content
+            finalStats[path] = output.stats[path]
+        }
+        return WorkingState(contents: contents, stats: finalStats, rehashed: Set(toHash), packs: output.packs)
+    }
+
+    /// Every stored object's location.
+    func objectLocations(_ db: Database) throws -> [ContentHash: ObjectLocation] {
+        var result: [ContentHash: ObjectLocation] = [:]
+        let cursor = try Row.fetchCursor(db, sql: "SELECT hash, pack, offset, length FROM objects")
+        while let row = try cursor.next() {
+            result[ContentHash(trusted: row[0])] = ObjectLocation(pack: row[1], offset: row[2] ?? 0, length: row[3])
+        }
+        return result
+    }
+
+    func knownHashes(_ db: Database) throws -> Set<ContentHash> {
+        var result = Set<ContentHash>()
+        let cursor = try String.fetchCursor(db, sql: "SELECT hash FROM objects")
+        while let hash = try cursor.next() { result.insert(ContentHash(trusted: hash)) }
+        return result
+    }
+
+    func insertObjects(_ db: Database, _ packs: [[(ContentHash, ObjectLocation)]]) throws {
+        let statement = try db.makeStatement(sql: "INSERT OR IGNORE INTO objects (hash, pack, offset, length) VALUES (?, ?, ?, ?)")
+        for pack in packs {
+            for (hash, location) in pack {
+                try statement.execute(arguments: [hash.hex, location.pack, location.pack == nil ? nil : location.offset, location.length])
+            }
+        }
+    }
+
+    func upsertFiles(_ db: Database, _ state: WorkingState, paths: some Sequence<String>, committed: ((String) -> ContentHash?)?) throws {
+        let statement = try db.makeStatement(sql: """
+            INSERT INTO files (path, size, mtime, inode, hash, width, height, committed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, inode = excluded.inode,
+              hash = excluded.hash, width = excluded.width, height = excluded.height,
+              committed = CASE WHEN ?9 THEN excluded.committed ELSE files.committed END
+            """)
+        for path in paths {
+            guard let content = state.contents[path], let stat = state.stats[path] else { continue }
+            try statement.execute(arguments: [path, stat.size, stat.mtimeNanoseconds, Int64(bitPattern: stat.inode), content.hash.hex,
+                                              content.width, content.height, committed?(path)?.hex, committed != nil])
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import GRDB
+
+/// The SQLite metadata database (`.curate/metadata.sqlite`, WAL mode through a GRDB `DatabasePool`):
+/// readers never block the one writer. See FORMAT.md for the tables.
+enum Metadata {
+    /// Version of the on-disk layout; bump it (with a migration) whenever the layout changes.
+    static let formatVersion = 1
+
+    static func open(_ path: String) throws(VersioningError) -> DatabasePool {
+        do {
+            var config = Configuration()
+            config.busyMode = .timeout(10)
+            config.prepareDatabase { db in
+                // Commits must survive power loss once they return.
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            let pool = try DatabasePool(path: path, configuration: config)
+            try migrator.migrate(pool)
+            return pool
+        } catch {
+            throw VersioningError(.io, "\(path): cannot open the metadata database: \(error)")
+        }
+    }
+
+    /// Migrations are frozen once shipped: never edit one, add the next (GRDB "Good Practices").
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+                CREATE TABLE refs (name TEXT PRIMARY KEY NOT NULL, commit_id TEXT NOT NULL);
+                CREATE TABLE commits (
+                    id TEXT PRIMARY KEY NOT NULL, parent TEXT, tree TEXT NOT NULL, schema TEXT,
+                    author TEXT NOT NULL, date REAL NOT NULL, message TEXT NOT NULL, seq INTEGER NOT NULL, stats TEXT);
+                CREATE TABLE objects (hash TEXT PRIMARY KEY NOT NULL, pack TEXT, offset INTEGER, length INTEGER NOT NULL);
+                CREATE TABLE roots (path TEXT PRIMARY KEY NOT NULL);
+                CREATE TABLE files (
+                    path TEXT PRIMARY KEY NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL, inode INTEGER NOT NULL,
+                    hash TEXT NOT NULL, width INTEGER, height INTEGER, committed TEXT);
+                CREATE TABLE labels (path TEXT PRIMARY KEY NOT NULL, hash TEXT, body BLOB, committed TEXT);
+                CREATE TABLE trees (path TEXT PRIMARY KEY NOT NULL, hash TEXT NOT NULL);
+                """)
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('format_version', ?)", arguments: ["1"])
+        }
+        return migrator
+    }
+}
+
+extension VersioningError {
+    /// Wraps a database error.
+    static func database(_ error: any Error, _ what: String) -> VersioningError {
+        if let e = error as? VersioningError { return e }
+        return VersioningError(.io, "metadata database: \(what): \(error)")
+    }
+}

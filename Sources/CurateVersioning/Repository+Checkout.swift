@@ -1,0 +1,121 @@
+import CurateCore
+import Foundation
+import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `checkout` did.
+public struct CheckoutReport: Sendable, Codable {
+    /// The commit materialised.
+    public var commit: ContentHash
+    /// Files written (content differed or was missing).
+    public var written: Int
+    /// Files already identical, left alone.
+    public var unchanged: Int
+    /// Working files removed because the revision does not have them (in-place checkout only).
+    public var removed: Int
+    /// Items whose working labels were restored.
+    public var labels: Int
+}
+
+extension Repository {
+    /// Materialises a revision, or the part of it matching `paths`.
+    ///
+    /// With `destination`, files are written there (a new or empty folder, unless `force`). Without it, the working
+    /// tree and working labels are restored in place — HEAD does not move, so `status` then shows the restore as
+    /// changes to commit — and uncommitted changes to the affected files or labels are refused unless `force`.
+    /// - Parameters:
+    ///   - paths: glob patterns (`fnmatch`, `*` also crosses `/`) or folder prefixes; empty for everything.
+    public func checkout(_ revision: String, to destination: String? = nil, paths: [String] = [], force: Bool = false,
+                         wait: Double = 0) throws(VersioningError) -> CheckoutReport {
+        let snapshot = try snapshot(resolve(revision))
+        let selected = snapshot.files.filter { matches($0.key, paths) }
+        if let destination {
+            return try materialise(snapshot, selected, into: destination, force: force)
+        }
+        return try writing(wait: wait) { () throws(VersioningError) -> CheckoutReport in
+            let index = try read("reading the index") { db in try Index.load(db, labelBodies: true) }
+            let state = try workingState(index, store: false)
+            let status = Self.status(index: index, state: state)
+            var dirty = Set(status.added + status.modified + status.deleted + status.labelsChanged)
+            for r in status.renamed { dirty.insert(r.from); dirty.insert(r.to) }
+            let affected = dirty.filter { matches($0, paths) && (selected[$0] != nil || state.contents[$0] != nil || index.labels[$0] != nil) }
+            if !force, !affected.isEmpty {
+                let list = affected.sorted().prefix(5).joined(separator: ", ") + (affected.count > 5 ? ", …" : "")
+                throw VersioningError(.wouldOverwrite, "checkout would overwrite uncommitted changes to \(affected.count) path(s): \(list); commit them or pass --force")
+            }
+            var written = 0, unchanged = 0, removed = 0
+            var writtenPaths: [String] = []
+            for (path, entry) in selected.sorted(by: { $0.key < $1.key }) {
+                if state.contents[path]?.hash == entry.hash { unchanged += 1; continue }
+                try writeWorkingFile(snapshot.reader.read(entry.hash, verify: true), to: tree.fullPath(path))
+                writtenPaths.append(path)
+                written += 1
+            }
+            // Files the revision does not have, under the selection and the tracked roots.
+            var removedPaths: [String] = []
+            for path in state.contents.keys.sorted() where selected[path] == nil && matches(path, paths) {
+                if unlink(tree.fullPath(path)) == 0 { removed += 1; removedPaths.append(path) }
+            }
+            // Refresh the stat cache for what was written, so status stays fast and exact.
+            let refreshed = try Hasher(tree: tree).hash(writtenPaths, store: nil, known: [])
+            let refreshedState = WorkingState(contents: refreshed.contents, stats: refreshed.stats, rehashed: Set(writtenPaths), packs: [])
+            // Labels of the selection.
+            var labelUpdates: [(String, Data?)] = []
+            for path in Set(selected.keys).union(index.labels.keys.filter { matches($0, paths) }) {
+                let body = try selected[path]?.labels.map { (h) throws(VersioningError) in try snapshot.reader.read(h) }
+                if body.map(ContentHash.of) != index.labels[path]?.hash { labelUpdates.append((path, body)) }
+            }
+            let schemaJSON = String(decoding: LabelCodec.encodeSchema(snapshot.schema), as: UTF8.self)
+            try write("recording the checkout") { db in
+                try upsertFiles(db, refreshedState, paths: writtenPaths, committed: nil)
+                for path in removedPaths { try db.execute(sql: "DELETE FROM files WHERE path = ? AND committed IS NULL", arguments: [path]) }
+                for (path, body) in labelUpdates {
+                    try db.execute(sql: """
+                        INSERT INTO labels (path, hash, body) VALUES (?, ?, ?)
+                        ON CONFLICT(path) DO UPDATE SET hash = excluded.hash, body = excluded.body
+                        """, arguments: [path, body.map(ContentHash.of)?.hex, body])
+                }
+                if paths.isEmpty {
+                    try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", arguments: [schemaJSON])
+                }
+            }
+            return CheckoutReport(commit: snapshot.commit.id, written: written, unchanged: unchanged, removed: removed, labels: labelUpdates.count)
+        }
+    }
+
+    private func materialise(_ snapshot: Snapshot, _ selected: [String: TreeEntry], into destination: String, force: Bool) throws(VersioningError) -> CheckoutReport {
+        let fm = FileManager.default
+        if let existing = try? fm.contentsOfDirectory(atPath: destination), !existing.isEmpty, !force {
+            throw VersioningError(.wouldOverwrite, "\(destination): folder is not empty; choose a new folder or pass --force")
+        }
+        var written = 0
+        for (path, entry) in selected.sorted(by: { $0.key < $1.key }) {
+            try writeWorkingFile(snapshot.reader.read(entry.hash, verify: true), to: destination + "/" + path)
+            written += 1
+        }
+        return CheckoutReport(commit: snapshot.commit.id, written: written, unchanged: 0, removed: 0, labels: 0)
+    }
+
+    /// Atomic replace: temporary file in the same folder, fsync, rename.
+    func writeWorkingFile(_ data: Data, to path: String) throws(VersioningError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw VersioningError(.io, "\(directory): cannot create: \(error.localizedDescription)")
+        }
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: path), (attributes[.posixPermissions] as? Int ?? 0o644) & 0o200 == 0 {
+            unlink(path)  // a read-only hard link into the store: replace it, never write through it
+        }
+        try writeDurably(data, to: path)
+    }
+}
+
+/// Whether `path` matches any pattern: a glob, or a folder prefix. No patterns match everything.
+func matches(_ path: String, _ patterns: [String]) -> Bool {
+    if patterns.isEmpty { return true }
+    return patterns.contains { pattern in
+        let p = pattern.hasSuffix("/") ? String(pattern.dropLast()) : pattern
+        return path == p || path.hasPrefix(p + "/") || fnmatch(p, path, 0) == 0
+    }
+}

@@ -1,0 +1,281 @@
+import CurateCore
+import Foundation
+import GRDB
+
+/// What changed between two versions: files, labels item by item, and the class and size balance.
+public struct Diff: Sendable, Codable {
+    /// The older side: a commit id.
+    public var from: String
+    /// The newer side: a commit id, or `"working"` for the working tree and labels.
+    public var to: String
+    public var added: [String] = []
+    public var removed: [String] = []
+    public var modified: [String] = []
+    public var renamed: [Status.Rename] = []
+    /// Items whose labels changed, with each change.
+    public var labels: [ItemLabelDiff] = []
+    /// Counts before and after.
+    public var before: DatasetStats
+    public var after: DatasetStats
+    /// Per-class counts, before and after, sorted by class name.
+    public var classes: [ClassCount]
+    /// How much the class balance moved.
+    public var shift: BalanceShift
+
+    /// One class's count on both sides.
+    public struct ClassCount: Sendable, Codable, Hashable {
+        public var name: String
+        public var before: Int
+        public var after: Int
+    }
+}
+
+/// The label changes of one item.
+public struct ItemLabelDiff: Sendable, Codable, Hashable {
+    /// The item path.
+    public var item: String
+    /// What changed, in order: class changes, then boxes (changed, removed, added), then others.
+    public var changes: [LabelChange]
+    /// Who made the new labels (annotation sources, or the commit's author).
+    public var by: [String]
+    /// When (the newest annotation time, or the commit's date).
+    public var date: Date?
+}
+
+/// One label change on an item.
+public struct LabelChange: Sendable, Codable, Hashable, CustomStringConvertible {
+    /// `class` (item class a → b), `classes` (multi-label), `box-added`, `box-removed`, `box-moved`,
+    /// `box-class` (same place, new class), `object-added`, `object-removed`, `span-added`, `span-removed`.
+    public var kind: String
+    public var fromClass: String?
+    public var toClass: String?
+    /// `[x, y, width, height]` before and after, for boxes.
+    public var fromBox: [Double]?
+    public var toBox: [Double]?
+    /// IoU of a matched box pair.
+    public var iou: Double?
+    /// Added and removed classes, for multi-label changes.
+    public var addedClasses: [String]?
+    public var removedClasses: [String]?
+
+    public var description: String {
+        func box(_ b: [Double]?) -> String {
+            guard let b, b.count == 4 else { return "" }
+            return "(\(fmtNumber(b[0])),\(fmtNumber(b[1])) \(fmtNumber(b[2]))x\(fmtNumber(b[3])))"
+        }
+        switch kind {
+        case "class": return "class \(fromClass ?? "none") -> \(toClass ?? "none")"
+        case "classes": return "classes +[\((addedClasses ?? []).joined(separator: ", "))] -[\((removedClasses ?? []).joined(separator: ", "))]"
+        case "box-added": return "box added: \(toClass ?? "") \(box(toBox))"
+        case "box-removed": return "box removed: \(fromClass ?? "") \(box(fromBox))"
+        case "box-moved":
+            let cls = fromClass == toClass ? (toClass ?? "") : "\(fromClass ?? "") -> \(toClass ?? "")"
+            return "box moved: \(cls) \(box(fromBox)) -> \(box(toBox)) (IoU \(String(format: "%.2f", iou ?? 0)))"
+        case "box-class": return "box class \(fromClass ?? "") -> \(toClass ?? "") at \(box(toBox)) (IoU \(String(format: "%.2f", iou ?? 1)))"
+        default: return "\(kind): \(fromClass ?? toClass ?? "")"
+        }
+    }
+}
+
+func fmtNumber(_ v: Double) -> String {
+    v == v.rounded() && abs(v) < 1e12 ? String(Int(v)) : String(format: "%.2f", v)
+}
+
+/// One side of a diff: file entries (with label hashes) and how to read labels.
+struct DiffSide {
+    var name: String
+    var files: [String: TreeEntry]
+    var schema: LabelSchema
+    var stats: DatasetStats
+    var author: String?
+    var date: Date?
+    var labelBody: (ContentHash) throws(VersioningError) -> Data
+
+    func annotations(_ path: String) throws(VersioningError) -> [Annotation] {
+        guard let hash = files[path]?.labels else { return [] }
+        return try LabelCodec.decode(labelBody(hash), item: path)
+    }
+}
+
+extension Repository {
+    /// Compares two revisions, or a revision and the working state (`to: nil`).
+    /// - Parameters:
+    ///   - from: the older revision (default HEAD).
+    ///   - to: the newer revision; nil for the working tree and labels.
+    ///   - labelDetails: compute item-by-item label changes (off for `--stat`: items are listed without changes).
+    public func diff(from: String = "HEAD", to: String? = nil, labelDetails: Bool = true) throws(VersioningError) -> Diff {
+        let a = try side(from)
+        let b: DiffSide
+        if let to { b = try side(to) } else { b = try workingSide(base: a) }
+        return try Self.diff(a, b, labelDetails: labelDetails)
+    }
+
+    func side(_ revision: String) throws(VersioningError) -> DiffSide {
+        let snapshot = try snapshot(resolve(revision))
+        let reader = snapshot.reader
+        return DiffSide(name: snapshot.commit.id.hex, files: snapshot.files, schema: snapshot.schema, stats: try stats(of: snapshot.commit.id),
+                        author: snapshot.commit.author, date: snapshot.commit.date, labelBody: { (h) throws(VersioningError) in try reader.read(h) })
+    }
+
+    /// The working tree as a diff side; class counts are `base`'s adjusted by the labels that differ.
+    func workingSide(base: DiffSide) throws(VersioningError) -> DiffSide {
+        let index = try read("reading the index") { db in try Index.load(db, labelBodies: true) }
+        let state = try workingState(index, store: false)
+        var bodies: [ContentHash: Data] = [:]
+        var files: [String: TreeEntry] = [:]
+        for (path, content) in state.contents {
+            var entry = TreeEntry(kind: .file, name: lastComponent(path), hash: content.hash, size: content.size, width: content.width, height: content.height)
+            if let row = index.labels[path], let hash = row.hash, let body = row.body {
+                entry.labels = hash
+                bodies[hash] = body
+            }
+            files[path] = entry
+        }
+        let schema = index.schema ?? LabelSchema(classes: [])
+        var stats = base.stats
+        for path in Set(files.keys).union(base.files.keys) where files[path]?.labels != base.files[path]?.labels {
+            stats.addLabels(try base.annotations(path), schema: base.schema, sign: -1)
+            if let hash = files[path]?.labels, let body = bodies[hash] {
+                stats.addLabels(try LabelCodec.decode(body, item: path), schema: schema, sign: 1)
+            }
+        }
+        let sizes = DatasetStats.sizes(of: state.contents.values.map { ($0.width, $0.height) })
+        stats.files = sizes.files
+        stats.sizes = sizes.sizes
+        let reader = try ObjectReader(repository: self)
+        return DiffSide(name: "working", files: files, schema: schema, stats: stats, author: nil, date: nil,
+                        labelBody: { (h) throws(VersioningError) in if let b = bodies[h] { return b }; return try reader.read(h) })
+    }
+
+    static func diff(_ a: DiffSide, _ b: DiffSide, labelDetails: Bool) throws(VersioningError) -> Diff {
+        let classNames = Set(a.stats.classCounts.keys).union(b.stats.classCounts.keys).sorted()
+        var diff = Diff(from: a.name, to: b.name, before: a.stats, after: b.stats,
+                        classes: classNames.map { Diff.ClassCount(name: $0, before: a.stats.classCounts[$0] ?? 0, after: b.stats.classCounts[$0] ?? 0) },
+                        shift: BalanceShift.compute(before: a.stats.classCounts, after: b.stats.classCounts))
+        var added: [String] = [], removed: [String] = []
+        for (path, entry) in b.files {
+            if let old = a.files[path] {
+                if old.hash != entry.hash { diff.modified.append(path) }
+            } else {
+                added.append(path)
+            }
+        }
+        for path in a.files.keys where b.files[path] == nil { removed.append(path) }
+        var removedByHash: [ContentHash: [String]] = [:]
+        for path in removed.sorted() { removedByHash[a.files[path]!.hash, default: []].append(path) }
+        var renamedFrom = Set<String>()
+        for path in added.sorted() {
+            let hash = b.files[path]!.hash
+            if var candidates = removedByHash[hash], !candidates.isEmpty {
+                let from = candidates.removeFirst()
+                removedByHash[hash] = candidates
+                diff.renamed.append(.init(from: from, to: path))
+                renamedFrom.insert(from)
+            } else {
+                diff.added.append(path)
+            }
+        }
+        diff.removed = removed.filter { !renamedFrom.contains($0) }.sorted()
+        diff.modified.sort()
+        // Labels: compare by label id; a renamed item is compared with its old path.
+        let renameOf = Dictionary(uniqueKeysWithValues: diff.renamed.map { ($0.to, $0.from) })
+        var paths = Set<String>()
+        for (path, entry) in b.files where entry.labels != a.files[renameOf[path] ?? path]?.labels { paths.insert(path) }
+        for (path, entry) in a.files where entry.labels != nil && b.files[path] == nil && !renamedFrom.contains(path) { paths.insert(path) }
+        for path in paths.sorted() {
+            guard labelDetails else {
+                diff.labels.append(ItemLabelDiff(item: path, changes: [], by: [], date: nil))
+                continue
+            }
+            let old = try a.annotations(renameOf[path] ?? path)
+            let new = try b.annotations(path)
+            let changes = compareLabels(old, a.schema, new, b.schema)
+            if changes.isEmpty { continue }
+            let sources = Array(Set(new.map(\.source).filter { $0 != .imported }.map(\.description))).sorted()
+            let date = new.compactMap(\.createdAt).max()
+            diff.labels.append(ItemLabelDiff(item: path, changes: changes, by: sources.isEmpty ? (b.author.map { [$0] } ?? []) : sources,
+                                             date: date ?? b.date))
+        }
+        return diff
+    }
+
+    /// Item-level label changes: class changes, then boxes matched by IoU (greedy, highest first, IoU ≥ 0.3).
+    static func compareLabels(_ old: [Annotation], _ oldSchema: LabelSchema, _ new: [Annotation], _ newSchema: LabelSchema) -> [LabelChange] {
+        var changes: [LabelChange] = []
+        func names(_ list: [Annotation], _ schema: LabelSchema, _ pick: (Label) -> [Int]?) -> [String] {
+            list.compactMap { pick($0.label) }.flatMap { $0 }.map { schema.name(of: $0) }.sorted()
+        }
+        let oldClass = names(old, oldSchema) { if case .classification(let c) = $0 { [c] } else { nil } }
+        let newClass = names(new, newSchema) { if case .classification(let c) = $0 { [c] } else { nil } }
+        if oldClass != newClass {
+            changes.append(LabelChange(kind: "class", fromClass: oldClass.isEmpty ? nil : oldClass.joined(separator: "+"),
+                                       toClass: newClass.isEmpty ? nil : newClass.joined(separator: "+")))
+        }
+        let oldMulti = Set(names(old, oldSchema) { if case .multilabel(let c) = $0 { c } else { nil } })
+        let newMulti = Set(names(new, newSchema) { if case .multilabel(let c) = $0 { c } else { nil } })
+        if oldMulti != newMulti {
+            changes.append(LabelChange(kind: "classes", addedClasses: newMulti.subtracting(oldMulti).sorted(), removedClasses: oldMulti.subtracting(newMulti).sorted()))
+        }
+        // Boxes.
+        typealias Boxed = (name: String, box: BoundingBox, object: ObjectLabel)
+        func boxes(_ list: [Annotation], _ schema: LabelSchema) -> [Boxed] {
+            list.compactMap { a in
+                guard case .object(let o) = a.label, let box = o.box else { return nil }
+                return (schema.name(of: o.classID), box, o)
+            }
+        }
+        var before = boxes(old, oldSchema), after = boxes(new, newSchema)
+        // Identical boxes first (same class, same box): unchanged.
+        var unmatchedBefore: [Boxed] = []
+        for item in before {
+            if let i = after.firstIndex(where: { $0.name == item.name && $0.box == item.box }) { after.remove(at: i) } else { unmatchedBefore.append(item) }
+        }
+        before = unmatchedBefore
+        var pairs: [(Int, Int, Double)] = []
+        for (i, x) in before.enumerated() {
+            for (j, y) in after.enumerated() {
+                let iou = x.box.iou(y.box)
+                if iou >= 0.3 { pairs.append((i, j, iou + (x.name == y.name ? 1 : 0))) }  // same class first
+            }
+        }
+        pairs.sort { $0.2 != $1.2 ? $0.2 > $1.2 : ($0.0, $0.1) < ($1.0, $1.1) }
+        var usedBefore = Set<Int>(), usedAfter = Set<Int>()
+        var moved: [LabelChange] = []
+        for (i, j, _) in pairs where !usedBefore.contains(i) && !usedAfter.contains(j) {
+            usedBefore.insert(i); usedAfter.insert(j)
+            let x = before[i], y = after[j]
+            let iou = x.box.iou(y.box)
+            let kind = x.box == y.box ? "box-class" : "box-moved"
+            moved.append(LabelChange(kind: kind, fromClass: x.name, toClass: y.name, fromBox: boxArray(x.box), toBox: boxArray(y.box), iou: iou))
+        }
+        changes += moved
+        for (i, x) in before.enumerated() where !usedBefore.contains(i) {
+            changes.append(LabelChange(kind: "box-removed", fromClass: x.name, fromBox: boxArray(x.box)))
+        }
+        for (j, y) in after.enumerated() where !usedAfter.contains(j) {
+            changes.append(LabelChange(kind: "box-added", toClass: y.name, toBox: boxArray(y.box)))
+        }
+        // Objects without boxes, and spans: compared as sets.
+        func others(_ list: [Annotation], _ schema: LabelSchema) -> [String] {
+            list.compactMap { a -> String? in
+                switch a.label {
+                case .object(let o) where o.box == nil: return "object:\(schema.name(of: o.classID)):\(o.hashValue)"
+                case .span(let s, let c): return "span:\(schema.name(of: c)):\(s.start)-\(s.end)"
+                default: return nil
+                }
+            }
+        }
+        let oldOthers = others(old, oldSchema), newOthers = others(new, newSchema)
+        for o in oldOthers where !newOthers.contains(o) {
+            let parts = o.split(separator: ":")
+            changes.append(LabelChange(kind: parts[0] == "span" ? "span-removed" : "object-removed", fromClass: String(parts[1])))
+        }
+        for o in newOthers where !oldOthers.contains(o) {
+            let parts = o.split(separator: ":")
+            changes.append(LabelChange(kind: parts[0] == "span" ? "span-added" : "object-added", toClass: String(parts[1])))
+        }
+        return changes
+    }
+}
+
+func boxArray(_ b: BoundingBox) -> [Double] { [b.x, b.y, b.width, b.height] }

@@ -1,0 +1,183 @@
+import CurateCore
+import Foundation
+import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `fsck` found.
+public struct FsckReport: Sendable, Codable {
+    /// Objects whose bytes were read and hashed.
+    public var objectsChecked: Int
+    /// Commits whose trees were walked.
+    public var commitsChecked: Int
+    /// One line per problem, naming the damaged object, pack, commit or ref.
+    public var problems: [String]
+    public var isHealthy: Bool { problems.isEmpty }
+}
+
+/// What `gc` removed.
+public struct GCReport: Sendable, Codable {
+    public var objectsRemoved: Int
+    public var packsRemoved: Int
+    public var packsRewritten: Int
+    public var bytesFreed: Int
+}
+
+extension Repository {
+    /// Reads and hashes every object, and walks every commit's trees and labels; reports what is damaged.
+    public func fsck() throws(VersioningError) -> FsckReport {
+        var problems: [String] = []
+        let reader = try ObjectReader(repository: self)
+        var checked = 0
+        for (hash, location) in reader.locations.sorted(by: { $0.key < $1.key }) {
+            do throws(VersioningError) {
+                _ = try reader.read(hash, verify: true)
+            } catch {
+                problems.append("object \(hash.hex) (\(location.pack ?? "loose")): \(error.message)")
+            }
+            checked += 1
+        }
+        let commits = try read("reading commits") { db in try Row.fetchAll(db, sql: "SELECT id, tree, parent FROM commits ORDER BY seq") }
+        var walkedTrees = Set<ContentHash>()
+        for row in commits {
+            let id = ContentHash(trusted: row[0])
+            do throws(VersioningError) {
+                let info = try CommitInfo.parse(reader.read(id), id: id)
+                guard info.tree.hex == (row[1] as String), info.parent?.hex == (row[2] as String?) else {
+                    problems.append("commit \(id.hex): object disagrees with the metadata database")
+                    continue
+                }
+                if let schema = info.schema { _ = try LabelCodec.decodeSchema(reader.read(schema)) }
+                try checkTree(info.tree, reader: reader, walked: &walkedTrees)
+            } catch {
+                problems.append("commit \(id.hex): \(error.message)")
+            }
+        }
+        let refs = try read("reading refs") { db in try Row.fetchAll(db, sql: "SELECT name, commit_id FROM refs") }
+        let commitIDs = Set(commits.map { $0[0] as String })
+        for ref in refs where !commitIDs.contains(ref[1] as String) {
+            problems.append("ref \(ref[0] as String) points to a missing commit \(ref[1] as String)")
+        }
+        return FsckReport(objectsChecked: checked, commitsChecked: commits.count, problems: problems)
+    }
+
+    private func checkTree(_ hash: ContentHash, reader: ObjectReader, walked: inout Set<ContentHash>) throws(VersioningError) {
+        guard walked.insert(hash).inserted else { return }
+        for entry in try Tree.parse(reader.read(hash), hash: hash).entries {
+            switch entry.kind {
+            case .directory: try checkTree(entry.hash, reader: reader, walked: &walked)
+            case .file:
+                guard reader.locations[entry.hash] != nil else {
+                    throw VersioningError(.corrupt, "file '\(entry.name)' in tree \(hash.short()) refers to missing object \(entry.hash.hex)")
+                }
+                if let labels = entry.labels {
+                    _ = try LabelCodec.decode(reader.read(labels), item: entry.name)
+                }
+            }
+        }
+    }
+
+    /// Removes objects no commit, tag or tracked file refers to: leftovers of interrupted or failed operations.
+    /// Packs with nothing live are deleted; packs that are mostly dead are rewritten.
+    public func gc(wait: Double = 0) throws(VersioningError) -> GCReport {
+        try writing(wait: wait) { () throws(VersioningError) -> GCReport in
+            let reader = try ObjectReader(repository: self)
+            var live = Set<ContentHash>()
+            let commits = try read("reading commits") { db in try String.fetchAll(db, sql: "SELECT id FROM commits") }
+            var walked = Set<ContentHash>()
+            func mark(_ tree: ContentHash) throws(VersioningError) {
+                guard walked.insert(tree).inserted else { return }
+                live.insert(tree)
+                for entry in try Tree.parse(reader.read(tree), hash: tree).entries {
+                    switch entry.kind {
+                    case .directory: try mark(entry.hash)
+                    case .file:
+                        live.insert(entry.hash)
+                        if let l = entry.labels { live.insert(l) }
+                    }
+                }
+            }
+            for id in commits.map(ContentHash.init(trusted:)) {
+                live.insert(id)
+                let info = try CommitInfo.parse(reader.read(id), id: id)
+                if let s = info.schema { live.insert(s) }
+                try mark(info.tree)
+            }
+            let cached = try read("reading the index") { db in try String.fetchAll(db, sql: "SELECT hash FROM files") }
+            for h in cached { live.insert(ContentHash(trusted: h)) }
+
+            var dead: [ContentHash] = []
+            var packLive: [String: [(ContentHash, ObjectLocation)]] = [:]
+            var packTotal: [String: Int] = [:]
+            var bytesFreed = 0
+            for (hash, location) in reader.locations {
+                if let pack = location.pack { packTotal[pack, default: 0] += location.length }
+                if live.contains(hash) {
+                    if let pack = location.pack { packLive[pack, default: []].append((hash, location)) }
+                } else {
+                    dead.append(hash)
+                    if location.pack == nil { bytesFreed += location.length }
+                }
+            }
+            // Rewrite packs that are less than half live; delete packs with nothing live.
+            var rewritten: [String] = [], emptied: [String] = []
+            var moves: [(ContentHash, ObjectLocation)] = []
+            let newPack = try PackWriter(store: store)
+            for (pack, total) in packTotal {
+                let liveObjects = packLive[pack] ?? []
+                let liveBytes = liveObjects.reduce(0) { $0 + $1.1.length }
+                if liveObjects.isEmpty { emptied.append(pack); bytesFreed += total; continue }
+                guard liveBytes * 2 < total else { continue }
+                for (hash, _) in liveObjects {
+                    let data = try reader.read(hash, verify: true)
+                    try data.withUnsafeBytes { raw in Result { () throws(VersioningError) in try newPack.append(hash, raw) } }.get()
+                }
+                rewritten.append(pack)
+                bytesFreed += total - liveBytes
+            }
+            moves = try newPack.finish()
+            let deadObjects = dead
+            let movedObjects = moves
+            try write("recording gc") { db in
+                for hash in deadObjects { try db.execute(sql: "DELETE FROM objects WHERE hash = ?", arguments: [hash.hex]) }
+                for (hash, location) in movedObjects {
+                    try db.execute(sql: "UPDATE objects SET pack = ?, offset = ?, length = ? WHERE hash = ?",
+                                   arguments: [location.pack, location.offset, location.length, hash.hex])
+                }
+            }
+            // Only now, with the metadata no longer pointing at them, remove files.
+            for hash in deadObjects where reader.locations[hash]?.pack == nil { unlink(store.loosePath(hash)) }
+            for pack in emptied + rewritten { unlink(store.packsDirectory + "/" + pack) }
+            // Packs no row refers to (left by a killed add or commit) and temporary files.
+            let referenced = try read("reading packs") { db in Set(try String.fetchAll(db, sql: "SELECT DISTINCT pack FROM objects WHERE pack IS NOT NULL")) }
+            var strays = 0
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: store.packsDirectory)) ?? [] where !referenced.contains(name) {
+                let path = store.packsDirectory + "/" + name
+                bytesFreed += (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+                unlink(path)
+                strays += 1
+            }
+            return GCReport(objectsRemoved: dead.count, packsRemoved: emptied.count + strays, packsRewritten: rewritten.count, bytesFreed: bytesFreed)
+        }
+    }
+
+    /// The labels committed in a revision, with item paths relative to `folder` (repository-relative; "" for the root).
+    /// Every file under `folder` that has labels or is an image becomes an item.
+    public func labels(at revision: String, relativeTo folder: String = "") throws(VersioningError) -> LabelSet {
+        let snapshot = try snapshot(resolve(revision))
+        var items: [Item] = []
+        var annotations: [Annotation] = []
+        for (path, entry) in snapshot.files.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+            guard folder.isEmpty || path.hasPrefix(folder + "/") else { continue }
+            guard entry.labels != nil || entry.width != nil else { continue }
+            let relative = folder.isEmpty ? path : String(path.dropFirst(folder.count + 1))
+            items.append(Item(path: relative, width: entry.width, height: entry.height))
+            for var annotation in try snapshot.annotations(path) {
+                annotation.item = relative
+                annotations.append(annotation)
+            }
+        }
+        return LabelSet(schema: snapshot.schema, items: items, annotations: annotations)
+    }
+}

@@ -1,0 +1,79 @@
+import CurateCore
+import Foundation
+import GRDB
+
+/// Changes in the working tree since the last commit.
+public struct Status: Sendable, Codable, Equatable {
+    /// Files that are new (not in the last commit).
+    public var added: [String] = []
+    /// Files whose content changed.
+    public var modified: [String] = []
+    /// Files in the last commit that are gone.
+    public var deleted: [String] = []
+    /// Files moved: same content at a new path.
+    public var renamed: [Rename] = []
+    /// Items whose labels differ from the last commit.
+    public var labelsChanged: [String] = []
+    /// Whether the label schema (classes) differs from the last commit.
+    public var schemaChanged = false
+
+    /// A move of unchanged content.
+    public struct Rename: Sendable, Codable, Equatable, Hashable {
+        public var from: String
+        public var to: String
+    }
+
+    /// True when there is nothing to commit.
+    public var isClean: Bool {
+        added.isEmpty && modified.isEmpty && deleted.isEmpty && renamed.isEmpty && labelsChanged.isEmpty && !schemaChanged
+    }
+}
+
+extension Repository {
+    /// Compares the working tree and the working labels with the last commit. A reader: it takes no lock and
+    /// writes nothing; files whose size, mtime or inode changed are hashed to tell a real change from a touch.
+    public func status() throws(VersioningError) -> Status {
+        let index = try read("reading the index") { db in try Index.load(db) }
+        let state = try workingState(index, store: false)
+        return Self.status(index: index, state: state)
+    }
+
+    static func status(index: Index, state: WorkingState) -> Status {
+        var status = Status()
+        var added: [String] = []
+        for (path, content) in state.contents {
+            switch index.files[path]?.committed {
+            case nil: added.append(path)
+            case let committed? where committed != content.hash: status.modified.append(path)
+            default: break
+            }
+        }
+        var deleted: [String] = []
+        for (path, row) in index.files where row.committed != nil && state.contents[path] == nil {
+            deleted.append(path)
+        }
+        // Renames: a deleted path and an added path with the same content.
+        var deletedByHash: [ContentHash: [String]] = [:]
+        for path in deleted.sorted() { deletedByHash[index.files[path]!.committed!, default: []].append(path) }
+        var renamedFrom = Set<String>()
+        for path in added.sorted() {
+            let hash = state.contents[path]!.hash
+            if var candidates = deletedByHash[hash], !candidates.isEmpty {
+                let from = candidates.removeFirst()
+                deletedByHash[hash] = candidates
+                status.renamed.append(.init(from: from, to: path))
+                renamedFrom.insert(from)
+            } else {
+                status.added.append(path)
+            }
+        }
+        status.deleted = deleted.filter { !renamedFrom.contains($0) }.sorted()
+        status.modified.sort()
+        status.added.sort()
+        status.labelsChanged = index.labels.filter { $0.value.hash != $0.value.committed }.map(\.key).sorted()
+        if let schema = index.schema {
+            status.schemaChanged = ContentHash.of(LabelCodec.encodeSchema(schema)) != index.committedSchema
+        }
+        return status
+    }
+}

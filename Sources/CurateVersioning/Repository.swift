@@ -1,0 +1,139 @@
+import CurateCore
+import Foundation
+import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A versioned dataset: a folder with a `.curate/` holding the object store and the metadata database.
+///
+/// ```swift
+/// let repo = try Repository.initialize(at: "datasets/photos")
+/// try repo.add(["images"], labels: LabelImport(path: "labels.coco.json", format: .coco))
+/// let commit = try repo.commit(message: "first labels", author: "ana")
+/// print(try repo.status().isClean)   // true
+/// ```
+public struct Repository: Sendable {
+    /// The dataset root (the folder that holds `.curate/`), canonical.
+    public let root: String
+    let metadata: DatabasePool
+    let store: ObjectStore
+    let tree: WorkingTree
+
+    var curateDirectory: String { root + "/.curate" }
+
+    /// Creates `.curate/` in `path` (made if missing).
+    /// - Throws: `.invalid` if a repository already exists there.
+    public static func initialize(at path: String) throws(VersioningError) -> Repository {
+        let fm = FileManager.default
+        do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw VersioningError(.io, "\(path): cannot create the folder: \(error.localizedDescription)")
+        }
+        let root = try canonical(path)
+        let dot = root + "/.curate"
+        if fm.fileExists(atPath: dot) { throw VersioningError(.invalid, "\(dot) already exists: this folder is already a Curate repository") }
+        // Build in a temporary folder and rename, so a half-made repository never exists.
+        let staging = root + "/.curate-init-\(UUID().uuidString.lowercased())"
+        do {
+            for sub in ["", "/objects", "/packs"] { try fm.createDirectory(atPath: staging + sub, withIntermediateDirectories: true) }
+            try Data("\(Metadata.formatVersion)\n".utf8).write(to: URL(fileURLWithPath: staging + "/FORMAT"))
+            try Data(formatNote.utf8).write(to: URL(fileURLWithPath: staging + "/README"))
+            let pool = try Metadata.open(staging + "/metadata.sqlite")
+            try pool.write { db in try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('created', ?)", arguments: [ISO8601DateFormatter().string(from: Date())]) }
+            try pool.close()
+            guard rename(staging, dot) == 0 else { throw VersioningError(.io, "\(dot): rename failed: \(String(cString: strerror(errno)))") }
+        } catch {
+            try? fm.removeItem(atPath: staging)
+            throw VersioningError.database(error, "initialising \(dot)")
+        }
+        fsyncDirectory(root)
+        return try open(at: root)
+    }
+
+    static let formatNote = """
+        This folder is a Curate repository (format 1). Do not edit it by hand.
+        FORMAT holds the on-disk format version; the layout is documented in Curate's
+        Sources/CurateVersioning/FORMAT.md.
+
+        """
+
+    /// Opens the repository containing `path` (searching upward for `.curate/`).
+    /// - Throws: `.notARepository` when there is none; `.invalid` for a newer on-disk format.
+    public static func open(at path: String = ".") throws(VersioningError) -> Repository {
+        var current = try canonical(path)
+        while true {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: current + "/.curate", isDirectory: &isDirectory), isDirectory.boolValue { break }
+            if current == "/" || current.isEmpty {
+                throw VersioningError(.notARepository, "\(path): not inside a Curate repository; run curate init")
+            }
+            current = (current as NSString).deletingLastPathComponent
+        }
+        let formatText = (try? String(contentsOfFile: current + "/.curate/FORMAT", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let version = formatText.flatMap(Int.init) else {
+            throw VersioningError(.corrupt, "\(current)/.curate/FORMAT is missing or unreadable; run curate fsck")
+        }
+        guard version <= Metadata.formatVersion else {
+            throw VersioningError(.invalid, "\(current)/.curate uses format \(version); this curate reads up to \(Metadata.formatVersion): upgrade curate")
+        }
+        let pool = try Metadata.open(current + "/.curate/metadata.sqlite")
+        return Repository(root: current, metadata: pool, store: ObjectStore(root: current + "/.curate"), tree: WorkingTree(root: current))
+    }
+
+    /// A repository-relative path for a user-given path (relative to the current folder or absolute).
+    /// - Throws: `.badPath` when it is outside the repository or inside `.curate/`.
+    public func relativePath(_ path: String, mustExist: Bool = true) throws(VersioningError) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let resolved: String
+        if mustExist {
+            guard FileManager.default.fileExists(atPath: absolute) else { throw VersioningError(.notFound, "\(path): no such file or folder") }
+            resolved = try canonical(absolute)
+        } else {
+            resolved = (URL(fileURLWithPath: absolute).standardizedFileURL.path)
+        }
+        if resolved == root { return "" }
+        guard resolved.hasPrefix(root + "/") else {
+            throw VersioningError(.badPath, "\(path): outside the repository at \(root) (nothing was changed)")
+        }
+        let relative = String(resolved.dropFirst(root.count + 1))
+        if relative == ".curate" || relative.hasPrefix(".curate/") {
+            throw VersioningError(.badPath, "\(path): inside .curate, which Curate manages itself")
+        }
+        return relative
+    }
+
+    /// Runs `body` holding the writer lock.
+    func writing<T>(wait: Double, _ body: () throws(VersioningError) -> T) throws(VersioningError) -> T {
+        let lock = try RepositoryLock.acquire(curateDirectory + "/lock", wait: wait)
+        defer { lock.release() }
+        return try body()
+    }
+
+    func read<T>(_ what: String, _ body: (Database) throws -> T) throws(VersioningError) -> T {
+        do { return try metadata.read(body) } catch { throw VersioningError.database(error, what) }
+    }
+
+    func write<T>(_ what: String, _ body: (Database) throws -> T) throws(VersioningError) -> T {
+        do { return try metadata.write(body) } catch { throw VersioningError.database(error, what) }
+    }
+}
+
+/// Labels to import with `add`.
+public struct LabelImport: Sendable {
+    /// The label file or folder.
+    public var path: String
+    /// Its format.
+    public var format: LabelFormat
+    /// The folder the label file's item paths are relative to (default: the label file's folder, or the
+    /// parent of a YOLO/VOC folder).
+    public var imagesRoot: String?
+    /// Skip invalid records instead of failing.
+    public var lenient: Bool
+
+    public init(path: String, format: LabelFormat, imagesRoot: String? = nil, lenient: Bool = false) {
+        self.path = path
+        self.format = format
+        self.imagesRoot = imagesRoot
+        self.lenient = lenient
+    }
+}
