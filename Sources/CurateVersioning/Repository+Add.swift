@@ -106,7 +106,13 @@ extension Repository {
         var schema = index.schema ?? LabelSchema(classes: [])
         var remap: [Int: Int] = [:]
         for c in result.labelSet.schema.classes {
-            if let id = schema.id(named: c.name) { remap[c.id] = id } else {
+            if let id = schema.id(named: c.name) {
+                remap[c.id] = id
+            } else if schema.labelClass(id: c.id) == nil {
+                // Keep the file's own id (a COCO category id) while it is free.
+                schema = LabelSchema(classes: schema.classes + [LabelClass(id: c.id, name: c.name)], tasks: schema.tasks)
+                remap[c.id] = c.id
+            } else {
                 remap[c.id] = schema.addClass(named: c.name)
             }
         }

@@ -112,9 +112,9 @@ extension Repository {
                     }
                     try db.execute(sql: "DELETE FROM labels WHERE hash IS NULL")
                     try db.execute(sql: "UPDATE labels SET committed = hash")
-                    // Labels of files that are gone were not committed.
-                    for path in index.labels.keys where finalState.contents[path] == nil {
-                        try db.execute(sql: "UPDATE labels SET committed = NULL WHERE path = ?", arguments: [path])
+                    // A file committed as deleted takes its labels with it (they stay in history).
+                    for path in index.labels.keys where finalState.contents[path] == nil && !moves.contains(where: { $0.from == path }) {
+                        try db.execute(sql: "DELETE FROM labels WHERE path = ?", arguments: [path])
                     }
                     for folder in rebuilt where trees[folder] == nil {
                         try db.execute(sql: "DELETE FROM trees WHERE path = ? OR path LIKE ? ESCAPE '\\'", arguments: [folder, likePrefix(folder)])
