@@ -71,7 +71,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "CurateCommandsTests",
-            dependencies: ["CurateCommands", "curate", "CurateTestSupport"]),
+            dependencies: ["CurateCommands", "curate", "CurateVersioning", "CurateTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,7 +5,7 @@ import Glibc
 
 /// The one-writer lock: `flock` on `.curate/lock`, which the kernel releases when the holder dies, so a lock
 /// left by a killed process is cleared by construction. The file records who holds it, for the error message.
-final class RepositoryLock {
+final class RepositoryLock: Sendable {
     private let fd: Int32
 
     private init(fd: Int32) { self.fd = fd }

@@ -1,0 +1,149 @@
+import CurateTestSupport
+@testable import CurateVersioning
+import Foundation
+import Testing
+
+/// A repository of `count` random files made through the CLI.
+private func cliRepository(files count: Int, size: ClosedRange<Int> = 1024...4096, seed: UInt64 = 7) throws -> ScratchDirectory {
+    let scratch = ScratchDirectory()
+    var rng = SplitMix64(seed: seed)
+    RandomTree.populate(scratch.path + "/data", count: count, rng: &rng, size: size)
+    #expect(try CLI.run(["init"], in: scratch.path).exitCode == 0)
+    #expect(try CLI.run(["add", "data"], in: scratch.path).exitCode == 0)
+    #expect(try CLI.run(["commit", "-m", "base", "--author", "t"], in: scratch.path).exitCode == 0)
+    return scratch
+}
+
+@Suite(.serialized) struct VersioningCommandsTests {
+    @Test func tourOnThePhotoDataset() throws {
+        let scratch = ScratchDirectory()
+        try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/photos"), toPath: scratch.path + "/photos")
+        try? FileManager.default.removeItem(atPath: scratch.path + "/photos/preview")
+        let dir = scratch.path + "/photos"
+        #expect(try CLI.run(["init"], in: dir).stdout == "initialised an empty Curate repository in \(try canonical(dir))/.curate\n")
+        let add = try CLI.run(["add", "images", "--labels", "labels.coco.json", "--format", "coco"], in: dir)
+        #expect(add.stdout == "tracking 14 files (14 hashed, 14 new objects); labels for 14 items\n")
+        let status = try CLI.run(["status"], in: dir)
+        #expect(status.stdout.hasPrefix("no commits yet\nadded:     images/astronaut.jpg\n"))
+        #expect(try CLI.run(["commit", "-m", "photos", "--author", "ana"], in: dir).exitCode == 0)
+        #expect(try CLI.run(["status"], in: dir).stdout.hasSuffix("nothing to commit, working tree and labels match\n"))
+        // Relabel through a JSONL file: move the cat box.
+        let jsonl = #"{"path": "images/chelsea.jpg", "width": 451, "height": 300, "labels": [{"class": "cat", "box": [20, 0, 396, 300], "source": "annotator:bo"}]}"#
+        scratch.write("photos/fix.jsonl", jsonl + "\n")
+        #expect(try CLI.run(["add", "--labels", "fix.jsonl", "--format", "jsonl"], in: dir).exitCode == 0)
+        let diff = try CLI.run(["diff"], in: dir)
+        #expect(diff.stdout.contains("labels: 1 items changed\n  images/chelsea.jpg  (by annotator:bo)\n    box moved: cat (0,0 416x300) -> (20,0 396x300) (IoU 0.95)\n"))
+        #expect(try CLI.run(["commit", "-m", "fix cat", "--author", "bo"], in: dir).exitCode == 0)
+        #expect(try CLI.run(["tag", "v2"], in: dir).stdout.hasPrefix("tagged "))
+        let log = try CLI.run(["log", "--json"], in: dir)
+        let commits = try #require(try JSONSerialization.jsonObject(with: Data(log.stdout.utf8)) as? [[String: Any]])
+        #expect(commits.map { $0["message"] as? String } == ["fix cat", "photos"])
+        let show = try CLI.run(["show", "v2"], in: dir)
+        #expect(show.stdout.contains("Author: bo") && show.stdout.contains("box moved: cat"))
+        let html = try CLI.run(["diff", "HEAD~1", "HEAD", "--html", scratch.path + "/review.html"], in: dir)
+        #expect(html.exitCode == 0)
+        let page = try String(contentsOfFile: scratch.path + "/review.html", encoding: .utf8)
+        #expect(page.contains("data:image/jpeg;base64,") && page.contains("box moved: cat") && page.contains("<svg"))
+        #expect(!page.contains("<script") && !page.contains("http://") == false || !page.contains("src=\"http"))
+        let export = try CLI.run(["labels", "export", "--rev", "v2", "--format", "coco", "--out", scratch.path + "/v2.json", "--relative-to", "."], in: dir)
+        #expect(export.stdout == "exported 14 items, 38 annotations, 12 classes from v2 to \(scratch.path)/v2.json (coco)\n")
+        #expect(try CLI.run(["fsck"], in: dir).stdout.hasSuffix(" objects and 2 commits: no problems\n"))
+        let checkout = try CLI.run(["checkout", "HEAD~1", "--to", scratch.path + "/old"], in: dir)
+        #expect(checkout.stdout.hasPrefix("checked out ") && checkout.stdout.hasSuffix(": 14 files written\n"))
+        // Errors: bad revision, not a repository, outside path.
+        let bad = try CLI.run(["diff", "nope"], in: dir)
+        #expect(bad.exitCode == 66 && bad.stderr == "error: nope: no such revision (not a tag, HEAD or commit id)\n")
+        #expect(try CLI.run(["status"], in: scratch.path).exitCode == 66)
+        let outside = try CLI.run(["add", "../photos-elsewhere.txt"], in: dir)
+        #expect(outside.exitCode == 66)
+        scratch.write("outside.txt", "x")
+        let escaping = try CLI.run(["add", "../outside.txt"], in: dir)
+        #expect(escaping.exitCode == 65 && escaping.stderr.contains("outside the repository"))
+    }
+
+    @Test func corruptionMakesFsckExit65() throws {
+        let scratch = try cliRepository(files: 5)
+        let packs = try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/.curate/packs")
+        let pack = scratch.path + "/.curate/packs/" + packs[0]
+        chmod(pack, 0o644)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: pack))
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: pack))
+        let result = try CLI.run(["fsck"], in: scratch.path)
+        #expect(result.exitCode == 65)
+        #expect(result.stderr.contains("does not match its hash"))
+    }
+
+    @Test func aSecondWriterWaitsOrFailsWith75() throws {
+        let scratch = try cliRepository(files: 20)
+        scratch.write("data/new.bin", "new content")
+        // Hold the writer lock in this process.
+        let lock = try RepositoryLock.acquire(scratch.path + "/.curate/lock", wait: 0)
+        let refused = try CLI.run(["commit", "-m", "x"], in: scratch.path)
+        #expect(refused.exitCode == 75)
+        #expect(refused.stderr.hasPrefix("error: repository is locked by pid \(getpid()) since "))
+        // Readers never block.
+        #expect(try CLI.run(["status"], in: scratch.path).stdout.contains("added:     data/new.bin"))
+        // A writer with --wait gets the lock once it is released.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { lock.release() }
+        let waited = try CLI.run(["commit", "-m", "x", "--wait", "10"], in: scratch.path)
+        #expect(waited.exitCode == 0, "\(waited.stderr)")
+        // Two writers at once: both succeed or one finds nothing left to commit; nothing is lost.
+        var rng = SplitMix64(seed: 3)
+        for i in 0..<10 { RandomTree.write(scratch.path + "/data/more\(i).bin", RandomTree.randomBytes(2048, &rng)) }
+        let group = DispatchGroup()
+        nonisolated(unsafe) var codes: [Int32] = [0, 0]  // each slot written by one block, read after wait()
+        for k in 0..<2 {
+            DispatchQueue.global().async(group: group) {
+                codes[k] = (try? CLI.run(["commit", "-m", "w\(k)", "--wait", "20"], in: scratch.path).exitCode) ?? -1
+            }
+        }
+        group.wait()
+        #expect(codes.sorted() == [0, 0] || codes.sorted() == [0, 64], "\(codes)")
+        #expect(try CLI.run(["status"], in: scratch.path).stdout.hasSuffix("nothing to commit, working tree and labels match\n"))
+    }
+
+    /// Kills `curate commit` at random instants, at least 50 times: the repository is always at the old or the
+    /// new commit, fsck passes, and a lock left by the killed process never blocks the next writer.
+    @Test func killedCommitsLeaveTheOldOrTheNewHead() throws {
+        let scratch = try cliRepository(files: 300, size: 2048...8192, seed: 11)
+        var rng = SplitMix64(seed: 2026)
+        var sawOld = 0, sawNew = 0
+        for round in 0..<50 {
+            let repo = try Repository.open(at: scratch.path)
+            let before = try #require(try repo.head())
+            let files = RandomTree.list(scratch.path + "/data")
+            for _ in 0..<30 {
+                let path = files[Int.random(in: 0..<files.count, using: &rng)]
+                RandomTree.write(scratch.path + "/data/" + path, RandomTree.randomBytes(Int.random(in: 2048...8192, using: &rng), &rng))
+            }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CLI.executable)
+            process.arguments = ["commit", "-m", "round \(round)", "--author", "t"]
+            process.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32.random(in: 0...120_000, using: &rng))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let reopened = try Repository.open(at: scratch.path)
+            let after = try #require(try reopened.head())
+            if after == before { sawOld += 1 } else {
+                let info = try reopened.commitInfo(after)
+                #expect(info.parent == before && info.message == "round \(round)")
+                sawNew += 1
+            }
+            let fsck = try reopened.fsck()
+            #expect(fsck.isHealthy, "round \(round): \(fsck.problems)")
+        }
+        // The lock of the last killed process is gone: a writer gets it at once.
+        let final = try CLI.run(["commit", "-m", "final", "--wait", "0"], in: scratch.path)
+        #expect(final.exitCode == 0 || final.exitCode == 64, "\(final.stderr)")
+        #expect(try CLI.run(["gc"], in: scratch.path).exitCode == 0)
+        #expect(try CLI.run(["fsck"], in: scratch.path).exitCode == 0)
+        #expect(try CLI.run(["status"], in: scratch.path).stdout.hasSuffix("nothing to commit, working tree and labels match\n"))
+        #expect(sawOld + sawNew == 50)
+        print("crash test: \(sawOld) kills left the old head, \(sawNew) the new one")
+    }
+}
