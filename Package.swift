@@ -41,6 +41,7 @@ let package = Package(
                 "CurateCore", "CurateImaging",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             exclude: ["FORMAT.md"]),
         .target(

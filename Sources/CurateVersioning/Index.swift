@@ -1,6 +1,7 @@
 import CurateCore
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// What the metadata database knows about the working tree: the stat cache and the committed state.
 struct Index: Sendable {
@@ -24,25 +25,54 @@ struct Index: Sendable {
     var schema: LabelSchema?
     var committedSchema: ContentHash?
 
+    /// Which label rows to load.
+    enum Labels { case all, allWithBodies, changedOnly }
+
     static func load(_ db: Database, labelBodies: Bool = false) throws -> Index {
+        try load(db, labels: labelBodies ? .allWithBodies : .all)
+    }
+
+    /// Loads the index with SQLite's C API directly: this runs on every `status`, over every tracked file.
+    static func load(_ db: Database, labels mode: Labels) throws -> Index {
         var index = Index()
         index.roots = try String.fetchAll(db, sql: "SELECT path FROM roots ORDER BY path")
-        let cursor = try Row.fetchCursor(db, sql: "SELECT path, size, mtime, inode, hash, width, height, committed FROM files")
-        while let row = try cursor.next() {
-            let path: String = row[0]
-            let size: Int = row[1]
-            let hash = ContentHash(trusted: row[4])
+        let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM files") ?? 0
+        index.files.reserveCapacity(count)
+        let files = try db.makeStatement(sql: "SELECT path, size, mtime, inode, hash, width, height, committed FROM files")
+        let s = files.sqliteStatement
+        while true {
+            let rc = sqlite3_step(s)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw VersioningError(.io, "metadata database: reading files failed (\(rc))") }
+            let path = columnString(s, 0)
+            let size = Int(sqlite3_column_int64(s, 1))
+            let hash = columnHash(s, 4) ?? ContentHash(trusted: "")
             index.files[path] = FileRow(
-                stat: FileStat(size: size, mtimeNanoseconds: row[2], inode: UInt64(bitPattern: row[3])),
-                content: FileContent(hash: hash, size: size, width: row[5], height: row[6]),
-                committed: (row[7] as String?).map(ContentHash.init(trusted:)))
+                stat: FileStat(size: size, mtimeNanoseconds: sqlite3_column_int64(s, 2), inode: UInt64(bitPattern: sqlite3_column_int64(s, 3))),
+                content: FileContent(hash: hash, size: size,
+                                     width: sqlite3_column_type(s, 5) == SQLITE_NULL ? nil : Int(sqlite3_column_int64(s, 5)),
+                                     height: sqlite3_column_type(s, 6) == SQLITE_NULL ? nil : Int(sqlite3_column_int64(s, 6))),
+                committed: columnHash(s, 7))
         }
-        let sql = labelBodies ? "SELECT path, hash, committed, body FROM labels" : "SELECT path, hash, committed FROM labels"
-        let labelCursor = try Row.fetchCursor(db, sql: sql)
-        while let row = try labelCursor.next() {
-            index.labels[row[0]] = LabelRow(hash: (row[1] as String?).map(ContentHash.init(trusted:)),
-                                            body: labelBodies ? row[3] : nil,
-                                            committed: (row[2] as String?).map(ContentHash.init(trusted:)))
+        let sql: String
+        switch mode {
+        case .all: sql = "SELECT path, hash, committed FROM labels"
+        case .allWithBodies: sql = "SELECT labels.path, labels.hash, labels.committed, label_bodies.body FROM labels LEFT JOIN label_bodies ON label_bodies.hash = labels.hash"
+        case .changedOnly: sql = "SELECT path, hash, committed FROM labels WHERE hash IS NOT committed"
+        }
+        let labels = try db.makeStatement(sql: sql)
+        let l = labels.sqliteStatement
+        while true {
+            let rc = sqlite3_step(l)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw VersioningError(.io, "metadata database: reading labels failed (\(rc))") }
+            var body: Data?
+            if mode == .allWithBodies, let blob = sqlite3_column_blob(l, 3) {
+                body = Data(bytes: blob, count: Int(sqlite3_column_bytes(l, 3)))
+            } else if mode == .allWithBodies {
+                body = sqlite3_column_type(l, 3) == SQLITE_NULL ? nil : Data()
+            }
+            index.labels[columnString(l, 0)] = LabelRow(hash: columnHash(l, 1), body: body, committed: columnHash(l, 2))
         }
         index.head = try String.fetchOne(db, sql: "SELECT commit_id FROM refs WHERE name = 'HEAD'").map(ContentHash.init(trusted:))
         if let json = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema'") {
@@ -70,7 +100,7 @@ struct WorkingState: Sendable {
 extension Repository {
     /// Scans the tracked roots and hashes what the stat cache does not vouch for; with `storeInto`, stores new contents.
     func workingState(_ index: Index, roots: [String]? = nil, store: Bool, known: Set<ContentHash> = []) throws(VersioningError) -> WorkingState {
-        let stats = try tree.scan(roots: roots ?? index.roots)
+        let stats = try tree.scan(roots: roots ?? index.roots, expected: index.files.count + 16)
         var contents: [String: FileContent] = [:]
         contents.reserveCapacity(stats.count)
         var toHash: [String] = []
@@ -129,4 +159,19 @@ extension Repository {
                                               content.width, content.height, committed?(path)?.hex, committed != nil])
         }
     }
+}
+
+/// A TEXT column as a String (empty for NULL).
+@inline(__always)
+func columnString(_ statement: OpaquePointer, _ column: Int32) -> String {
+    guard let text = sqlite3_column_text(statement, column) else { return "" }
+    return String(cString: text)
+}
+
+/// A TEXT column holding 64 hex digits as a hash, without making a String.
+@inline(__always)
+func columnHash(_ statement: OpaquePointer, _ column: Int32) -> ContentHash? {
+    guard let text = sqlite3_column_text(statement, column) else { return nil }
+    let count = Int(sqlite3_column_bytes(statement, column))
+    return ContentHash.parse(UnsafeRawBufferPointer(start: text, count: count))
 }

@@ -14,6 +14,8 @@ enum Metadata {
             config.prepareDatabase { db in
                 // Commits must survive power loss once they return.
                 try db.execute(sql: "PRAGMA synchronous = FULL")
+                // Read the database through mmap: status reads every row of the stat cache.
+                try db.execute(sql: "PRAGMA mmap_size = 1073741824")
             }
             let pool = try DatabasePool(path: path, configuration: config)
             try migrator.migrate(pool)
@@ -33,12 +35,13 @@ enum Metadata {
                 CREATE TABLE commits (
                     id TEXT PRIMARY KEY NOT NULL, parent TEXT, tree TEXT NOT NULL, schema TEXT,
                     author TEXT NOT NULL, date REAL NOT NULL, message TEXT NOT NULL, seq INTEGER NOT NULL, stats TEXT);
-                CREATE TABLE objects (hash TEXT PRIMARY KEY NOT NULL, pack TEXT, offset INTEGER, length INTEGER NOT NULL);
+                CREATE TABLE objects (hash TEXT PRIMARY KEY NOT NULL, pack TEXT, offset INTEGER, length INTEGER NOT NULL) WITHOUT ROWID;
                 CREATE TABLE roots (path TEXT PRIMARY KEY NOT NULL);
                 CREATE TABLE files (
                     path TEXT PRIMARY KEY NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL, inode INTEGER NOT NULL,
-                    hash TEXT NOT NULL, width INTEGER, height INTEGER, committed TEXT);
-                CREATE TABLE labels (path TEXT PRIMARY KEY NOT NULL, hash TEXT, body BLOB, committed TEXT);
+                    hash TEXT NOT NULL, width INTEGER, height INTEGER, committed TEXT) WITHOUT ROWID;
+                CREATE TABLE labels (path TEXT PRIMARY KEY NOT NULL, hash TEXT, committed TEXT) WITHOUT ROWID;
+                CREATE TABLE label_bodies (hash TEXT PRIMARY KEY NOT NULL, body BLOB NOT NULL);
                 CREATE TABLE trees (path TEXT PRIMARY KEY NOT NULL, hash TEXT NOT NULL);
                 """)
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('format_version', ?)", arguments: ["1"])

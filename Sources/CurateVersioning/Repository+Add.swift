@@ -70,11 +70,13 @@ extension Repository {
                 try upsertFiles(db, finalState, paths: finalState.rehashed, committed: nil)
                 if let importedLabels {
                     let statement = try db.makeStatement(sql: """
-                        INSERT INTO labels (path, hash, body) VALUES (?, ?, ?)
-                        ON CONFLICT(path) DO UPDATE SET hash = excluded.hash, body = excluded.body
+                        INSERT INTO labels (path, hash) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET hash = excluded.hash
                         """)
+                    let bodies = try db.makeStatement(sql: "INSERT OR IGNORE INTO label_bodies (hash, body) VALUES (?, ?)")
                     for (path, body) in importedLabels.bodies {
-                        try statement.execute(arguments: [path, ContentHash.of(body).hex, body])
+                        let hash = ContentHash.of(body).hex
+                        try statement.execute(arguments: [path, hash])
+                        try bodies.execute(arguments: [hash, body])
                     }
                     let schemaJSON = String(decoding: LabelCodec.encodeSchema(importedLabels.schema), as: UTF8.self)
                     try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",

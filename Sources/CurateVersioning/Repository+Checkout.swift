@@ -72,10 +72,11 @@ extension Repository {
                 try upsertFiles(db, refreshedState, paths: writtenPaths, committed: nil)
                 for path in removedPaths { try db.execute(sql: "DELETE FROM files WHERE path = ? AND committed IS NULL", arguments: [path]) }
                 for (path, body) in labelUpdates {
-                    try db.execute(sql: """
-                        INSERT INTO labels (path, hash, body) VALUES (?, ?, ?)
-                        ON CONFLICT(path) DO UPDATE SET hash = excluded.hash, body = excluded.body
-                        """, arguments: [path, body.map(ContentHash.of)?.hex, body])
+                    try db.execute(sql: "INSERT INTO labels (path, hash) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET hash = excluded.hash",
+                                   arguments: [path, body.map(ContentHash.of)?.hex])
+                    if let body {
+                        try db.execute(sql: "INSERT OR IGNORE INTO label_bodies (hash, body) VALUES (?, ?)", arguments: [ContentHash.of(body).hex, body])
+                    }
                 }
                 if paths.isEmpty {
                     try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", arguments: [schemaJSON])

@@ -111,7 +111,9 @@ extension Repository {
                         try db.execute(sql: "DELETE FROM files WHERE path = ?", arguments: [path])
                     }
                     try db.execute(sql: "DELETE FROM labels WHERE hash IS NULL")
-                    try db.execute(sql: "UPDATE labels SET committed = hash")
+                    try db.execute(sql: "UPDATE labels SET committed = hash WHERE committed IS NOT hash")
+                    // Bodies are committed as objects now; keep only those the working labels still use.
+                    try db.execute(sql: "DELETE FROM label_bodies WHERE hash NOT IN (SELECT hash FROM labels WHERE hash IS NOT NULL)")
                     // A file committed as deleted takes its labels with it (they stay in history).
                     for path in index.labels.keys where finalState.contents[path] == nil && !moves.contains(where: { $0.from == path }) {
                         try db.execute(sql: "DELETE FROM labels WHERE path = ?", arguments: [path])

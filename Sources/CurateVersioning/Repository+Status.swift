@@ -33,9 +33,7 @@ extension Repository {
     /// Compares the working tree and the working labels with the last commit. A reader: it takes no lock and
     /// writes nothing; files whose size, mtime or inode changed are hashed to tell a real change from a touch.
     public func status() throws(VersioningError) -> Status {
-        let index = try read("reading the index") { db in try Index.load(db) }
-        let state = try workingState(index, store: false)
-        return Self.status(index: index, state: state)
+        try fastStatus()
     }
 
     static func status(index: Index, state: WorkingState) -> Status {

@@ -29,8 +29,9 @@ struct WorkingTree: Sendable {
     func fullPath(_ relative: String) -> String { relative.isEmpty ? root : root + "/" + relative }
 
     /// All regular files under the given roots (repository-relative; "" is the whole repository).
-    func scan(roots: [String]) throws(VersioningError) -> [String: FileStat] {
+    func scan(roots: [String], expected: Int = 0) throws(VersioningError) -> [String: FileStat] {
         var found: [String: FileStat] = [:]
+        found.reserveCapacity(expected)
         for relative in roots {
             var st = stat()
             let full = fullPath(relative)
@@ -63,7 +64,10 @@ struct WorkingTree: Sendable {
             }
             switch st.st_mode & S_IFMT {
             case S_IFDIR: subdirectories.append(childRelative)
-            case S_IFREG, S_IFLNK:
+            case S_IFREG:
+                found[childRelative] = FileStat(size: Int(st.st_size), mtimeNanoseconds: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+                                                inode: UInt64(st.st_ino))
+            case S_IFLNK:
                 if let s = try fileStat(fullPath(childRelative), relative: childRelative, st) { found[childRelative] = s }
             default: continue  // sockets, fifos, devices are not data
             }
@@ -71,21 +75,26 @@ struct WorkingTree: Sendable {
         for sub in subdirectories { try walk(directory: fullPath(sub), relative: sub, into: &found) }
     }
 
-    private func entryName(_ entry: UnsafeMutablePointer<dirent>, in relative: String) throws(VersioningError) -> String? {
-        let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
-        if bytes == [0x2E] || bytes == [0x2E, 0x2E] { return nil }
-        guard let name = String(validating: bytes, as: UTF8.self) else {
-            let shown = bytes.map { $0 < 0x80 && $0 >= 0x20 ? String(UnicodeScalar($0)) : String(format: "\\x%02x", $0) }.joined()
-            throw VersioningError(.badPath, "\(fullPath(relative))/\(shown): file name is not valid UTF-8; rename it (nothing was changed)")
+    func entryName(_ entry: UnsafeMutablePointer<dirent>, in relative: String) throws(VersioningError) -> String? {
+        try withUnsafeBytes(of: &entry.pointee.d_name) { (raw) throws(VersioningError) -> String? in
+            let length = raw.firstIndex(of: 0) ?? raw.count
+            let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<length])
+            if length == 1 && bytes[0] == 0x2E || length == 2 && bytes[0] == 0x2E && bytes[1] == 0x2E { return nil }
+            // Fast path: printable ASCII.
+            if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) { return String(decoding: bytes, as: UTF8.self) }
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                let shown = bytes.map { $0 < 0x80 && $0 >= 0x20 ? String(UnicodeScalar($0)) : String(format: "\\x%02x", $0) }.joined()
+                throw VersioningError(.badPath, "\(fullPath(relative))/\(shown): file name is not valid UTF-8; rename it (nothing was changed)")
+            }
+            if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+                let shown = name.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? String(format: "\\x%02x", $0.value) : String($0) }.joined()
+                throw VersioningError(.badPath, "\(fullPath(relative))/\(shown): file name contains a control character (newline, tab, …); rename it (nothing was changed)")
+            }
+            return name
         }
-        if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
-            let shown = name.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? String(format: "\\x%02x", $0.value) : String($0) }.joined()
-            throw VersioningError(.badPath, "\(fullPath(relative))/\(shown): file name contains a control character (newline, tab, …); rename it (nothing was changed)")
-        }
-        return name
     }
 
-    private func fileStat(_ full: String, relative: String, _ st: stat) throws(VersioningError) -> FileStat? {
+    func fileStat(_ full: String, relative: String, _ st: stat) throws(VersioningError) -> FileStat? {
         var st = st
         if (st.st_mode & S_IFMT) == S_IFLNK {
             guard let resolved = realpath(full, nil) else {
