@@ -34,6 +34,30 @@ public struct Item: Hashable, Sendable, Codable {
 
 /// Paths inside a dataset: normalised, relative, and never escaping the root.
 public enum DatasetPath {
+    /// True when `path` is already normal: relative, no empty, `.` or `..` segments, no backslash (one pass).
+    static func isNormal(_ path: String) -> Bool {
+        var previous: UInt8 = UInt8(ascii: "/")  // as if preceded by a separator
+        var dots = 0
+        var count = 0
+        for byte in path.utf8 {
+            count += 1
+            switch byte {
+            case UInt8(ascii: "\\"): return false
+            case UInt8(ascii: "/"):
+                if previous == UInt8(ascii: "/") || (dots > 0 && dots <= 2) { return false }
+                dots = 0
+            case UInt8(ascii: "."):
+                if previous == UInt8(ascii: "/") || dots > 0 { dots += 1 }
+            default:
+                dots = 0
+            }
+            previous = byte
+        }
+        if count == 0 || previous == UInt8(ascii: "/") || (dots > 0 && dots <= 2) { return false }
+        if count >= 2, path.utf8.dropFirst().first == UInt8(ascii: ":") { return false }
+        return true
+    }
+
     /// Normalises `path` relative to the dataset root: removes `.` segments and empty segments,
     /// resolves `..` inside the path, and converts `\` to `/`.
     /// - Returns: the normalised path, or nil if the path is absolute, empty or climbs out of the root.
@@ -43,6 +67,7 @@ public enum DatasetPath {
     /// DatasetPath.normalize("../secret.png")    // nil
     /// ```
     public static func normalize(_ path: String) -> String? {
+        if isNormal(path) { return path }
         let unified = path.replacingOccurrences(of: "\\", with: "/")
         if unified.hasPrefix("/") || unified.isEmpty { return nil }
         if unified.count >= 2, unified.dropFirst().first == ":" { return nil }  // C:/...

@@ -19,6 +19,9 @@ public struct LabelReadOptions: Sendable {
     /// Returns the upright (width, height) of the image at a full path, or nil when it cannot be read.
     /// Used to convert YOLO's normalised boxes and to check sizes stated in label files.
     public var imageSize: (@Sendable (String) -> (width: Int, height: Int)?)?
+    /// Whether an item's file exists, given its path relative to the images root. Defaults to asking the file
+    /// system; a caller that already listed the files (the versioning store) can answer from memory.
+    public var itemExists: (@Sendable (String) -> Bool)?
 
     /// Creates options.
     public init(imagesRoot: String? = nil, schema: LabelSchema? = nil, lenient: Bool = false,
@@ -75,7 +78,7 @@ struct RecordChecker {
             try reject(location, "path '\(raw)' escapes the dataset root (absolute or with '..')")
             return nil
         }
-        if let root = options.imagesRoot, !FileManager.default.fileExists(atPath: root + "/" + path) {
+        if let root = options.imagesRoot, !(options.itemExists?(path) ?? FileManager.default.fileExists(atPath: root + "/" + path)) {
             try reject(location, "missing image '\(path)' (not found under \(root))")
             return nil
         }

@@ -88,15 +88,6 @@ public struct ContentHash: Hashable, Sendable, Comparable, CustomStringConvertib
 
 private let hexDigits = Array("0123456789abcdef".utf8)
 
-func hexString<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-    var out = [UInt8]()
-    out.reserveCapacity(64)
-    for byte in digest {
-        out.append(hexDigits[Int(byte >> 4)])
-        out.append(hexDigits[Int(byte & 0x0f)])
-    }
-    return String(decoding: out, as: UTF8.self)
-}
 
 /// `withUnsafeBytes` with a typed error (the stdlib's version only rethrows `any Error`).
 func withBytes<T>(_ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(VersioningError) -> T) throws(VersioningError) -> T {

@@ -18,6 +18,32 @@ public struct DatasetStats: Hashable, Sendable, Codable {
 
     public init() {}
 
+    /// Adds (sign +1) or removes (-1) one item's labels given as the class ids they mention (see ``classSummary``).
+    mutating func addClassIDs(_ ids: [Int], schema: LabelSchema, sign: Int) {
+        if !ids.isEmpty { labeledItems += sign }
+        for id in ids where id != Self.noClass {
+            let name = schema.name(of: id)
+            classCounts[name, default: 0] += sign
+            if classCounts[name] == 0 { classCounts[name] = nil }
+        }
+    }
+
+    /// Marks an item labeled with annotations that mention no class.
+    static let noClass = Int.min
+
+    /// The class ids an item's annotations mention, as stored in `label_classes`.
+    static func classSummary(_ annotations: [Annotation]) -> String {
+        if annotations.isEmpty { return "" }
+        let ids = annotations.flatMap(\.label.classIDs)
+        return ids.isEmpty ? "none" : ids.map(String.init).joined(separator: ",")
+    }
+
+    static func parseSummary(_ text: String) -> [Int] {
+        if text.isEmpty { return [] }
+        if text == "none" { return [noClass] }
+        return text.split(separator: ",").compactMap { Int($0) }
+    }
+
     mutating func addLabels(_ annotations: [Annotation], schema: LabelSchema, sign: Int) {
         if !annotations.isEmpty { labeledItems += sign }
         for annotation in annotations {

@@ -138,40 +138,27 @@ extension Repository {
     }
 
     func insertObjects(_ db: Database, _ packs: [[(ContentHash, ObjectLocation)]]) throws {
-        let statement = try db.makeStatement(sql: "INSERT OR IGNORE INTO objects (hash, pack, offset, length) VALUES (?, ?, ?, ?)")
+        let statement = try RawStatement(db, "INSERT OR IGNORE INTO objects (hash, pack, offset, length) VALUES (?, ?, ?, ?)")
         for pack in packs {
             for (hash, location) in pack {
-                try statement.execute(arguments: [hash.hex, location.pack, location.pack == nil ? nil : location.offset, location.length])
+                try statement.run([.text(hash.hex), location.pack.sqlValue, location.pack == nil ? .null : .int(Int64(location.offset)),
+                                   .int(Int64(location.length))])
             }
         }
     }
 
     func upsertFiles(_ db: Database, _ state: WorkingState, paths: some Sequence<String>, committed: ((String) -> ContentHash?)?) throws {
-        let statement = try db.makeStatement(sql: """
-            INSERT INTO files (path, size, mtime, inode, hash, width, height, committed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        let statement = try RawStatement(db, """
+            INSERT INTO files (path, size, mtime, inode, hash, width, height, committed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
             ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, inode = excluded.inode,
               hash = excluded.hash, width = excluded.width, height = excluded.height,
               committed = CASE WHEN ?9 THEN excluded.committed ELSE files.committed END
             """)
         for path in paths {
             guard let content = state.contents[path], let stat = state.stats[path] else { continue }
-            try statement.execute(arguments: [path, stat.size, stat.mtimeNanoseconds, Int64(bitPattern: stat.inode), content.hash.hex,
-                                              content.width, content.height, committed?(path)?.hex, committed != nil])
+            try statement.run([.text(path), .int(Int64(stat.size)), .int(stat.mtimeNanoseconds), .int(Int64(bitPattern: stat.inode)),
+                               .text(content.hash.hex), content.width.sqlValue, content.height.sqlValue,
+                               (committed?(path)?.hex).sqlValue, .int(committed != nil ? 1 : 0)])
         }
     }
-}
-
-/// A TEXT column as a String (empty for NULL).
-@inline(__always)
-func columnString(_ statement: OpaquePointer, _ column: Int32) -> String {
-    guard let text = sqlite3_column_text(statement, column) else { return "" }
-    return String(cString: text)
-}
-
-/// A TEXT column holding 64 hex digits as a hash, without making a String.
-@inline(__always)
-func columnHash(_ statement: OpaquePointer, _ column: Int32) -> ContentHash? {
-    guard let text = sqlite3_column_text(statement, column) else { return nil }
-    let count = Int(sqlite3_column_bytes(statement, column))
-    return ContentHash.parse(UnsafeRawBufferPointer(start: text, count: count))
 }

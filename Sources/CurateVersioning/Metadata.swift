@@ -42,6 +42,7 @@ enum Metadata {
                     hash TEXT NOT NULL, width INTEGER, height INTEGER, committed TEXT) WITHOUT ROWID;
                 CREATE TABLE labels (path TEXT PRIMARY KEY NOT NULL, hash TEXT, committed TEXT) WITHOUT ROWID;
                 CREATE TABLE label_bodies (hash TEXT PRIMARY KEY NOT NULL, body BLOB NOT NULL);
+                CREATE TABLE label_classes (hash TEXT PRIMARY KEY NOT NULL, classes TEXT NOT NULL) WITHOUT ROWID;
                 CREATE TABLE trees (path TEXT PRIMARY KEY NOT NULL, hash TEXT NOT NULL);
                 """)
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('format_version', ?)", arguments: ["1"])

@@ -56,7 +56,7 @@ extension Repository {
                 fallbacks = result.fallbacks
             }
             // Labels, validated completely before anything is written.
-            var imported: (schema: LabelSchema, bodies: [String: Data], skipped: [LabelIssue])?
+            var imported: (schema: LabelSchema, bodies: [String: (body: Data, classes: String)], skipped: [LabelIssue])?
             if let labels {
                 imported = try importLabels(labels, index: index, present: state.contents)
             }
@@ -69,14 +69,14 @@ extension Repository {
                 try insertObjects(db, finalState.packs)
                 try upsertFiles(db, finalState, paths: finalState.rehashed, committed: nil)
                 if let importedLabels {
-                    let statement = try db.makeStatement(sql: """
-                        INSERT INTO labels (path, hash) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET hash = excluded.hash
-                        """)
-                    let bodies = try db.makeStatement(sql: "INSERT OR IGNORE INTO label_bodies (hash, body) VALUES (?, ?)")
-                    for (path, body) in importedLabels.bodies {
-                        let hash = ContentHash.of(body).hex
-                        try statement.execute(arguments: [path, hash])
-                        try bodies.execute(arguments: [hash, body])
+                    let statement = try RawStatement(db, "INSERT INTO labels (path, hash) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET hash = excluded.hash")
+                    let bodies = try RawStatement(db, "INSERT OR IGNORE INTO label_bodies (hash, body) VALUES (?, ?)")
+                    let classes = try RawStatement(db, "INSERT OR IGNORE INTO label_classes (hash, classes) VALUES (?, ?)")
+                    for (path, entry) in importedLabels.bodies {
+                        let hash = ContentHash.of(entry.body).hex
+                        try statement.run([.text(path), .text(hash)])
+                        try bodies.run([.text(hash), .blob(entry.body)])
+                        try classes.run([.text(hash), .text(entry.classes)])
                     }
                     let schemaJSON = String(decoding: LabelCodec.encodeSchema(importedLabels.schema), as: UTF8.self)
                     try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -90,17 +90,37 @@ extension Repository {
 
     /// Reads a label file, maps its item paths to repository paths, merges its classes into the working schema
     /// (by name; new names get new ids) and encodes each item's annotations.
-    func importLabels(_ labels: LabelImport, index: Index, present: [String: FileContent]) throws(VersioningError)
-        -> (schema: LabelSchema, bodies: [String: Data], skipped: [LabelIssue])
+    func importLabels(_ labels: LabelImport, index: Index, present presentFiles: [String: FileContent]) throws(VersioningError)
+        -> (schema: LabelSchema, bodies: [String: (body: Data, classes: String)], skipped: [LabelIssue])
     {
         let labelPath = labels.path
         let defaultRoot = labels.format.isFolder ? ((labelPath as NSString).standardizingPath as NSString).deletingLastPathComponent
             : (labelPath as NSString).deletingLastPathComponent
         let imagesRoot = labels.imagesRoot ?? (defaultRoot.isEmpty ? "." : defaultRoot)
         let rootRelative = try relativePath(imagesRoot)
-        let options = LabelReadOptions(imagesRoot: imagesRoot, lenient: labels.lenient, imageSize: { path in
-            (try? ImageDecoder().info(fileAt: path))?.displaySize
+        // Sizes and existence come from the scan just made (sizes read from each file's header while hashing).
+        let prefix = rootRelative.isEmpty ? "" : rootRelative + "/"
+        var known: [String: (Int, Int)] = [:]
+        var existing = Set<String>()
+        for (path, content) in presentFiles where prefix.isEmpty || path.hasPrefix(prefix) {
+            let relative = String(path.dropFirst(prefix.count))
+            existing.insert(relative)
+            if let w = content.width, let h = content.height { known[relative] = (w, h) }
+        }
+        for (path, row) in index.files where prefix.isEmpty || path.hasPrefix(prefix) {
+            let relative = String(path.dropFirst(prefix.count))
+            if existing.insert(relative).inserted, let w = row.content.width, let h = row.content.height { known[relative] = (w, h) }
+        }
+        let sizes = known, present = existing
+        let rootPath = (try? canonical(imagesRoot)) ?? imagesRoot
+        var options = LabelReadOptions(imagesRoot: imagesRoot, lenient: labels.lenient, imageSize: { path in
+            let relative = path.hasPrefix(imagesRoot + "/") ? String(path.dropFirst(imagesRoot.count + 1))
+                : path.hasPrefix(rootPath + "/") ? String(path.dropFirst(rootPath.count + 1)) : path
+            if let size = sizes[relative] { return (width: size.0, height: size.1) }
+            if present.contains(relative) { return nil }  // scanned: not a PNG or JPEG
+            return (try? ImageDecoder().info(fileAt: path))?.displaySize
         })
+        options.itemExists = { present.contains($0) }
         let result: LabelReadResult
         do { result = try labels.format.read(from: labelPath, options: options) } catch {
             throw VersioningError(.labels, error.description)
@@ -127,10 +147,10 @@ extension Repository {
         }
         schema = LabelSchema(classes: merged, tasks: Array(Set(schema.tasks + result.labelSet.schema.tasks)).sorted { $0.rawValue < $1.rawValue })
         let grouped = result.labelSet.annotationsByItem()
-        var bodies: [String: Data] = [:]
+        var bodies: [String: (body: Data, classes: String)] = [:]
         for item in result.labelSet.items {
             let path = rootRelative.isEmpty ? item.path : rootRelative + "/" + item.path
-            guard index.isTracked(path), present[path] != nil || index.files[path] != nil else {
+            guard index.isTracked(path), presentFiles[path] != nil || index.files[path] != nil else {
                 throw VersioningError(.labels, "\(labelPath): labels for '\(path)', which is not a tracked file; add it first (nothing was changed)")
             }
             let annotations = (grouped[item.path] ?? []).map { a -> Annotation in
@@ -144,7 +164,7 @@ extension Repository {
                 }
                 return copy
             }
-            bodies[path] = LabelCodec.encode(annotations)
+            bodies[path] = (LabelCodec.encode(annotations), DatasetStats.classSummary(annotations))
         }
         return (schema, bodies, result.skipped)
     }

@@ -75,7 +75,10 @@ extension Repository {
                     try db.execute(sql: "INSERT INTO labels (path, hash) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET hash = excluded.hash",
                                    arguments: [path, body.map(ContentHash.of)?.hex])
                     if let body {
-                        try db.execute(sql: "INSERT OR IGNORE INTO label_bodies (hash, body) VALUES (?, ?)", arguments: [ContentHash.of(body).hex, body])
+                        let hash = ContentHash.of(body).hex
+                        try db.execute(sql: "INSERT OR IGNORE INTO label_bodies (hash, body) VALUES (?, ?)", arguments: [hash, body])
+                        let summary = DatasetStats.classSummary((try? LabelCodec.decode(body, item: path)) ?? [])
+                        try db.execute(sql: "INSERT OR IGNORE INTO label_classes (hash, classes) VALUES (?, ?)", arguments: [hash, summary])
                     }
                 }
                 if paths.isEmpty {

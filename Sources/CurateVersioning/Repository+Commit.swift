@@ -1,6 +1,7 @@
 import CurateCore
 import Foundation
 import GRDB
+import GRDBSQLite
 
 extension Repository {
     /// Snapshots every tracked file and the working labels as a new commit whose parent is HEAD.
@@ -106,10 +107,12 @@ extension Repository {
                         try db.execute(sql: "DELETE FROM labels WHERE path = ?", arguments: [move.to])
                         try db.execute(sql: "UPDATE labels SET path = ? WHERE path = ?", arguments: [move.to, move.from])
                     }
-                    try upsertFiles(db, finalState, paths: finalState.contents.keys, committed: { finalState.contents[$0]?.hash })
-                    for path in status.deleted + status.renamed.map(\.from) {
-                        try db.execute(sql: "DELETE FROM files WHERE path = ?", arguments: [path])
-                    }
+                    // Rows of files that are gone (committed or not) leave the index first.
+                    let gone = try RawStatement(db, "DELETE FROM files WHERE path = ?")
+                    for path in index.files.keys where finalState.contents[path] == nil { try gone.run([.text(path)]) }
+                    // Rows whose cached content is current only need `committed` moved: one statement for all of them.
+                    try db.execute(sql: "UPDATE files SET committed = hash WHERE committed IS NOT hash")
+                    try upsertFiles(db, finalState, paths: finalState.rehashed, committed: { finalState.contents[$0]?.hash })
                     try db.execute(sql: "DELETE FROM labels WHERE hash IS NULL")
                     try db.execute(sql: "UPDATE labels SET committed = hash WHERE committed IS NOT hash")
                     // Bodies are committed as objects now; keep only those the working labels still use.
@@ -159,12 +162,28 @@ extension Repository {
         let newSchema = index.schema ?? LabelSchema(classes: [])
         var paths = Set(labelOf.keys)
         for (path, row) in index.labels where row.committed != nil { paths.insert(path) }
+        // Class ids per label id, from the summaries recorded at import (decoding JSON only as a fallback).
+        let summaries: [ContentHash: String] = try read("reading label summaries") { db in
+            var result: [ContentHash: String] = [:]
+            let statement = try db.makeStatement(sql: "SELECT hash, classes FROM label_classes")
+            let s = statement.sqliteStatement
+            while sqlite3_step(s) == SQLITE_ROW {
+                if let hash = columnHash(s, 0) { result[hash] = columnString(s, 1) }
+            }
+            return result
+        }
+        func classIDs(_ hash: ContentHash, path: String, body: () throws(VersioningError) -> Data) throws(VersioningError) -> [Int] {
+            if let summary = summaries[hash] { return DatasetStats.parseSummary(summary) }
+            return DatasetStats.parseSummary(DatasetStats.classSummary(try LabelCodec.decode(body(), item: path)))
+        }
         for path in paths {
             let old = index.files[path]?.committed != nil ? index.labels[path]?.committed : nil
             let new = labelOf[path]
             guard old != new else { continue }
-            if let old { stats.addLabels(try LabelCodec.decode(object(old), item: path), schema: oldSchema, sign: -1) }
-            if new != nil, let body = bodies(path) { stats.addLabels(try LabelCodec.decode(body, item: path), schema: newSchema, sign: 1) }
+            if let old { stats.addClassIDs(try classIDs(old, path: path) { () throws(VersioningError) in try object(old) }, schema: oldSchema, sign: -1) }
+            if let new, let body = bodies(path) {
+                stats.addClassIDs(try classIDs(new, path: path) { () throws(VersioningError) in body }, schema: newSchema, sign: 1)
+            }
         }
         let sizes = DatasetStats.sizes(of: state.contents.values.map { ($0.width, $0.height) })
         stats.files = sizes.files

@@ -6,52 +6,58 @@ import Foundation
 /// `created` (ISO 8601), `seconds` (time spent) and `confidence`. Several rows may name the same path
 /// (one per annotator). Quoting follows RFC 4180.
 enum CSVFormat {
-    /// Splits CSV text into records, each with the 1-based line it starts on.
+    /// Splits CSV text into records, each with the 1-based line it starts on (RFC 4180 quoting; a BOM is skipped).
+    /// Works on UTF-8 bytes: a separator or quote byte never occurs inside a multi-byte character.
     static func records(_ text: String, file: String) throws(LabelError) -> [(line: Int, fields: [String])] {
-        var result: [(Int, [String])] = []
-        var fields: [String] = []
-        var field = ""
-        var inQuotes = false
-        var line = 1, recordLine = 1
-        var chars = Array(text.unicodeScalars)
-        if chars.first == "\u{FEFF}" { chars.removeFirst() }  // byte-order mark
-        var i = 0
-        var fieldStarted = false
-        while i < chars.count {
-            let c = chars[i]
-            if inQuotes {
-                if c == "\"" {
-                    if i + 1 < chars.count, chars[i + 1] == "\"" { field.unicodeScalars.append("\""); i += 1 } else { inQuotes = false }
-                } else {
-                    if c == "\n" { line += 1 }
-                    field.unicodeScalars.append(c)
-                }
-            } else if c == "\"" && field.isEmpty && !fieldStarted {
-                inQuotes = true
-                fieldStarted = true
-            } else if c == "," {
-                fields.append(field); field = ""; fieldStarted = false
-            } else if c == "\n" || c == "\r" {
-                if c == "\r", i + 1 < chars.count, chars[i + 1] == "\n" { i += 1 }
-                fields.append(field)
-                if !(fields.count == 1 && fields[0].isEmpty) { result.append((recordLine, fields)) }
-                fields = []; field = ""; fieldStarted = false
-                line += 1
-                recordLine = line
-            } else {
-                field.unicodeScalars.append(c)
-                fieldStarted = true
+        var text = text
+        return try text.withUTF8 { bytes in Result { () throws(LabelError) -> [(line: Int, fields: [String])] in
+            var result: [(Int, [String])] = []
+            var fields: [String] = []
+            var field: [UInt8] = []
+            var i = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+            var line = 1, recordLine = 1
+            var inQuotes = false, quoted = false
+            let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), newline = UInt8(ascii: "\n"), ret = UInt8(ascii: "\r")
+            func finishField() {
+                fields.append(String(decoding: field, as: UTF8.self))
+                field.removeAll(keepingCapacity: true)
+                quoted = false
             }
-            i += 1
-        }
-        if inQuotes {
-            throw LabelError(.malformed, file: file, location: .line(recordLine), message: "unterminated quoted field")
-        }
-        if !field.isEmpty || !fields.isEmpty {
-            fields.append(field)
-            result.append((recordLine, fields))
-        }
-        return result
+            while i < bytes.count {
+                let c = bytes[i]
+                if inQuotes {
+                    if c == quote {
+                        if i + 1 < bytes.count, bytes[i + 1] == quote { field.append(quote); i += 1 } else { inQuotes = false }
+                    } else {
+                        if c == newline { line += 1 }
+                        field.append(c)
+                    }
+                } else if c == quote && field.isEmpty && !quoted {
+                    inQuotes = true
+                    quoted = true
+                } else if c == comma {
+                    finishField()
+                } else if c == newline || c == ret {
+                    if c == ret, i + 1 < bytes.count, bytes[i + 1] == newline { i += 1 }
+                    finishField()
+                    if !(fields.count == 1 && fields[0].isEmpty) { result.append((recordLine, fields)) }
+                    fields.removeAll(keepingCapacity: true)
+                    line += 1
+                    recordLine = line
+                } else {
+                    field.append(c)
+                }
+                i += 1
+            }
+            if inQuotes {
+                throw LabelError(.malformed, file: file, location: .line(recordLine), message: "unterminated quoted field")
+            }
+            if !field.isEmpty || !fields.isEmpty || quoted {
+                finishField()
+                result.append((recordLine, fields))
+            }
+            return result
+        } }.get()
     }
 
     static func read(from path: String, options: LabelReadOptions) throws(LabelError) -> LabelReadResult {
