@@ -24,8 +24,8 @@ func printJSON<T: Encodable>(_ value: T) throws {
     Console.out(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
-/// ISO 8601 for display (a new formatter each time: the type is not Sendable).
-func iso8601(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
+/// ISO 8601 for display (a value-type format style: Sendable, and no ICU formatter to build per call).
+func iso8601(_ date: Date) -> String { date.formatted(.iso8601) }
 
 extension Curate {
     struct Init: AsyncParsableCommand {

@@ -32,31 +32,53 @@ struct Tree: Hashable, Sendable {
         return Data(text.utf8)
     }
 
+    /// Parses a tree object byte by byte (diff and checkout parse thousands of them).
     static func parse(_ data: Data, hash: ContentHash) throws(VersioningError) -> Tree {
-        let text = String(decoding: data, as: UTF8.self)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        guard lines.first == "curate-tree 1" else { throw VersioningError(.corrupt, "tree \(hash.short()) has an unknown header; run curate fsck") }
-        lines.removeFirst()
-        if lines.last == "" { lines.removeLast() }
-        var entries: [TreeEntry] = []
-        entries.reserveCapacity(lines.count)
-        for line in lines {
-            let f = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: false)
-            guard f.count == 6, let kind = TreeEntry.Kind(rawValue: String(f[0])), let h = ContentHash(hex: String(f[1])) else {
-                throw VersioningError(.corrupt, "tree \(hash.short()) has a malformed line; run curate fsck")
-            }
-            var entry = TreeEntry(kind: kind, name: String(f[5]), hash: h)
-            if kind == .file {
-                entry.size = Int(f[2]) ?? 0
-                if f[3] != "-" {
-                    let wh = f[3].split(separator: "x")
-                    if wh.count == 2 { entry.width = Int(wh[0]); entry.height = Int(wh[1]) }
+        let header = Array("curate-tree 1\n".utf8)
+        let result: Tree? = data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Tree? in
+            guard raw.count >= header.count, raw.prefix(header.count).elementsEqual(header) else { return nil }
+            var entries: [TreeEntry] = []
+            var i = header.count
+            let space = UInt8(ascii: " "), newline = UInt8(ascii: "\n"), dash = UInt8(ascii: "-")
+            while i < raw.count {
+                guard let end = raw[i...].firstIndex(of: newline) else { return nil }
+                // f HASH SIZE WxH LABELS NAME   (d HASH - - - NAME)
+                var fields: [Range<Int>] = []
+                var start = i
+                for k in i..<end where fields.count < 5 && raw[k] == space {
+                    fields.append(start..<k)
+                    start = k + 1
                 }
-                if f[4] != "-" { entry.labels = ContentHash(hex: String(f[4])) }
+                guard fields.count == 5 else { return nil }
+                fields.append(start..<end)
+                let kindByte = raw[fields[0].lowerBound]
+                guard fields[0].count == 1, kindByte == UInt8(ascii: "f") || kindByte == UInt8(ascii: "d"),
+                      let h = ContentHash.parse(UnsafeRawBufferPointer(rebasing: raw[fields[1]])) else { return nil }
+                let name = String(decoding: UnsafeRawBufferPointer(rebasing: raw[fields[5]]), as: UTF8.self)
+                var entry = TreeEntry(kind: kindByte == UInt8(ascii: "f") ? .file : .directory, name: name, hash: h)
+                if entry.kind == .file {
+                    var size = 0
+                    for k in fields[2] { size = size * 10 + Int(raw[k] &- 48) }
+                    entry.size = size
+                    if !(fields[3].count == 1 && raw[fields[3].lowerBound] == dash) {
+                        var w = 0, hgt = 0, seenX = false
+                        for k in fields[3] {
+                            if raw[k] == UInt8(ascii: "x") { seenX = true } else if seenX { hgt = hgt * 10 + Int(raw[k] &- 48) } else { w = w * 10 + Int(raw[k] &- 48) }
+                        }
+                        entry.width = w
+                        entry.height = hgt
+                    }
+                    if !(fields[4].count == 1 && raw[fields[4].lowerBound] == dash) {
+                        entry.labels = ContentHash.parse(UnsafeRawBufferPointer(rebasing: raw[fields[4]]))
+                    }
+                }
+                entries.append(entry)
+                i = end + 1
             }
-            entries.append(entry)
+            return Tree(entries: entries)
         }
-        return Tree(entries: entries)
+        guard let result else { throw VersioningError(.corrupt, "tree \(hash.short()) is malformed; run curate fsck") }
+        return result
     }
 }
 

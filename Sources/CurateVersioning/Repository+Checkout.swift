@@ -29,7 +29,7 @@ extension Repository {
     ///   - paths: glob patterns (`fnmatch`, `*` also crosses `/`) or folder prefixes; empty for everything.
     public func checkout(_ revision: String, to destination: String? = nil, paths: [String] = [], force: Bool = false,
                          wait: Double = 0) throws(VersioningError) -> CheckoutReport {
-        let snapshot = try snapshot(resolve(revision))
+        let snapshot = try snapshot(resolve(revision), preload: true)
         let selected = snapshot.files.filter { matches($0.key, paths) }
         if let destination {
             return try materialise(snapshot, selected, into: destination, force: force)

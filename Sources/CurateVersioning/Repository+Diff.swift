@@ -104,10 +104,57 @@ extension Repository {
     ///   - to: the newer revision; nil for the working tree and labels.
     ///   - labelDetails: compute item-by-item label changes (off for `--stat`: items are listed without changes).
     public func diff(from: String = "HEAD", to: String? = nil, labelDetails: Bool = true) throws(VersioningError) -> Diff {
-        let a = try side(from)
-        let b: DiffSide
-        if let to { b = try side(to) } else { b = try workingSide(base: a) }
+        guard let to else {
+            let a = try side(from)
+            return try Self.diff(a, try workingSide(base: a), labelDetails: labelDetails)
+        }
+        // Two commits: walk both trees together and read only the folders whose hashes differ.
+        let (a, b) = try sides(from, to)
         return try Self.diff(a, b, labelDetails: labelDetails)
+    }
+
+    /// Two commits as diff sides holding only the files under folders whose tree hashes differ (Merkle pruning):
+    /// files outside them are identical on both sides, so they cannot appear in the diff.
+    func sides(_ from: String, _ to: String) throws(VersioningError) -> (DiffSide, DiffSide) {
+        let ia = try commitInfo(resolve(from)), ib = try commitInfo(resolve(to))
+        let reader = try ObjectReader(repository: self)
+        var fa: [String: TreeEntry] = [:], fb: [String: TreeEntry] = [:]
+        func everything(_ tree: ContentHash, _ prefix: String, into files: inout [String: TreeEntry]) throws(VersioningError) {
+            try reader.walk(tree, prefix: prefix) { path, entry in files[path] = entry } folder: { _, _ in }
+        }
+        func compare(_ ta: ContentHash, _ tb: ContentHash, _ prefix: String) throws(VersioningError) {
+            if ta == tb { return }
+            let ea = try Tree.parse(reader.read(ta), hash: ta).entries, eb = try Tree.parse(reader.read(tb), hash: tb).entries
+            let byName = Dictionary(eb.map { ($0.name, $0) }, uniquingKeysWith: { x, _ in x })
+            for e in ea {
+                let path = prefix.isEmpty ? e.name : prefix + "/" + e.name
+                if e.kind == .directory {
+                    if let other = byName[e.name], other.kind == .directory { try compare(e.hash, other.hash, path) } else { try everything(e.hash, path, into: &fa) }
+                } else if let other = byName[e.name], other.kind == .file, other.hash == e.hash, other.labels == e.labels {
+                    continue  // the same file with the same labels on both sides: nothing to report
+                } else {
+                    fa[path] = e
+                }
+            }
+            let byNameA = Dictionary(ea.map { ($0.name, $0) }, uniquingKeysWith: { x, _ in x })
+            for e in eb {
+                let path = prefix.isEmpty ? e.name : prefix + "/" + e.name
+                if e.kind == .directory {
+                    if byNameA[e.name]?.kind == .directory { continue }
+                    try everything(e.hash, path, into: &fb)
+                } else if let other = byNameA[e.name], other.kind == .file, other.hash == e.hash, other.labels == e.labels {
+                    continue
+                } else {
+                    fb[path] = e
+                }
+            }
+        }
+        try compare(ia.tree, ib.tree, "")
+        let schemaA = try ia.schema.map { (h) throws(VersioningError) in try LabelCodec.decodeSchema(reader.read(h)) } ?? LabelSchema(classes: [])
+        let schemaB = try ib.schema.map { (h) throws(VersioningError) in try LabelCodec.decodeSchema(reader.read(h)) } ?? LabelSchema(classes: [])
+        let read: (ContentHash) throws(VersioningError) -> Data = { (h) throws(VersioningError) in try reader.read(h) }
+        return (DiffSide(name: ia.id.hex, files: fa, schema: schemaA, stats: try stats(of: ia.id), author: ia.author, date: ia.date, labelBody: read),
+                DiffSide(name: ib.id.hex, files: fb, schema: schemaB, stats: try stats(of: ib.id), author: ib.author, date: ib.date, labelBody: read))
     }
 
     func side(_ revision: String) throws(VersioningError) -> DiffSide {

@@ -32,7 +32,7 @@ extension Repository {
             let before = try figure(a, path: oldPath, caption: "before", highlight: item.changes, side: .before, size: thumbnail)
             let after = try figure(b, path: item.item, caption: "after", highlight: item.changes, side: .after, size: thumbnail)
             var who = item.by.joined(separator: ", ")
-            if let d = item.date { who += (who.isEmpty ? "" : ", ") + ISO8601DateFormatter().string(from: d) }
+            if let d = item.date { who += (who.isEmpty ? "" : ", ") + d.formatted(.iso8601) }
             html += "<div class=\"item\"><b>\(esc(item.item))</b> <small>\(esc(who))</small><div class=\"pair\">\(before)\(after)</div><ul class=\"changes\">"
             for change in item.changes {
                 let cls = change.kind.hasSuffix("added") ? "added" : change.kind.hasSuffix("removed") ? "removed" : "changed"

@@ -117,9 +117,9 @@ extension Repository {
     }
 
     /// A commit's files: path → entry (with labels), walking its trees.
-    func snapshot(_ commit: ContentHash) throws(VersioningError) -> Snapshot {
+    func snapshot(_ commit: ContentHash, preload: Bool = false) throws(VersioningError) -> Snapshot {
         let info = try commitInfo(commit)
-        let reader = try ObjectReader(repository: self)
+        let reader = try ObjectReader(repository: self, preload: preload)
         var files: [String: TreeEntry] = [:]
         var folders: [String: ContentHash] = [:]
         try reader.walk(info.tree, prefix: "") { path, entry in files[path] = entry } folder: { path, hash in folders[path] = hash }
@@ -142,19 +142,34 @@ struct Snapshot {
     }
 }
 
-/// Reads many objects, keeping pack files open.
+/// Reads many objects, keeping pack files open. Locations are looked up one by one (diff reads few objects) or
+/// loaded all at once with `preload` (fsck and gc read them all).
 final class ObjectReader {
     let store: ObjectStore
-    let locations: [ContentHash: ObjectLocation]
+    private(set) var locations: [ContentHash: ObjectLocation]
+    private let metadata: DatabasePool
     private var handles: [String: FileHandle] = [:]
 
-    init(repository: Repository) throws(VersioningError) {
+    init(repository: Repository, preload: Bool = false) throws(VersioningError) {
         store = repository.store
-        locations = try repository.read("reading objects") { db in try repository.objectLocations(db) }
+        metadata = repository.metadata
+        locations = preload ? try repository.read("reading objects") { db in try repository.objectLocations(db) } : [:]
+    }
+
+    func location(_ hash: ContentHash) throws(VersioningError) -> ObjectLocation? {
+        if let known = locations[hash] { return known }
+        let row: Row?
+        do {
+            row = try metadata.read { db in try Row.fetchOne(db, sql: "SELECT pack, offset, length FROM objects WHERE hash = ?", arguments: [hash.hex]) }
+        } catch { throw VersioningError.database(error, "locating object") }
+        guard let row else { return nil }
+        let location = ObjectLocation(pack: row[0], offset: row[1] ?? 0, length: row[2])
+        locations[hash] = location
+        return location
     }
 
     func read(_ hash: ContentHash, verify: Bool = false) throws(VersioningError) -> Data {
-        guard let location = locations[hash] else { throw VersioningError(.corrupt, "object \(hash.short()) is not in the store; run curate fsck") }
+        guard let location = try location(hash) else { throw VersioningError(.corrupt, "object \(hash.short()) is not in the store; run curate fsck") }
         guard let pack = location.pack else { return try store.read(hash, at: location, verify: verify) }
         let handle: FileHandle
         if let open = handles[pack] { handle = open } else {

@@ -28,7 +28,7 @@ extension Repository {
     /// Reads and hashes every object, and walks every commit's trees and labels; reports what is damaged.
     public func fsck() throws(VersioningError) -> FsckReport {
         var problems: [String] = []
-        let reader = try ObjectReader(repository: self)
+        let reader = try ObjectReader(repository: self, preload: true)
         var checked = 0
         for (hash, location) in reader.locations.sorted(by: { $0.key < $1.key }) {
             do throws(VersioningError) {
@@ -82,7 +82,7 @@ extension Repository {
     /// Packs with nothing live are deleted; packs that are mostly dead are rewritten.
     public func gc(wait: Double = 0) throws(VersioningError) -> GCReport {
         try writing(wait: wait) { () throws(VersioningError) -> GCReport in
-            let reader = try ObjectReader(repository: self)
+            let reader = try ObjectReader(repository: self, preload: true)
             var live = Set<ContentHash>()
             let commits = try read("reading commits") { db in try String.fetchAll(db, sql: "SELECT id FROM commits") }
             var walked = Set<ContentHash>()
@@ -165,7 +165,7 @@ extension Repository {
     /// The labels committed in a revision, with item paths relative to `folder` (repository-relative; "" for the root).
     /// Every file under `folder` that has labels or is an image becomes an item.
     public func labels(at revision: String, relativeTo folder: String = "") throws(VersioningError) -> LabelSet {
-        let snapshot = try snapshot(resolve(revision))
+        let snapshot = try snapshot(resolve(revision), preload: true)
         var items: [Item] = []
         var annotations: [Annotation] = []
         for (path, entry) in snapshot.files.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {

@@ -210,14 +210,11 @@ enum CSVFormat {
 
 /// ISO 8601 with or without fractional seconds.
 func parseDate(_ text: String) -> Date? {
-    let withFraction = ISO8601DateFormatter()
-    withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return withFraction.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+    (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
+        ?? (try? Date.ISO8601FormatStyle().parse(text))
 }
 
 /// ISO 8601 in UTC with milliseconds.
 func formatDate(_ date: Date) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return formatter.string(from: date)
+    date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
 }
