@@ -22,10 +22,10 @@ extension Repository {
     }
 
     func fastStatus() throws(VersioningError) -> Status {
-        let (rows, roots, labelsChanged, schemaChanged) = try read("reading the index") { db -> ([CachedFile], [String], [String], Bool) in
+        let (rows, roots, labelsChanged, schemaChanged) = try read("reading the index") { db -> (PathTable, [String], [String], Bool) in
             let roots = try String.fetchAll(db, sql: "SELECT path FROM roots ORDER BY path")
-            var rows: [CachedFile] = []
-            rows.reserveCapacity(4096)
+            var rows = PathTable()
+            rows.reserve(4096)
             // Hashes are only parsed where they matter: a clean row compares them in SQL.
             let statement = try db.makeStatement(sql: "SELECT path, size, mtime, inode, hash IS committed, committed IS NULL, hash, committed FROM files ORDER BY path")
             let s = statement.sqliteStatement
@@ -34,12 +34,13 @@ extension Repository {
                 if rc == SQLITE_DONE { break }
                 guard rc == SQLITE_ROW else { throw VersioningError(.io, "metadata database: reading files failed (\(rc))") }
                 let clean = sqlite3_column_int(s, 4) != 0
-                rows.append(CachedFile(
-                    path: columnString(s, 0),
-                    stat: FileStat(size: Int(sqlite3_column_int64(s, 1)), mtimeNanoseconds: sqlite3_column_int64(s, 2),
-                                   inode: UInt64(bitPattern: sqlite3_column_int64(s, 3))),
-                    clean: clean, uncommitted: sqlite3_column_int(s, 5) != 0,
-                    hash: clean ? nil : columnHash(s, 6), committed: clean ? nil : columnHash(s, 7)))
+                let text = sqlite3_column_text(s, 0)
+                let length = Int(sqlite3_column_bytes(s, 0))
+                rows.append(UnsafeRawBufferPointer(start: text, count: length),
+                            stat: FileStat(size: Int(sqlite3_column_int64(s, 1)), mtimeNanoseconds: sqlite3_column_int64(s, 2),
+                                           inode: UInt64(bitPattern: sqlite3_column_int64(s, 3))),
+                            clean: clean, uncommitted: sqlite3_column_int(s, 5) != 0,
+                            hash: clean ? nil : columnHash(s, 6), committed: clean ? nil : columnHash(s, 7))
             }
             let labels = try String.fetchAll(db, sql: "SELECT path FROM labels WHERE hash IS NOT committed ORDER BY path")
             var schemaChanged = false
@@ -62,21 +63,21 @@ extension Repository {
         var i = 0, j = 0
         while i < rows.count || j < scanned.count {
             let order: Int
-            if i == rows.count { order = 1 } else if j == scanned.count { order = -1 } else { order = compareBytes(rows[i].path, scanned[j].path) }
+            if i == rows.count { order = 1 } else if j == scanned.count { order = -1 } else { order = PathTable.compare(rows, i, scanned, j) }
             if order < 0 {
-                if !rows[i].uncommitted { deletedRows.append(i) }
+                if !rows.rows[i].uncommitted { deletedRows.append(i) }
                 i += 1
             } else if order > 0 {
-                toHash.append((scanned[j].path, nil, true))
+                toHash.append((scanned.path(j), nil, true))
                 j += 1
             } else {
-                let row = rows[i]
-                if row.stat == scanned[j].stat, !row.uncommitted {
-                    if !row.clean { status.modified.append(row.path) }
-                } else if row.stat == scanned[j].stat, let hash = row.hash {
-                    cachedAdded.append((row.path, hash))  // added since HEAD; its hash is cached
+                let row = rows.rows[i]
+                if row.stat == scanned.rows[j].stat, !row.uncommitted {
+                    if !row.clean { status.modified.append(rows.path(i)) }
+                } else if row.stat == scanned.rows[j].stat, let hash = row.hash {
+                    cachedAdded.append((rows.path(i), hash))  // added since HEAD; its hash is cached
                 } else {
-                    toHash.append((row.path, row.committed, row.uncommitted))
+                    toHash.append((rows.path(i), row.committed, row.uncommitted))
                 }
                 i += 1
                 j += 1
@@ -84,10 +85,10 @@ extension Repository {
         }
         // Committed hashes of deleted rows that were clean were not parsed: fetch those few now.
         var deleted: [(String, ContentHash)] = []
-        let needCommitted = deletedRows.filter { rows[$0].committed == nil } + toHash.indices.filter { !toHash[$0].uncommitted && toHash[$0].committed == nil }.map { -1 - $0 }
+        let needCommitted = deletedRows.filter { rows.rows[$0].committed == nil } + toHash.indices.filter { !toHash[$0].uncommitted && toHash[$0].committed == nil }.map { -1 - $0 }
         var committedOf: [String: ContentHash] = [:]
         if !needCommitted.isEmpty {
-            let paths = needCommitted.map { $0 >= 0 ? rows[$0].path : toHash[-1 - $0].path }
+            let paths = needCommitted.map { $0 >= 0 ? rows.path($0) : toHash[-1 - $0].path }
             committedOf = try read("reading the index") { db in
                 var result: [String: ContentHash] = [:]
                 let statement = try db.makeStatement(sql: "SELECT committed FROM files WHERE path = ?")
@@ -98,7 +99,8 @@ extension Repository {
             }
         }
         for index in deletedRows {
-            if let committed = rows[index].committed ?? committedOf[rows[index].path] { deleted.append((rows[index].path, committed)) }
+            let path = rows.path(index)
+            if let committed = rows.rows[index].committed ?? committedOf[path] { deleted.append((path, committed)) }
         }
         let hashed = try Hasher(tree: tree).hash(toHash.map(\.path), store: nil, known: []).contents
         var added = cachedAdded
@@ -148,76 +150,175 @@ func compareBytes(_ a: String, _ b: String) -> Int {
 
 extension WorkingTree {
     /// Files under the roots in SQLite BINARY (byte) order of their relative paths: each folder's entries are
-    /// sorted with sub-folders keyed as `name/`, so a depth-first walk yields the flat sorted order.
-    func sortedScan(roots: [String], expected: Int) throws(VersioningError) -> [ScannedFile] {
-        var out: [ScannedFile] = []
-        out.reserveCapacity(expected)
-        var keyed: [(key: String, path: String, isDirectory: Bool, stat: FileStat?)] = []
+    /// sorted with sub-folders keyed as `name/`, so a depth-first walk yields the flat sorted order. Paths are
+    /// built in one byte arena: no String per file.
+    func sortedScan(roots: [String], expected: Int) throws(VersioningError) -> PathTable {
+        var out = PathTable()
+        out.reserve(expected)
+        var keyed: [(key: String, path: String, isDirectory: Bool)] = []
         for root in roots {
             var st = stat()
             guard lstat(fullPath(root), &st) == 0 else { continue }
             let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
-            keyed.append((isDirectory && !root.isEmpty ? root + "/" : root, root, isDirectory, nil))
+            keyed.append((isDirectory && !root.isEmpty ? root + "/" : root, root, isDirectory))
         }
         keyed.sort { compareBytes($0.key, $1.key) < 0 }
+        var prefix: [UInt8] = []
+        var names = NameArena()
         for root in keyed {
+            prefix = Array(root.path.utf8)
             if root.isDirectory {
-                try walkSorted(fullPath(root.path), relative: root.path, into: &out)
+                try walkSorted(fullPath(root.path), relative: root.path, prefix: &prefix, names: &names, into: &out)
             } else if let single = try scan(roots: [root.path]).first {
-                out.append(ScannedFile(path: single.key, stat: single.value))
+                prefix.withUnsafeBytes { out.append($0, stat: single.value) }
             }
         }
         return out
     }
 
-    private func walkSorted(_ directory: String, relative: String, into out: inout [ScannedFile]) throws(VersioningError) {
+    private func walkSorted(_ directory: String, relative: String, prefix: inout [UInt8], names: inout NameArena,
+                            into out: inout PathTable) throws(VersioningError) {
         guard let dir = opendir(directory) else {
             throw VersioningError(.badPath, "\(directory): cannot read the folder: \(String(cString: strerror(errno)))")
         }
+        let mark = names.mark
+        defer { names.reset(to: mark) }
         var entries: [DirectoryEntry] = []
         do {
             defer { closedir(dir) }
             let dirFD = dirfd(dir)
             while let entry = readdir(dir) {
-                guard let name = try entryName(entry, in: relative) else { continue }
-                if name == ".curate" || name == ".git" { continue }
+                // The name lives in the DIR's buffer until the next readdir.
+                let base = UnsafeRawPointer(entry) + MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+                let name = UnsafeRawBufferPointer(start: base, count: strlen(base.assumingMemoryBound(to: CChar.self)))
+                if skippedName(name) { continue }
+                // Names that are not printable ASCII go through the validating path (UTF-8, no control characters).
+                if !name.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) { _ = try entryName(entry, in: relative) }
                 var st = stat()
-                guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
-                    throw VersioningError(.badPath, "\(directory)/\(name): cannot stat: \(String(cString: strerror(errno)))")
+                guard fstatat(dirFD, base.assumingMemoryBound(to: CChar.self), &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+                    throw VersioningError(.badPath, "\(directory)/\(String(decoding: name, as: UTF8.self)): cannot stat: \(String(cString: strerror(errno)))")
                 }
-                switch st.st_mode & S_IFMT {
-                case S_IFDIR:
-                    entries.append(DirectoryEntry(key: name + "/", name: name, isDirectory: true, stat: FileStat(size: 0, mtimeNanoseconds: 0, inode: 0)))
-                case S_IFREG:
-                    entries.append(DirectoryEntry(key: name, name: name, isDirectory: false, stat: FileStat(
-                        size: Int(st.st_size), mtimeNanoseconds: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
-                        inode: UInt64(st.st_ino))))
-                case S_IFLNK:
-                    let child = relative.isEmpty ? name : relative + "/" + name
-                    if let s = try fileStat(fullPath(child), relative: child, st) { entries.append(DirectoryEntry(key: name, name: name, isDirectory: false, stat: s)) }
-                default: continue
+                let kind = st.st_mode & S_IFMT
+                var fileStat = FileStat(size: Int(st.st_size), mtimeNanoseconds: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+                                        inode: UInt64(st.st_ino))
+                if kind == S_IFLNK {
+                    let text = String(decoding: name, as: UTF8.self)
+                    let child = relative.isEmpty ? text : relative + "/" + text
+                    guard let resolved = try self.fileStat(fullPath(child), relative: child, st) else { continue }
+                    fileStat = resolved
+                } else if kind != S_IFREG && kind != S_IFDIR {
+                    continue
                 }
+                let range = names.add(name)
+                entries.append(DirectoryEntry(name: range, isDirectory: kind == S_IFDIR, stat: fileStat))
             }
         }
-        let order = entries.indices.sorted { compareBytes(entries[$0].key, entries[$1].key) < 0 }
+        let order = entries.indices.sorted { names.compareKeys(entries[$0], entries[$1]) < 0 }
         for k in order {
             let e = entries[k]
-            let child = relative.isEmpty ? e.name : relative + "/" + e.name
-            if e.isDirectory { try walkSorted(directory + "/" + e.name, relative: child, into: &out) } else { out.append(ScannedFile(path: child, stat: e.stat)) }
+            let saved = prefix.count
+            if !prefix.isEmpty { prefix.append(UInt8(ascii: "/")) }
+            names.appendName(e.name, to: &prefix)
+            if e.isDirectory {
+                let name = names.string(e.name)
+                let child = relative.isEmpty ? name : relative + "/" + name
+                try walkSorted(directory + "/" + name, relative: child, prefix: &prefix, names: &names, into: &out)
+            } else {
+                prefix.withUnsafeBytes { out.append($0, stat: e.stat) }
+            }
+            prefix.removeSubrange(saved...)
         }
     }
 }
 
-/// A file found by the sorted walk.
-struct ScannedFile {
-    var path: String
-    var stat: FileStat
+/// `.`, `..`, `.curate` and `.git` are never part of the dataset.
+private func skippedName(_ name: UnsafeRawBufferPointer) -> Bool {
+    switch name.count {
+    case 1: return name[0] == 0x2E
+    case 2: return name[0] == 0x2E && name[1] == 0x2E
+    case 4: return name.elementsEqual(".git".utf8)
+    case 7: return name.elementsEqual(".curate".utf8)
+    default: return false
+    }
 }
 
-/// One entry of a folder while it is being sorted (folders keyed `name/`).
+/// Paths (as bytes in one arena) with their stat and cache facts, in sorted order.
+struct PathTable {
+    struct Row {
+        var start: Int
+        var length: Int
+        var stat: FileStat
+        var clean = false
+        var uncommitted = false
+        var hash: ContentHash?
+        var committed: ContentHash?
+    }
+
+    private(set) var bytes: [UInt8] = []
+    private(set) var rows: [Row] = []
+    var count: Int { rows.count }
+
+    mutating func reserve(_ n: Int) {
+        rows.reserveCapacity(n)
+        bytes.reserveCapacity(n * 32)
+    }
+
+    mutating func append(_ path: UnsafeRawBufferPointer, stat: FileStat, clean: Bool = false, uncommitted: Bool = false,
+                         hash: ContentHash? = nil, committed: ContentHash? = nil) {
+        rows.append(Row(start: bytes.count, length: path.count, stat: stat, clean: clean, uncommitted: uncommitted, hash: hash, committed: committed))
+        bytes.append(contentsOf: path)
+    }
+
+    func path(_ i: Int) -> String {
+        let row = rows[i]
+        return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[row.start..<(row.start + row.length)]), as: UTF8.self) }
+    }
+
+    /// memcmp order of row `i` of `a` against row `j` of `b`.
+    static func compare(_ a: PathTable, _ i: Int, _ b: PathTable, _ j: Int) -> Int {
+        let x = a.rows[i], y = b.rows[j]
+        let n = min(x.length, y.length)
+        let c = a.bytes.withUnsafeBytes { pa in b.bytes.withUnsafeBytes { pb in n == 0 ? 0 : memcmp(pa.baseAddress! + x.start, pb.baseAddress! + y.start, n) } }
+        if c != 0 { return c < 0 ? -1 : 1 }
+        return x.length == y.length ? 0 : (x.length < y.length ? -1 : 1)
+    }
+}
+
+/// Entry names of the folders being walked, in one arena (reset as the walk leaves a folder).
+struct NameArena {
+    private var bytes: [UInt8] = []
+    var mark: Int { bytes.count }
+
+    mutating func reset(to mark: Int) { bytes.removeSubrange(mark...) }
+
+    mutating func add(_ name: UnsafeRawBufferPointer) -> Range<Int> {
+        let start = bytes.count
+        bytes.append(contentsOf: name)
+        return start..<bytes.count
+    }
+
+    func appendName(_ range: Range<Int>, to path: inout [UInt8]) { path.append(contentsOf: bytes[range]) }
+
+    func string(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
+
+    /// Compares entries by name, a folder's name counting as followed by `/` (SQLite's order of the full paths).
+    func compareKeys(_ a: DirectoryEntry, _ b: DirectoryEntry) -> Int {
+        bytes.withUnsafeBytes { raw in
+            let n = min(a.name.count, b.name.count)
+            let c = n == 0 ? 0 : memcmp(raw.baseAddress! + a.name.lowerBound, raw.baseAddress! + b.name.lowerBound, n)
+            if c != 0 { return c < 0 ? -1 : 1 }
+            if a.name.count == b.name.count { return a.isDirectory == b.isDirectory ? 0 : (a.isDirectory ? 1 : -1) }
+            // One name is a prefix of the other: the next byte decides, '/' for a folder that ended.
+            let nextA: UInt8 = a.name.count > n ? raw[a.name.lowerBound + n] : (a.isDirectory ? UInt8(ascii: "/") : 0)
+            let nextB: UInt8 = b.name.count > n ? raw[b.name.lowerBound + n] : (b.isDirectory ? UInt8(ascii: "/") : 0)
+            return nextA < nextB ? -1 : (nextA > nextB ? 1 : 0)
+        }
+    }
+}
+
+/// One entry of a folder while it is being sorted.
 struct DirectoryEntry {
-    var key: String
-    var name: String
+    var name: Range<Int>
     var isDirectory: Bool
     var stat: FileStat
 }
