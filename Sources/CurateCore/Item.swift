@@ -22,8 +22,16 @@ public struct Item: Hashable, Sendable, Codable {
 
     /// The media type implied by a file extension, or nil.
     public static func mediaType(forPath path: String) -> String? {
-        let ext = path.split(separator: ".").last.map { $0.lowercased() } ?? ""
-        switch ext {
+        // The extension's bytes, lower-cased, without splitting the path.
+        var ext: [UInt8] = []
+        var dotted = false
+        for byte in path.utf8.reversed() {
+            if byte == UInt8(ascii: ".") { dotted = true; break }
+            if byte == UInt8(ascii: "/") || ext.count > 4 { return nil }
+            ext.append(byte | 0x20)
+        }
+        guard dotted else { return nil }
+        switch String(decoding: ext.reversed(), as: UTF8.self) {
         case "png": return "image/png"
         case "jpg", "jpeg": return "image/jpeg"
         case "txt": return "text/plain"

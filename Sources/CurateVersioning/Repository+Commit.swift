@@ -35,9 +35,14 @@ extension Repository {
                 }
                 // Labels of present files.
                 var labelOf: [String: ContentHash] = [:]
+                // Label bodies were hashed when imported: store the new ones under that id.
                 for (path, row) in index.labels {
-                    guard state.contents[path] != nil, let body = row.body, row.hash != nil else { continue }
-                    labelOf[path] = try put(body)
+                    guard state.contents[path] != nil, let hash = row.hash else { continue }
+                    if stored.insert(hash).inserted {
+                        guard let body = row.body else { throw VersioningError(.corrupt, "labels of '\(path)' have no body in the metadata; run curate fsck") }
+                        try body.withUnsafeBytes { raw in Result { () throws(VersioningError) in try pack.append(hash, raw) } }.get()
+                    }
+                    labelOf[path] = hash
                 }
                 // Labels follow a rename (same content, new path) unless the new path has labels of its own.
                 var movedLabels: [(from: String, to: String)] = []
@@ -193,13 +198,19 @@ extension Repository {
 }
 
 func parentDirectory(_ path: String) -> String {
-    guard let slash = path.lastIndex(of: "/") else { return "" }
-    return String(path[..<slash])
+    var path = path
+    return path.withUTF8 { bytes in
+        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return "" }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[..<slash]), as: UTF8.self)
+    }
 }
 
 func lastComponent(_ path: String) -> String {
-    guard let slash = path.lastIndex(of: "/") else { return path }
-    return String(path[path.index(after: slash)...])
+    var path = path
+    return path.withUTF8 { bytes in
+        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return String(decoding: bytes, as: UTF8.self) }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[(slash + 1)...]), as: UTF8.self)
+    }
 }
 
 func depth(_ path: String) -> Int { path.isEmpty ? 0 : path.utf8.reduce(1) { $1 == UInt8(ascii: "/") ? $0 + 1 : $0 } }

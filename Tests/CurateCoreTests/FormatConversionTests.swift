@@ -227,3 +227,15 @@ func boxesByItem(_ set: LabelSet, schemaNames: Bool) -> [String: [(String, Bound
         #expect(AnnotationSource("model:nover") == nil)
     }
 }
+
+@Suite struct ItemTests {
+    @Test func mediaTypesFromExtensions() {
+        #expect(Item.mediaType(forPath: "a/b.PNG") == "image/png")
+        #expect(Item.mediaType(forPath: "x.jpeg") == "image/jpeg")
+        #expect(Item.mediaType(forPath: "x.JPG") == "image/jpeg")
+        #expect(Item.mediaType(forPath: "notes.txt") == "text/plain")
+        #expect(Item.mediaType(forPath: "png") == nil)
+        #expect(Item.mediaType(forPath: "dir.png/file") == nil)
+        #expect(Item.mediaType(forPath: "a.bin") == nil)
+    }
+}

@@ -96,3 +96,22 @@ import Testing
         }
     }
 }
+
+@Suite struct LabelCodecTests {
+    @Test func handWrittenJSONRoundTrips() throws {
+        let annotations = [
+            Annotation(id: 7, item: "a", label: .classification(3), source: .annotator("ana \"q\"\n\\"), createdAt: Date(timeIntervalSince1970: 1_767_323_045.125),
+                       secondsSpent: 2.5, confidence: 0.875),
+            Annotation(item: "a", label: .multilabel([1, 4])),
+            Annotation(item: "a", label: .span(TextSpan(start: 2, end: 9), classID: 5), source: .model(name: "bert", version: "1.0")),
+            Annotation(item: "a", label: .object(ObjectLabel(classID: 2, box: BoundingBox(x: 0.1, y: 1e-7, width: 1e20, height: 3),
+                                                            keypoints: [Keypoint(x: 1, y: 2, visibility: 2)], polygons: [[1, 2, 3, 4, 5, 6.5]],
+                                                            mask: RLEMask(height: 2, width: 2, counts: [1, 2, 1]), isCrowd: true, area: 12.25)),
+                       source: .consensus),
+        ]
+        let data = LabelCodec.encode(annotations)
+        #expect(try LabelCodec.decode(data, item: "a") == annotations)
+        #expect(LabelCodec.encode(annotations) == data)
+        _ = try JSONSerialization.jsonObject(with: data)
+    }
+}
