@@ -139,7 +139,8 @@ extension Repository {
 
     func insertObjects(_ db: Database, _ packs: [[(ContentHash, ObjectLocation)]]) throws {
         let statement = try RawStatement(db, "INSERT OR IGNORE INTO objects (hash, pack, offset, length) VALUES (?, ?, ?, ?)")
-        for pack in packs {
+        // Inserting in key order appends to the B-tree instead of touching random pages: far fewer dirty pages.
+        for pack in [packs.joined().sorted { $0.0 < $1.0 }] {
             for (hash, location) in pack {
                 try statement.run([.text(hash.hex), location.pack.sqlValue, location.pack == nil ? .null : .int(Int64(location.offset)),
                                    .int(Int64(location.length))])
@@ -154,7 +155,7 @@ extension Repository {
               hash = excluded.hash, width = excluded.width, height = excluded.height,
               committed = CASE WHEN ?9 THEN excluded.committed ELSE files.committed END
             """)
-        for path in paths {
+        for path in paths.sorted(by: { compareBytes($0, $1) < 0 }) {
             guard let content = state.contents[path], let stat = state.stats[path] else { continue }
             try statement.run([.text(path), .int(Int64(stat.size)), .int(stat.mtimeNanoseconds), .int(Int64(bitPattern: stat.inode)),
                                .text(content.hash.hex), content.width.sqlValue, content.height.sqlValue,

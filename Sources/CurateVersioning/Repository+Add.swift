@@ -72,11 +72,14 @@ extension Repository {
                     let statement = try RawStatement(db, "INSERT INTO labels (path, hash) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET hash = excluded.hash")
                     let bodies = try RawStatement(db, "INSERT OR IGNORE INTO label_bodies (hash, body) VALUES (?, ?)")
                     let classes = try RawStatement(db, "INSERT OR IGNORE INTO label_classes (hash, classes) VALUES (?, ?)")
-                    for (path, entry) in importedLabels.bodies {
-                        let hash = ContentHash.of(entry.body).hex
-                        try statement.run([.text(path), .text(hash)])
-                        try bodies.run([.text(hash), .blob(entry.body)])
-                        try classes.run([.text(hash), .text(entry.classes)])
+                    // Each table in its own key order (see insertObjects).
+                    let hashed = importedLabels.bodies.map { (path: $0.key, hash: ContentHash.of($0.value.body), entry: $0.value) }
+                    for row in hashed.sorted(by: { compareBytes($0.path, $1.path) < 0 }) {
+                        try statement.run([.text(row.path), .text(row.hash.hex)])
+                    }
+                    for row in hashed.sorted(by: { $0.hash < $1.hash }) {
+                        try bodies.run([.text(row.hash.hex), .blob(row.entry.body)])
+                        try classes.run([.text(row.hash.hex), .text(row.entry.classes)])
                     }
                     let schemaJSON = String(decoding: LabelCodec.encodeSchema(importedLabels.schema), as: UTF8.self)
                     try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
