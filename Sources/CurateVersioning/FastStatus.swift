@@ -112,22 +112,8 @@ extension Repository {
                 added.append((entry.path, hash))
             }
         }
-        // Renames pair deleted and added paths with the same content, in path order.
-        var deletedByHash: [ContentHash: [String]] = [:]
-        for (path, hash) in deleted { deletedByHash[hash, default: []].append(path) }
-        var renamedFrom = Set<String>()
-        added.sort { compareBytes($0.0, $1.0) < 0 }
-        for (path, hash) in added {
-            if var candidates = deletedByHash[hash], !candidates.isEmpty {
-                let from = candidates.removeFirst()
-                deletedByHash[hash] = candidates
-                status.renamed.append(.init(from: from, to: path))
-                renamedFrom.insert(from)
-            } else {
-                status.added.append(path)
-            }
-        }
-        status.deleted = deleted.map(\.0).filter { !renamedFrom.contains($0) }
+        let pairs = pairRenames(removed: deleted, added: added)
+        (status.renamed, status.added, status.deleted) = (pairs.renamed, pairs.added, pairs.removed)
         status.modified.sort { compareBytes($0, $1) < 0 }
         return status
     }

@@ -208,22 +208,10 @@ extension Repository {
             }
         }
         for path in a.files.keys where b.files[path] == nil { removed.append(path) }
-        var removedByHash: [ContentHash: [String]] = [:]
-        for path in removed.sorted() { removedByHash[a.files[path]!.hash, default: []].append(path) }
-        var renamedFrom = Set<String>()
-        for path in added.sorted() {
-            let hash = b.files[path]!.hash
-            if var candidates = removedByHash[hash], !candidates.isEmpty {
-                let from = candidates.removeFirst()
-                removedByHash[hash] = candidates
-                diff.renamed.append(.init(from: from, to: path))
-                renamedFrom.insert(from)
-            } else {
-                diff.added.append(path)
-            }
-        }
-        diff.removed = removed.filter { !renamedFrom.contains($0) }.sorted()
-        diff.modified.sort()
+        let pairs = pairRenames(removed: removed.map { ($0, a.files[$0]!.hash) }, added: added.map { ($0, b.files[$0]!.hash) })
+        (diff.renamed, diff.added, diff.removed) = (pairs.renamed, pairs.added, pairs.removed)
+        diff.modified.sort { compareBytes($0, $1) < 0 }
+        let renamedFrom = Set(pairs.renamed.map(\.from))
         // Labels: compare by label id; a renamed item is compared with its old path.
         let renameOf = Dictionary(uniqueKeysWithValues: diff.renamed.map { ($0.to, $0.from) })
         var paths = Set<String>()

@@ -50,28 +50,35 @@ extension Repository {
         for (path, row) in index.files where row.committed != nil && state.contents[path] == nil {
             deleted.append(path)
         }
-        // Renames: a deleted path and an added path with the same content.
-        var deletedByHash: [ContentHash: [String]] = [:]
-        for path in deleted.sorted() { deletedByHash[index.files[path]!.committed!, default: []].append(path) }
-        var renamedFrom = Set<String>()
-        for path in added.sorted() {
-            let hash = state.contents[path]!.hash
-            if var candidates = deletedByHash[hash], !candidates.isEmpty {
-                let from = candidates.removeFirst()
-                deletedByHash[hash] = candidates
-                status.renamed.append(.init(from: from, to: path))
-                renamedFrom.insert(from)
-            } else {
-                status.added.append(path)
-            }
-        }
-        status.deleted = deleted.filter { !renamedFrom.contains($0) }.sorted()
-        status.modified.sort()
-        status.added.sort()
+        let pairs = pairRenames(removed: deleted.map { ($0, index.files[$0]!.committed!) },
+                                added: added.map { ($0, state.contents[$0]!.hash) })
+        (status.renamed, status.added, status.deleted) = (pairs.renamed, pairs.added, pairs.removed)
+        status.modified.sort { compareBytes($0, $1) < 0 }
         status.labelsChanged = index.labels.filter { $0.value.hash != $0.value.committed }.map(\.key).sorted()
         if let schema = index.schema {
             status.schemaChanged = ContentHash.of(LabelCodec.encodeSchema(schema)) != index.committedSchema
         }
         return status
     }
+}
+
+/// Pairs removed and added paths that have the same content as renames. Both sides are taken in byte order of
+/// their paths, so the pairing is deterministic when several files share a content.
+func pairRenames(removed: [(String, ContentHash)], added: [(String, ContentHash)]) -> (renamed: [Status.Rename], added: [String], removed: [String]) {
+    var removedByHash: [ContentHash: [String]] = [:]
+    for (path, hash) in removed.sorted(by: { compareBytes($0.0, $1.0) < 0 }) { removedByHash[hash, default: []].append(path) }
+    var renamed: [Status.Rename] = [], stillAdded: [String] = []
+    var renamedFrom = Set<String>()
+    for (path, hash) in added.sorted(by: { compareBytes($0.0, $1.0) < 0 }) {
+        if var candidates = removedByHash[hash], !candidates.isEmpty {
+            let from = candidates.removeFirst()
+            removedByHash[hash] = candidates
+            renamed.append(.init(from: from, to: path))
+            renamedFrom.insert(from)
+        } else {
+            stillAdded.append(path)
+        }
+    }
+    let stillRemoved = removed.map(\.0).filter { !renamedFrom.contains($0) }.sorted { compareBytes($0, $1) < 0 }
+    return (renamed, stillAdded, stillRemoved)
 }

@@ -44,7 +44,8 @@ private func cliRepository(files count: Int, size: ClosedRange<Int> = 1024...409
         #expect(html.exitCode == 0)
         let page = try String(contentsOfFile: scratch.path + "/review.html", encoding: .utf8)
         #expect(page.contains("data:image/jpeg;base64,") && page.contains("box moved: cat") && page.contains("<svg"))
-        #expect(!page.contains("<script") && !page.contains("http://") == false || !page.contains("src=\"http"))
+        // Self-contained: no scripts, and no image, style or link fetched from elsewhere.
+        #expect(!page.contains("<script") && !page.contains("src=\"http") && !page.contains("href=\"http"))
         let export = try CLI.run(["labels", "export", "--rev", "v2", "--format", "coco", "--out", scratch.path + "/v2.json", "--relative-to", "."], in: dir)
         #expect(export.stdout == "exported 14 items, 38 annotations, 12 classes from v2 to \(scratch.path)/v2.json (coco)\n")
         #expect(try CLI.run(["fsck"], in: dir).stdout.hasSuffix(" objects and 2 commits: no problems\n"))

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 
-curate = sys.argv[1]
+curate = os.path.abspath(sys.argv[1])
 n = int(os.environ.get("FILES", "1000000"))
 work = tempfile.mkdtemp(prefix="curate-million-", dir=os.environ.get("BENCH_DIR", "/tmp"))
 try:
