@@ -62,6 +62,7 @@ extension Repository {
             }
             let finalState = state
             let finalRoots = index.roots
+            let previousLabels = index.labels
             let importedLabels = imported
             try write("recording the add") { db in
                 try db.execute(sql: "DELETE FROM roots")
@@ -73,7 +74,10 @@ extension Repository {
                     let bodies = try RawStatement(db, "INSERT OR IGNORE INTO label_bodies (hash, body) VALUES (?, ?)")
                     let classes = try RawStatement(db, "INSERT OR IGNORE INTO label_classes (hash, classes) VALUES (?, ?)")
                     // Each table in its own key order (see insertObjects).
+                    // Only labels that differ from the working labels are written: a re-import of a whole label
+                    // file after a small relabeling touches only the changed rows.
                     let hashed = importedLabels.bodies.map { (path: $0.key, hash: ContentHash.of($0.value.body), entry: $0.value) }
+                        .filter { previousLabels[$0.path]?.hash != $0.hash }
                     for row in hashed.sorted(by: { compareBytes($0.path, $1.path) < 0 }) {
                         try statement.run([.text(row.path), .text(row.hash.hex)])
                     }
