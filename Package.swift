@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "CurateCore", targets: ["CurateCore"]),
         .library(name: "CurateImaging", targets: ["CurateImaging"]),
         .library(name: "CurateVersioning", targets: ["CurateVersioning"]),
+        .library(name: "CurateAugment", targets: ["CurateAugment"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -45,9 +46,15 @@ let package = Package(
             ],
             exclude: ["FORMAT.md"]),
         .target(
-            name: "CurateCommands",
+            name: "CurateAugment",
             dependencies: [
                 "CurateCore", "CurateImaging", "CurateVersioning",
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        .target(
+            name: "CurateCommands",
+            dependencies: [
+                "CurateCore", "CurateImaging", "CurateVersioning", "CurateAugment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "curate", dependencies: ["CurateCommands"]),
@@ -70,6 +77,10 @@ let package = Package(
                 "CurateVersioning", "CurateTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
+        .testTarget(
+            name: "CurateAugmentTests",
+            dependencies: ["CurateAugment", "CurateTestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "CurateCommandsTests",
             dependencies: ["CurateCommands", "curate", "CurateVersioning", "CurateTestSupport"]),

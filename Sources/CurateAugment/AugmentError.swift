@@ -1,0 +1,24 @@
+/// The one error type of CurateAugment: a pipeline that cannot be read, or an input that cannot be augmented.
+public struct AugmentError: Error, CustomStringConvertible, Sendable, Equatable {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+        /// The pipeline YAML names an unknown transform or parameter, or a value out of range.
+        public static let pipeline = Code(name: "pipeline")
+        /// An input image or label could not be used.
+        public static let input = Code(name: "input")
+        /// Replay found different bytes or a missing record.
+        public static let replay = Code(name: "replay")
+        public var description: String { name }
+    }
+
+    public var code: Code
+    /// One line naming the file (and YAML line) and the problem.
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,325 @@
+import CurateImaging
+import Foundation
+
+/// Pixel kernels over interleaved 8-bit buffers. Hot loops use unsafe buffers; every kernel returns a new buffer.
+enum PixelOps {
+    static func flipHorizontal(_ src: PixelBuffer) -> PixelBuffer {
+        var out = PixelBuffer(width: src.width, height: src.height, format: src.format)
+        let w = src.width, c = src.format.channels, row = src.rowBytes
+        src.bytes.withUnsafeBufferPointer { s in
+            out.bytes.withUnsafeMutableBufferPointer { d in
+                for y in 0..<src.height {
+                    let base = y * row
+                    switch c {
+                    case 3:
+                        var i = base, j = base + (w - 1) * 3
+                        for _ in 0..<w {
+                            d[i] = s[j]; d[i + 1] = s[j + 1]; d[i + 2] = s[j + 2]
+                            i += 3; j -= 3
+                        }
+                    default:
+                        for x in 0..<w {
+                            for k in 0..<c { d[base + x * c + k] = s[base + (w - 1 - x) * c + k] }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    static func flipVertical(_ src: PixelBuffer) -> PixelBuffer {
+        var out = PixelBuffer(width: src.width, height: src.height, format: src.format)
+        let row = src.rowBytes, h = src.height
+        src.bytes.withUnsafeBytes { s in
+            out.bytes.withUnsafeMutableBytes { d in
+                for y in 0..<h { (d.baseAddress! + y * row).copyMemory(from: s.baseAddress! + (h - 1 - y) * row, byteCount: row) }
+            }
+        }
+        return out
+    }
+
+    /// `k` quarter turns counter-clockwise, as `np.rot90(image, k)`.
+    static func rotate90(_ src: PixelBuffer, k: Int) -> PixelBuffer {
+        let turns = ((k % 4) + 4) % 4
+        if turns == 0 { return src }
+        if turns == 2 { return flipVertical(flipHorizontal(src)) }
+        let w = src.width, h = src.height, c = src.format.channels
+        var out = PixelBuffer(width: h, height: w, format: src.format)
+        src.bytes.withUnsafeBufferPointer { s in
+            out.bytes.withUnsafeMutableBufferPointer { d in
+                // Destination (x', y') of size h × w. CCW: src (x, y) -> (y, w-1-x); CW: src (x, y) -> (h-1-y, x).
+                for y in 0..<h {
+                    for x in 0..<w {
+                        let (nx, ny) = turns == 1 ? (y, w - 1 - x) : (h - 1 - y, x)
+                        let si = (y * w + x) * c, di = (ny * h + nx) * c
+                        for k in 0..<c { d[di + k] = s[si + k] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    static func transpose(_ src: PixelBuffer) -> PixelBuffer {
+        let w = src.width, h = src.height, c = src.format.channels
+        var out = PixelBuffer(width: h, height: w, format: src.format)
+        src.bytes.withUnsafeBufferPointer { s in
+            out.bytes.withUnsafeMutableBufferPointer { d in
+                for y in 0..<h {
+                    for x in 0..<w {
+                        let si = (y * w + x) * c, di = (x * h + y) * c
+                        for k in 0..<c { d[di + k] = s[si + k] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The rectangle [x0, x0+w) × [y0, y0+h), which must lie inside the image.
+    static func crop(_ src: PixelBuffer, x0: Int, y0: Int, width: Int, height: Int) -> PixelBuffer {
+        var out = PixelBuffer(width: width, height: height, format: src.format)
+        let c = src.format.channels, row = width * c
+        src.bytes.withUnsafeBytes { s in
+            out.bytes.withUnsafeMutableBytes { d in
+                for y in 0..<height {
+                    (d.baseAddress! + y * row).copyMemory(from: s.baseAddress! + ((y0 + y) * src.width + x0) * c, byteCount: row)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Constant border of `value` around the image.
+    static func pad(_ src: PixelBuffer, top: Int, bottom: Int, left: Int, right: Int, value: UInt8) -> PixelBuffer {
+        let w = src.width + left + right, h = src.height + top + bottom, c = src.format.channels
+        var out = PixelBuffer(width: w, height: h, format: src.format, filledWith: value)
+        src.bytes.withUnsafeBytes { s in
+            out.bytes.withUnsafeMutableBytes { d in
+                for y in 0..<src.height {
+                    (d.baseAddress! + ((y + top) * w + left) * c).copyMemory(from: s.baseAddress! + y * src.rowBytes, byteCount: src.rowBytes)
+                }
+            }
+        }
+        return out
+    }
+
+    enum Interpolation: String, Sendable, CaseIterable, Codable {
+        case nearest, bilinear, area
+    }
+
+    static func resize(_ src: PixelBuffer, width: Int, height: Int, interpolation: Interpolation) -> PixelBuffer {
+        if width == src.width && height == src.height { return src }
+        switch interpolation {
+        case .nearest: return resizeNearest(src, width: width, height: height)
+        case .area where width <= src.width && height <= src.height: return resizeArea(src, width: width, height: height)
+        default: return resizeBilinear(src, width: width, height: height)
+        }
+    }
+
+    /// OpenCV's INTER_NEAREST_EXACT: the source pixel whose centre is nearest, floor((2x + 1) · W / 2w).
+    static func resizeNearest(_ src: PixelBuffer, width: Int, height: Int) -> PixelBuffer {
+        var out = PixelBuffer(width: width, height: height, format: src.format)
+        let c = src.format.channels
+        let xs = (0..<width).map { min(src.width - 1, (2 * $0 + 1) * src.width / (2 * width)) }
+        src.bytes.withUnsafeBufferPointer { s in
+            out.bytes.withUnsafeMutableBufferPointer { d in
+                for y in 0..<height {
+                    let sy = min(src.height - 1, (2 * y + 1) * src.height / (2 * height))
+                    let srow = sy * src.width * c, drow = y * width * c
+                    for x in 0..<width {
+                        let si = srow + xs[x] * c, di = drow + x * c
+                        for k in 0..<c { d[di + k] = s[si + k] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Bilinear with half-pixel centres and replicated edges (OpenCV's INTER_LINEAR geometry), 11-bit weights.
+    static func resizeBilinear(_ src: PixelBuffer, width: Int, height: Int) -> PixelBuffer {
+        var out = PixelBuffer(width: width, height: height, format: src.format)
+        let c = src.format.channels
+        let sx = Double(src.width) / Double(width), sy = Double(src.height) / Double(height)
+        func taps(_ n: Int, _ scale: Double, _ limit: Int) -> [(Int, Int, Int32)] {
+            (0..<n).map { i in
+                let f = (Double(i) + 0.5) * scale - 0.5
+                var i0 = Int(floor(f))
+                var t = f - Double(i0)
+                if i0 < 0 { i0 = 0; t = 0 }
+                if i0 >= limit - 1 { i0 = limit - 1; t = 0 }
+                return (i0, min(i0 + 1, limit - 1), Int32((t * 2048).rounded()))
+            }
+        }
+        let tx = taps(width, sx, src.width), ty = taps(height, sy, src.height)
+        src.bytes.withUnsafeBufferPointer { s in
+            out.bytes.withUnsafeMutableBufferPointer { d in
+                for y in 0..<height {
+                    let (y0, y1, wy) = ty[y]
+                    let r0 = y0 * src.width * c, r1 = y1 * src.width * c
+                    for x in 0..<width {
+                        let (x0, x1, wx) = tx[x]
+                        for k in 0..<c {
+                            let a = Int32(s[r0 + x0 * c + k]), b = Int32(s[r0 + x1 * c + k])
+                            let e = Int32(s[r1 + x0 * c + k]), f = Int32(s[r1 + x1 * c + k])
+                            let top = a * (2048 - wx) + b * wx, bottom = e * (2048 - wx) + f * wx
+                            let v = (top * (2048 - wy) + bottom * wy + (1 << 21)) >> 22
+                            d[(y * width + x) * c + k] = UInt8(clamping: v)
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Area averaging with fractional pixel weights (OpenCV's INTER_AREA when shrinking).
+    static func resizeArea(_ src: PixelBuffer, width: Int, height: Int) -> PixelBuffer {
+        let c = src.format.channels
+        func spans(_ n: Int, _ m: Int) -> [[(Int, Double)]] {
+            let scale = Double(m) / Double(n)
+            return (0..<n).map { i in
+                let a = Double(i) * scale, b = Double(i + 1) * scale
+                var list: [(Int, Double)] = []
+                var j = Int(floor(a))
+                while Double(j) < b - 1e-12, j < m {
+                    let w = min(b, Double(j + 1)) - max(a, Double(j))
+                    if w > 1e-12 { list.append((j, w / scale)) }
+                    j += 1
+                }
+                return list
+            }
+        }
+        let xs = spans(width, src.width), ys = spans(height, src.height)
+        var out = PixelBuffer(width: width, height: height, format: src.format)
+        var row = [Double](repeating: 0, count: src.width * c)
+        src.bytes.withUnsafeBufferPointer { s in
+            out.bytes.withUnsafeMutableBufferPointer { d in
+                for y in 0..<height {
+                    for i in row.indices { row[i] = 0 }
+                    for (sy, wy) in ys[y] {
+                        let base = sy * src.width * c
+                        for i in 0..<(src.width * c) { row[i] += Double(s[base + i]) * wy }
+                    }
+                    for x in 0..<width {
+                        for k in 0..<c {
+                            var v = 0.0
+                            for (sx, wx) in xs[x] { v += row[sx * c + k] * wx }
+                            d[(y * width + x) * c + k] = UInt8(clamping: Int(v.rounded()))
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    enum Border: String, Sendable, CaseIterable, Codable {
+        case constant, reflect, replicate
+    }
+
+    /// Inverse-mapped bilinear warp: destination pixel centre (x, y) samples the source at `inverse · (x, y, 1)`
+    /// (pixel-centre coordinates, as cv2.warpAffine).
+    static func warpAffine(_ src: PixelBuffer, inverse m: [Double], width: Int, height: Int, border: Border, value: UInt8) -> PixelBuffer {
+        var out = PixelBuffer(width: width, height: height, format: src.format, filledWith: value)
+        let c = src.format.channels, sw = src.width, sh = src.height
+        @inline(__always) func index(_ i: Int, _ n: Int) -> Int? {
+            if i >= 0 && i < n { return i }
+            switch border {
+            case .constant: return nil
+            case .replicate: return min(max(i, 0), n - 1)
+            case .reflect:  // BORDER_REFLECT_101: ...dcb|abcd|cba...
+                if n == 1 { return 0 }
+                var j = i
+                let period = 2 * (n - 1)
+                j = ((j % period) + period) % period
+                return j < n ? j : period - j
+            }
+        }
+        src.bytes.withUnsafeBufferPointer { s in
+            out.bytes.withUnsafeMutableBufferPointer { d in
+                for y in 0..<height {
+                    for x in 0..<width {
+                        let fx = m[0] * Double(x) + m[1] * Double(y) + m[2]
+                        let fy = m[3] * Double(x) + m[4] * Double(y) + m[5]
+                        let x0 = Int(floor(fx)), y0 = Int(floor(fy))
+                        let tx = fx - Double(x0), ty = fy - Double(y0)
+                        let di = (y * width + x) * c
+                        let ix0 = index(x0, sw), ix1 = index(x0 + 1, sw), iy0 = index(y0, sh), iy1 = index(y0 + 1, sh)
+                        if ix0 == nil && ix1 == nil || iy0 == nil && iy1 == nil { continue }
+                        for k in 0..<c {
+                            func at(_ xi: Int?, _ yi: Int?) -> Double {
+                                guard let xi, let yi else { return Double(value) }
+                                return Double(s[(yi * sw + xi) * c + k])
+                            }
+                            let v = (at(ix0, iy0) * (1 - tx) + at(ix1, iy0) * tx) * (1 - ty) + (at(ix0, iy1) * (1 - tx) + at(ix1, iy1) * tx) * ty
+                            d[di + k] = UInt8(clamping: Int(v.rounded()))
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Applies a 256-entry table to every sample (alpha untouched).
+    static func lookup(_ src: PixelBuffer, _ table: [UInt8]) -> PixelBuffer {
+        var out = src
+        let c = src.format.channels
+        table.withUnsafeBufferPointer { t in
+            out.bytes.withUnsafeMutableBufferPointer { d in
+                if c == 4 {
+                    var i = 0
+                    while i < d.count { d[i] = t[Int(d[i])]; d[i + 1] = t[Int(d[i + 1])]; d[i + 2] = t[Int(d[i + 2])]; i += 4 }
+                } else {
+                    for i in 0..<d.count { d[i] = t[Int(d[i])] }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Separable Gaussian blur with BORDER_REFLECT_101 (OpenCV's default), kernel size odd.
+    static func gaussianBlur(_ src: PixelBuffer, kernelSize: Int, sigma: Double) -> PixelBuffer {
+        let radius = kernelSize / 2
+        let s = sigma > 0 ? sigma : 0.3 * (Double(kernelSize - 1) * 0.5 - 1) + 0.8
+        var kernel = (-radius...radius).map { exp(-Double($0 * $0) / (2 * s * s)) }
+        let total = kernel.reduce(0, +)
+        kernel = kernel.map { $0 / total }
+        let c = src.format.channels, w = src.width, h = src.height
+        func reflect(_ i: Int, _ n: Int) -> Int {
+            if n == 1 { return 0 }
+            let period = 2 * (n - 1)
+            let j = ((i % period) + period) % period
+            return j < n ? j : period - j
+        }
+        var temp = [Double](repeating: 0, count: w * h * c)
+        src.bytes.withUnsafeBufferPointer { p in
+            for y in 0..<h {
+                for x in 0..<w {
+                    for k in 0..<c {
+                        var v = 0.0
+                        for (t, weight) in kernel.enumerated() { v += Double(p[(y * w + reflect(x + t - radius, w)) * c + k]) * weight }
+                        temp[(y * w + x) * c + k] = v
+                    }
+                }
+            }
+        }
+        var out = PixelBuffer(width: w, height: h, format: src.format)
+        out.bytes.withUnsafeMutableBufferPointer { d in
+            for y in 0..<h {
+                for x in 0..<w {
+                    for k in 0..<c {
+                        var v = 0.0
+                        for (t, weight) in kernel.enumerated() { v += temp[(reflect(y + t - radius, h) * w + x) * c + k] * weight }
+                        d[(y * w + x) * c + k] = UInt8(clamping: Int(v.rounded()))
+                    }
+                }
+            }
+        }
+        if c == 4 { for i in stride(from: 3, to: out.bytes.count, by: 4) { out.bytes[i] = src.bytes[i] } }
+        return out
+    }
+}
