@@ -1,3 +1,4 @@
+import CurateCore
 import CurateTestSupport
 @testable import CurateVersioning
 import Foundation
