@@ -1,4 +1,5 @@
 import ArgumentParser
+import CurateAugment
 import CurateCore
 import CurateImaging
 import CurateVersioning
@@ -33,6 +34,8 @@ enum ExitCodes {
             case .wouldOverwrite, .invalid: return usage
             default: return failure
             }
+        case is AugmentError:
+            return dataError
         case let e as CommandFailure:
             return e.exitCode
         default:

@@ -201,3 +201,25 @@ final class ObjectReader {
 
     deinit { for (_, h) in handles { try? h.close() } }
 }
+
+/// A file in a committed version.
+public struct VersionedFile: Sendable, Hashable {
+    public var path: String
+    public var hash: ContentHash
+    public var width: Int?
+    public var height: Int?
+}
+
+extension Repository {
+    /// The files of a revision, in path order.
+    public func files(at revision: String) throws(VersioningError) -> [VersionedFile] {
+        let snapshot = try snapshot(resolve(revision))
+        return snapshot.files.map { VersionedFile(path: $0.key, hash: $0.value.hash, width: $0.value.width, height: $0.value.height) }
+            .sorted { compareBytes($0.path, $1.path) < 0 }
+    }
+
+    /// The bytes of a stored object (a file's content), checked against its hash.
+    public func data(of hash: ContentHash) throws(VersioningError) -> Data {
+        try object(hash, verify: true)
+    }
+}

@@ -1,0 +1,140 @@
+import CurateCore
+import CurateImaging
+import CurateVersioning
+import Foundation
+import Synchronization
+
+/// One image to augment: where it came from, its bytes and its labels (item paths relative to the source root).
+public struct AugmentSource: Sendable {
+    public var path: String
+    public var contentHash: String?
+    public var bytes: [UInt8]
+    public var annotations: [Annotation]
+
+    public init(path: String, contentHash: String?, bytes: [UInt8], annotations: [Annotation]) {
+        self.path = path
+        self.contentHash = contentHash
+        self.bytes = bytes
+        self.annotations = annotations
+    }
+}
+
+/// How one output was made: enough to make it again, bit for bit.
+public struct Lineage: Sendable, Codable, Equatable {
+    public var output: String
+    public var source: String
+    public var sourceHash: String?
+    public var pipelineHash: String
+    public var seed: UInt64
+    public var copy: Int
+    public var itemSeed: UInt64
+    public var applied: [AppliedStep]
+
+    enum CodingKeys: String, CodingKey {
+        case output, source, copy, seed, applied
+        case sourceHash = "source_hash", pipelineHash = "pipeline_hash", itemSeed = "item_seed"
+    }
+}
+
+/// Runs a pipeline over sources on every core; outputs depend only on the seed, never on the thread count.
+public struct Augmenter: Sendable {
+    public var pipeline: Pipeline
+    public var seed: UInt64
+    public var copies: Int
+    public var jpegQuality: Int
+
+    public init(pipeline: Pipeline, seed: UInt64, copies: Int, jpegQuality: Int = 95) {
+        self.pipeline = pipeline
+        self.seed = seed
+        self.copies = copies
+        self.jpegQuality = jpegQuality
+    }
+
+    /// The SHA-256 of the pipeline's canonical YAML, as recorded in lineage.
+    public var pipelineHash: String { ContentHash.of(Data(pipeline.yaml().utf8)).hex }
+
+    /// The seed of one output: a function of the run seed, the source path and the copy number only.
+    public static func itemSeed(seed: UInt64, path: String, copy: Int) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        var rng = SplitMix64(seed: seed ^ hash)
+        var value = rng.next()
+        for _ in 0..<copy { value = rng.next() }
+        return value
+    }
+
+    /// One finished output.
+    public struct Output: Sendable {
+        public var path: String
+        public var bytes: [UInt8]
+        public var format: ImageFormat
+        public var width: Int
+        public var height: Int
+        public var annotations: [Annotation]
+        public var lineage: Lineage
+    }
+
+    /// Outcome per source: outputs, or the reason it was skipped.
+    public enum Result: Sendable {
+        case outputs([Output])
+        case failed(String)
+    }
+
+    /// Augments every source `copies` times. `progress` is called (from any thread) after each source.
+    public func run(_ sources: [AugmentSource], progress: @Sendable (Int) -> Void = { _ in }) -> [Result] {
+        let results = Mutex<[Int: Result]>([:])
+        let done = Atomic<Int>(0)
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, sources.count))
+        let hash = pipelineHash
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            for index in stride(from: worker, to: sources.count, by: workers) {
+                let result = augment(sources[index], pipelineHash: hash)
+                results.withLock { $0[index] = result }
+                progress(done.add(1, ordering: .relaxed).newValue)
+            }
+        }
+        return results.withLock { dict in (0..<sources.count).map { dict[$0]! } }
+    }
+
+    func augment(_ source: AugmentSource, pipelineHash: String) -> Result {
+        let decoded: ImageDecoder.Image
+        do { decoded = try ImageDecoder().decode(source.bytes, source: source.path) } catch {
+            return .failed(error.description)
+        }
+        let format = decoded.info.format
+        let sample = AugmentSample(image: decoded.pixels, annotations: source.annotations)
+        var outputs: [Output] = []
+        let stem = (source.path as NSString).deletingPathExtension
+        for copy in 0..<copies {
+            let itemSeed = Self.itemSeed(seed: seed, path: source.path, copy: copy)
+            let (out, applied) = pipeline.run(sample, seed: itemSeed)
+            let path = "\(stem)-aug\(copy).\(format == .png ? "png" : "jpg")"
+            let bytes: [UInt8]
+            do { bytes = try encode(out.image, format) } catch { return .failed("\(source.path): cannot encode: \(error)") }
+            let annotations = out.annotations.map { a -> Annotation in
+                var copy = a
+                copy.item = path
+                return copy
+            }
+            outputs.append(Output(path: path, bytes: bytes, format: format, width: out.width, height: out.height, annotations: annotations,
+                                  lineage: Lineage(output: path, source: source.path, sourceHash: source.contentHash, pipelineHash: pipelineHash,
+                                                   seed: seed, copy: copy, itemSeed: itemSeed, applied: applied)))
+        }
+        return .outputs(outputs)
+    }
+
+    func encode(_ image: PixelBuffer, _ format: ImageFormat) throws(ImagingError) -> [UInt8] {
+        try ImageEncoder(pngCompressionLevel: 6, jpegQuality: jpegQuality).encode(image, as: format)
+    }
+
+    /// Makes one output again from its lineage and source bytes: the bytes it should have.
+    public func replay(_ lineage: Lineage, source: AugmentSource) throws(AugmentError) -> [UInt8] {
+        guard lineage.pipelineHash == pipelineHash else {
+            throw AugmentError(.replay, "\(lineage.output): made by pipeline \(lineage.pipelineHash.prefix(12)), but pipeline.yaml is \(pipelineHash.prefix(12)) now")
+        }
+        let decoded: ImageDecoder.Image
+        do { decoded = try ImageDecoder().decode(source.bytes, source: source.path) } catch { throw AugmentError(.input, error.description) }
+        let out = try pipeline.replay(AugmentSample(image: decoded.pixels, annotations: source.annotations), lineage.applied)
+        do { return try encode(out.image, decoded.info.format) } catch { throw AugmentError(.input, error.description) }
+    }
+}
