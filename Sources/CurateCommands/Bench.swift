@@ -1,4 +1,6 @@
 import ArgumentParser
+import CurateAugment
+import CurateCore
 import CurateImaging
 import Foundation
 
@@ -8,7 +10,7 @@ extension Curate {
         static let configuration = CommandConfiguration(
             abstract: "Measure in-process throughput (used by the scripts in benchmarks/).",
             shouldDisplay: false,
-            subcommands: [Decode.self])
+            subcommands: [Decode.self, AugmentBench.self])
     }
 }
 
@@ -67,6 +69,67 @@ extension Curate.Bench {
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 let images = inputs.count * repetitions
                 Console.out(#"{"images": \#(images), "seconds": \#(seconds), "images_per_second": \#(Double(images) / seconds), "bytes_per_pass": \#(pixels), "checksum": \#(checksum)}"#)
+            }
+        }
+    }
+}
+
+extension Curate.Bench {
+    struct AugmentBench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "augment",
+            abstract: "Run a pipeline over decoded images on one thread and print images per second as JSON.",
+            discussion: "Example:\n  curate bench augment --pipeline flip.yaml --repeat 20 .build/bench-augment/*.png")
+
+        @Option(help: "The pipeline YAML.")
+        var pipeline: String
+
+        @Option(name: .customLong("repeat"), help: "Passes over the images.")
+        var repetitions: Int = 10
+
+        @Option(help: "Boxes per image (random, inside the image), to measure label handling.")
+        var boxes: Int = 0
+
+        @Flag(help: "Decode from encoded bytes inside the timed loop (the whole path from JPEG bytes).")
+        var fromBytes = false
+
+        @Argument(help: "Images.")
+        var files: [String]
+
+        func run() async throws {
+            try await reportingErrors {
+                let pipeline = try Pipeline(contentsOf: self.pipeline)
+                var rng = SplitMix64(seed: 1)
+                var samples: [AugmentSample] = []
+                var encoded: [[UInt8]] = []
+                for path in files {
+                    let bytes = Array(FileManager.default.contents(atPath: path) ?? Data())
+                    encoded.append(bytes)
+                    let image = try ImageDecoder().decode(bytes, format: .rgb8, source: path).pixels
+                    var annotations: [Annotation] = []
+                    for i in 0..<boxes {
+                        let w = Double(image.width), h = Double(image.height)
+                        let x = Double(rng.next() % UInt64(w / 2)), y = Double(rng.next() % UInt64(h / 2))
+                        annotations.append(Annotation(item: path, label: .object(ObjectLabel(classID: i, box: BoundingBox(x: x, y: y, width: w / 4, height: h / 4)))))
+                    }
+                    samples.append(AugmentSample(image: image, annotations: annotations))
+                }
+                var checksum = 0
+                let start = ContinuousClock.now
+                for pass in 0..<repetitions {
+                    for (i, sample) in samples.enumerated() {
+                        var input = sample
+                        if fromBytes {
+                            input.image = try ImageDecoder().decode(encoded[i], format: .rgb8, source: files[i]).pixels
+                        }
+                        let out = pipeline.run(input, seed: UInt64(pass * samples.count + i)).0
+                        checksum &+= Int(out.image.bytes[out.image.bytes.count / 2])
+                    }
+                }
+                let elapsed = ContinuousClock.now - start
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let images = samples.count * repetitions
+                Console.out(#"{"images": \#(images), "seconds": \#(seconds), "images_per_second": \#(Double(images) / seconds), "checksum": \#(checksum)}"#)
             }
         }
     }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Augmentation throughput, one thread, 512x512 RGB: curate vs albumentations 2.0.8 + OpenCV, same images, one run.
+# usage: benchmarks/augment/run.sh [REPEAT]
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+REPEAT="${1:-10}"
+export PATH="$PATH:/opt/swift/usr/bin"
+if [ ! -x "$HERE/.venv/bin/python" ]; then
+  python3 -m venv "$HERE/.venv"
+  "$HERE/.venv/bin/pip" install -q albumentations==2.0.8 opencv-python-headless pillow
+fi
+PY="$HERE/.venv/bin/python"
+(cd "$ROOT" && swift build -c release --product curate --static-swift-stdlib >/dev/null)
+CURATE="$(cd "$ROOT" && swift build -c release --show-bin-path)/curate"
+CORPUS="$ROOT/.build/bench-imaging"
+"$PY" "$ROOT/benchmarks/imaging/make_corpus.py" "$CORPUS"
+PIPES="$ROOT/.build/bench-augment"
+mkdir -p "$PIPES"
+"$PY" - "$PIPES" <<'PYEOF'
+import sys, os
+sys.path.insert(0, os.path.join(os.environ.get("HERE", "."), ""))
+PYEOF
+(cd "$HERE" && "$PY" -c "
+import sys
+from cases import CASES
+for name, yaml, _ in CASES:
+    open('$PIPES/' + name + '.yaml', 'w').write('transforms:\n  ' + yaml + '\n')
+")
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $REPEAT passes over $(ls "$CORPUS"/png | wc -l) 512x512 RGB images"
+peers=$(cd "$HERE" && "$PY" peers.py "$CORPUS/png" "$REPEAT")
+printf "%-22s %12s %16s %8s\n" case curate-img/s albumentations ratio
+for yaml in "$PIPES"/*.yaml; do
+  name=$(basename "$yaml" .yaml)
+  ours=$("$CURATE" bench augment --pipeline "$yaml" --repeat "$REPEAT" "$CORPUS"/png/*.png | "$PY" -c "import json,sys; print(json.load(sys.stdin)['images_per_second'])")
+  theirs=$(echo "$peers" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['$name'])")
+  "$PY" -c "print(f'{\"$name\":<22} {$ours:12.0f} {$theirs:16.0f} {$ours/$theirs:7.2f}x')"
+done
