@@ -4,39 +4,39 @@ import Foundation
 /// Pixel kernels over interleaved 8-bit buffers. Hot loops use unsafe buffers; every kernel returns a new buffer.
 enum PixelOps {
     static func flipHorizontal(_ src: PixelBuffer) -> PixelBuffer {
-        var out = PixelBuffer(width: src.width, height: src.height, format: src.format)
         let w = src.width, c = src.format.channels, row = src.rowBytes
-        src.bytes.withUnsafeBufferPointer { s in
-            out.bytes.withUnsafeMutableBufferPointer { d in
+        return src.bytes.withUnsafeBufferPointer { s in
+            PixelBuffer(width: src.width, height: src.height, format: src.format) { d in
+                let sp = s.baseAddress!, dp = d.baseAddress!
                 for y in 0..<src.height {
                     let base = y * row
                     switch c {
                     case 3:
+                        // Two bytes and one byte per pixel, walking the source row backwards.
                         var i = base, j = base + (w - 1) * 3
                         for _ in 0..<w {
-                            d[i] = s[j]; d[i + 1] = s[j + 1]; d[i + 2] = s[j + 2]
+                            UnsafeMutableRawPointer(dp + i).storeBytes(of: UnsafeRawPointer(sp + j).loadUnaligned(as: UInt16.self), as: UInt16.self)
+                            dp[i + 2] = sp[j + 2]
                             i += 3; j -= 3
                         }
+                    case 4:
+                        let from = UnsafeRawPointer(sp + base), to = UnsafeMutableRawPointer(dp + base)
+                        for x in 0..<w { (to + x * 4).storeBytes(of: (from + (w - 1 - x) * 4).loadUnaligned(as: UInt32.self), as: UInt32.self) }
                     default:
-                        for x in 0..<w {
-                            for k in 0..<c { d[base + x * c + k] = s[base + (w - 1 - x) * c + k] }
-                        }
+                        for x in 0..<w { dp[base + x] = sp[base + w - 1 - x] }
                     }
                 }
             }
         }
-        return out
     }
 
     static func flipVertical(_ src: PixelBuffer) -> PixelBuffer {
-        var out = PixelBuffer(width: src.width, height: src.height, format: src.format)
         let row = src.rowBytes, h = src.height
-        src.bytes.withUnsafeBytes { s in
-            out.bytes.withUnsafeMutableBytes { d in
-                for y in 0..<h { (d.baseAddress! + y * row).copyMemory(from: s.baseAddress! + (h - 1 - y) * row, byteCount: row) }
+        return src.bytes.withUnsafeBytes { s in
+            PixelBuffer(width: src.width, height: src.height, format: src.format) { d in
+                for y in 0..<h { UnsafeMutableRawPointer(d.baseAddress! + y * row).copyMemory(from: s.baseAddress! + (h - 1 - y) * row, byteCount: row) }
             }
         }
-        return out
     }
 
     /// `k` quarter turns counter-clockwise, as `np.rot90(image, k)`.
@@ -140,39 +140,50 @@ enum PixelOps {
 
     /// Bilinear with half-pixel centres and replicated edges (OpenCV's INTER_LINEAR geometry), 11-bit weights.
     static func resizeBilinear(_ src: PixelBuffer, width: Int, height: Int) -> PixelBuffer {
-        var out = PixelBuffer(width: width, height: height, format: src.format)
         let c = src.format.channels
         let sx = Double(src.width) / Double(width), sy = Double(src.height) / Double(height)
-        func taps(_ n: Int, _ scale: Double, _ limit: Int) -> [(Int, Int, Int32)] {
-            (0..<n).map { i in
+        func taps(_ n: Int, _ scale: Double, _ limit: Int) -> (lo: [Int], hi: [Int], weight: [Int32]) {
+            var lo = [Int](), hi = [Int](), weight = [Int32]()
+            lo.reserveCapacity(n); hi.reserveCapacity(n); weight.reserveCapacity(n)
+            for i in 0..<n {
                 let f = (Double(i) + 0.5) * scale - 0.5
                 var i0 = Int(floor(f))
                 var t = f - Double(i0)
                 if i0 < 0 { i0 = 0; t = 0 }
                 if i0 >= limit - 1 { i0 = limit - 1; t = 0 }
-                return (i0, min(i0 + 1, limit - 1), Int32((t * 2048).rounded()))
+                lo.append(i0); hi.append(min(i0 + 1, limit - 1)); weight.append(Int32((t * 2048).rounded()))
             }
+            return (lo, hi, weight)
         }
         let tx = taps(width, sx, src.width), ty = taps(height, sy, src.height)
-        src.bytes.withUnsafeBufferPointer { s in
-            out.bytes.withUnsafeMutableBufferPointer { d in
-                for y in 0..<height {
-                    let (y0, y1, wy) = ty[y]
-                    let r0 = y0 * src.width * c, r1 = y1 * src.width * c
-                    for x in 0..<width {
-                        let (x0, x1, wx) = tx[x]
-                        for k in 0..<c {
-                            let a = Int32(s[r0 + x0 * c + k]), b = Int32(s[r0 + x1 * c + k])
-                            let e = Int32(s[r1 + x0 * c + k]), f = Int32(s[r1 + x1 * c + k])
-                            let top = a * (2048 - wx) + b * wx, bottom = e * (2048 - wx) + f * wx
-                            let v = (top * (2048 - wy) + bottom * wy + (1 << 21)) >> 22
-                            d[(y * width + x) * c + k] = UInt8(clamping: v)
+        // Byte offsets of the two source columns of every output column.
+        let x0 = tx.lo.map { $0 * c }, x1 = tx.hi.map { $0 * c }
+        let srcRow = src.width * c
+        return src.bytes.withUnsafeBufferPointer { s in
+            x0.withUnsafeBufferPointer { a in
+                x1.withUnsafeBufferPointer { b in
+                    tx.weight.withUnsafeBufferPointer { wxs in
+                        PixelBuffer(width: width, height: height, format: src.format) { d in
+                            let sp = s.baseAddress!, dp = d.baseAddress!
+                            for y in 0..<height {
+                                let r0 = sp + ty.lo[y] * srcRow, r1 = sp + ty.hi[y] * srcRow
+                                let wy = ty.weight[y], wy0 = 2048 - wy
+                                var o = dp + y * width * c
+                                for x in 0..<width {
+                                    let p0 = a[x], p1 = b[x], wx = wxs[x], wx0 = 2048 - wx
+                                    for k in 0..<c {
+                                        let top = Int32(r0[p0 + k]) * wx0 + Int32(r0[p1 + k]) * wx
+                                        let bottom = Int32(r1[p0 + k]) * wx0 + Int32(r1[p1 + k]) * wx
+                                        o[k] = UInt8(truncatingIfNeeded: (top * wy0 + bottom * wy + (1 << 21)) >> 22)
+                                    }
+                                    o += c
+                                }
+                            }
                         }
                     }
                 }
             }
         }
-        return out
     }
 
     /// Area averaging with fractional pixel weights (OpenCV's INTER_AREA when shrinking).
@@ -264,30 +275,50 @@ enum PixelOps {
         return out
     }
 
-    /// Applies a 256-entry table to every sample (alpha untouched).
+    /// Applies a 256-entry table to every sample (alpha untouched), in one pass from source to a new buffer.
     static func lookup(_ src: PixelBuffer, _ table: [UInt8]) -> PixelBuffer {
-        var out = src
         let c = src.format.channels
-        table.withUnsafeBufferPointer { t in
-            out.bytes.withUnsafeMutableBufferPointer { d in
-                if c == 4 {
-                    var i = 0
-                    while i < d.count { d[i] = t[Int(d[i])]; d[i + 1] = t[Int(d[i + 1])]; d[i + 2] = t[Int(d[i + 2])]; i += 4 }
-                } else {
-                    for i in 0..<d.count { d[i] = t[Int(d[i])] }
+        return table.withUnsafeBufferPointer { t in
+            src.bytes.withUnsafeBufferPointer { s in
+                PixelBuffer(width: src.width, height: src.height, format: src.format) { d in
+                    let n = d.count
+                    if c == 4 {
+                        var i = 0
+                        while i < n { d[i] = t[Int(s[i])]; d[i + 1] = t[Int(s[i + 1])]; d[i + 2] = t[Int(s[i + 2])]; d[i + 3] = s[i + 3]; i += 4 }
+                    } else {
+                        for i in 0..<n { d[i] = t[Int(s[i])] }
+                    }
                 }
             }
         }
-        return out
     }
 
-    /// Separable Gaussian blur with BORDER_REFLECT_101 (OpenCV's default), kernel size odd.
+    /// Luma (BT.601, 16-bit fixed point, as libjpeg) replicated into the colour channels; alpha kept.
+    static func toGray(_ src: PixelBuffer) -> PixelBuffer {
+        let c = src.format.channels
+        guard c >= 3 else { return src }
+        return src.bytes.withUnsafeBufferPointer { s in
+            PixelBuffer(width: src.width, height: src.height, format: src.format) { d in
+                var i = 0
+                while i < d.count {
+                    let v = UInt8(truncatingIfNeeded: (Int(s[i]) * 19595 + Int(s[i + 1]) * 38470 + Int(s[i + 2]) * 7471 + 32768) >> 16)
+                    d[i] = v; d[i + 1] = v; d[i + 2] = v
+                    if c == 4 { d[i + 3] = s[i + 3] }
+                    i += c
+                }
+            }
+        }
+    }
+
+    /// Separable Gaussian blur with BORDER_REFLECT_101 (OpenCV's default), kernel size odd; 14-bit fixed-point
+    /// weights, a horizontal pass into 32-bit sums and a vertical pass with 64-bit accumulators.
     static func gaussianBlur(_ src: PixelBuffer, kernelSize: Int, sigma: Double) -> PixelBuffer {
-        let radius = kernelSize / 2
+        let radius = kernelSize / 2, taps = 2 * radius + 1
         let s = sigma > 0 ? sigma : 0.3 * (Double(kernelSize - 1) * 0.5 - 1) + 0.8
-        var kernel = (-radius...radius).map { exp(-Double($0 * $0) / (2 * s * s)) }
-        let total = kernel.reduce(0, +)
-        kernel = kernel.map { $0 / total }
+        let raw = (-radius...radius).map { exp(-Double($0 * $0) / (2 * s * s)) }
+        let total = raw.reduce(0, +)
+        var weights = raw.map { Int32(($0 / total * 16384).rounded()) }
+        weights[radius] += 16384 - weights.reduce(0, +)  // exact sum 2^14
         let c = src.format.channels, w = src.width, h = src.height
         func reflect(_ i: Int, _ n: Int) -> Int {
             if n == 1 { return 0 }
@@ -295,31 +326,47 @@ enum PixelOps {
             let j = ((i % period) + period) % period
             return j < n ? j : period - j
         }
-        var temp = [Double](repeating: 0, count: w * h * c)
+        let xIndex = (0..<w).flatMap { x in (0..<taps).map { reflect(x + $0 - radius, w) * c } }
+        let yIndex = (0..<h).flatMap { y in (0..<taps).map { reflect(y + $0 - radius, h) * w * c } }
+        var temp = [Int32](repeating: 0, count: w * h * c)
         src.bytes.withUnsafeBufferPointer { p in
-            for y in 0..<h {
-                for x in 0..<w {
-                    for k in 0..<c {
-                        var v = 0.0
-                        for (t, weight) in kernel.enumerated() { v += Double(p[(y * w + reflect(x + t - radius, w)) * c + k]) * weight }
-                        temp[(y * w + x) * c + k] = v
+            temp.withUnsafeMutableBufferPointer { t in
+                xIndex.withUnsafeBufferPointer { xi in
+                    weights.withUnsafeBufferPointer { wt in
+                        for y in 0..<h {
+                            let row = p.baseAddress! + y * w * c
+                            let out = t.baseAddress! + y * w * c
+                            for x in 0..<w {
+                                let taps0 = x * taps
+                                for k in 0..<c {
+                                    var sum: Int32 = 0
+                                    for j in 0..<taps { sum &+= wt[j] &* Int32(row[xi[taps0 + j] + k]) }
+                                    out[x * c + k] = sum
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
-        var out = PixelBuffer(width: w, height: h, format: src.format)
-        out.bytes.withUnsafeMutableBufferPointer { d in
-            for y in 0..<h {
-                for x in 0..<w {
-                    for k in 0..<c {
-                        var v = 0.0
-                        for (t, weight) in kernel.enumerated() { v += temp[(reflect(y + t - radius, h) * w + x) * c + k] * weight }
-                        d[(y * w + x) * c + k] = UInt8(clamping: Int(v.rounded()))
+        return temp.withUnsafeBufferPointer { t in
+            yIndex.withUnsafeBufferPointer { yi in
+                weights.withUnsafeBufferPointer { wt in
+                    src.bytes.withUnsafeBufferPointer { original in
+                        PixelBuffer(width: w, height: h, format: src.format) { d in
+                            for y in 0..<h {
+                                let taps0 = y * taps
+                                for i in 0..<(w * c) {
+                                    var sum = 0
+                                    for j in 0..<taps { sum &+= Int(wt[j]) &* Int(t[yi[taps0 + j] + i]) }
+                                    d[y * w * c + i] = UInt8(clamping: (sum + (1 << 27)) >> 28)
+                                }
+                            }
+                            if c == 4 { for i in stride(from: 3, to: d.count, by: 4) { d[i] = original[i] } }
+                        }
                     }
                 }
             }
         }
-        if c == 4 { for i in stride(from: 3, to: out.bytes.count, by: 4) { out.bytes[i] = src.bytes[i] } }
-        return out
     }
 }

@@ -247,13 +247,7 @@ enum TransformCatalog {
             return photometric(s) { PixelOps.lookup($0, table { pow($0 / 255, g) * 255 }) }
         }
         k["ToGray"] = TransformKind(defaultProbability: 0.5, parameters: p, sample: none) { _, _, s, _ in
-            photometric(s) { image in
-                guard image.format != .gray8 else { return image }
-                let grey = image.converted(to: .gray8)
-                var out = grey.converted(to: image.format)
-                if image.format == .rgba8 { for i in stride(from: 3, to: out.bytes.count, by: 4) { out.bytes[i] = image.bytes[i] } }
-                return out
-            }
+            photometric(s, PixelOps.toGray)
         }
         k["GaussianBlur"] = TransformKind(defaultProbability: 0.5, parameters: with(["blur_limit": positiveRange(99), "sigma_limit": positiveRange(100)]), sample: { step, rng, _, _ in
             let (a, b) = step.range("blur_limit", (3, 7), symmetric: false)

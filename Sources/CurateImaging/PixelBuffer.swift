@@ -42,6 +42,20 @@ public struct PixelBuffer: Sendable, Hashable {
         self.bytes = [UInt8](repeating: value, count: self.width * self.height * format.channels)
     }
 
+    /// A buffer whose bytes `initialize` writes, every one of them, without zero-filling first (for kernels that
+    /// overwrite the whole image).
+    package init(width: Int, height: Int, format: PixelFormat,
+                 initializingWith initialize: (UnsafeMutableBufferPointer<UInt8>) -> Void) {
+        self.width = max(0, width)
+        self.height = max(0, height)
+        self.format = format
+        let count = self.width * self.height * format.channels
+        self.bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialize(buffer)
+            initialized = count
+        }
+    }
+
     /// Bytes per row.
     public var rowBytes: Int { width * format.channels }
 
