@@ -123,12 +123,8 @@ extension Curate {
                     struct Shown: Encodable { var commit: CommitInfo; var changes: Diff? }
                     return try printJSON(Shown(commit: info, changes: diff))
                 }
-                Console.out("commit \(info.id.hex)")
-                Console.out("Author: \(info.author)")
-                Console.out("Date:   \(iso8601(info.date))")
-                Console.out("")
-                for line in info.message.split(separator: "\n", omittingEmptySubsequences: false) { Console.out("    \(line)") }
-                Console.out("")
+                let tags = try repo.tags().filter { $0.value == id }.map(\.key).sorted()
+                for line in commitHeader(info, tags: tags) + [""] { Console.out(line) }
                 if let diff { for line in DiffText.lines(diff, stat: false) { Console.out(line) } } else { Console.out("(first commit)") }
             }
         }

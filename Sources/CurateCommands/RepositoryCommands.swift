@@ -24,6 +24,14 @@ func printJSON<T: Encodable>(_ value: T) throws {
     Console.out(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
+/// `commit ID (tag: …)`, author, date, a blank line and the indented message, as `log` and `show` print them.
+func commitHeader(_ c: CommitInfo, tags: [String]) -> [String] {
+    var lines = ["commit \(c.id.hex)" + (tags.isEmpty ? "" : " (tag: \(tags.joined(separator: ", ")))"), "Author: \(c.author)",
+                 "Date:   \(iso8601(c.date))", ""]
+    lines += c.message.split(separator: "\n", omittingEmptySubsequences: false).map { "    \($0)" }
+    return lines
+}
+
 /// ISO 8601 for display (a value-type format style: Sendable, and no ICU formatter to build per call).
 func iso8601(_ date: Date) -> String { date.formatted(.iso8601) }
 
@@ -215,12 +223,7 @@ extension Curate {
                 let tags = Dictionary(grouping: try repo.tags(), by: \.value).mapValues { $0.map(\.key).sorted() }
                 for (i, c) in commits.enumerated() {
                     if i > 0 { Console.out("") }
-                    let names = tags[c.id].map { " (tag: \($0.joined(separator: ", ")))" } ?? ""
-                    Console.out("commit \(c.id.hex)\(names)")
-                    Console.out("Author: \(c.author)")
-                    Console.out("Date:   \(iso8601(c.date))")
-                    Console.out("")
-                    for line in c.message.split(separator: "\n", omittingEmptySubsequences: false) { Console.out("    \(line)") }
+                    for line in commitHeader(c, tags: tags[c.id] ?? []) { Console.out(line) }
                 }
             }
         }
