@@ -75,6 +75,11 @@ for name, t, params in [
     ("resize_area", A.Resize(height=20, width=27, interpolation=cv2.INTER_AREA, p=1), {"Resize": {"height": 20, "width": 27, "interpolation": "area"}}),
     ("resize_bilinear_up", A.Resize(height=80, width=100, interpolation=cv2.INTER_LINEAR, p=1), {"Resize": {"height": 80, "width": 100, "interpolation": "bilinear"}}),
     ("rotate15", A.Rotate(limit=(15, 15), border_mode=cv2.BORDER_CONSTANT, fill=0, p=1), {"Rotate": {"limit": [15, 15], "border_mode": "constant", "p": 1}}),
+    ("blur5", A.Blur(blur_limit=(5, 5), p=1), {"Blur": {"blur_limit": [5, 5], "p": 1}}),
+    ("gaussian_blur5", A.GaussianBlur(blur_limit=(5, 5), sigma_limit=(1.5, 1.5), p=1), {"GaussianBlur": {"blur_limit": [5, 5], "sigma_limit": [1.5, 1.5], "p": 1}}),
+    ("equalize", A.Equalize(p=1), {"Equalize": {"p": 1}}),
+    ("hsv", A.HueSaturationValue(hue_shift_limit=(10, 10), sat_shift_limit=(20, 20), val_shift_limit=(-15, -15), p=1),
+     {"HueSaturationValue": {"hue_shift_limit": [10, 10], "sat_shift_limit": [20, 20], "val_shift_limit": [-15, -15], "p": 1}}),
     ("affine", A.Affine(scale=(1.2, 1.2), rotate=(-10, -10), translate_percent=(0.05, 0.05), shear=(0, 0), p=1),
      {"Affine": {"scale": [1.2, 1.2], "rotate": [-10, -10], "translate_percent": [0.05, 0.05], "p": 1}}),
 ]:

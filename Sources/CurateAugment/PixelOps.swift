@@ -311,13 +311,23 @@ enum PixelOps {
     }
 
     /// Separable Gaussian blur with BORDER_REFLECT_101 (OpenCV's default), kernel size odd; 14-bit fixed-point
-    /// weights, a horizontal pass into 32-bit sums and a vertical pass with 64-bit accumulators.
+    /// weights, a horizontal pass into 32-bit sums and a vertical pass with 64-bit accumulators (see `separable`).
     static func gaussianBlur(_ src: PixelBuffer, kernelSize: Int, sigma: Double) -> PixelBuffer {
-        let radius = kernelSize / 2, taps = 2 * radius + 1
+        let radius = kernelSize / 2
         let s = sigma > 0 ? sigma : 0.3 * (Double(kernelSize - 1) * 0.5 - 1) + 0.8
-        let raw = (-radius...radius).map { exp(-Double($0 * $0) / (2 * s * s)) }
-        let total = raw.reduce(0, +)
-        var weights = raw.map { Int32(($0 / total * 16384).rounded()) }
+        return separable(src, (-radius...radius).map { exp(-Double($0 * $0) / (2 * s * s)) })
+    }
+
+    /// Mean over a k × k box (cv2.blur), BORDER_REFLECT_101.
+    static func boxBlur(_ src: PixelBuffer, kernelSize: Int) -> PixelBuffer {
+        separable(src, [Double](repeating: 1, count: max(1, kernelSize | 1)))
+    }
+
+    /// The same 1-D kernel (normalised to sum 1) along rows, then along columns.
+    static func separable(_ src: PixelBuffer, _ kernel: [Double]) -> PixelBuffer {
+        let taps = kernel.count, radius = taps / 2
+        let total = kernel.reduce(0, +)
+        var weights = kernel.map { Int32(($0 / total * 16384).rounded()) }
         weights[radius] += 16384 - weights.reduce(0, +)  // exact sum 2^14
         let c = src.format.channels, w = src.width, h = src.height
         func reflect(_ i: Int, _ n: Int) -> Int {
@@ -368,5 +378,111 @@ enum PixelOps {
                 }
             }
         }
+    }
+
+    /// A line kernel of `size` pixels through the centre at `angle` degrees, normalised (motion blur), applied as a
+    /// 2-D convolution with BORDER_REFLECT_101.
+    static func motionBlur(_ src: PixelBuffer, size: Int, angle: Double) -> PixelBuffer {
+        let k = max(3, size | 1), r = k / 2
+        var kernel = [Double](repeating: 0, count: k * k)
+        let (dx, dy) = (cos(angle * .pi / 180), sin(angle * .pi / 180))
+        for t in stride(from: -Double(r), through: Double(r), by: 0.25) {
+            let x = Int((Double(r) + t * dx).rounded()), y = Int((Double(r) + t * dy).rounded())
+            if x >= 0, x < k, y >= 0, y < k { kernel[y * k + x] = 1 }
+        }
+        let total = kernel.reduce(0, +)
+        let weights = kernel.map { $0 / total }
+        let c = src.format.channels, w = src.width, h = src.height
+        func reflect(_ i: Int, _ n: Int) -> Int {
+            if n == 1 { return 0 }
+            let period = 2 * (n - 1)
+            let j = ((i % period) + period) % period
+            return j < n ? j : period - j
+        }
+        let taps = weights.enumerated().filter { $0.element > 0 }.map { (dx: $0.offset % k - r, dy: $0.offset / k - r, w: $0.element) }
+        return src.bytes.withUnsafeBufferPointer { s in
+            PixelBuffer(width: w, height: h, format: src.format) { d in
+                for y in 0..<h {
+                    for x in 0..<w {
+                        for ch in 0..<c {
+                            if c == 4 && ch == 3 { d[(y * w + x) * c + ch] = s[(y * w + x) * c + ch]; continue }
+                            var v = 0.0
+                            for t in taps { v += t.w * Double(s[(reflect(y + t.dy, h) * w + reflect(x + t.dx, w)) * c + ch]) }
+                            d[(y * w + x) * c + ch] = UInt8(clamping: Int(v.rounded()))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Histogram equalisation of each colour channel (cv2.equalizeHist per channel).
+    static func equalize(_ src: PixelBuffer) -> PixelBuffer {
+        let c = src.format.channels, colour = min(c, 3)
+        var tables: [[UInt8]] = []
+        for ch in 0..<colour {
+            var histogram = [Int](repeating: 0, count: 256)
+            for i in stride(from: ch, to: src.bytes.count, by: c) { histogram[Int(src.bytes[i])] += 1 }
+            let total = src.width * src.height
+            // OpenCV: the lowest non-empty bin maps to 0; lut[i] = round((cdf[i] - cdf_min) * 255 / (total - cdf_min)).
+            guard let first = histogram.firstIndex(where: { $0 > 0 }), histogram[first] < total else {
+                tables.append((0..<256).map { UInt8($0) }); continue
+            }
+            let minimum = histogram[first]
+            var cdf = 0
+            tables.append(histogram.map { count in
+                cdf += count
+                return UInt8(clamping: Int((Double(cdf - minimum) * 255 / Double(total - minimum)).rounded()))
+            })
+        }
+        var out = src
+        for i in 0..<(src.width * src.height) {
+            for ch in 0..<colour { out.bytes[i * c + ch] = tables[ch][Int(src.bytes[i * c + ch])] }
+        }
+        return out
+    }
+
+    /// RGB to HSV with H in [0, 360), S and V in [0, 1].
+    @inline(__always)
+    static func hsv(_ r: Double, _ g: Double, _ b: Double) -> (Double, Double, Double) {
+        let maxV = max(r, g, b), minV = min(r, g, b), delta = maxV - minV
+        var h = 0.0
+        if delta > 0 {
+            if maxV == r { h = 60 * ((g - b) / delta) } else if maxV == g { h = 60 * ((b - r) / delta + 2) } else { h = 60 * ((r - g) / delta + 4) }
+            if h < 0 { h += 360 }
+        }
+        return (h, maxV > 0 ? delta / maxV : 0, maxV)
+    }
+
+    @inline(__always)
+    static func rgb(_ h: Double, _ s: Double, _ v: Double) -> (Double, Double, Double) {
+        let c = v * s, hp = (h.truncatingRemainder(dividingBy: 360) + 360).truncatingRemainder(dividingBy: 360) / 60
+        let x = c * (1 - abs(hp.truncatingRemainder(dividingBy: 2) - 1)), m = v - c
+        let (r, g, b): (Double, Double, Double)
+        switch Int(hp) {
+        case 0: (r, g, b) = (c, x, 0)
+        case 1: (r, g, b) = (x, c, 0)
+        case 2: (r, g, b) = (0, c, x)
+        case 3: (r, g, b) = (0, x, c)
+        case 4: (r, g, b) = (x, 0, c)
+        default: (r, g, b) = (c, 0, x)
+        }
+        return (r + m, g + m, b + m)
+    }
+
+    /// Per pixel: RGB → HSV, `f`, → RGB (alpha and grey images untouched).
+    static func mapHSV(_ src: PixelBuffer, _ f: (Double, Double, Double) -> (Double, Double, Double)) -> PixelBuffer {
+        let c = src.format.channels
+        guard c >= 3 else { return src }
+        var out = src
+        for i in stride(from: 0, to: src.bytes.count, by: c) {
+            let (h, s, v) = hsv(Double(src.bytes[i]) / 255, Double(src.bytes[i + 1]) / 255, Double(src.bytes[i + 2]) / 255)
+            let (h2, s2, v2) = f(h, s, v)
+            let (r, g, b) = rgb(h2, min(max(s2, 0), 1), min(max(v2, 0), 1))
+            out.bytes[i] = UInt8(clamping: Int((r * 255).rounded()))
+            out.bytes[i + 1] = UInt8(clamping: Int((g * 255).rounded()))
+            out.bytes[i + 2] = UInt8(clamping: Int((b * 255).rounded()))
+        }
+        return out
     }
 }

@@ -310,6 +310,61 @@ enum TransformCatalog {
                 return out
             }
         }
+        k["Blur"] = TransformKind(defaultProbability: 0.5, parameters: with(["blur_limit": positiveRange(99)]), sample: { step, rng, _, _ in
+            let (a, b) = step.range("blur_limit", (3, 7), symmetric: false)
+            let sizes = stride(from: Int(a) | 1, through: Int(b), by: 2).map { $0 }
+            return ["ksize": Double(sizes.isEmpty ? 3 : sizes[Int(rng.next() % UInt64(sizes.count))])]
+        }) { _, v, s, _ in photometric(s) { PixelOps.boxBlur($0, kernelSize: Int(v["ksize"]!)) } }
+        k["MotionBlur"] = TransformKind(defaultProbability: 0.5, parameters: with(["blur_limit": positiveRange(99)]), sample: { step, rng, _, _ in
+            let (a, b) = step.range("blur_limit", (3, 7), symmetric: false)
+            let sizes = stride(from: max(3, Int(a) | 1), through: max(3, Int(b)), by: 2).map { $0 }
+            return ["ksize": Double(sizes.isEmpty ? 3 : sizes[Int(rng.next() % UInt64(sizes.count))]), "angle": rng.uniform((0, 180))]
+        }) { _, v, s, _ in photometric(s) { PixelOps.motionBlur($0, size: Int(v["ksize"]!), angle: v["angle"]!) } }
+        k["Equalize"] = TransformKind(defaultProbability: 0.5, parameters: p, sample: none) { _, _, s, _ in photometric(s, PixelOps.equalize) }
+        k["ImageCompression"] = TransformKind(defaultProbability: 0.5, parameters: with(["quality_range": positiveRange(100)]), sample: { step, rng, _, _ in
+            let (a, b) = step.range("quality_range", (75, 100), symmetric: false)
+            return ["quality": Double(Int(a) + Int(rng.next() % UInt64(max(1, Int(b) - Int(a) + 1))))]
+        }) { _, v, s, _ in
+            photometric(s) { image in
+                // JPEG artefacts: encode at the drawn quality and decode again (alpha kept).
+                guard let bytes = try? ImageEncoder(jpegQuality: Int(v["quality"]!)).encode(image, as: .jpeg),
+                      let back = try? ImageDecoder(appliesOrientation: false).decode(bytes, format: image.format == .gray8 ? .gray8 : .rgb8).pixels
+                else { return image }
+                guard image.format == .rgba8 else { return back }
+                var out = back.converted(to: .rgba8)
+                for i in stride(from: 3, to: out.bytes.count, by: 4) { out.bytes[i] = image.bytes[i] }
+                return out
+            }
+        }
+        k["HueSaturationValue"] = TransformKind(defaultProbability: 0.5, parameters: with(["hue_shift_limit": rangeWithin(-180, 180), "sat_shift_limit": rangeWithin(-255, 255),
+                                                                                          "val_shift_limit": rangeWithin(-255, 255)]), sample: { step, rng, _, _ in
+            ["hue": rng.uniform(step.range("hue_shift_limit", (-20, 20))), "sat": rng.uniform(step.range("sat_shift_limit", (-30, 30))),
+             "val": rng.uniform(step.range("val_shift_limit", (-20, 20)))]
+        }) { _, v, s, _ in
+            // albumentations' uint8 convention: hue in OpenCV units (2 degrees each), saturation and value in 0…255.
+            let hue = v["hue"]! * 2, sat = v["sat"]! / 255, val = v["val"]! / 255
+            return photometric(s) { PixelOps.mapHSV($0) { h, sv, vv in (h + hue, sv + sat, vv + val) } }
+        }
+        k["ColorJitter"] = TransformKind(defaultProbability: 0.5, parameters: with(["brightness": positiveRange(10), "contrast": positiveRange(10), "saturation": positiveRange(10),
+                                                                                   "hue": rangeWithin(-0.5, 0.5)]), sample: { step, rng, _, _ in
+            // torchvision's convention: brightness, contrast, saturation factors from [max(0, 1 - x), 1 + x]; hue from [-x, x].
+            func factor(_ key: String, _ fallback: Double) -> Double {
+                let (a, b) = step.range(key, (fallback, fallback), symmetric: false)
+                return a == b ? rng.uniform((max(0, 1 - a), 1 + a)) : rng.uniform((a, b))
+            }
+            return ["brightness": factor("brightness", 0.2), "contrast": factor("contrast", 0.2), "saturation": factor("saturation", 0.2),
+                    "hue": rng.uniform(step.range("hue", (-0.1, 0.1)))]
+        }) { _, v, s, _ in
+            photometric(s) { image in
+                guard image.format != .gray8 else { return image }
+                var out = PixelOps.lookup(image, table { $0 * v["brightness"]! })
+                let grey = out.converted(to: .gray8).bytes
+                let mean = Double(grey.reduce(0) { $0 + Int($1) }) / Double(max(1, grey.count))
+                out = PixelOps.lookup(out, table { mean + ($0 - mean) * v["contrast"]! })
+                let saturation = v["saturation"]!, hue = v["hue"]! * 360
+                return PixelOps.mapHSV(out) { h, sv, vv in (h + hue, sv * saturation, vv) }
+            }
+        }
         // albumentations 2.x names for the same transforms.
         k["RandomBrightnessContrast"] = k["BrightnessContrast"]
         k["RandomGamma"] = k["Gamma"]

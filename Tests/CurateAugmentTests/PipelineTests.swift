@@ -134,6 +134,20 @@ func randomSample(_ rng: inout SplitMix64, width: Int = 48, height: Int = 36) ->
         #expect(parallel.values.map { $0! } == serial.map(\.0))
     }
 
+    @Test func colourAndBlurTransformsKeepLabelsAndShape() throws {
+        var rng = SplitMix64(seed: 4)
+        let sample = randomSample(&rng, width: 40, height: 30)
+        let identity = try Pipeline(steps: [TransformStep(name: "ColorJitter")]).replay(sample, [AppliedStep(path: [0], name: "ColorJitter",
+            parameters: ["brightness": 1, "contrast": 1, "saturation": 1, "hue": 0])])
+        // Factors of 1 and no hue shift change nothing but HSV round-trip rounding.
+        #expect(zip(identity.image.bytes, sample.image.bytes).allSatisfy { abs(Int($0) - Int($1)) <= 1 })
+        for name in ["MotionBlur", "ImageCompression", "Blur", "Equalize", "HueSaturationValue", "ColorJitter"] {
+            let out = Pipeline(steps: [TransformStep(name: name, parameters: ["p": .number(1)])]).run(sample, seed: 3).0
+            #expect(out.width == 40 && out.height == 30 && out.annotations == sample.annotations, "\(name)")
+            #expect(out.image != sample.image, "\(name) changed nothing")
+        }
+    }
+
     @Test func photometricFormulas() {
         var image = PixelBuffer(width: 256, height: 1, format: .gray8)
         for i in 0..<256 { image.bytes[i] = UInt8(i) }
