@@ -73,6 +73,7 @@ for k in (1, 2, 3):
 for name, t, params in [
     ("resize_bilinear", A.Resize(height=30, width=41, interpolation=cv2.INTER_LINEAR, p=1), {"Resize": {"height": 30, "width": 41, "interpolation": "bilinear"}}),
     ("resize_area", A.Resize(height=20, width=27, interpolation=cv2.INTER_AREA, p=1), {"Resize": {"height": 20, "width": 27, "interpolation": "area"}}),
+    ("resize_bicubic", A.Resize(height=30, width=41, interpolation=cv2.INTER_CUBIC, p=1), {"Resize": {"height": 30, "width": 41, "interpolation": "bicubic"}}),
     ("resize_bilinear_up", A.Resize(height=80, width=100, interpolation=cv2.INTER_LINEAR, p=1), {"Resize": {"height": 80, "width": 100, "interpolation": "bilinear"}}),
     ("rotate15", A.Rotate(limit=(15, 15), border_mode=cv2.BORDER_CONSTANT, fill=0, p=1), {"Rotate": {"limit": [15, 15], "border_mode": "constant", "p": 1}}),
     ("blur5", A.Blur(blur_limit=(5, 5), p=1), {"Blur": {"blur_limit": [5, 5], "p": 1}}),

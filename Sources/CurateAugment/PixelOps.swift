@@ -106,7 +106,7 @@ enum PixelOps {
     }
 
     enum Interpolation: String, Sendable, CaseIterable, Codable {
-        case nearest, bilinear, area
+        case nearest, bilinear, area, bicubic
     }
 
     static func resize(_ src: PixelBuffer, width: Int, height: Int, interpolation: Interpolation) -> PixelBuffer {
@@ -114,6 +114,7 @@ enum PixelOps {
         switch interpolation {
         case .nearest: return resizeNearest(src, width: width, height: height)
         case .area where width <= src.width && height <= src.height: return resizeArea(src, width: width, height: height)
+        case .bicubic: return resizeBicubic(src, width: width, height: height)
         default: return resizeBilinear(src, width: width, height: height)
         }
     }
@@ -485,4 +486,106 @@ enum PixelOps {
         }
         return out
     }
+
+    /// Bicubic (Keys, a = −0.75, as OpenCV's INTER_CUBIC) with half-pixel centres and replicated edges.
+    static func resizeBicubic(_ src: PixelBuffer, width: Int, height: Int) -> PixelBuffer {
+        let c = src.format.channels
+        func weights(_ t: Double) -> [Double] {
+            let a = -0.75
+            func k(_ x: Double) -> Double {
+                let x = abs(x)
+                if x <= 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+                if x < 2 { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
+                return 0
+            }
+            return [k(1 + t), k(t), k(1 - t), k(2 - t)]
+        }
+        func taps(_ n: Int, _ limit: Int) -> [(base: Int, w: [Double])] {
+            let scale = Double(limit) / Double(n)
+            return (0..<n).map { i in
+                let f = (Double(i) + 0.5) * scale - 0.5
+                let i0 = Int(floor(f))
+                return (i0 - 1, weights(f - Double(i0)))
+            }
+        }
+        let tx = taps(width, src.width), ty = taps(height, src.height)
+        return src.bytes.withUnsafeBufferPointer { s in
+            PixelBuffer(width: width, height: height, format: src.format) { d in
+                for y in 0..<height {
+                    let (by, wy) = ty[y]
+                    for x in 0..<width {
+                        let (bx, wx) = tx[x]
+                        for k in 0..<c {
+                            var v = 0.0
+                            for j in 0..<4 {
+                                let sy = min(max(by + j, 0), src.height - 1)
+                                var row = 0.0
+                                for i in 0..<4 {
+                                    let sx = min(max(bx + i, 0), src.width - 1)
+                                    row += wx[i] * Double(s[(sy * src.width + sx) * c + k])
+                                }
+                                v += wy[j] * row
+                            }
+                            d[(y * width + x) * c + k] = UInt8(clamping: Int(v.rounded()))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Inverse-mapped bilinear warp through a 3×3 homography (destination pixel centre → source), constant border.
+    static func warpPerspective(_ src: PixelBuffer, inverse h: [Double], width: Int, height: Int, value: UInt8) -> PixelBuffer {
+        let c = src.format.channels, sw = src.width, sh = src.height
+        return src.bytes.withUnsafeBufferPointer { s in
+            PixelBuffer(width: width, height: height, format: src.format) { d in
+                for y in 0..<height {
+                    for x in 0..<width {
+                        // Pixel centres in edge coordinates.
+                        let px = Double(x) + 0.5, py = Double(y) + 0.5
+                        let wv = h[6] * px + h[7] * py + h[8]
+                        let fx = (h[0] * px + h[1] * py + h[2]) / wv - 0.5, fy = (h[3] * px + h[4] * py + h[5]) / wv - 0.5
+                        let x0 = Int(floor(fx)), y0 = Int(floor(fy))
+                        let tx = fx - Double(x0), ty = fy - Double(y0)
+                        for k in 0..<c {
+                            func at(_ xi: Int, _ yi: Int) -> Double {
+                                guard xi >= 0, yi >= 0, xi < sw, yi < sh else { return Double(value) }
+                                return Double(s[(yi * sw + xi) * c + k])
+                            }
+                            let v = (at(x0, y0) * (1 - tx) + at(x0 + 1, y0) * tx) * (1 - ty) + (at(x0, y0 + 1) * (1 - tx) + at(x0 + 1, y0 + 1) * tx) * ty
+                            d[(y * width + x) * c + k] = UInt8(clamping: Int(v.rounded()))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The homography mapping four source points to four destination points (direct linear solve, h33 = 1).
+func homography(from src: [(Double, Double)], to dst: [(Double, Double)]) -> [Double]? {
+    var a = [[Double]](repeating: [Double](repeating: 0, count: 9), count: 8)
+    for i in 0..<4 {
+        let (x, y) = src[i], (u, v) = dst[i]
+        a[2 * i] = [x, y, 1, 0, 0, 0, -u * x, -u * y, u]
+        a[2 * i + 1] = [0, 0, 0, x, y, 1, -v * x, -v * y, v]
+    }
+    for col in 0..<8 {
+        guard let pivot = (col..<8).max(by: { abs(a[$0][col]) < abs(a[$1][col]) }), abs(a[pivot][col]) > 1e-12 else { return nil }
+        a.swapAt(col, pivot)
+        for row in 0..<8 where row != col {
+            let f = a[row][col] / a[col][col]
+            for k in col..<9 { a[row][k] -= f * a[col][k] }
+        }
+    }
+    return (0..<8).map { a[$0][8] / a[$0][$0] } + [1]
+}
+
+/// The inverse of a 3×3 matrix (row-major), or nil when singular.
+func invert3(_ m: [Double]) -> [Double]? {
+    let det = m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6])
+    guard abs(det) > 1e-15 else { return nil }
+    return [(m[4] * m[8] - m[5] * m[7]) / det, (m[2] * m[7] - m[1] * m[8]) / det, (m[1] * m[5] - m[2] * m[4]) / det,
+            (m[5] * m[6] - m[3] * m[8]) / det, (m[0] * m[8] - m[2] * m[6]) / det, (m[2] * m[3] - m[0] * m[5]) / det,
+            (m[3] * m[7] - m[4] * m[6]) / det, (m[1] * m[6] - m[0] * m[7]) / det, (m[0] * m[4] - m[1] * m[3]) / det]
 }

@@ -233,6 +233,33 @@ enum TransformCatalog {
                                      fill: UInt8(step.number("fill", 0))), rules: rules)
         }
 
+        k["Perspective"] = TransformKind(defaultProbability: 0.5, parameters: with(["scale": positiveRange(0.5), "fill": fill]), sample: { step, rng, _, _ in
+            // Each corner moves inwards by |N(0, scale)| of the image size; the quad they span fills the output.
+            let scale = rng.uniform(step.range("scale", (0.05, 0.1), symmetric: false))
+            var values: [String: Double] = [:]
+            for i in 0..<4 {
+                values["dx\(i)"] = min(0.45, abs(rng.normal()) * scale)
+                values["dy\(i)"] = min(0.45, abs(rng.normal()) * scale)
+            }
+            return values
+        }) { step, v, s, rules in
+            let w = Double(s.width), h = Double(s.height)
+            let corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)]
+            let signs = [(1.0, 1.0), (-1.0, 1.0), (-1.0, -1.0), (1.0, -1.0)]
+            let quad = (0..<4).map { i in (corners[i].0 + signs[i].0 * v["dx\(i)"]! * w, corners[i].1 + signs[i].1 * v["dy\(i)"]! * h) }
+            guard let forward = homography(from: quad, to: corners), let inverse = invert3(forward) else { return s }
+            let fillValue = UInt8(step.number("fill", 0))
+            let map = GeometricMap(width: s.width, height: s.height, point: { x, y in
+                let z = forward[6] * x + forward[7] * y + forward[8]
+                return ((forward[0] * x + forward[1] * y + forward[2]) / z, (forward[3] * x + forward[4] * y + forward[5]) / z)
+            }, pixels: { PixelOps.warpPerspective($0, inverse: inverse, width: s.width, height: s.height, value: fillValue) },
+               maskPixels: { mask in
+                let warped = PixelOps.warpPerspective(mask, inverse: inverse, width: s.width, height: s.height, value: 0)
+                return PixelOps.lookup(warped, (0..<256).map { $0 >= 128 ? 255 : 0 })
+            })
+            return s.applying(map, rules: rules)
+        }
+
         // Photometric: labels pass through.
         k["BrightnessContrast"] = TransformKind(defaultProbability: 0.5, parameters: with(["brightness_limit": rangeWithin(-1, 1), "contrast_limit": rangeWithin(-1, 1)]), sample: { step, rng, _, _ in
             ["brightness": rng.uniform(step.range("brightness_limit", (-0.2, 0.2))), "contrast": rng.uniform(step.range("contrast_limit", (-0.2, 0.2)))]

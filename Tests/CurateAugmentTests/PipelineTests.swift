@@ -72,7 +72,7 @@ func randomSample(_ rng: inout SplitMix64, width: Int = 48, height: Int = 36) ->
 
 @Suite struct PipelinePropertyTests {
     static let geometric = ["HorizontalFlip", "VerticalFlip", "RandomRotate90", "Transpose", "Rotate", "Affine", "RandomCrop",
-                            "RandomResizedCrop", "CenterCrop", "PadIfNeeded", "LongestMaxSize"]
+                            "RandomResizedCrop", "CenterCrop", "PadIfNeeded", "LongestMaxSize", "Perspective"]
 
     @Test(arguments: geometric)
     func boxesStayInsideTheImage(_ name: String) throws {
@@ -83,6 +83,7 @@ func randomSample(_ rng: inout SplitMix64, width: Int = 48, height: Int = 36) ->
         case "PadIfNeeded": params["min_height"] = .number(60); params["min_width"] = .number(50)
         case "LongestMaxSize": params["max_size"] = .number(30)
         case "Rotate": params["limit"] = .number(45)
+        case "Perspective": params["scale"] = .list([0.05, 0.2])
         case "Affine": params["rotate"] = .number(30); params["scale"] = .list([0.7, 1.3]); params["shear"] = .number(10); params["translate_percent"] = .number(0.2)
         default: break
         }

@@ -111,6 +111,6 @@ private func interiorError(_ a: PixelBuffer, _ b: PixelBuffer, margin: Int) -> D
     }
 
     @Test func fixturesArePresent() {
-        #expect(fixtures.cases.count == 20)
+        #expect(fixtures.cases.count == 21)
     }
 }
