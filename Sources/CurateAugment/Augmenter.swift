@@ -96,13 +96,46 @@ public struct Augmenter: Sendable {
         return results.withLock { dict in (0..<sources.count).map { dict[$0]! } }
     }
 
+    /// The DCT scale denominator for a JPEG whose upright size is `width`×`height`: when the pipeline's first step
+    /// always shrinks the image (Resize, LongestMaxSize) to half or less, decode at 1/2, 1/4 or 1/8 — the largest
+    /// reduction that still leaves at least the target size — and let the step resize the rest.
+    public func dctDenominator(width: Int, height: Int) -> Int {
+        guard let first = pipeline.steps.first, first.probability >= 1 else { return 1 }
+        let target: (Double, Double)
+        switch first.name {
+        case "Resize": target = (first.number("width", Double(width)), first.number("height", Double(height)))
+        case "LongestMaxSize":
+            let scale = first.number("max_size", 1024) / Double(max(width, height))
+            target = (Double(width) * scale, Double(height) * scale)
+        default: return 1
+        }
+        for d in [8, 4, 2] where Double((width + d - 1) / d) >= target.0 && Double((height + d - 1) / d) >= target.1 { return d }
+        return 1
+    }
+
+    /// Decodes a source (at reduced scale when `dctDenominator` allows) and scales its labels to the decoded size.
+    public func prepare(_ source: AugmentSource) throws(ImagingError) -> (AugmentSample, ImageFormat) {
+        let info = try ImageDecoder().info(of: source.bytes, source: source.path)
+        let upright = info.displaySize
+        let denominator = info.format == .jpeg ? dctDenominator(width: upright.width, height: upright.height) : 1
+        let decoded = try ImageDecoder(scaleDenominator: denominator).decode(source.bytes, source: source.path)
+        var sample = AugmentSample(image: decoded.pixels, annotations: source.annotations)
+        if decoded.pixels.width != upright.width || decoded.pixels.height != upright.height {
+            let sx = Double(decoded.pixels.width) / Double(upright.width), sy = Double(decoded.pixels.height) / Double(upright.height)
+            let w = decoded.pixels.width, h = decoded.pixels.height
+            let labelsOnly = GeometricMap(width: w, height: h, point: { ($0 * sx, $1 * sy) }, pixels: { $0 },
+                                          maskPixels: { PixelOps.resize($0, width: w, height: h, interpolation: .nearest) })
+            // The pixels are already at the decoded size: only the labels move.
+            sample = sample.applying(labelsOnly, rules: BoxRules())
+        }
+        return (sample, info.format)
+    }
+
     func augment(_ source: AugmentSource, pipelineHash: String) -> Result {
-        let decoded: ImageDecoder.Image
-        do { decoded = try ImageDecoder().decode(source.bytes, source: source.path) } catch {
+        let sample: AugmentSample, format: ImageFormat
+        do { (sample, format) = try prepare(source) } catch {
             return .failed(error.description)
         }
-        let format = decoded.info.format
-        let sample = AugmentSample(image: decoded.pixels, annotations: source.annotations)
         var outputs: [Output] = []
         let stem = (source.path as NSString).deletingPathExtension
         for copy in 0..<copies {
@@ -132,9 +165,9 @@ public struct Augmenter: Sendable {
         guard lineage.pipelineHash == pipelineHash else {
             throw AugmentError(.replay, "\(lineage.output): made by pipeline \(lineage.pipelineHash.prefix(12)), but pipeline.yaml is \(pipelineHash.prefix(12)) now")
         }
-        let decoded: ImageDecoder.Image
-        do { decoded = try ImageDecoder().decode(source.bytes, source: source.path) } catch { throw AugmentError(.input, error.description) }
-        let out = try pipeline.replay(AugmentSample(image: decoded.pixels, annotations: source.annotations), lineage.applied)
-        do { return try encode(out.image, decoded.info.format) } catch { throw AugmentError(.input, error.description) }
+        let sample: AugmentSample, format: ImageFormat
+        do { (sample, format) = try prepare(source) } catch { throw AugmentError(.input, error.description) }
+        let out = try pipeline.replay(sample, lineage.applied)
+        do { return try encode(out.image, format) } catch { throw AugmentError(.input, error.description) }
     }
 }

@@ -186,3 +186,32 @@ func same(_ a: AugmentSample, _ b: AugmentSample) -> Bool {
     }
     return true
 }
+
+@Suite struct DCTScaledDecodeTests {
+    @Test func shrinkingFirstStepDecodesAtReducedScale() throws {
+        let path = TestFixtures.repoPath("datasets/photos/images/hubble_deep_field.jpg")  // 1000 x 872
+        let bytes = Array(try #require(FileManager.default.contents(atPath: path)))
+        let box = Annotation(item: "h", label: .object(ObjectLabel(classID: 0, box: BoundingBox(x: 100, y: 200, width: 400, height: 300))))
+        let source = AugmentSource(path: "h.jpg", contentHash: nil, bytes: bytes, annotations: [box])
+        // Area interpolation: both paths then low-pass properly (bilinear from full size would alias).
+        let pipeline = try Pipeline(yaml: "transforms:\n  - Resize: {height: 200, width: 240, interpolation: area}\n", file: "p.yaml")
+        let augmenter = Augmenter(pipeline: pipeline, seed: 1, copies: 1)
+        #expect(augmenter.dctDenominator(width: 1000, height: 872) == 4)  // 250 x 218 still covers 240 x 200
+        let (prepared, format) = try augmenter.prepare(source)
+        #expect(format == .jpeg && prepared.width == 250 && prepared.height == 218)
+        let fast = pipeline.run(prepared, seed: 1).0
+        // The same through a full decode.
+        let full = try ImageDecoder().decode(bytes, format: .rgb8).pixels
+        let slow = pipeline.run(AugmentSample(image: full, annotations: [box]), seed: 1).0
+        #expect(fast.width == 240 && fast.height == 200)
+        var total = 0
+        for i in fast.image.bytes.indices { total += abs(Int(fast.image.bytes[i]) - Int(slow.image.bytes[i])) }
+        let mae = Double(total) / Double(fast.image.bytes.count)
+        #expect(mae < 3, "mean absolute error \(mae) between DCT-scaled and full decode")
+        guard case .object(let a) = fast.annotations[0].label, case .object(let b) = slow.annotations[0].label else { Issue.record("box lost"); return }
+        #expect(abs(a.box!.x - b.box!.x) < 1e-9 && abs(a.box!.maxY - b.box!.maxY) < 1e-9)
+        // A step that does not always shrink keeps the full decode.
+        #expect(Augmenter(pipeline: try Pipeline(yaml: "transforms:\n  - Resize: {height: 600, width: 700}\n", file: "p"), seed: 1, copies: 1).dctDenominator(width: 1000, height: 872) == 1)
+        #expect(Augmenter(pipeline: try Pipeline(yaml: "transforms:\n  - Resize: {height: 200, width: 240, p: 0.5}\n", file: "p"), seed: 1, copies: 1).dctDenominator(width: 1000, height: 872) == 1)
+    }
+}
