@@ -233,47 +233,55 @@ enum PixelOps {
     }
 
     /// Inverse-mapped bilinear warp: destination pixel centre (x, y) samples the source at `inverse · (x, y, 1)`
-    /// (pixel-centre coordinates, as cv2.warpAffine).
+    /// (pixel-centre coordinates, as cv2.warpAffine). The source position advances by a constant step along a row,
+    /// and interpolation uses 11-bit fixed-point weights.
     static func warpAffine(_ src: PixelBuffer, inverse m: [Double], width: Int, height: Int, border: Border, value: UInt8) -> PixelBuffer {
-        var out = PixelBuffer(width: width, height: height, format: src.format, filledWith: value)
         let c = src.format.channels, sw = src.width, sh = src.height
-        @inline(__always) func index(_ i: Int, _ n: Int) -> Int? {
+        @inline(__always) func index(_ i: Int, _ n: Int) -> Int {
             if i >= 0 && i < n { return i }
             switch border {
-            case .constant: return nil
+            case .constant: return -1
             case .replicate: return min(max(i, 0), n - 1)
             case .reflect:  // BORDER_REFLECT_101: ...dcb|abcd|cba...
                 if n == 1 { return 0 }
-                var j = i
                 let period = 2 * (n - 1)
-                j = ((j % period) + period) % period
+                let j = ((i % period) + period) % period
                 return j < n ? j : period - j
             }
         }
-        src.bytes.withUnsafeBufferPointer { s in
-            out.bytes.withUnsafeMutableBufferPointer { d in
+        let fill = Int32(value)
+        return src.bytes.withUnsafeBufferPointer { s in
+            PixelBuffer(width: width, height: height, format: src.format) { d in
+                let sp = s.baseAddress!
+                var o = d.baseAddress!
                 for y in 0..<height {
-                    for x in 0..<width {
-                        let fx = m[0] * Double(x) + m[1] * Double(y) + m[2]
-                        let fy = m[3] * Double(x) + m[4] * Double(y) + m[5]
+                    var fx = m[1] * Double(y) + m[2], fy = m[4] * Double(y) + m[5]
+                    for _ in 0..<width {
                         let x0 = Int(floor(fx)), y0 = Int(floor(fy))
-                        let tx = fx - Double(x0), ty = fy - Double(y0)
-                        let di = (y * width + x) * c
-                        let ix0 = index(x0, sw), ix1 = index(x0 + 1, sw), iy0 = index(y0, sh), iy1 = index(y0 + 1, sh)
-                        if ix0 == nil && ix1 == nil || iy0 == nil && iy1 == nil { continue }
-                        for k in 0..<c {
-                            func at(_ xi: Int?, _ yi: Int?) -> Double {
-                                guard let xi, let yi else { return Double(value) }
-                                return Double(s[(yi * sw + xi) * c + k])
+                        let wx = Int32((fx - Double(x0)) * 2048), wy = Int32((fy - Double(y0)) * 2048)
+                        fx += m[0]; fy += m[3]
+                        if x0 >= 0 && y0 >= 0 && x0 + 1 < sw && y0 + 1 < sh {
+                            // Fast path: all four neighbours inside.
+                            let p00 = sp + (y0 * sw + x0) * c, p10 = p00 + sw * c
+                            for k in 0..<c {
+                                let top = Int32(p00[k]) * (2048 - wx) + Int32(p00[k + c]) * wx
+                                let bottom = Int32(p10[k]) * (2048 - wx) + Int32(p10[k + c]) * wx
+                                o[k] = UInt8(truncatingIfNeeded: (top * (2048 - wy) + bottom * wy + (1 << 21)) >> 22)
                             }
-                            let v = (at(ix0, iy0) * (1 - tx) + at(ix1, iy0) * tx) * (1 - ty) + (at(ix0, iy1) * (1 - tx) + at(ix1, iy1) * tx) * ty
-                            d[di + k] = UInt8(clamping: Int(v.rounded()))
+                        } else {
+                            let ix0 = index(x0, sw), ix1 = index(x0 + 1, sw), iy0 = index(y0, sh), iy1 = index(y0 + 1, sh)
+                            for k in 0..<c {
+                                @inline(__always) func at(_ xi: Int, _ yi: Int) -> Int32 { xi < 0 || yi < 0 ? fill : Int32(sp[(yi * sw + xi) * c + k]) }
+                                let top = at(ix0, iy0) * (2048 - wx) + at(ix1, iy0) * wx
+                                let bottom = at(ix0, iy1) * (2048 - wx) + at(ix1, iy1) * wx
+                                o[k] = UInt8(truncatingIfNeeded: (top * (2048 - wy) + bottom * wy + (1 << 21)) >> 22)
+                            }
                         }
+                        o += c
                     }
                 }
             }
         }
-        return out
     }
 
     /// Applies a 256-entry table to every sample (alpha untouched), in one pass from source to a new buffer.
