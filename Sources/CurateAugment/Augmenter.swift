@@ -29,9 +29,11 @@ public struct Lineage: Sendable, Codable, Equatable {
     public var copy: Int
     public var itemSeed: UInt64
     public var applied: [AppliedStep]
+    /// The program that made the output (e.g. `curate 0.1.0`): bit-for-bit replay holds within one version.
+    public var tool: String?
 
     enum CodingKeys: String, CodingKey {
-        case output, source, copy, seed, applied
+        case output, source, copy, seed, applied, tool
         case sourceHash = "source_hash", pipelineHash = "pipeline_hash", itemSeed = "item_seed"
     }
 }
@@ -42,12 +44,15 @@ public struct Augmenter: Sendable {
     public var seed: UInt64
     public var copies: Int
     public var jpegQuality: Int
+    /// Recorded in lineage as the maker of each output.
+    public var tool: String
 
-    public init(pipeline: Pipeline, seed: UInt64, copies: Int, jpegQuality: Int = 95) {
+    public init(pipeline: Pipeline, seed: UInt64, copies: Int, jpegQuality: Int = 95, tool: String = "curate") {
         self.pipeline = pipeline
         self.seed = seed
         self.copies = copies
         self.jpegQuality = jpegQuality
+        self.tool = tool
     }
 
     /// The SHA-256 of the pipeline's canonical YAML, as recorded in lineage.
@@ -151,7 +156,7 @@ public struct Augmenter: Sendable {
             }
             outputs.append(Output(path: path, bytes: bytes, format: format, width: out.width, height: out.height, annotations: annotations,
                                   lineage: Lineage(output: path, source: source.path, sourceHash: source.contentHash, pipelineHash: pipelineHash,
-                                                   seed: seed, copy: copy, itemSeed: itemSeed, applied: applied)))
+                                                   seed: seed, copy: copy, itemSeed: itemSeed, applied: applied, tool: tool)))
         }
         return .outputs(outputs)
     }

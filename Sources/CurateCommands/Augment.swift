@@ -88,7 +88,7 @@ extension Curate {
                 for failure in failures { if strict { throw CommandFailure(message: failure, exitCode: ExitCodes.dataError) }; Console.warning("skipped \(failure)") }
                 let outDir = out!
                 try prepare(outDir)
-                let augmenter = Augmenter(pipeline: loaded, seed: seed, copies: copies)
+                let augmenter = Augmenter(pipeline: loaded, seed: seed, copies: copies, tool: "curate \(Curate.version)")
                 let progress = Progress(total: sources.count)
                 let results = augmenter.run(sources) { progress.update($0) }
                 progress.finish()
@@ -201,7 +201,8 @@ extension Curate {
             let bytes = try augmenter.replay(lineage, source: source)
             let existing = FileManager.default.contents(atPath: output).map(Array.init) ?? []
             guard bytes == existing else {
-                throw CommandFailure(message: "\(output): replay gives different bytes (\(bytes.count) vs \(existing.count))", exitCode: ExitCodes.dataError)
+                let maker = lineage.tool.map { $0 == "curate \(Curate.version)" ? "" : "; it was made by \($0), this is curate \(Curate.version)" } ?? ""
+                throw CommandFailure(message: "\(output): replay gives different bytes (\(bytes.count) vs \(existing.count))\(maker)", exitCode: ExitCodes.dataError)
             }
             Console.out("replayed \(output): identical (\(bytes.count) bytes, from \(lineage.source), seed \(lineage.itemSeed))")
         }

@@ -18,6 +18,7 @@ import Testing
         let lineage = try String(contentsOfFile: scratch.path + "/augmented/lineage.jsonl", encoding: .utf8).split(separator: "\n")
         #expect(lineage.count == 12)
         #expect(lineage[0].contains("\"source\":\"images/camera.png\"") && lineage[0].contains("\"source_hash\":"))
+        #expect(lineage[0].contains("\"tool\":\"curate 0.1.0\""))
         // Every output replays bit for bit from the repository.
         for name in ["camera-aug0.png", "coffee-aug1.jpg", "chelsea-exif6-aug1.jpg"] {
             let replay = try CLI.run(["augment", "--replay", "augmented/images/" + name], in: scratch.path)
