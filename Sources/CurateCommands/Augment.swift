@@ -113,33 +113,16 @@ extension Curate {
             }
         }
 
-        /// The sources, the reasons some could not be read, and the label schema they use.
+        /// The sources (from --labels, else the repository at --rev), the reasons some could not be read, and their schema.
         func loadSources() throws -> ([AugmentSource], [String], LabelSchema) {
-            var sources: [AugmentSource] = []
-            var failures: [String] = []
+            let loaded: AugmentSources.Loaded
             if let labels, let format {
-                let root = images ?? ((labels as NSString).deletingLastPathComponent.isEmpty ? "." : (labels as NSString).deletingLastPathComponent)
-                let set = try format.read(from: labels, options: LabelReadOptions(imagesRoot: root, imageSize: imageSizeReader)).labelSet
-                let grouped = set.annotationsByItem()
-                for item in set.items where matchesAny(item.path, paths) && item.mediaType?.hasPrefix("image/") == true {
-                    guard let data = FileManager.default.contents(atPath: root + "/" + item.path) else { failures.append("\(root)/\(item.path): cannot read"); continue }
-                    sources.append(AugmentSource(path: item.path, contentHash: nil, bytes: Array(data), annotations: grouped[item.path] ?? []))
-                }
-                return (sources, failures, set.schema)
+                let folder = (labels as NSString).deletingLastPathComponent
+                loaded = try AugmentSources.load(labels: labels, format: format, imagesRoot: images ?? (folder.isEmpty ? "." : folder), paths: paths)
+            } else {
+                loaded = try AugmentSources.load(repository: repository.open(), revision: rev ?? "HEAD", paths: paths)
             }
-            let repo = try repository.open()
-            let revision = rev ?? "HEAD"
-            let set = try repo.labels(at: revision)
-            let grouped = set.annotationsByItem()
-            for file in try repo.files(at: revision) where file.width != nil && matchesAny(file.path, paths) {
-                do {
-                    sources.append(AugmentSource(path: file.path, contentHash: file.hash.hex, bytes: Array(try repo.data(of: file.hash)),
-                                                 annotations: grouped[file.path] ?? []))
-                } catch {
-                    failures.append("\(file.path): \(error)")
-                }
-            }
-            return (sources, failures, set.schema)
+            return (loaded.sources, loaded.failures, loaded.schema)
         }
 
         func prepare(_ dir: String) throws {
@@ -212,10 +195,6 @@ extension Curate {
             try repo.labels(at: rev ?? "HEAD").annotations.filter { $0.item == lineage.source }
         }
     }
-}
-
-func matchesAny(_ path: String, _ patterns: [String]) -> Bool {
-    patterns.isEmpty || patterns.contains { p in path == p || path.hasPrefix(p + "/") || fnmatch(p, path, 0) == 0 }
 }
 
 /// A one-line progress bar with rate and ETA on a terminal; nothing otherwise.

@@ -66,7 +66,7 @@ extension Curate.Bench {
                     }
                 }
                 let elapsed = ContinuousClock.now - start
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let seconds = elapsed.seconds
                 let images = inputs.count * repetitions
                 Console.out(#"{"images": \#(images), "seconds": \#(seconds), "images_per_second": \#(Double(images) / seconds), "bytes_per_pass": \#(pixels), "checksum": \#(checksum)}"#)
             }
@@ -127,7 +127,7 @@ extension Curate.Bench {
                     }
                 }
                 let elapsed = ContinuousClock.now - start
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let seconds = elapsed.seconds
                 let images = samples.count * repetitions
                 Console.out(#"{"images": \#(images), "seconds": \#(seconds), "images_per_second": \#(Double(images) / seconds), "checksum": \#(checksum)}"#)
             }

@@ -77,3 +77,8 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
         throw ExitCode(ExitCodes.code(for: error))
     }
 }
+
+extension Duration {
+    /// The duration in seconds, as a Double (for rates and timings the commands print).
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -76,8 +76,7 @@ extension Curate {
                         let start = ContinuousClock.now
                         let image = try decoder.decode(fileAt: path)
                         let elapsed = ContinuousClock.now - start
-                        report.decodeMilliseconds = (Double(elapsed.components.attoseconds) / 1e15
-                            + Double(elapsed.components.seconds) * 1000).rounded(toPlaces: 3)
+                        report.decodeMilliseconds = (elapsed.seconds * 1000).rounded(toPlaces: 3)
                         report.decodedWidth = image.pixels.width
                         report.decodedHeight = image.pixels.height
                         report.channels = image.pixels.format.channels

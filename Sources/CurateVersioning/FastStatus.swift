@@ -142,11 +142,13 @@ extension WorkingTree {
         var out = PathTable()
         out.reserve(expected)
         var keyed: [(key: String, path: String, isDirectory: Bool)] = []
+        var stats: [String: stat] = [:]
         for root in roots {
             var st = stat()
-            guard lstat(fullPath(root), &st) == 0 else { continue }
+            guard lstat(fullPath(root), &st) == 0 else { continue }  // a tracked root that is gone: its files show as deleted
             let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
             keyed.append((isDirectory && !root.isEmpty ? root + "/" : root, root, isDirectory))
+            stats[root] = st
         }
         keyed.sort { compareBytes($0.key, $1.key) < 0 }
         var prefix: [UInt8] = []
@@ -155,8 +157,9 @@ extension WorkingTree {
             prefix = Array(root.path.utf8)
             if root.isDirectory {
                 try walkSorted(fullPath(root.path), relative: root.path, prefix: &prefix, names: &names, into: &out)
-            } else if let single = try scan(roots: [root.path]).first {
-                prefix.withUnsafeBytes { out.append($0, stat: single.value) }
+            } else if let st = stats[root.path], [S_IFREG, S_IFLNK].contains(st.st_mode & S_IFMT),
+                      let single = try fileStat(fullPath(root.path), relative: root.path, st) {
+                prefix.withUnsafeBytes { out.append($0, stat: single) }
             }
         }
         return out

@@ -26,7 +26,7 @@ struct Index: Sendable {
     var committedSchema: ContentHash?
 
     /// Which label rows to load.
-    enum Labels { case all, allWithBodies, changedOnly }
+    enum Labels { case all, allWithBodies }
 
     static func load(_ db: Database, labelBodies: Bool = false) throws -> Index {
         try load(db, labels: labelBodies ? .allWithBodies : .all)
@@ -58,7 +58,6 @@ struct Index: Sendable {
         switch mode {
         case .all: sql = "SELECT path, hash, committed FROM labels"
         case .allWithBodies: sql = "SELECT labels.path, labels.hash, labels.committed, label_bodies.body FROM labels LEFT JOIN label_bodies ON label_bodies.hash = labels.hash"
-        case .changedOnly: sql = "SELECT path, hash, committed FROM labels WHERE hash IS NOT committed"
         }
         let labels = try db.makeStatement(sql: sql)
         let l = labels.sqliteStatement

@@ -115,8 +115,9 @@ extension Repository {
     }
 }
 
-/// Whether `path` matches any pattern: a glob, or a folder prefix. No patterns match everything.
-func matches(_ path: String, _ patterns: [String]) -> Bool {
+/// Whether `path` matches any pattern: a glob (`fnmatch`, `*` also crosses `/`), or a folder prefix.
+/// No patterns match everything. Shared by checkout and augment's `--paths`.
+package func matches(_ path: String, _ patterns: [String]) -> Bool {
     if patterns.isEmpty { return true }
     return patterns.contains { pattern in
         let p = pattern.hasSuffix("/") ? String(pattern.dropLast()) : pattern

@@ -28,51 +28,14 @@ struct WorkingTree: Sendable {
 
     func fullPath(_ relative: String) -> String { relative.isEmpty ? root : root + "/" + relative }
 
-    /// All regular files under the given roots (repository-relative; "" is the whole repository).
+    /// All regular files under the given roots (repository-relative; "" is the whole repository), by path.
+    /// One walker serves everything: this is `sortedScan` (FastStatus.swift) keyed by path.
     func scan(roots: [String], expected: Int = 0) throws(VersioningError) -> [String: FileStat] {
+        let table = try sortedScan(roots: roots, expected: expected)
         var found: [String: FileStat] = [:]
-        found.reserveCapacity(expected)
-        for relative in roots {
-            var st = stat()
-            let full = fullPath(relative)
-            guard lstat(full, &st) == 0 else { continue }  // a tracked root that is gone: its files show as deleted
-            if (st.st_mode & S_IFMT) == S_IFDIR {
-                try walk(directory: full, relative: relative, into: &found)
-            } else {
-                if let s = try fileStat(full, relative: relative, st) { found[relative] = s }
-            }
-        }
+        found.reserveCapacity(table.count)
+        for i in 0..<table.count { found[table.path(i)] = table.rows[i].stat }
         return found
-    }
-
-    private func walk(directory: String, relative: String, into found: inout [String: FileStat]) throws(VersioningError) {
-        guard let dir = opendir(directory) else {
-            throw VersioningError(.badPath, "\(directory): cannot read the folder: \(String(cString: strerror(errno)))")
-        }
-        defer { closedir(dir) }
-        let dirFD = dirfd(dir)
-        var subdirectories: [String] = []
-        while let entry = readdir(dir) {
-            let name = try entryName(entry, in: relative)
-            guard let name else { continue }
-            if relative.isEmpty, name == ".curate" || name == ".git" { continue }
-            if name == ".curate" || name == ".git" { continue }
-            let childRelative = relative.isEmpty ? name : relative + "/" + name
-            var st = stat()
-            guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
-                throw VersioningError(.badPath, "\(fullPath(childRelative)): cannot stat: \(String(cString: strerror(errno)))")
-            }
-            switch st.st_mode & S_IFMT {
-            case S_IFDIR: subdirectories.append(childRelative)
-            case S_IFREG:
-                found[childRelative] = FileStat(size: Int(st.st_size), mtimeNanoseconds: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
-                                                inode: UInt64(st.st_ino))
-            case S_IFLNK:
-                if let s = try fileStat(fullPath(childRelative), relative: childRelative, st) { found[childRelative] = s }
-            default: continue  // sockets, fifos, devices are not data
-            }
-        }
-        for sub in subdirectories { try walk(directory: fullPath(sub), relative: sub, into: &found) }
     }
 
     func entryName(_ entry: UnsafeMutablePointer<dirent>, in relative: String) throws(VersioningError) -> String? {

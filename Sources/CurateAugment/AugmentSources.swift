@@ -1,0 +1,47 @@
+import CurateCore
+import CurateImaging
+import CurateVersioning
+import Foundation
+
+/// Where `curate augment` reads its images and labels from.
+public enum AugmentSources {
+    /// What loading found: the sources, one line per source that could not be read, and the label schema.
+    public struct Loaded: Sendable {
+        public var sources: [AugmentSource]
+        public var failures: [String]
+        public var schema: LabelSchema
+    }
+
+    /// Every image file of a revision (files with an image size) whose path matches `paths`, with its labels.
+    public static func load(repository: Repository, revision: String, paths: [String]) throws(VersioningError) -> Loaded {
+        let set = try repository.labels(at: revision)
+        let grouped = set.annotationsByItem()
+        var loaded = Loaded(sources: [], failures: [], schema: set.schema)
+        for file in try repository.files(at: revision) where file.width != nil && matches(file.path, paths) {
+            do throws(VersioningError) {
+                loaded.sources.append(AugmentSource(path: file.path, contentHash: file.hash.hex, bytes: Array(try repository.data(of: file.hash)),
+                                                    annotations: grouped[file.path] ?? []))
+            } catch {
+                loaded.failures.append("\(file.path): \(error)")
+            }
+        }
+        return loaded
+    }
+
+    /// The image items of a label file (paths relative to `imagesRoot`) matching `paths`, with their labels.
+    public static func load(labels path: String, format: LabelFormat, imagesRoot: String, paths: [String]) throws(LabelError) -> Loaded {
+        let set = try format.read(from: path, options: LabelReadOptions(imagesRoot: imagesRoot, imageSize: { file in
+            (try? ImageDecoder().info(fileAt: file))?.displaySize
+        })).labelSet
+        let grouped = set.annotationsByItem()
+        var loaded = Loaded(sources: [], failures: [], schema: set.schema)
+        for item in set.items where matches(item.path, paths) && item.mediaType?.hasPrefix("image/") == true {
+            guard let data = FileManager.default.contents(atPath: imagesRoot + "/" + item.path) else {
+                loaded.failures.append("\(imagesRoot)/\(item.path): cannot read")
+                continue
+            }
+            loaded.sources.append(AugmentSource(path: item.path, contentHash: nil, bytes: Array(data), annotations: grouped[item.path] ?? []))
+        }
+        return loaded
+    }
+}
