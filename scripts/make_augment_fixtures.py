@@ -89,6 +89,21 @@ for name, t, params in [
     save(name, out)
     cases.append({"name": name, "source": "smooth", "transform": params, "boxes": [], "keypoints": []})
 
+# CLAHE: colour through albumentations (L of CIELAB, tolerance), grey straight from OpenCV on a size that is not a
+# multiple of the grid (reflect-101 extension; exact).
+t2 = A.Compose([A.CLAHE(clip_limit=(2, 2), tile_grid_size=(8, 8), p=1)], seed=1)
+save("clahe", t2(image=smooth)["image"])
+cases.append({"name": "clahe", "source": "smooth", "transform": {"CLAHE": {"clip_limit": [2, 2], "tile_grid_size": [8, 8], "p": 1}},
+              "boxes": [], "keypoints": []})
+grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+cv2.imwrite(os.path.join(OUT, "grey.png"), grey)
+cv2.imwrite(os.path.join(OUT, "lab_l.png"), cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[:, :, 0])
+cv2.imwrite(os.path.join(OUT, "clahe_grey.png"), cv2.createCLAHE(clipLimit=3.0, tileGridSize=(4, 3)).apply(grey))
+
+# Normalize: float32 output of albumentations' default (ImageNet mean and std), saved as .npy.
+t2 = A.Compose([A.Normalize(p=1)], seed=1)
+np.save(os.path.join(OUT, "normalize.npy"), t2(image=image)["image"].astype(np.float32))
+
 with open(os.path.join(OUT, "cases.json"), "w") as f:
     json.dump({"albumentations": A.__version__, "boxes": boxes, "keypoints": keypoints, "cases": cases}, f, indent=1)
 print(f"{len(cases)} cases written to {os.path.normpath(OUT)}")

@@ -72,7 +72,6 @@ public struct Augmenter: Sendable {
     public struct Output: Sendable {
         public var path: String
         public var bytes: [UInt8]
-        public var format: ImageFormat
         public var width: Int
         public var height: Int
         public var annotations: [Annotation]
@@ -146,23 +145,25 @@ public struct Augmenter: Sendable {
         for copy in 0..<copies {
             let itemSeed = Self.itemSeed(seed: seed, path: source.path, copy: copy)
             let (out, applied) = pipeline.run(sample, seed: itemSeed)
-            let path = "\(stem)-aug\(copy).\(format == .png ? "png" : "jpg")"
+            let path = "\(stem)-aug\(copy).\(out.normalized != nil ? "npy" : format == .png ? "png" : "jpg")"
             let bytes: [UInt8]
-            do { bytes = try encode(out.image, format) } catch { return .failed("\(source.path): cannot encode: \(error)") }
+            do { bytes = try encode(out, format) } catch { return .failed("\(source.path): cannot encode: \(error)") }
             let annotations = out.annotations.map { a -> Annotation in
                 var copy = a
                 copy.item = path
                 return copy
             }
-            outputs.append(Output(path: path, bytes: bytes, format: format, width: out.width, height: out.height, annotations: annotations,
+            outputs.append(Output(path: path, bytes: bytes, width: out.width, height: out.height, annotations: annotations,
                                   lineage: Lineage(output: path, source: source.path, sourceHash: source.contentHash, pipelineHash: pipelineHash,
                                                    seed: seed, copy: copy, itemSeed: itemSeed, applied: applied, tool: tool)))
         }
         return .outputs(outputs)
     }
 
-    func encode(_ image: PixelBuffer, _ format: ImageFormat) throws(ImagingError) -> [UInt8] {
-        try ImageEncoder(pngCompressionLevel: 6, jpegQuality: jpegQuality).encode(image, as: format)
+    /// The output file's bytes: the image in the source's format, or a `.npy` of floats after `Normalize`.
+    func encode(_ sample: AugmentSample, _ format: ImageFormat) throws(ImagingError) -> [UInt8] {
+        if let normalized = sample.normalized { return normalized.npy() }
+        return try ImageEncoder(pngCompressionLevel: 6, jpegQuality: jpegQuality).encode(sample.image, as: format)
     }
 
     /// Makes one output again from its lineage and source bytes: the bytes it should have.
@@ -173,6 +174,6 @@ public struct Augmenter: Sendable {
         let sample: AugmentSample, format: ImageFormat
         do { (sample, format) = try prepare(source) } catch { throw AugmentError(.input, error.description) }
         let out = try pipeline.replay(sample, lineage.applied)
-        do { return try encode(out.image, format) } catch { throw AugmentError(.input, error.description) }
+        do { return try encode(out, format) } catch { throw AugmentError(.input, error.description) }
     }
 }

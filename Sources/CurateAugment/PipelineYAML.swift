@@ -26,7 +26,7 @@ extension Pipeline {
             throw AugmentError(.pipeline, "\(file):\(line(key)): unknown key '\(key.string ?? "?")' (expected transforms, box_rules)")
         }
         guard let list = mapping["transforms"] else { throw AugmentError(.pipeline, "\(file): missing 'transforms'") }
-        let steps = try Self.steps(list, file: file)
+        let steps = try Self.steps(list, file: file, topLevel: true)
         var rules = BoxRules()
         if let node = mapping["box_rules"] {
             guard let m = node.mapping else { throw AugmentError(.pipeline, "\(file):\(line(node)): box_rules must be a mapping") }
@@ -52,15 +52,19 @@ extension Pipeline {
         try self.init(yaml: String(decoding: data, as: UTF8.self), file: path)
     }
 
-    private static func steps(_ node: Node, file: String) throws(AugmentError) -> [TransformStep] {
+    private static func steps(_ node: Node, file: String, topLevel: Bool = false) throws(AugmentError) -> [TransformStep] {
         guard let sequence = node.sequence else { throw AugmentError(.pipeline, "\(file):\(line(node)): 'transforms' must be a list") }
         var steps: [TransformStep] = []
-        for item in sequence {
+        for (index, item) in sequence.enumerated() {
             guard let m = item.mapping, m.count == 1, let (key, value) = m.first, let name = key.string else {
                 throw AugmentError(.pipeline, "\(file):\(line(item)): each step is one 'Name: {parameters}' entry")
             }
             var step = TransformStep(name: name)
             step.line = line(key)
+            // Normalize turns the image into floats: nothing can follow it, and it cannot be optional in a composition.
+            if name == "Normalize" && !(topLevel && index == sequence.count - 1) {
+                throw AugmentError(.pipeline, "\(file):\(step.line): Normalize must be the last step of the pipeline (not inside a composition)")
+            }
             let isComposition = TransformCatalog.compositions.contains(name)
             guard isComposition || TransformCatalog.kinds[name] != nil else {
                 let known = (Array(TransformCatalog.compositions) + TransformCatalog.kinds.keys).sorted().joined(separator: ", ")

@@ -9,10 +9,13 @@ import Foundation
 public struct AugmentSample: Sendable, Equatable {
     public var image: PixelBuffer
     public var annotations: [Annotation]
+    /// The float image a final `Normalize` step made (nil before it); outputs are then written as `.npy`.
+    public var normalized: NormalizedImage?
 
-    public init(image: PixelBuffer, annotations: [Annotation]) {
+    public init(image: PixelBuffer, annotations: [Annotation], normalized: NormalizedImage? = nil) {
         self.image = image
         self.annotations = annotations
+        self.normalized = normalized
     }
 
     public var width: Int { image.width }
@@ -31,5 +34,37 @@ public struct BoxRules: Sendable, Hashable, Codable {
     public init(minArea: Double = 0, minVisibility: Double = 0) {
         self.minArea = minArea
         self.minVisibility = minVisibility
+    }
+}
+
+/// A float32 image, height × width × channels, interleaved (what `Normalize` produces for a training loader).
+public struct NormalizedImage: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    public var channels: Int
+    public var values: [Float]
+
+    public init(width: Int, height: Int, channels: Int, values: [Float]) {
+        self.width = width
+        self.height = height
+        self.channels = channels
+        self.values = values
+    }
+
+    /// The image as a NumPy `.npy` file (format 1.0, little-endian float32, C order, shape (H, W, C)), which
+    /// `numpy.load` reads as is.
+    public func npy() -> [UInt8] {
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(height), \(width), \(channels)), }"
+        // Magic (6) + version (2) + header length (2) + header, padded with spaces to a multiple of 64, ending in \n.
+        let unpadded = 10 + header.utf8.count + 1
+        header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
+        var out: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xff), UInt8(header.utf8.count >> 8)]
+        out += Array(header.utf8)
+        out.reserveCapacity(out.count + values.count * 4)
+        for v in values {
+            let bits = v.bitPattern.littleEndian
+            withUnsafeBytes(of: bits) { out += $0 }
+        }
+        return out
     }
 }

@@ -52,6 +52,21 @@ enum TransformCatalog {
             return nil
         }
     }
+    /// One number, or a list of 1 or 3 (per colour channel), each within [lower, upper].
+    static func channelValues(_ lower: Double, _ upper: Double) -> TransformKind.Check {
+        { v in
+            let values: [Double]
+            switch v {
+            case .number(let x): values = [x]
+            case .list(let l) where l.count == 1 || l.count == 3: values = l
+            default: values = []
+            }
+            guard !values.isEmpty, values.allSatisfy({ $0 >= lower && $0 <= upper }) else {
+                return "must be a number or a list of 1 or 3 numbers within [\(fmtNumber(lower)), \(fmtNumber(upper))]"
+            }
+            return nil
+        }
+    }
     static let interpolation = oneOf(PixelOps.Interpolation.allCases.map(\.rawValue))
     static let border = oneOf(PixelOps.Border.allCases.map(\.rawValue))
     static let fill = integer(0, 255)
@@ -391,6 +406,31 @@ enum TransformCatalog {
                 let saturation = v["saturation"]!, hue = v["hue"]! * 360
                 return PixelOps.mapHSV(out) { h, sv, vv in (h + hue, sv * saturation, vv) }
             }
+        }
+        k["CLAHE"] = TransformKind(defaultProbability: 0.5, parameters: with(["clip_limit": positiveRange(100), "tile_grid_size": size]), sample: { step, rng, _, _ in
+            // albumentations: a single number x means [1, x].
+            var limits = step.range("clip_limit", (1, 4), symmetric: false)
+            if case .number(let x)? = step.parameters["clip_limit"] { limits = (min(1, x), x) }
+            return ["clip_limit": rng.uniform(limits)]
+        }) { step, v, s, _ in
+            var grid: [Double] = [8, 8]
+            if case .list(let l)? = step.parameters["tile_grid_size"] { grid = l }
+            return photometric(s) { PixelOps.clahe($0, clipLimit: v["clip_limit"]!, tilesX: Int(grid[1]), tilesY: Int(grid[0])) }
+        }
+        k["Normalize"] = TransformKind(defaultProbability: 1, parameters: with(["mean": channelValues(-1000, 1000), "std": channelValues(1e-6, 1e6),
+                                                                                 "max_pixel_value": positiveRange(1e6)]), sample: none) { step, _, s, _ in
+            // ImageNet statistics by default, as albumentations; the result is float32 (written as .npy).
+            func values(_ key: String, _ fallback: [Double]) -> [Double] {
+                switch step.parameters[key] {
+                case .list(let l)?: return l
+                case .number(let x)?: return [x]
+                default: return fallback
+                }
+            }
+            var out = s
+            out.normalized = PixelOps.normalize(s.image, mean: values("mean", [0.485, 0.456, 0.406]), std: values("std", [0.229, 0.224, 0.225]),
+                                                maxPixel: step.number("max_pixel_value", 255))
+            return out
         }
         // albumentations 2.x names for the same transforms.
         k["RandomBrightnessContrast"] = k["BrightnessContrast"]

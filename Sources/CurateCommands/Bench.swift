@@ -123,7 +123,7 @@ extension Curate.Bench {
                             input.image = try ImageDecoder().decode(encoded[i], format: .rgb8, source: files[i]).pixels
                         }
                         let out = pipeline.run(input, seed: UInt64(pass * samples.count + i)).0
-                        checksum &+= Int(out.image.bytes[out.image.bytes.count / 2])
+                        checksum &+= out.normalized.map { Int($0.values[$0.values.count / 2] * 1000) } ?? Int(out.image.bytes[out.image.bytes.count / 2])
                     }
                 }
                 let elapsed = ContinuousClock.now - start

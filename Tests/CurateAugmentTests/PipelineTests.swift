@@ -58,6 +58,10 @@ func randomSample(_ rng: inout SplitMix64, width: Int = 48, height: Int = 36) ->
         ("transform:\n  - HorizontalFlip: {}\n", "p.yaml:1: unknown key 'transform'"),
         ("transforms: [\n", "p.yaml: not valid YAML"),
         ("transforms:\n  - HorizontalFlip: {}\nbox_rules: {min_visibility: 2}\n", "p.yaml:3: box_rules.min_visibility must be ≤ 1"),
+        ("transforms:\n  - Normalize: {}\n  - HorizontalFlip: {}\n", "p.yaml:2: Normalize must be the last step of the pipeline"),
+        ("transforms:\n  - OneOf:\n      transforms:\n        - Normalize: {}\n", "p.yaml:4: Normalize must be the last step of the pipeline"),
+        ("transforms:\n  - Normalize: {mean: [0.5, 0.5]}\n", "p.yaml:2: Normalize.mean must be a number or a list of 1 or 3 numbers"),
+        ("transforms:\n  - CLAHE: {tile_grid_size: 8}\n", "p.yaml:2: CLAHE.tile_grid_size must be [height, width] in pixels"),
     ])
     func errorsNameTheLine(_ yaml: String, _ expected: String) {
         #expect {

@@ -111,6 +111,64 @@ private func interiorError(_ a: PixelBuffer, _ b: PixelBuffer, margin: Int) -> D
     }
 
     @Test func fixturesArePresent() {
-        #expect(fixtures.cases.count == 21)
+        #expect(fixtures.cases.count == 22)
     }
+
+    /// Grey CLAHE is OpenCV's algorithm step for step (clip, redistribution, reflect-101 extension when the size is
+    /// not a multiple of the grid, bilinear blend of tile tables): equal to cv2.createCLAHE(3, (4, 3)) byte for byte.
+    @Test func claheGreyMatchesOpenCVExactly() throws {
+        let grey = try ImageDecoder().decode(fileAt: fixture("grey.png"), format: .gray8).pixels
+        let expected = try ImageDecoder().decode(fileAt: fixture("clahe_grey.png"), format: .gray8).pixels
+        let out = PixelOps.clahe(grey, clipLimit: 3, tilesX: 4, tilesY: 3)
+        #expect(out.bytes == expected.bytes)
+        let differing = zip(out.bytes, expected.bytes).filter { $0 != $1 }.count
+        #expect(differing == 0, "\(differing) of \(out.bytes.count) pixels differ")
+    }
+
+    /// The L channel CLAHE works on is OpenCV's 8-bit RGB → Lab, bit for bit (CLAHE magnifies any difference).
+    @Test func labLightnessMatchesOpenCVExactly() throws {
+        let image = try ImageDecoder().decode(fileAt: fixture("input.png"), format: .rgb8).pixels
+        let expected = try ImageDecoder().decode(fileAt: fixture("lab_l.png"), format: .gray8).pixels
+        let lightness = (0..<(image.width * image.height)).map { Lab.fromRGB(image.bytes[$0 * 3], image.bytes[$0 * 3 + 1], image.bytes[$0 * 3 + 2]).0 }
+        #expect(lightness == expected.bytes)
+    }
+
+    /// Normalize against albumentations' float32 output (ImageNet mean and std, max pixel 255), within 1e-5.
+    @Test func normalizeMatchesAlbumentations() throws {
+        let sample = try input("input")
+        let out = Pipeline(steps: [TransformStep(name: "Normalize")]).run(sample, seed: 1).0
+        let expected = try loadNPY(fixture("normalize.npy"))
+        let normalized = try #require(out.normalized)
+        #expect(expected.shape == [23, 37, 3])
+        #expect(normalized.height == 23 && normalized.width == 37 && normalized.channels == 3)
+        #expect(normalized.values.count == expected.values.count)
+        let worst = zip(normalized.values, expected.values).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst < 1e-5, "largest difference \(worst)")
+        // Our own .npy writer round-trips through the same reader.
+        let path = NSTemporaryDirectory() + "curate-normalize-\(UUID().uuidString).npy"
+        try Data(normalized.npy()).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let back = try loadNPY(path)
+        #expect(back.shape == [23, 37, 3] && back.values == normalized.values)
+    }
+}
+
+/// A minimal reader for little-endian float32 `.npy` files (version 1), enough for the fixtures.
+private func loadNPY(_ path: String) throws -> (shape: [Int], values: [Float]) {
+    let bytes = try #require(FileManager.default.contents(atPath: path).map { [UInt8]($0) })
+    #expect(bytes.prefix(6) == [0x93] + Array("NUMPY".utf8)[...])
+    let headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+    let header = String(decoding: bytes[10..<(10 + headerLength)], as: UTF8.self)
+    #expect(header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"))
+    let shapeText = header.components(separatedBy: "(")[1].components(separatedBy: ")")[0]
+    let shape = shapeText.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    let body = bytes[(10 + headerLength)...]
+    var values: [Float] = []
+    var i = body.startIndex
+    while i + 4 <= body.endIndex {
+        let bits = UInt32(body[i]) | UInt32(body[i + 1]) << 8 | UInt32(body[i + 2]) << 16 | UInt32(body[i + 3]) << 24
+        values.append(Float(bitPattern: bits))
+        i += 4
+    }
+    return (shape, values)
 }

@@ -59,3 +59,44 @@ import Testing
         #expect(bad.stderr.hasPrefix("error: bad.yaml:3: unknown transform 'Blurr'"))
     }
 }
+
+@Suite struct AugmentEveryTransformTests {
+    /// Every transform of the catalog, from YAML through `curate augment`, on bundled photos with boxes: each runs,
+    /// writes outputs, and its YOLO labels stay within [0, 1].
+    @Test(arguments: [
+        "HorizontalFlip: {p: 1}", "VerticalFlip: {p: 1}", "RandomRotate90: {p: 1}", "Transpose: {p: 1}",
+        "Rotate: {limit: 30, border_mode: reflect, p: 1}", "Affine: {scale: [0.8, 1.2], translate_percent: 0.1, rotate: 20, shear: 10, p: 1}",
+        "Perspective: {scale: [0.05, 0.1], p: 1}", "Crop: {x_min: 10, y_min: 20, x_max: 200, y_max: 220}", "CenterCrop: {height: 200, width: 180}",
+        "RandomCrop: {height: 150, width: 150}", "RandomResizedCrop: {size: [96, 128], interpolation: bicubic}", "Resize: {height: 100, width: 120, interpolation: area}",
+        "LongestMaxSize: {max_size: 160, interpolation: nearest}", "PadIfNeeded: {min_height: 700, min_width: 700, fill: 128}",
+        "BrightnessContrast: {p: 1}", "Gamma: {p: 1}", "HueSaturationValue: {p: 1}", "ColorJitter: {p: 1}", "RGBShift: {p: 1}", "ToGray: {p: 1}",
+        "Equalize: {p: 1}", "CLAHE: {clip_limit: 3, tile_grid_size: [4, 4], p: 1}", "Blur: {p: 1}", "GaussianBlur: {p: 1}", "MotionBlur: {p: 1}",
+        "GaussNoise: {p: 1}", "ImageCompression: {quality_range: [20, 40], p: 1}", "CoarseDropout: {num_holes_range: [2, 4], p: 1}", "Normalize: {}",
+    ])
+    func transformRunsOnPhotosWithBoxes(_ step: String) throws {
+        let scratch = ScratchDirectory()
+        try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/photos/images"), toPath: scratch.path + "/images")
+        try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/photos/labels.coco.json"), toPath: scratch.path + "/labels.coco.json")
+        scratch.write("p.yaml", "transforms:\n  - \(step)\n")
+        let run = try CLI.run(["augment", "--labels", "labels.coco.json", "--format", "coco", "--pipeline", "p.yaml", "--seed", "3",
+                               "--paths", "images/co*", "--out", "out", "--out-format", "yolo"], in: scratch.path)
+        #expect(run.exitCode == 0, "\(step): \(run.stderr)")
+        #expect(run.stdout.hasPrefix("augmented 2 images into 2 outputs"), "\(step): \(run.stdout)")
+        let isNormalize = step.hasPrefix("Normalize")
+        for name in ["coffee-aug0." + (isNormalize ? "npy" : "jpg"), "coins-aug0." + (isNormalize ? "npy" : "png")] {
+            #expect(FileManager.default.fileExists(atPath: scratch.path + "/out/images/" + name), "\(step): no \(name)")
+        }
+        let labels = scratch.path + "/out/labels-yolo"
+        var values: [Double] = []
+        for file in try FileManager.default.subpathsOfDirectory(atPath: labels) where file.hasSuffix(".txt") && !file.hasSuffix("classes.txt") {
+            let text = try String(contentsOfFile: labels + "/" + file, encoding: .utf8)
+            for line in text.split(separator: "\n") { values += line.split(separator: " ").dropFirst().compactMap { Double($0) } }
+        }
+        #expect(values.count >= 8, "\(step): boxes lost (\(values.count / 4) left)")
+        #expect(values.allSatisfy { (0...1).contains($0) }, "\(step): YOLO values outside [0, 1]")
+        if isNormalize {
+            let replay = try CLI.run(["augment", "--replay", "out/images/coffee-aug0.npy", "--labels", "labels.coco.json", "--format", "coco"], in: scratch.path)
+            #expect(replay.exitCode == 0, "\(replay.stderr)")
+        }
+    }
+}
