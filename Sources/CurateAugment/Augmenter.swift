@@ -101,27 +101,58 @@ public struct Augmenter: Sendable {
     }
 
     /// The DCT scale denominator for a JPEG whose upright size is `width`×`height`: when the pipeline's first step
-    /// always shrinks the image (Resize, LongestMaxSize) to half or less, decode at 1/2, 1/4 or 1/8 — the largest
-    /// reduction that still leaves at least the target size — and let the step resize the rest.
-    public func dctDenominator(width: Int, height: Int) -> Int {
+    /// always shrinks the image to half or less — Resize and LongestMaxSize by their parameters, RandomResizedCrop by
+    /// the crop it drew for this output (`draw`, from ``Pipeline/firstDraw``) — decode at 1/2, 1/4 or 1/8, the
+    /// largest reduction that still leaves at least the target size, and let the step resize the rest.
+    public func dctDenominator(width: Int, height: Int, draw: [String: Double]? = nil) -> Int {
         guard let first = pipeline.steps.first, first.probability >= 1 else { return 1 }
+        var region = (Double(width), Double(height))
         let target: (Double, Double)
         switch first.name {
         case "Resize": target = (first.number("width", Double(width)), first.number("height", Double(height)))
         case "LongestMaxSize":
             let scale = first.number("max_size", 1024) / Double(max(width, height))
             target = (Double(width) * scale, Double(height) * scale)
+        case "RandomResizedCrop":
+            guard case .list(let size)? = first.parameters["size"], let cw = draw?["width"], let ch = draw?["height"] else { return 1 }
+            region = (cw, ch)
+            target = (size[1], size[0])
         default: return 1
         }
-        for d in [8, 4, 2] where Double((width + d - 1) / d) >= target.0 && Double((height + d - 1) / d) >= target.1 { return d }
+        for d in [8, 4, 2] {
+            // The region as the reduced image holds it (rounded down, to stay on the safe side of the target).
+            let w = (region.0 * Double((width + d - 1) / d) / Double(width)).rounded(.down)
+            let h = (region.1 * Double((height + d - 1) / d) / Double(height)).rounded(.down)
+            if w >= target.0 && h >= target.1 { return d }
+        }
         return 1
     }
 
-    /// Decodes a source (at reduced scale when `dctDenominator` allows) and scales its labels to the decoded size.
-    public func prepare(_ source: AugmentSource) throws(ImagingError) -> (AugmentSample, ImageFormat) {
+    /// Decodes a source (at reduced scale when `dctDenominator` allows, for the output whose seed is `itemSeed`)
+    /// and scales its labels to the decoded size.
+    public func prepare(_ source: AugmentSource, itemSeed: UInt64 = 0) throws(ImagingError) -> (AugmentSample, ImageFormat) {
+        var cache: [Int: AugmentSample] = [:]
+        let prepared = try prepare(source, itemSeed: itemSeed, cache: &cache)
+        return (prepared.sample, prepared.format)
+    }
+
+    struct Prepared {
+        var sample: AugmentSample
+        var format: ImageFormat
+        /// The full upright size when the image was decoded smaller, else nil.
+        var drawSize: (width: Int, height: Int)?
+    }
+
+    func prepare(_ source: AugmentSource, itemSeed: UInt64, cache: inout [Int: AugmentSample]) throws(ImagingError) -> Prepared {
         let info = try ImageDecoder().info(of: source.bytes, source: source.path)
         let upright = info.displaySize
-        let denominator = info.format == .jpeg ? dctDenominator(width: upright.width, height: upright.height) : 1
+        var denominator = 1
+        if info.format == .jpeg {
+            let draw = pipeline.firstDraw(seed: itemSeed, width: upright.width, height: upright.height)
+            denominator = dctDenominator(width: upright.width, height: upright.height, draw: draw)
+        }
+        let drawSize = denominator > 1 ? (width: upright.width, height: upright.height) : nil
+        if let cached = cache[denominator] { return Prepared(sample: cached, format: info.format, drawSize: drawSize) }
         let decoded = try ImageDecoder(scaleDenominator: denominator).decode(source.bytes, source: source.path)
         var sample = AugmentSample(image: decoded.pixels, annotations: source.annotations)
         if decoded.pixels.width != upright.width || decoded.pixels.height != upright.height {
@@ -132,19 +163,27 @@ public struct Augmenter: Sendable {
             // The pixels are already at the decoded size: only the labels move.
             sample = sample.applying(labelsOnly, rules: BoxRules())
         }
-        return (sample, info.format)
+        cache[denominator] = sample
+        return Prepared(sample: sample, format: info.format, drawSize: drawSize)
+    }
+
+    /// Decodes `source` as `augment` would for the output seeded `itemSeed` and runs the pipeline on it.
+    public func run(_ source: AugmentSource, itemSeed: UInt64) throws(ImagingError) -> (AugmentSample, [AppliedStep]) {
+        var cache: [Int: AugmentSample] = [:]
+        let prepared = try prepare(source, itemSeed: itemSeed, cache: &cache)
+        return pipeline.run(prepared.sample, seed: itemSeed, drawSize: prepared.drawSize)
     }
 
     func augment(_ source: AugmentSource, pipelineHash: String) -> Result {
-        let sample: AugmentSample, format: ImageFormat
-        do { (sample, format) = try prepare(source) } catch {
-            return .failed(error.description)
-        }
         var outputs: [Output] = []
+        var cache: [Int: AugmentSample] = [:]
         let stem = (source.path as NSString).deletingPathExtension
         for copy in 0..<copies {
             let itemSeed = Self.itemSeed(seed: seed, path: source.path, copy: copy)
-            let (out, applied) = pipeline.run(sample, seed: itemSeed)
+            let prepared: Prepared
+            do { prepared = try prepare(source, itemSeed: itemSeed, cache: &cache) } catch { return .failed(error.description) }
+            let (out, applied) = pipeline.run(prepared.sample, seed: itemSeed, drawSize: prepared.drawSize)
+            let format = prepared.format
             let path = "\(stem)-aug\(copy).\(out.normalized != nil ? "npy" : format == .png ? "png" : "jpg")"
             let bytes: [UInt8]
             do { bytes = try encode(out, format) } catch { return .failed("\(source.path): cannot encode: \(error)") }
@@ -172,7 +211,7 @@ public struct Augmenter: Sendable {
             throw AugmentError(.replay, "\(lineage.output): made by pipeline \(lineage.pipelineHash.prefix(12)), but pipeline.yaml is \(pipelineHash.prefix(12)) now")
         }
         let sample: AugmentSample, format: ImageFormat
-        do { (sample, format) = try prepare(source) } catch { throw AugmentError(.input, error.description) }
+        do { (sample, format) = try prepare(source, itemSeed: lineage.itemSeed) } catch { throw AugmentError(.input, error.description) }
         let out = try pipeline.replay(sample, lineage.applied)
         do { return try encode(out, format) } catch { throw AugmentError(.input, error.description) }
     }

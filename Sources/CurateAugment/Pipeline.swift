@@ -82,16 +82,28 @@ public struct Pipeline: Sendable, Equatable {
     }
 
     /// Runs the pipeline with draws from `seed`; the same seed always gives the same output, on any thread.
-    public func run(_ sample: AugmentSample, seed: UInt64) -> (AugmentSample, [AppliedStep]) {
+    ///
+    /// `drawSize` is the size the first step draws its parameters for when the image was decoded smaller than its
+    /// real size (DCT scaling): the draws, and so the output's content, stay those of the full-size image.
+    public func run(_ sample: AugmentSample, seed: UInt64, drawSize: (width: Int, height: Int)? = nil) -> (AugmentSample, [AppliedStep]) {
         var rng = SplitMix64(seed: seed)
         var applied: [AppliedStep] = []
         var current = sample
-        for (i, step) in steps.enumerated() { current = run(step, path: [i], current, &rng, &applied) }
+        for (i, step) in steps.enumerated() { current = run(step, path: [i], current, &rng, &applied, drawSize: i == 0 ? drawSize : nil) }
         return (current, applied)
     }
 
+    /// The parameters the first step draws with `seed` for an image of `width` × `height`, without running it
+    /// (nil when it is a composition or would not fire); `run` with the same seed draws the same.
+    func firstDraw(seed: UInt64, width: Int, height: Int) -> [String: Double]? {
+        guard let step = steps.first, let kind = TransformCatalog.kinds[step.name] else { return nil }
+        var rng = SplitMix64(seed: seed)
+        guard rng.unit() < step.probability else { return nil }
+        return kind.sample(step, &rng, width, height)
+    }
+
     private func run(_ step: TransformStep, path: [Int], _ sample: AugmentSample, _ rng: inout SplitMix64,
-                     _ applied: inout [AppliedStep]) -> AugmentSample {
+                     _ applied: inout [AppliedStep], drawSize: (width: Int, height: Int)? = nil) -> AugmentSample {
         let fires = rng.unit() < step.probability
         switch step.name {
         case "Compose", "Sequential":
@@ -123,7 +135,7 @@ public struct Pipeline: Sendable, Equatable {
             return current
         default:
             guard fires, let kind = TransformCatalog.kinds[step.name] else { return sample }
-            let parameters = kind.sample(step, &rng, sample.width, sample.height)
+            let parameters = kind.sample(step, &rng, drawSize?.width ?? sample.width, drawSize?.height ?? sample.height)
             applied.append(AppliedStep(path: path, name: step.name, parameters: parameters))
             return kind.apply(step, parameters, sample, boxRules)
         }

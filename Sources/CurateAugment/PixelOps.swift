@@ -119,6 +119,17 @@ enum PixelOps {
         }
     }
 
+    /// A source rectangle with fractional edges (pixel-edge coordinates, inside the image) resampled to
+    /// `width` × `height`: area averaging when it shrinks, bilinear otherwise. Used when a crop drawn for a full-size
+    /// image is cut from a DCT-reduced decode, where the crop's edges fall between pixels.
+    static func resizeRegion(_ src: PixelBuffer, x: Double, y: Double, regionWidth: Double, regionHeight: Double,
+                             width: Int, height: Int) -> PixelBuffer {
+        if regionWidth >= Double(width) && regionHeight >= Double(height) {
+            return resizeArea(src, width: width, height: height, region: (x, y, regionWidth, regionHeight))
+        }
+        return resizeBilinear(src, width: width, height: height, region: (x, y, regionWidth, regionHeight))
+    }
+
     /// OpenCV's INTER_NEAREST_EXACT: the source pixel whose centre is nearest, floor((2x + 1) · W / 2w).
     static func resizeNearest(_ src: PixelBuffer, width: Int, height: Int) -> PixelBuffer {
         var out = PixelBuffer(width: width, height: height, format: src.format)
@@ -140,14 +151,16 @@ enum PixelOps {
     }
 
     /// Bilinear with half-pixel centres and replicated edges (OpenCV's INTER_LINEAR geometry), 11-bit weights.
-    static func resizeBilinear(_ src: PixelBuffer, width: Int, height: Int) -> PixelBuffer {
+    static func resizeBilinear(_ src: PixelBuffer, width: Int, height: Int,
+                               region: (x: Double, y: Double, width: Double, height: Double)? = nil) -> PixelBuffer {
         let c = src.format.channels
-        let sx = Double(src.width) / Double(width), sy = Double(src.height) / Double(height)
-        func taps(_ n: Int, _ scale: Double, _ limit: Int) -> (lo: [Int], hi: [Int], weight: [Int32]) {
+        let r = region ?? (0, 0, Double(src.width), Double(src.height))
+        let sx = r.width / Double(width), sy = r.height / Double(height)
+        func taps(_ n: Int, _ scale: Double, _ limit: Int, _ origin: Double) -> (lo: [Int], hi: [Int], weight: [Int32]) {
             var lo = [Int](), hi = [Int](), weight = [Int32]()
             lo.reserveCapacity(n); hi.reserveCapacity(n); weight.reserveCapacity(n)
             for i in 0..<n {
-                let f = (Double(i) + 0.5) * scale - 0.5
+                let f = origin + (Double(i) + 0.5) * scale - 0.5
                 var i0 = Int(floor(f))
                 var t = f - Double(i0)
                 if i0 < 0 { i0 = 0; t = 0 }
@@ -156,7 +169,7 @@ enum PixelOps {
             }
             return (lo, hi, weight)
         }
-        let tx = taps(width, sx, src.width), ty = taps(height, sy, src.height)
+        let tx = taps(width, sx, src.width, r.x), ty = taps(height, sy, src.height, r.y)
         // Byte offsets of the two source columns of every output column.
         let x0 = tx.lo.map { $0 * c }, x1 = tx.hi.map { $0 * c }
         let srcRow = src.width * c
@@ -188,12 +201,14 @@ enum PixelOps {
     }
 
     /// Area averaging with fractional pixel weights (OpenCV's INTER_AREA when shrinking).
-    static func resizeArea(_ src: PixelBuffer, width: Int, height: Int) -> PixelBuffer {
+    static func resizeArea(_ src: PixelBuffer, width: Int, height: Int,
+                           region: (x: Double, y: Double, width: Double, height: Double)? = nil) -> PixelBuffer {
         let c = src.format.channels
-        func spans(_ n: Int, _ m: Int) -> [[(Int, Double)]] {
-            let scale = Double(m) / Double(n)
+        let r = region ?? (0, 0, Double(src.width), Double(src.height))
+        func spans(_ n: Int, _ m: Int, _ origin: Double, _ extent: Double) -> [[(Int, Double)]] {
+            let scale = extent / Double(n)
             return (0..<n).map { i in
-                let a = Double(i) * scale, b = Double(i + 1) * scale
+                let a = origin + Double(i) * scale, b = origin + Double(i + 1) * scale
                 var list: [(Int, Double)] = []
                 var j = Int(floor(a))
                 while Double(j) < b - 1e-12, j < m {
@@ -204,7 +219,7 @@ enum PixelOps {
                 return list
             }
         }
-        let xs = spans(width, src.width), ys = spans(height, src.height)
+        let xs = spans(width, src.width, r.x, r.width), ys = spans(height, src.height, r.y, r.height)
         var out = PixelBuffer(width: width, height: height, format: src.format)
         var row = [Double](repeating: 0, count: src.width * c)
         src.bytes.withUnsafeBufferPointer { s in

@@ -196,18 +196,36 @@ enum TransformCatalog {
                 let aspect = exp(rng.uniform((log(ratio.0), log(ratio.1))))
                 let cw = Int((target * aspect).squareRoot().rounded()), ch = Int((target / aspect).squareRoot().rounded())
                 if cw > 0, ch > 0, cw <= w, ch <= h {
-                    return ["x": Double(Int(rng.next() % UInt64(w - cw + 1))), "y": Double(Int(rng.next() % UInt64(h - ch + 1))), "width": Double(cw), "height": Double(ch)]
+                    return ["x": Double(Int(rng.next() % UInt64(w - cw + 1))), "y": Double(Int(rng.next() % UInt64(h - ch + 1))), "width": Double(cw), "height": Double(ch),
+                            "from_width": Double(w), "from_height": Double(h)]
                 }
             }
             let imageRatio = Double(w) / Double(h)
             var cw = w, ch = h
             if imageRatio < ratio.0 { ch = Int((Double(w) / ratio.0).rounded()) } else if imageRatio > ratio.1 { cw = Int((Double(h) * ratio.1).rounded()) }
-            return ["x": Double((w - cw) / 2), "y": Double((h - ch) / 2), "width": Double(cw), "height": Double(ch)]
+            return ["x": Double((w - cw) / 2), "y": Double((h - ch) / 2), "width": Double(cw), "height": Double(ch), "from_width": Double(w), "from_height": Double(h)]
         }) { step, v, s, rules in
             let target: [Double]
             if case .list(let l)? = step.parameters["size"] { target = l } else { target = [Double(s.height), Double(s.width)] }
+            let tw = Int(target[1]), th = Int(target[0])
+            // The crop was drawn for an image of from_width × from_height. When the JPEG was decoded at reduced scale
+            // (see Augmenter.dctDenominator), the same region, whose edges now fall between pixels, is resampled
+            // directly from the smaller image.
+            if let fw = v["from_width"], let fh = v["from_height"], fw != Double(s.width) || fh != Double(s.height) {
+                let sx = Double(s.width) / fw, sy = Double(s.height) / fh
+                let rx = v["x"]! * sx, ry = v["y"]! * sy, rw = v["width"]! * sx, rh = v["height"]! * sy
+                let kx = Double(tw) / rw, ky = Double(th) / rh
+                let map = GeometricMap(width: tw, height: th, point: { (($0 - rx) * kx, ($1 - ry) * ky) },
+                                       pixels: { PixelOps.resizeRegion($0, x: rx, y: ry, regionWidth: rw, regionHeight: rh, width: tw, height: th) },
+                                       maskPixels: { mask in
+                    let x0 = Int(rx.rounded()), y0 = Int(ry.rounded())
+                    let cw = max(1, min(mask.width - x0, Int(rw.rounded()))), ch = max(1, min(mask.height - y0, Int(rh.rounded())))
+                    return PixelOps.resize(PixelOps.crop(mask, x0: x0, y0: y0, width: cw, height: ch), width: tw, height: th, interpolation: .nearest)
+                })
+                return s.applying(map, rules: rules)
+            }
             let cropped = s.applying(crop(Int(v["x"]!), Int(v["y"]!), Int(v["width"]!), Int(v["height"]!)), rules: rules)
-            return cropped.applying(resize(cropped.width, cropped.height, to: Int(target[1]), Int(target[0]), interpolationOf(step)), rules: rules)
+            return cropped.applying(resize(cropped.width, cropped.height, to: tw, th, interpolationOf(step)), rules: rules)
         }
         k["Resize"] = TransformKind(defaultProbability: 1, parameters: with(["height": integer(1, 65535), "width": integer(1, 65535), "interpolation": interpolation]), sample: none) { step, _, s, rules in
             s.applying(resize(s.width, s.height, to: Int(step.number("width", Double(s.width))), Int(step.number("height", Double(s.height))), interpolationOf(step)), rules: rules)

@@ -99,6 +99,7 @@ extension Curate.Bench {
         func run() async throws {
             try await reportingErrors {
                 let pipeline = try Pipeline(contentsOf: self.pipeline)
+                let augmenter = Augmenter(pipeline: pipeline, seed: 0, copies: 1)
                 var rng = SplitMix64(seed: 1)
                 var samples: [AugmentSample] = []
                 var encoded: [[UInt8]] = []
@@ -118,11 +119,15 @@ extension Curate.Bench {
                 let start = ContinuousClock.now
                 for pass in 0..<repetitions {
                     for (i, sample) in samples.enumerated() {
-                        var input = sample
+                        let seed = UInt64(pass * samples.count + i)
+                        let out: AugmentSample
                         if fromBytes {
-                            input.image = try ImageDecoder().decode(encoded[i], format: .rgb8, source: files[i]).pixels
+                            // As `curate augment` does: header, DCT-scaled decode when the first step allows, pipeline.
+                            let source = AugmentSource(path: files[i], contentHash: nil, bytes: encoded[i], annotations: sample.annotations)
+                            out = try augmenter.run(source, itemSeed: seed).0
+                        } else {
+                            out = pipeline.run(sample, seed: seed).0
                         }
-                        let out = pipeline.run(input, seed: UInt64(pass * samples.count + i)).0
                         checksum &+= out.normalized.map { Int($0.values[$0.values.count / 2] * 1000) } ?? Int(out.image.bytes[out.image.bytes.count / 2])
                     }
                 }

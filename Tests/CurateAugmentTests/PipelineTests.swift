@@ -218,4 +218,41 @@ func same(_ a: AugmentSample, _ b: AugmentSample) -> Bool {
         #expect(Augmenter(pipeline: try Pipeline(yaml: "transforms:\n  - Resize: {height: 600, width: 700}\n", file: "p"), seed: 1, copies: 1).dctDenominator(width: 1000, height: 872) == 1)
         #expect(Augmenter(pipeline: try Pipeline(yaml: "transforms:\n  - Resize: {height: 200, width: 240, p: 0.5}\n", file: "p"), seed: 1, copies: 1).dctDenominator(width: 1000, height: 872) == 1)
     }
+
+    /// RandomResizedCrop: the crop is drawn for the full-size image, the decode scale chosen from that crop, and the
+    /// same region cut from the reduced image; the result is within 3 grey levels of full decode + crop + resize.
+    @Test func randomResizedCropDecodesAtTheScaleItsCropAllows() throws {
+        let path = TestFixtures.repoPath("datasets/photos/images/hubble_deep_field.jpg")  // 1000 x 872
+        let bytes = Array(try #require(FileManager.default.contents(atPath: path)))
+        let box = Annotation(item: "h", label: .object(ObjectLabel(classID: 0, box: BoundingBox(x: 100, y: 200, width: 400, height: 300))))
+        let source = AugmentSource(path: "h.jpg", contentHash: nil, bytes: bytes, annotations: [box])
+        let pipeline = try Pipeline(yaml: "transforms:\n  - RandomResizedCrop: {size: [96, 112], scale: [0.5, 1], interpolation: area}\n", file: "p.yaml")
+        let augmenter = Augmenter(pipeline: pipeline, seed: 1, copies: 1)
+        let full = try ImageDecoder().decode(bytes, format: .rgb8).pixels
+        var reduced = 0
+        for seed in UInt64(0)..<6 {
+            let draw = try #require(pipeline.firstDraw(seed: seed, width: 1000, height: 872))
+            let d = augmenter.dctDenominator(width: 1000, height: 872, draw: draw)
+            #expect(d >= 4, "crop \(draw) should allow 1/4 at least")
+            if d > 1 { reduced += 1 }
+            let fast = try augmenter.run(source, itemSeed: seed).0
+            let slow = pipeline.run(AugmentSample(image: full, annotations: [box]), seed: seed).0
+            #expect(fast.width == 112 && fast.height == 96 && slow.width == 112 && slow.height == 96)
+            var total = 0
+            for i in fast.image.bytes.indices { total += abs(Int(fast.image.bytes[i]) - Int(slow.image.bytes[i])) }
+            let mae = Double(total) / Double(fast.image.bytes.count)
+            #expect(mae < 3, "seed \(seed): mean absolute error \(mae) between DCT-scaled and full decode")
+            let fastBoxes = fast.annotations.compactMap { a -> BoundingBox? in if case .object(let o) = a.label { o.box } else { nil } }
+            let slowBoxes = slow.annotations.compactMap { a -> BoundingBox? in if case .object(let o) = a.label { o.box } else { nil } }
+            #expect(fastBoxes.count == slowBoxes.count)
+            for (a, b) in zip(fastBoxes, slowBoxes) {
+                #expect(abs(a.x - b.x) < 1e-6 && abs(a.y - b.y) < 1e-6 && abs(a.maxX - b.maxX) < 1e-6 && abs(a.maxY - b.maxY) < 1e-6, "\(a) vs \(b)")
+            }
+        }
+        #expect(reduced == 6)
+        // Small crops that would be enlarged keep the full decode.
+        let small = try Pipeline(yaml: "transforms:\n  - RandomResizedCrop: {size: [224, 224], scale: [0.05, 0.06]}\n", file: "p.yaml")
+        let draw = try #require(small.firstDraw(seed: 1, width: 1000, height: 872))
+        #expect(Augmenter(pipeline: small, seed: 1, copies: 1).dctDenominator(width: 1000, height: 872, draw: draw) == 1)
+    }
 }
