@@ -1,3 +1,4 @@
+import CurateCore
 import CurateImaging
 import Foundation
 
@@ -184,5 +185,66 @@ enum Lab {
             return UInt8(clamping: Int((s * 255).rounded()))
         }
         return (gamma(rl), gamma(gl), gamma(bl))
+    }
+}
+
+extension PixelOps {
+    /// Adds N(mean, std²) noise (in grey levels) to every colour sample, independently, from `seed`.
+    ///
+    /// Normal values come by inverse CDF from a table of 2^16 equiprobable quantiles (the tails beyond ±4.17σ are
+    /// cut), four 16-bit draws per 64-bit random number; since the samples are integers, adding the noise rounded
+    /// to an integer rounds the sum the same way, so the table holds integers and the kernel is an add and a clamp.
+    static func addGaussianNoise(_ src: PixelBuffer, mean: Double, std: Double, seed: UInt64) -> PixelBuffer {
+        let table = NormalTable.quantiles.map { Int16(clamping: Int((mean + std * Double($0)).rounded())) }
+        var rng = SplitMix64(seed: seed)
+        let alpha = src.format == .rgba8
+        return table.withUnsafeBufferPointer { t in
+            src.bytes.withUnsafeBufferPointer { s in
+                PixelBuffer(width: src.width, height: src.height, format: src.format) { d in
+                    let count = d.count
+                    var i = 0
+                    while i < count {
+                        var bits = rng.next()
+                        for _ in 0..<4 where i < count {
+                            let v = Int32(s[i]) + Int32(t[Int(bits & 0xffff)])
+                            d[i] = UInt8(truncatingIfNeeded: min(max(v, 0), 255))
+                            bits >>= 16
+                            i += 1
+                        }
+                    }
+                    if alpha { for j in Swift.stride(from: 3, to: count, by: 4) { d[j] = s[j] } }
+                }
+            }
+        }
+    }
+}
+
+/// The standard normal's quantiles at (i + ½) / 2^16.
+enum NormalTable {
+    static let quantiles: [Float] = (0..<65536).map { Float(inverseNormalCDF((Double($0) + 0.5) / 65536)) }
+
+    /// Acklam's rational approximation with one Newton step (relative error below 1e-12).
+    static func inverseNormalCDF(_ p: Double) -> Double {
+        let a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00]
+        let b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01]
+        let c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00]
+        let d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00]
+        let low = 0.02425
+        var x: Double
+        if p < low {
+            let q = (-2 * log(p)).squareRoot()
+            x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+        } else if p <= 1 - low {
+            let q = p - 0.5, r = q * q
+            x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+        } else {
+            let q = (-2 * log(1 - p)).squareRoot()
+            x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+        }
+        // One Halley step on erfc.
+        let e = 0.5 * erfc(-x / 2.0.squareRoot()) - p
+        let u = e * (2 * Double.pi).squareRoot() * exp(x * x / 2)
+        x -= u / (1 + x * u / 2)
+        return x
     }
 }

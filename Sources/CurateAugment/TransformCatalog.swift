@@ -319,16 +319,7 @@ enum TransformCatalog {
             ["std": rng.uniform(step.range("std_range", (0.2, 0.44), symmetric: false)), "mean": rng.uniform(step.range("mean_range", (0, 0))),
              "noise_seed": Double(rng.next() >> 12)]
         }) { _, v, s, _ in
-            photometric(s) { image in
-                var out = image
-                var noise = SplitMix64(seed: UInt64(v["noise_seed"]!))
-                let std = v["std"]! * 255, mean = v["mean"]! * 255
-                let c = image.format.channels
-                for i in 0..<out.bytes.count where !(c == 4 && i % 4 == 3) {
-                    out.bytes[i] = UInt8(clamping: Int((Double(out.bytes[i]) + mean + std * noise.normal()).rounded()))
-                }
-                return out
-            }
+            photometric(s) { PixelOps.addGaussianNoise($0, mean: v["mean"]! * 255, std: v["std"]! * 255, seed: UInt64(v["noise_seed"]!)) }
         }
         k["RGBShift"] = TransformKind(defaultProbability: 0.5, parameters: with(["r_shift_limit": rangeWithin(-255, 255), "g_shift_limit": rangeWithin(-255, 255), "b_shift_limit": rangeWithin(-255, 255)]),
                                       sample: { step, rng, _, _ in
@@ -336,11 +327,7 @@ enum TransformCatalog {
         }) { _, v, s, _ in
             photometric(s) { image in
                 guard image.format != .gray8 else { return image }
-                let tables = [v["r"]!, v["g"]!, v["b"]!].map { shift in table { $0 + shift } }
-                var out = image
-                let c = image.format.channels
-                for i in 0..<(out.bytes.count / c) { for k in 0..<3 { out.bytes[i * c + k] = tables[k][Int(out.bytes[i * c + k])] } }
-                return out
+                return PixelOps.lookup(image, perChannel: [v["r"]!, v["g"]!, v["b"]!].map { shift in table { $0 + shift } })
             }
         }
         k["CoarseDropout"] = TransformKind(defaultProbability: 0.5, parameters: with(["num_holes_range": positiveRange(1000), "hole_height_range": positiveRange(1), "hole_width_range": positiveRange(1), "fill": fill]),
@@ -403,7 +390,7 @@ enum TransformCatalog {
         }) { _, v, s, _ in
             // albumentations' uint8 convention: hue in OpenCV units (2 degrees each), saturation and value in 0…255.
             let hue = v["hue"]! * 2, sat = v["sat"]! / 255, val = v["val"]! / 255
-            return photometric(s) { PixelOps.mapHSV($0) { h, sv, vv in (h + hue, sv + sat, vv + val) } }
+            return photometric(s) { PixelOps.adjustHSV($0, hueShift: Float(hue), satShift: Float(sat), valShift: Float(val)) }
         }
         k["ColorJitter"] = TransformKind(defaultProbability: 0.5, parameters: with(["brightness": positiveRange(10), "contrast": positiveRange(10), "saturation": positiveRange(10),
                                                                                    "hue": rangeWithin(-0.5, 0.5)]), sample: { step, rng, _, _ in
@@ -417,12 +404,13 @@ enum TransformCatalog {
         }) { _, v, s, _ in
             photometric(s) { image in
                 guard image.format != .gray8 else { return image }
-                var out = PixelOps.lookup(image, table { $0 * v["brightness"]! })
-                let grey = out.converted(to: .gray8).bytes
-                let mean = Double(grey.reduce(0) { $0 + Int($1) }) / Double(max(1, grey.count))
-                out = PixelOps.lookup(out, table { mean + ($0 - mean) * v["contrast"]! })
-                let saturation = v["saturation"]!, hue = v["hue"]! * 360
-                return PixelOps.mapHSV(out) { h, sv, vv in (h + hue, sv * saturation, vv) }
+                // Brightness, then contrast about the mean luma of the brightened image, then saturation and hue,
+                // in one pass: the two tables compose, and the mean comes from the brightened samples.
+                let brightness = table { $0 * v["brightness"]! }
+                let mean = PixelOps.meanLuma(image, through: brightness)
+                let contrast = table { mean + ($0 - mean) * v["contrast"]! }
+                let both = brightness.map { contrast[Int($0)] }
+                return PixelOps.adjustHSV(image, table: both, hueShift: Float(v["hue"]! * 360), satScale: Float(v["saturation"]!))
             }
         }
         k["CLAHE"] = TransformKind(defaultProbability: 0.5, parameters: with(["clip_limit": positiveRange(100), "tile_grid_size": size]), sample: { step, rng, _, _ in

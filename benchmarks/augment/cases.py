@@ -22,4 +22,16 @@ CASES = [
     ("GaussianBlur", "- GaussianBlur: {blur_limit: [3, 7], p: 1}", lambda: A.GaussianBlur(blur_limit=(3, 7), p=1)),
     ("GaussNoise", "- GaussNoise: {p: 1}", lambda: A.GaussNoise(p=1)),
     ("CoarseDropout", "- CoarseDropout: {p: 1}", lambda: A.CoarseDropout(p=1)),
+    ("ColorJitter", "- ColorJitter: {hue: 0.5, p: 1}", lambda: A.ColorJitter(p=1)),
+    ("HueSaturationValue", "- HueSaturationValue: {p: 1}", lambda: A.HueSaturationValue(p=1)),
+    ("Normalize", "- Normalize: {}", lambda: A.Normalize(p=1)),
+    ("CLAHE", "- CLAHE: {p: 1}", lambda: A.CLAHE(p=1)),
 ]
+
+# The training pipeline of the issue: with 3 boxes per image from decoded pixels, and from JPEG bytes.
+PIPELINE_YAML = "\n  ".join([
+    "- RandomResizedCrop: {size: [224, 224], p: 1}", "- HorizontalFlip: {p: 0.5}", "- ColorJitter: {hue: 0.5, p: 1}", "- Normalize: {}"])
+
+
+def pipeline():
+    return [A.RandomResizedCrop(size=(224, 224), p=1), A.HorizontalFlip(p=0.5), A.ColorJitter(p=1), A.Normalize(p=1)]

@@ -23,16 +23,24 @@ sys.path.insert(0, os.path.join(os.environ.get("HERE", "."), ""))
 PYEOF
 (cd "$HERE" && "$PY" -c "
 import sys
-from cases import CASES
+from cases import CASES, PIPELINE_YAML
 for name, yaml, _ in CASES:
     open('$PIPES/' + name + '.yaml', 'w').write('transforms:\n  ' + yaml + '\n')
+open('$PIPES/pipeline.yaml', 'w').write('transforms:\n  ' + PIPELINE_YAML + '\n')
 ")
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $REPEAT passes over $(ls "$CORPUS"/png | wc -l) 512x512 RGB images"
-peers=$(cd "$HERE" && "$PY" peers.py "$CORPUS/png" "$REPEAT")
+peers=$(cd "$HERE" && "$PY" peers.py "$CORPUS/png" "$REPEAT" "$CORPUS/jpeg")
 printf "%-22s %12s %16s %8s\n" case curate-img/s albumentations ratio
-for yaml in "$PIPES"/*.yaml; do
-  name=$(basename "$yaml" .yaml)
-  ours=$("$CURATE" bench augment --pipeline "$yaml" --repeat "$REPEAT" "$CORPUS"/png/*.png | "$PY" -c "import json,sys; print(json.load(sys.stdin)['images_per_second'])")
+row() {  # name, then the curate bench arguments
+  local name="$1"; shift
+  ours=$("$CURATE" bench augment --repeat "$REPEAT" "$@" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['images_per_second'])")
   theirs=$(echo "$peers" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['$name'])")
   "$PY" -c "print(f'{\"$name\":<22} {$ours:12.0f} {$theirs:16.0f} {$ours/$theirs:7.2f}x')"
+}
+for yaml in "$PIPES"/*.yaml; do
+  name=$(basename "$yaml" .yaml)
+  [ "$name" = pipeline ] && continue
+  row "$name" --pipeline "$yaml" "$CORPUS"/png/*.png
 done
+row "Pipeline+3boxes" --pipeline "$PIPES/pipeline.yaml" --boxes 3 "$CORPUS"/png/*.png
+row "JPEGbytes+Pipeline" --pipeline "$PIPES/pipeline.yaml" --boxes 3 --from-bytes "$CORPUS"/jpeg/*.jpg
