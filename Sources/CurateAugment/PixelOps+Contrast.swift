@@ -15,13 +15,14 @@ extension PixelOps {
             return out
         }
         var lightness = [UInt8](repeating: 0, count: w * h), a = lightness, b = lightness
+        let lab = Lab.shared
         for i in 0..<(w * h) {
-            (lightness[i], a[i], b[i]) = Lab.fromRGB(src.bytes[i * c], src.bytes[i * c + 1], src.bytes[i * c + 2])
+            (lightness[i], a[i], b[i]) = lab.fromRGB(src.bytes[i * c], src.bytes[i * c + 1], src.bytes[i * c + 2])
         }
         let equalised = clahePlane(lightness, width: w, height: h, clipLimit: clipLimit, tilesX: tilesX, tilesY: tilesY)
         var out = src
         for i in 0..<(w * h) {
-            (out.bytes[i * c], out.bytes[i * c + 1], out.bytes[i * c + 2]) = Lab.toRGB(equalised[i], a[i], b[i])
+            (out.bytes[i * c], out.bytes[i * c + 1], out.bytes[i * c + 2]) = lab.toRGB(equalised[i], a[i], b[i])
         }
         return out
     }
@@ -129,8 +130,10 @@ extension PixelOps {
 }
 
 /// 8-bit CIELAB as OpenCV stores it (L · 255/100, a + 128, b + 128), sRGB with the D65 white point.
-enum Lab {
+struct Lab: Sendable {
     static let white = (0.950456, 1.0, 1.088754)
+    /// The tables, built once; hot loops hold this value so they neither re-check lazy globals nor retain per call.
+    static let shared = Lab()
 
     static let linear: [Double] = (0..<256).map { i in
         let v = Double(i) / 255
@@ -139,7 +142,7 @@ enum Lab {
 
     /// OpenCV's 8-bit RGB → Lab, bit for bit: 11-bit sRGB-linear table (3 extra bits), 12-bit XYZ coefficients
     /// scaled by the white point, a 15-bit cube-root table with the linear segment below 0.008856, fixed-point L, a, b.
-    static func fromRGB(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> (UInt8, UInt8, UInt8) {
+    func fromRGB(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> (UInt8, UInt8, UInt8) {
         let R = gammaTable[Int(r)], G = gammaTable[Int(g)], B = gammaTable[Int(b)]
         @inline(__always) func descale(_ x: Int, _ n: Int) -> Int { (x + (1 << (n - 1))) >> n }
         let c = coefficients
@@ -152,39 +155,43 @@ enum Lab {
         return (UInt8(clamping: l), UInt8(clamping: a), UInt8(clamping: bb))
     }
 
-    private static let gammaTable: [Int] = (0..<256).map { i in
+    private let gammaTable: [Int] = (0..<256).map { i in
         let x = Float(i) * (1 / Float(255))
         let v = x <= 0.04045 ? x * (1 / Float(12.92)) : Float(pow((Double(x) + 0.055) * (1 / 1.055), 2.4))
         return Int(min(max((Float(255 * 8) * v).rounded(.toNearestOrEven), 0), 65535))
     }
-    private static let cbrtTable: [Int] = (0..<(256 * 3 / 2 * 8)).map { i in
+    private let cbrtTable: [Int] = (0..<(256 * 3 / 2 * 8)).map { i in
         let x = Float(i) * (1 / Float(255 * 8))
         let v = x < 0.008856 ? Double(x * 7.787) + 0.13793103448275862 : cbrt(Double(x))
         return Int(min(max((Double(1 << 15) * v).rounded(.toNearestOrEven), 0), 65535))
     }
-    private static let coefficients: [Int] = {
+    private let coefficients: [Int] = {
         let m = [0.412453, 0.357580, 0.180423, 0.212671, 0.715160, 0.072169, 0.019334, 0.119193, 0.950227]
-        let w = [white.0, white.1, white.2]
+        let w = [Lab.white.0, Lab.white.1, Lab.white.2]
         return (0..<9).map { Int((Double(1 << 12) * m[$0] / w[$0 / 3]).rounded()) }
     }()
 
     /// Lab → RGB in double precision (within one level of OpenCV's 8-bit conversion).
-    static func toRGB(_ l8: UInt8, _ a8: UInt8, _ b8: UInt8) -> (UInt8, UInt8, UInt8) {
+    func toRGB(_ l8: UInt8, _ a8: UInt8, _ b8: UInt8) -> (UInt8, UInt8, UInt8) {
         let lightness = Double(l8) * 100 / 255, a = Double(a8) - 128, b = Double(b8) - 128
         let fy = (lightness + 16) / 116
         let fx = fy + a / 500, fz = fy - b / 200
         func inverse(_ t: Double) -> Double { t > 0.206893 ? t * t * t : (t - 16.0 / 116) / 7.787 }
         let y = lightness > 7.9996 ? fy * fy * fy : lightness / 903.3
-        let x = inverse(fx) * white.0, z = inverse(fz) * white.2
+        let x = inverse(fx) * Lab.white.0, z = inverse(fz) * Lab.white.2
         let rl = 3.240479 * x - 1.53715 * y - 0.498535 * z
         let gl = -0.969256 * x + 1.875991 * y + 0.041556 * z
         let bl = 0.055648 * x - 0.204043 * y + 1.057311 * z
-        func gamma(_ v: Double) -> UInt8 {
-            let v = min(max(v, 0), 1)
-            let s = v <= 0.0031308 ? 12.92 * v : 1.055 * pow(v, 1 / 2.4) - 0.055
-            return UInt8(clamping: Int((s * 255).rounded()))
-        }
+        @inline(__always) func gamma(_ v: Double) -> UInt8 { encodeTable[Int(min(max(v, 0), 1) * Double(encodeSteps) + 0.5)] }
         return (gamma(rl), gamma(gl), gamma(bl))
+    }
+
+    /// Linear light → sRGB byte at 2^16 steps (the steepest part of the curve moves 0.05 levels per step).
+    private let encodeSteps = 65536
+    private let encodeTable: [UInt8] = (0...65536).map { i in
+        let v = Double(i) / 65536
+        let s = v <= 0.0031308 ? 12.92 * v : 1.055 * pow(v, 1 / 2.4) - 0.055
+        return UInt8(clamping: Int((s * 255).rounded()))
     }
 }
 

@@ -343,21 +343,10 @@ enum PixelOps {
     static func lookup(_ src: PixelBuffer, _ table: [UInt8]) -> PixelBuffer {
         let c = src.format.channels
         if c == 4 { return lookup(src, perChannel: [table, table, table]) }
-        // Two samples per lookup through a 2^16-entry table (128 KiB, built in a few microseconds).
-        let pairs = [UInt16](unsafeUninitializedCapacity: 65536) { p, n in
-            for hi in 0..<256 { for lo in 0..<256 { p[hi << 8 | lo] = UInt16(table[lo]) | UInt16(table[hi]) << 8 } }
-            n = 65536
-        }
-        return pairs.withUnsafeBufferPointer { t in
+        return table.withUnsafeBufferPointer { t in
             src.bytes.withUnsafeBufferPointer { s in
                 PixelBuffer(width: src.width, height: src.height, format: src.format) { d in
-                    let n = d.count, half = n / 2
-                    let from = UnsafeRawPointer(s.baseAddress!), to = UnsafeMutableRawPointer(d.baseAddress!)
-                    for i in 0..<half {
-                        let v = from.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)
-                        to.storeBytes(of: t[Int(UInt16(littleEndian: v))].littleEndian, toByteOffset: i * 2, as: UInt16.self)
-                    }
-                    if n % 2 == 1 { d[n - 1] = table[Int(s[n - 1])] }
+                    Kernels.lookup(d.baseAddress!, s.baseAddress!, t.baseAddress!, d.count)
                 }
             }
         }

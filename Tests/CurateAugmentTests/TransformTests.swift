@@ -129,7 +129,7 @@ private func interiorError(_ a: PixelBuffer, _ b: PixelBuffer, margin: Int) -> D
     @Test func labLightnessMatchesOpenCVExactly() throws {
         let image = try ImageDecoder().decode(fileAt: fixture("input.png"), format: .rgb8).pixels
         let expected = try ImageDecoder().decode(fileAt: fixture("lab_l.png"), format: .gray8).pixels
-        let lightness = (0..<(image.width * image.height)).map { Lab.fromRGB(image.bytes[$0 * 3], image.bytes[$0 * 3 + 1], image.bytes[$0 * 3 + 2]).0 }
+        let lightness = (0..<(image.width * image.height)).map { Lab.shared.fromRGB(image.bytes[$0 * 3], image.bytes[$0 * 3 + 1], image.bytes[$0 * 3 + 2]).0 }
         #expect(lightness == expected.bytes)
     }
 
