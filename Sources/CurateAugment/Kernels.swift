@@ -92,17 +92,9 @@ extension Kernels {
 }
 
 extension Kernels {
-    /// `out[i] = table[src[i]]`, four samples per iteration.
+    /// `out[i] = table[src[i]]`.
     @inline(never)
     static func lookup(_ out: UnsafeMutablePointer<UInt8>, _ src: UnsafePointer<UInt8>, _ table: UnsafePointer<UInt8>, _ count: Int) {
-        var i = 0
-        while i + 4 <= count {
-            let word = UnsafeRawPointer(src + i).loadUnaligned(as: UInt32.self)
-            let a = UInt32(table[Int(word & 0xff)]), b = UInt32(table[Int((word >> 8) & 0xff)])
-            let c = UInt32(table[Int((word >> 16) & 0xff)]), d = UInt32(table[Int(word >> 24)])
-            UnsafeMutableRawPointer(out + i).storeBytes(of: a | b << 8 | c << 16 | d << 24, as: UInt32.self)
-            i += 4
-        }
-        while i < count { out[i] = table[Int(src[i])]; i += 1 }
+        for i in 0..<count { out[i] = table[Int(src[i])] }
     }
 }
