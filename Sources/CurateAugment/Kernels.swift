@@ -1,40 +1,12 @@
 /// Small loops over raw pointers, kept out of line so that the compiler sees plain pointer arguments (not
 /// values captured by closures) and vectorises them, checking for overlap at run time.
 enum Kernels {
-    /// `out[i] += weight · src[i]`.
-    @inline(never)
-    static func multiplyAdd(_ out: UnsafeMutablePointer<Int32>, _ src: UnsafePointer<Int32>, _ weight: Int32, _ count: Int) {
-        for i in 0..<count { out[i] &+= weight &* src[i] }
-    }
-
-    /// `out[i] = (out[i] + round) >> shift`.
-    @inline(never)
-    static func shiftRight(_ out: UnsafeMutablePointer<Int32>, by shift: Int32, _ count: Int) {
-        let round: Int32 = 1 << (shift - 1)
-        for i in 0..<count { out[i] = (out[i] &+ round) &>> shift }
-    }
-
-    /// `out[i] = clamp((src[i] + round) >> shift, 0, 255)`.
-    @inline(never)
-    static func narrow(_ out: UnsafeMutablePointer<UInt8>, _ src: UnsafePointer<Int32>, shift: Int32, _ count: Int) {
-        let round: Int32 = 1 << (shift - 1)
-        for i in 0..<count { out[i] = UInt8(truncatingIfNeeded: min(max((src[i] &+ round) &>> shift, 0), 255)) }
-    }
-
     /// `out[i] = Int32(a[i]) · wa + Int32(b[i]) · wb`.
     @inline(never)
     static func blend(_ out: UnsafeMutablePointer<Int32>, _ a: UnsafePointer<UInt8>, _ wa: Int32, _ b: UnsafePointer<UInt8>, _ wb: Int32, _ count: Int) {
         for i in 0..<count { out[i] = Int32(a[i]) &* wa &+ Int32(b[i]) &* wb }
     }
 
-    /// `out[i] = Int32(src[i])`.
-    @inline(never)
-    static func widen(_ out: UnsafeMutablePointer<Int32>, _ src: UnsafePointer<UInt8>, _ count: Int) {
-        for i in 0..<count { out[i] = Int32(src[i]) }
-    }
-}
-
-extension Kernels {
     /// `out[i] += weight · src[i]`.
     @inline(never)
     static func multiplyAdd(_ out: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ weight: Float, _ count: Int) {

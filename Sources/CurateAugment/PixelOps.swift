@@ -281,6 +281,14 @@ enum PixelOps {
         return out
     }
 
+    /// BORDER_REFLECT_101: index `i` folded into 0..<n as ...dcb|abcd|cba...
+    static func reflect101(_ i: Int, _ n: Int) -> Int {
+        if n == 1 { return 0 }
+        let period = 2 * (n - 1)
+        let j = ((i % period) + period) % period
+        return j < n ? j : period - j
+    }
+
     enum Border: String, Sendable, CaseIterable, Codable {
         case constant, reflect, replicate
     }
@@ -295,11 +303,7 @@ enum PixelOps {
             switch border {
             case .constant: return -1
             case .replicate: return min(max(i, 0), n - 1)
-            case .reflect:  // BORDER_REFLECT_101: ...dcb|abcd|cba...
-                if n == 1 { return 0 }
-                let period = 2 * (n - 1)
-                let j = ((i % period) + period) % period
-                return j < n ? j : period - j
+            case .reflect: return reflect101(i, n)
             }
         }
         let fill = Int32(value)
@@ -427,15 +431,9 @@ enum PixelOps {
         let total = kernel.reduce(0, +)
         let weights = kernel.map { Float($0 / total) }
         let c = src.format.channels, w = src.width, h = src.height, n = w * c
-        func reflect(_ i: Int, _ n: Int) -> Int {
-            if n == 1 { return 0 }
-            let period = 2 * (n - 1)
-            let j = ((i % period) + period) % period
-            return j < n ? j : period - j
-        }
         var temp = [Float](repeating: 0, count: n * h)
         var padded = [Float](repeating: 0, count: (w + 2 * radius) * c)
-        let edges = (0..<radius).map { (reflect($0 - radius, w), reflect(w + $0, w)) }
+        let edges = (0..<radius).map { (reflect101($0 - radius, w), reflect101(w + $0, w)) }
         src.bytes.withUnsafeBufferPointer { p in
             temp.withUnsafeMutableBufferPointer { t in
                 padded.withUnsafeMutableBufferPointer { row in
@@ -455,7 +453,7 @@ enum PixelOps {
                 }
             }
         }
-        let rows = (0..<h).map { y in (0..<taps).map { reflect(y + $0 - radius, h) * n } }
+        let rows = (0..<h).map { y in (0..<taps).map { reflect101(y + $0 - radius, h) * n } }
         var acc = [Float](repeating: 0, count: n)
         return temp.withUnsafeBufferPointer { t in
             acc.withUnsafeMutableBufferPointer { a in
@@ -486,12 +484,6 @@ enum PixelOps {
         let total = kernel.reduce(0, +)
         let weights = kernel.map { $0 / total }
         let c = src.format.channels, w = src.width, h = src.height
-        func reflect(_ i: Int, _ n: Int) -> Int {
-            if n == 1 { return 0 }
-            let period = 2 * (n - 1)
-            let j = ((i % period) + period) % period
-            return j < n ? j : period - j
-        }
         let taps = weights.enumerated().filter { $0.element > 0 }.map { (dx: $0.offset % k - r, dy: $0.offset / k - r, w: $0.element) }
         return src.bytes.withUnsafeBufferPointer { s in
             PixelBuffer(width: w, height: h, format: src.format) { d in
@@ -500,7 +492,7 @@ enum PixelOps {
                         for ch in 0..<c {
                             if c == 4 && ch == 3 { d[(y * w + x) * c + ch] = s[(y * w + x) * c + ch]; continue }
                             var v = 0.0
-                            for t in taps { v += t.w * Double(s[(reflect(y + t.dy, h) * w + reflect(x + t.dx, w)) * c + ch]) }
+                            for t in taps { v += t.w * Double(s[(reflect101(y + t.dy, h) * w + reflect101(x + t.dx, w)) * c + ch]) }
                             d[(y * w + x) * c + ch] = UInt8(clamping: Int(v.rounded()))
                         }
                     }
