@@ -250,6 +250,14 @@ func same(_ a: AugmentSample, _ b: AugmentSample) -> Bool {
             }
         }
         #expect(reduced == 6)
+        // Outputs made at reduced scale replay bit for bit from their lineage.
+        let outputs = Augmenter(pipeline: pipeline, seed: 5, copies: 3).run([source])
+        guard case .outputs(let made) = outputs.first else { Issue.record("no outputs"); return }
+        #expect(made.count == 3)
+        for output in made {
+            #expect(output.lineage.applied.first?.parameters["from_width"] == 1000)
+            #expect(try Augmenter(pipeline: pipeline, seed: 5, copies: 3).replay(output.lineage, source: source) == output.bytes)
+        }
         // Small crops that would be enlarged keep the full decode.
         let small = try Pipeline(yaml: "transforms:\n  - RandomResizedCrop: {size: [224, 224], scale: [0.05, 0.06]}\n", file: "p.yaml")
         let draw = try #require(small.firstDraw(seed: 1, width: 1000, height: 872))
