@@ -70,3 +70,11 @@ extension Kernels {
         for i in 0..<count { out[i] = table[Int(src[i])] }
     }
 }
+
+extension Kernels {
+    /// `out[i] = clamp(src[i] + delta[i], 0, 255)`.
+    @inline(never)
+    static func addClamped(_ out: UnsafeMutablePointer<UInt8>, _ src: UnsafePointer<UInt8>, _ delta: UnsafePointer<Int16>, _ count: Int) {
+        for i in 0..<count { out[i] = UInt8(truncatingIfNeeded: min(max(Int16(src[i]) &+ delta[i], 0), 255)) }
+    }
+}

@@ -205,21 +205,31 @@ extension PixelOps {
         let table = NormalTable.quantiles.map { Int16(clamping: Int((mean + std * Double($0)).rounded())) }
         var rng = SplitMix64(seed: seed)
         let alpha = src.format == .rgba8
+        let chunk = 4096
+        var noise = [Int16](repeating: 0, count: chunk)
         return table.withUnsafeBufferPointer { t in
-            src.bytes.withUnsafeBufferPointer { s in
-                PixelBuffer(width: src.width, height: src.height, format: src.format) { d in
-                    let count = d.count
-                    var i = 0
-                    while i < count {
-                        var bits = rng.next()
-                        for _ in 0..<4 where i < count {
-                            let v = Int32(s[i]) + Int32(t[Int(bits & 0xffff)])
-                            d[i] = UInt8(truncatingIfNeeded: min(max(v, 0), 255))
-                            bits >>= 16
-                            i += 1
+            noise.withUnsafeMutableBufferPointer { z in
+                src.bytes.withUnsafeBufferPointer { s in
+                    PixelBuffer(width: src.width, height: src.height, format: src.format) { d in
+                        let count = d.count
+                        var start = 0
+                        while start < count {
+                            // Draws for a chunk (four 16-bit indices per random number), then a vectorised add.
+                            let n = min(chunk, count - start)
+                            var i = 0
+                            while i < n {
+                                let bits = rng.next()
+                                z[i] = t[Int(bits & 0xffff)]
+                                z[i + 1] = t[Int((bits >> 16) & 0xffff)]
+                                z[i + 2] = t[Int((bits >> 32) & 0xffff)]
+                                z[i + 3] = t[Int(bits >> 48)]
+                                i += 4
+                            }
+                            Kernels.addClamped(d.baseAddress! + start, s.baseAddress! + start, z.baseAddress!, n)
+                            start += n
                         }
+                        if alpha { for j in Swift.stride(from: 3, to: count, by: 4) { d[j] = s[j] } }
                     }
-                    if alpha { for j in Swift.stride(from: 3, to: count, by: 4) { d[j] = s[j] } }
                 }
             }
         }

@@ -19,6 +19,16 @@ enum PixelOps {
                         let last = (w - 1) * 3
                         for k in 0..<3 { dp[base + k] = sp[base + last + k] }
                         var i = 3, j = last - 3
+                        // Four pixels (12 bytes) per step: one 8- and one 4-byte load, the pixels rearranged in
+                        // registers, one 8- and one 4-byte store.
+                        while i + 12 <= last && j >= 9 {
+                            let lo = (from + j - 9).loadUnaligned(as: UInt64.self), hi = UInt64((from + j - 1).loadUnaligned(as: UInt32.self))
+                            // Source pixels q0…q3 in memory order; the destination wants q3 q2 q1 q0.
+                            let q0 = lo & 0xFF_FFFF, q1 = (lo >> 24) & 0xFF_FFFF, q2 = (lo >> 48) | ((hi & 0xFF) << 16), q3 = hi >> 8
+                            (to + i).storeBytes(of: (q3 | q2 << 24 | q1 << 48).littleEndian, as: UInt64.self)
+                            (to + i + 8).storeBytes(of: UInt32(truncatingIfNeeded: (q1 >> 16) | q0 << 8).littleEndian, as: UInt32.self)
+                            i += 12; j -= 12
+                        }
                         while i < last {
                             (to + i).storeBytes(of: (from + j).loadUnaligned(as: UInt32.self), as: UInt32.self)
                             i += 3; j -= 3
@@ -223,9 +233,14 @@ enum PixelOps {
                                     Kernels.blend(vp, r0, wy0, r1, wy, srcRow)
                                     var o = dp + y * width * c
                                     for x in 0..<width {
-                                        let p0 = vp + a[x], p1 = vp + b[x], wx = wxs[x], wx0 = 2048 - wx
-                                        for k in 0..<c {
-                                            o[k] = UInt8(truncatingIfNeeded: (p0[k] &* wx0 &+ p1[k] &* wx &+ (1 << 21)) >> 22)
+                                        let p0 = vp + a[x], p1 = vp + b[x], wx = wxs[x], wx0 = 2048 &- wx
+                                        @inline(__always) func sample(_ k: Int) -> UInt8 {
+                                            UInt8(truncatingIfNeeded: (p0[k] &* wx0 &+ p1[k] &* wx &+ (1 << 21)) &>> 22)
+                                        }
+                                        if c == 3 {
+                                            o[0] = sample(0); o[1] = sample(1); o[2] = sample(2)
+                                        } else {
+                                            for k in 0..<c { o[k] = sample(k) }
                                         }
                                         o += c
                                     }
@@ -310,33 +325,45 @@ enum PixelOps {
         return src.bytes.withUnsafeBufferPointer { s in
             PixelBuffer(width: width, height: height, format: src.format) { d in
                 let sp = s.baseAddress!
-                var o = d.baseAddress!
-                // Source positions in 16.16 fixed point: a constant integer step along each row.
+                // Source positions in 16.16 fixed point: a constant integer step along each row. The output is
+                // walked in 64 × 64 tiles, so the (slanted) source region a tile reads stays in cache.
                 let stepX = Int((m[0] * 65536).rounded()), stepY = Int((m[3] * 65536).rounded())
-                for y in 0..<height {
-                    var fx = Int(((m[1] * Double(y) + m[2]) * 65536).rounded()), fy = Int(((m[4] * Double(y) + m[5]) * 65536).rounded())
-                    for _ in 0..<width {
-                        let x0 = fx >> 16, y0 = fy >> 16
-                        let wx = Int32(truncatingIfNeeded: (fx >> 5) & 2047), wy = Int32(truncatingIfNeeded: (fy >> 5) & 2047)
-                        fx &+= stepX; fy &+= stepY
-                        if x0 >= 0 && y0 >= 0 && x0 + 1 < sw && y0 + 1 < sh {
-                            // Fast path: all four neighbours inside.
-                            let p00 = sp + (y0 * sw + x0) * c, p10 = p00 + sw * c
-                            for k in 0..<c {
-                                let top = Int32(p00[k]) * (2048 - wx) + Int32(p00[k + c]) * wx
-                                let bottom = Int32(p10[k]) * (2048 - wx) + Int32(p10[k + c]) * wx
-                                o[k] = UInt8(truncatingIfNeeded: (top * (2048 - wy) + bottom * wy + (1 << 21)) >> 22)
+                let tile = 64
+                let tiles = Swift.stride(from: 0, to: height, by: tile).flatMap { ty in Swift.stride(from: 0, to: width, by: tile).map { (ty, $0) } }
+                for (tileY, tileX) in tiles {
+                    for y in tileY..<min(tileY + tile, height) {
+                        var o = d.baseAddress! + (y * width + tileX) * c
+                        var fx = Int(((m[1] * Double(y) + m[2]) * 65536).rounded()) &+ tileX &* stepX
+                        var fy = Int(((m[4] * Double(y) + m[5]) * 65536).rounded()) &+ tileX &* stepY
+                        for _ in tileX..<min(tileX + tile, width) {
+                            let x0 = fx >> 16, y0 = fy >> 16
+                            let wx = Int32(truncatingIfNeeded: (fx >> 5) & 2047), wy = Int32(truncatingIfNeeded: (fy >> 5) & 2047)
+                            fx &+= stepX; fy &+= stepY
+                            if x0 >= 0 && y0 >= 0 && x0 + 1 < sw && y0 + 1 < sh {
+                                // Fast path: all four neighbours inside.
+                                let p00 = sp + (y0 * sw + x0) * c, p10 = p00 + sw * c
+                                let wx0 = 2048 &- wx, wy0 = 2048 &- wy
+                                @inline(__always) func sample(_ k: Int) -> UInt8 {
+                                    let top = Int32(p00[k]) &* wx0 &+ Int32(p00[k + c]) &* wx
+                                    let bottom = Int32(p10[k]) &* wx0 &+ Int32(p10[k + c]) &* wx
+                                    return UInt8(truncatingIfNeeded: (top &* wy0 &+ bottom &* wy &+ (1 << 21)) &>> 22)
+                                }
+                                if c == 3 {
+                                    o[0] = sample(0); o[1] = sample(1); o[2] = sample(2)
+                                } else {
+                                    for k in 0..<c { o[k] = sample(k) }
+                                }
+                            } else {
+                                let ix0 = index(x0, sw), ix1 = index(x0 + 1, sw), iy0 = index(y0, sh), iy1 = index(y0 + 1, sh)
+                                for k in 0..<c {
+                                    @inline(__always) func at(_ xi: Int, _ yi: Int) -> Int32 { xi < 0 || yi < 0 ? fill : Int32(sp[(yi * sw + xi) * c + k]) }
+                                    let top = at(ix0, iy0) * (2048 - wx) + at(ix1, iy0) * wx
+                                    let bottom = at(ix0, iy1) * (2048 - wx) + at(ix1, iy1) * wx
+                                    o[k] = UInt8(truncatingIfNeeded: (top * (2048 - wy) + bottom * wy + (1 << 21)) >> 22)
+                                }
                             }
-                        } else {
-                            let ix0 = index(x0, sw), ix1 = index(x0 + 1, sw), iy0 = index(y0, sh), iy1 = index(y0 + 1, sh)
-                            for k in 0..<c {
-                                @inline(__always) func at(_ xi: Int, _ yi: Int) -> Int32 { xi < 0 || yi < 0 ? fill : Int32(sp[(yi * sw + xi) * c + k]) }
-                                let top = at(ix0, iy0) * (2048 - wx) + at(ix1, iy0) * wx
-                                let bottom = at(ix0, iy1) * (2048 - wx) + at(ix1, iy1) * wx
-                                o[k] = UInt8(truncatingIfNeeded: (top * (2048 - wy) + bottom * wy + (1 << 21)) >> 22)
-                            }
+                            o += c
                         }
-                        o += c
                     }
                 }
             }
