@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "CurateImaging", targets: ["CurateImaging"]),
         .library(name: "CurateVersioning", targets: ["CurateVersioning"]),
         .library(name: "CurateAugment", targets: ["CurateAugment"]),
+        .library(name: "CurateQuality", targets: ["CurateQuality"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -46,6 +47,9 @@ let package = Package(
             ],
             exclude: ["FORMAT.md"]),
         .target(
+            name: "CurateQuality",
+            dependencies: ["CurateCore"]),
+        .target(
             name: "CurateAugment",
             dependencies: [
                 "CurateCore", "CurateImaging", "CurateVersioning",
@@ -54,7 +58,7 @@ let package = Package(
         .target(
             name: "CurateCommands",
             dependencies: [
-                "CurateCore", "CurateImaging", "CurateVersioning", "CurateAugment",
+                "CurateCore", "CurateImaging", "CurateVersioning", "CurateAugment", "CurateQuality",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "curate", dependencies: ["CurateCommands"]),
@@ -80,6 +84,10 @@ let package = Package(
         .testTarget(
             name: "CurateAugmentTests",
             dependencies: ["CurateAugment", "CurateTestSupport"],
+            exclude: ["Fixtures"]),
+        .testTarget(
+            name: "CurateQualityTests",
+            dependencies: ["CurateQuality", "CurateTestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "CurateCommandsTests",

@@ -51,20 +51,9 @@ public struct NormalizedImage: Sendable, Equatable {
         self.values = values
     }
 
-    /// The image as a NumPy `.npy` file (format 1.0, little-endian float32, C order, shape (H, W, C)), which
-    /// `numpy.load` reads as is.
+    /// The image as a NumPy `.npy` file (little-endian float32, C order, shape (H, W, C)), which `numpy.load`
+    /// reads as is.
     public func npy() -> [UInt8] {
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(height), \(width), \(channels)), }"
-        // Magic (6) + version (2) + header length (2) + header, padded with spaces to a multiple of 64, ending in \n.
-        let unpadded = 10 + header.utf8.count + 1
-        header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
-        var out: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xff), UInt8(header.utf8.count >> 8)]
-        out += Array(header.utf8)
-        out.reserveCapacity(out.count + values.count * 4)
-        for v in values {
-            let bits = v.bitPattern.littleEndian
-            withUnsafeBytes(of: bits) { out += $0 }
-        }
-        return out
+        NumpyArray(shape: [height, width, channels], values: values.map(Double.init)).npyBytes(float32: true)
     }
 }
