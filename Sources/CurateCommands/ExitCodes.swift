@@ -1,5 +1,6 @@
 import ArgumentParser
 import CurateAugment
+import CurateQuality
 import CurateCore
 import CurateImaging
 import CurateVersioning
@@ -34,7 +35,7 @@ enum ExitCodes {
             case .wouldOverwrite, .invalid: return usage
             default: return failure
             }
-        case is AugmentError:
+        case is AugmentError, is QualityError:
             return dataError
         case let e as CommandFailure:
             return e.exitCode

@@ -18,6 +18,8 @@ public struct Predictions: Sendable {
     /// Row-major, `ids.count` × `classes`.
     public var probabilities: [Double]
     public var classes: Int
+    /// The file they came from (for messages).
+    public var source = "predictions"
 
     /// How far a row's sum may be from 1 (float32 softmax outputs are off by ~1e-7; 1e-3 allows rounding in text).
     public static let rowSumTolerance = 1e-3
@@ -50,8 +52,10 @@ public struct Predictions: Sendable {
             }
             predictions = try Predictions(ids: ids, probabilities: array.values, classes: array.shape[1])
         }
-        try predictions.validate(source: path)
-        return predictions
+        var checked = predictions
+        checked.source = path
+        try checked.validate(source: path)
+        return checked
     }
 
     static func loadJSONL(_ path: String) throws(QualityError) -> Predictions {
@@ -89,7 +93,7 @@ public struct Predictions: Sendable {
                 sum += v
             }
             guard abs(sum - 1) <= Self.rowSumTolerance else {
-                throw QualityError("\(source): row \(row + 1) (\(id)): probabilities sum to \(sum), not 1 (tolerance \(Self.rowSumTolerance))")
+                throw QualityError("\(source): row \(row + 1) (\(id)): probabilities sum to \(formatted(sum)), not 1 (tolerance \(Self.rowSumTolerance))")
             }
         }
     }
