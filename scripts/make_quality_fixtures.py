@@ -93,6 +93,13 @@ agreement = {
     "alpha_nominal": krippendorff.alpha(reliability_data=ratings, level_of_measurement="nominal"),
     "alpha_interval": krippendorff.alpha(reliability_data=ratings, level_of_measurement="interval"),
 }
+# Real ratings: Fleiss (1971), 30 patients x 6 psychiatrists, 5 diagnoses (the table statsmodels tests with; R's
+# irr::kappam.fleiss gives 0.4302445).
+from statsmodels.stats.tests.test_inter_rater import diagnoses  # noqa: E402
+with open(os.path.join(OUT, "fleiss1971.csv"), "w") as f:
+    f.write("\n".join(",".join(str(int(v)) for v in row) for row in diagnoses) + "\n")
+agreement["fleiss1971_kappa"] = fleiss_kappa(aggregate_raters(diagnoses)[0], method="fleiss")
+agreement["fleiss1971_alpha_nominal"] = krippendorff.alpha(reliability_data=diagnoses.T.astype(float), level_of_measurement="nominal")
 with open(os.path.join(OUT, "agreement.json"), "w") as f:
     json.dump(agreement, f)
 print(json.dumps({k: v for k, v in agreement.items() if k != "ratings"}))
