@@ -81,3 +81,42 @@ import Testing
         #expect(Crowd(tasks: 2, classes: 2).majorityVote().labels == [-1, -1])
     }
 }
+
+@Suite struct AnnotatorReportTests {
+    /// Every simulated spammer (random and constant) is marked likely spam, no honest annotator is.
+    @Test func spammersAreFoundAndHonestWorkersAreNot() {
+        let f = ConsensusTests.fixture
+        let report = AnnotatorReport(crowd: f.crowd, consensus: f.crowd.dawidSkene())
+        #expect(report.annotators.count == 50)
+        for a in report.annotators {
+            if f.kinds[a.worker] == "honest" {
+                #expect(a.verdict != .likelySpam, "honest worker \(a.worker): \(a.evidence)")
+            } else {
+                #expect(a.verdict == .likelySpam, "\(f.kinds[a.worker]) worker \(a.worker): \(a.evidence), kappa \(a.kappa)")
+            }
+        }
+        // Constant spammers are told apart by their answers, not only by chance agreement.
+        let constant = report.annotators.filter { f.kinds[$0.worker] == "constant" }
+        #expect(constant.allSatisfy { $0.entropy == 0 && $0.evidence.contains { $0.contains("answers one class 100%") } })
+        #expect(report.metrics["spam"] == 10)
+    }
+
+    @Test func speedAndConfusionAreEvidence() {
+        // Two careful workers and one who answers in a tenth of the time; one careful worker reads 1 as 2.
+        var crowd = Crowd(tasks: 60, classes: 3)
+        var seconds: [Double?] = []
+        for t in 0..<60 {
+            let truth = t % 3
+            crowd.add(task: t, worker: 0, label: truth); seconds.append(10)
+            crowd.add(task: t, worker: 1, label: truth == 1 ? 2 : truth); seconds.append(12)
+            crowd.add(task: t, worker: 2, label: truth); seconds.append(1)
+            crowd.add(task: t, worker: 3, label: truth); seconds.append(9)
+        }
+        let report = AnnotatorReport(crowd: crowd, consensus: crowd.dawidSkene(), seconds: seconds)
+        #expect(report.annotators[2].verdict == .likelySpam)
+        #expect(report.annotators[2].evidence.contains { $0.hasPrefix("median 1.00 s per item against the team's") })
+        #expect(report.annotators[1].verdict == .review)
+        #expect(report.annotators[1].evidence.contains { $0.contains("reads class 1 as 2") })
+        #expect(report.annotators[0].verdict == .trusted && report.annotators[3].verdict == .trusted)
+    }
+}
