@@ -1,5 +1,6 @@
 import ArgumentParser
 import CurateCore
+import CurateImaging
 import CurateQuality
 import CurateVersioning
 import Foundation
@@ -24,12 +25,17 @@ struct LabelSourceOptions: ParsableArguments {
         if labels != nil && format == nil { throw ValidationError("--labels needs --format") }
     }
 
-    func load() throws -> LabelSet {
+    func load() throws -> LabelSet { try load(lenient: false).set }
+
+    /// With `lenient`, invalid records of a label file are returned instead of stopping the read (a repository's
+    /// labels were checked when committed).
+    func load(lenient: Bool) throws -> (set: LabelSet, skipped: [LabelIssue]) {
         if let labels, let format {
             let folder = (labels as NSString).deletingLastPathComponent
-            return try format.read(from: labels, options: LabelReadOptions(imagesRoot: images ?? (folder.isEmpty ? "." : folder))).labelSet
+            let result = try format.read(from: labels, options: LabelReadOptions(imagesRoot: images ?? (folder.isEmpty ? "." : folder), lenient: lenient))
+            return (result.labelSet, result.skipped)
         }
-        return try repository.open().labels(at: rev ?? "HEAD")
+        return (try repository.open().labels(at: rev ?? "HEAD"), [])
     }
 }
 
@@ -154,4 +160,235 @@ struct Table {
         }
         text = ([line(header)] + rows.map(line)).joined(separator: "\n")
     }
+}
+
+/// Options shared by `validate` and `annotators`: gold labels and the consensus method.
+struct ConsensusOptions: ParsableArguments {
+    @Option(help: "Gold (honeypot) labels: a CSV `path,label` with class names or ids; held fixed and scored.")
+    var gold: String?
+
+    @Option(help: "Consensus method: dawid-skene, majority or mace.")
+    var consensus: String = "dawid-skene"
+
+    func validate() throws {
+        guard ["dawid-skene", "majority", "mace"].contains(consensus) else { throw ValidationError("--consensus must be dawid-skene, majority or mace") }
+    }
+
+    /// Gold labels by item path, class names resolved with `schema`.
+    func goldLabels(_ schema: LabelSchema) throws -> [String: Int] {
+        guard let gold else { return [:] }
+        guard let text = try? String(contentsOfFile: gold, encoding: .utf8) else { throw QualityError("\(gold): cannot read") }
+        var result: [String: Int] = [:]
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where n > 0 {
+            let parts = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            if parts.count == 1 && parts[0].isEmpty { continue }
+            guard parts.count >= 2 else { throw QualityError("\(gold):\(n + 1): expected path,label") }
+            guard let k = schema.id(named: parts[1]) ?? Int(parts[1]).flatMap({ schema.labelClass(id: $0)?.id }) else {
+                throw QualityError("\(gold):\(n + 1): unknown class '\(parts[1])'")
+            }
+            result[parts[0]] = k
+        }
+        return result
+    }
+
+    func run(_ crowd: Crowd) -> Crowd.Result {
+        switch consensus {
+        case "majority": crowd.majorityVote()
+        case "mace": crowd.mace()
+        default: crowd.dawidSkene()
+        }
+    }
+}
+
+extension Curate {
+    struct Annotators: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Judge each annotator: accuracy on gold, agreement with consensus, confusions, speed.",
+            discussion: """
+                Reads the classification answers of annotators (labels whose source is annotator:ID, with the \
+                seconds each took when recorded), estimates the consensus (--consensus dawid-skene by default, \
+                majority or mace) with --gold items held fixed, and reports per annotator: answers, share agreeing \
+                with the consensus, Cohen's kappa with it (0 is chance), accuracy on gold, answer entropy (0 = one \
+                constant answer), median seconds per item, and a verdict with its evidence:
+                  likely spam  kappa with the consensus below 0.2 (chance level), one class ≥ 90% of answers \
+                with kappa below 0.6, or a median time under a quarter of the team's (needs ≥ 10 answers);
+                  review       kappa below 0.6, gold accuracy below 0.7, or a systematic confusion — \
+                P(answer b | true a) ≥ 0.3 in the Dawid-Skene matrix of an annotator who is otherwise \
+                consistent: an honest misreading, not fraud;
+                  trusted      otherwise.
+                --fail-on "spam>0" exits 65 when any annotator is likely spam.
+
+                Example:
+                  curate annotators --labels datasets/digits/crowd.jsonl --format jsonl --images datasets/digits --gold datasets/digits/gold.csv
+                """)
+
+        @OptionGroup var source: LabelSourceOptions
+        @OptionGroup var options: ConsensusOptions
+
+        @Flag(help: "Print the report as JSON.")
+        var json = false
+
+        @Option(help: "Exit 65 when a condition holds, e.g. \"spam>0\".")
+        var failOn: String?
+
+        func run() async throws {
+            try await reportingErrors {
+                let gates = try failOn.map { text throws(QualityError) in try Gates(text) }
+                let set = try source.load()
+                let labeled = LabeledCrowd(set, gold: try options.goldLabels(set.schema))
+                guard !labeled.annotators.isEmpty else { throw QualityError("no classification labels with an annotator:ID source") }
+                let consensus = options.run(labeled.crowd)
+                let report = AnnotatorReport(crowd: labeled.crowd, consensus: consensus, seconds: labeled.seconds)
+                if json {
+                    Console.out(try jsonText(Self.json(report, names: labeled.annotators)))
+                } else {
+                    Console.out("\(report.annotators.count) annotators, \(labeled.crowd.responses.count) answers on \(labeled.items.count) items, consensus \(options.consensus)")
+                    Console.out(Self.table(report, names: labeled.annotators))
+                }
+                if let gates {
+                    let failed = try gates.failures(report.metrics)
+                    if !failed.isEmpty { throw CommandFailure(message: "gate failed: " + failed.joined(separator: "; "), exitCode: ExitCodes.dataError) }
+                }
+            }
+        }
+
+        static func table(_ report: AnnotatorReport, names: [String]) -> String {
+            let rows = report.annotators.map { a in
+                [names[a.worker], String(a.answers), String(format: "%.2f", a.agreement), String(format: "%.2f", a.kappa),
+                 a.goldAccuracy.map { String(format: "%.2f", $0) } ?? "-", String(format: "%.2f", a.entropy),
+                 a.medianSeconds.map { String(format: "%.1f", $0) } ?? "-", a.verdict.rawValue, a.evidence.first ?? ""]
+            }
+            return Table(["annotator", "answers", "agree", "kappa", "gold", "entropy", "median s", "verdict", "evidence"], rows).text
+        }
+
+        static func json(_ report: AnnotatorReport, names: [String]) -> [String: Any] {
+            var object: [String: Any] = ["annotators": report.annotators.map { a -> [String: Any] in
+                var entry: [String: Any] = ["annotator": names[a.worker], "answers": a.answers, "agreement": a.agreement, "kappa": a.kappa,
+                                            "entropy": a.entropy, "top_answer_share": a.topAnswerShare, "verdict": a.verdict.rawValue,
+                                            "evidence": a.evidence, "confusion": a.confusion]
+                if let g = a.goldAccuracy { entry["gold_accuracy"] = g; entry["gold_answers"] = a.goldAnswers }
+                if let s = a.medianSeconds { entry["median_seconds"] = s }
+                return entry
+            }]
+            if let t = report.teamMedianSeconds { object["team_median_seconds"] = t }
+            return object
+        }
+    }
+
+    struct Validate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check labels: schema and geometry, agreement among annotators, consensus, annotators.",
+            discussion: """
+                Checks: records the label file's reader rejects (missing images, boxes outside the image, \
+                unknown classes…: every one is listed, the rest is still checked); classes not in the schema; empty boxes (no area), degenerate boxes (under 1 px), boxes \
+                leaving the image by more than half a pixel; duplicate boxes (same class and source, IoU > 0.95); \
+                items without labels; with --decode, images that fail to decode; class imbalance (most frequent \
+                class over 10× the least).
+                Agreement among annotators of the same items (classification answers with an annotator:ID \
+                source): percent agreement, Krippendorff's alpha (nominal, missing answers allowed) overall and \
+                per class, Fleiss' kappa over the items every annotator answered; for boxes, mean IoU of matched \
+                boxes and F1 at IoU 0.5 over annotator pairs.
+                Consensus (--consensus dawid-skene, majority or mace; --gold held fixed) with a posterior per \
+                item; --consensus-out FILE writes the labels plus one annotation per item with source \
+                "consensus" and its confidence (JSON Lines). The annotator verdicts of `curate annotators` are \
+                summarised.
+                --fail-on "alpha<0.6,issues>5%,spam>0" exits 65 when a condition holds (issues are the check \
+                findings; the share is of items).
+
+                Example:
+                  curate validate --labels datasets/digits/crowd.jsonl --format jsonl --images datasets/digits --gold datasets/digits/gold.csv
+                """)
+
+        @OptionGroup var source: LabelSourceOptions
+        @OptionGroup var options: ConsensusOptions
+
+        @Option(help: "Write the labels with the consensus annotations added (JSON Lines).")
+        var consensusOut: String?
+
+        @Flag(help: "Also decode every image (slower) and report the ones that fail.")
+        var decode = false
+
+        @Flag(help: "Print the report as JSON.")
+        var json = false
+
+        @Option(help: "Exit 65 when a condition holds, e.g. \"alpha<0.6,issues>5%,spam>0\".")
+        var failOn: String?
+
+        func run() async throws {
+            try await reportingErrors {
+                let gates = try failOn.map { text throws(QualityError) in try Gates(text) }
+                let (set, skipped) = try source.load(lenient: true)
+                var findings = skipped.map { Finding(.invalidRecord, $0.file + ($0.location.isEmpty ? "" : ":" + $0.location), $0.message) }
+                findings += LabelChecks.run(set)
+                if decode { findings += decodeFailures(set) }
+                var metrics: [String: Double] = ["issues": Double(findings.count), "issues%": Double(findings.count) / Double(max(set.items.count, 1))]
+                var object: [String: Any] = ["items": set.items.count, "annotations": set.annotations.count,
+                                             "findings": findings.map { ["kind": $0.kind.rawValue, "item": $0.item, "message": $0.message] }]
+                var lines = ["\(set.items.count) items, \(set.annotations.count) labels: \(findings.count) findings"]
+                for kind in Finding.Kind.allCases {
+                    let of = findings.filter { $0.kind == kind }
+                    guard !of.isEmpty else { continue }
+                    lines.append("  \(kind.rawValue): \(of.count)" + (of.first.map { " — e.g. \($0.item.isEmpty ? "" : $0.item + ": ")\($0.message)" } ?? ""))
+                }
+                let labeled = LabeledCrowd(set, gold: try options.goldLabels(set.schema))
+                if labeled.annotators.count >= 2 {
+                    let ratings = labeled.ratings
+                    let alpha = ratings.krippendorffAlpha(.nominal)
+                    if let alpha { metrics["alpha"] = alpha }
+                    let perClass = ratings.alphaPerCategory()
+                    object["agreement"] = ["alpha": alpha as Any, "percent": ratings.percentAgreement() as Any, "fleiss_kappa": ratings.fleissKappa() as Any,
+                                           "alpha_per_class": Dictionary(uniqueKeysWithValues: perClass.map { (set.schema.name(of: Int($0.key)), $0.value as Any) })]
+                    lines.append("agreement of \(labeled.annotators.count) annotators on \(labeled.items.count) items: alpha \(f(alpha)), percent \(f(ratings.percentAgreement())), Fleiss' kappa \(f(ratings.fleissKappa())) (items all answered)")
+                    let weakest = perClass.compactMap { k, v in v.map { (k, $0) } }.sorted { $0.1 < $1.1 }.prefix(3)
+                    if !weakest.isEmpty { lines.append("  least agreed classes: " + weakest.map { "\(set.schema.name(of: Int($0.0))) \(f($0.1))" }.joined(separator: ", ")) }
+                    let result = options.run(labeled.crowd)
+                    let confident = result.confidence.filter { $0 >= 0.9 }.count
+                    lines.append("consensus (\(options.consensus)): \(confident) of \(labeled.items.count) items at confidence ≥ 0.9")
+                    let report = AnnotatorReport(crowd: labeled.crowd, consensus: result, seconds: labeled.seconds)
+                    metrics.merge(report.metrics) { a, _ in a }
+                    let spam = report.annotators.filter { $0.verdict == .likelySpam }.map { labeled.annotators[$0.worker] }
+                    let review = report.annotators.filter { $0.verdict == .review }.map { labeled.annotators[$0.worker] }
+                    lines.append("annotators: \(report.annotators.count - spam.count - review.count) trusted, review: \(review.joined(separator: ", ").nonEmpty ?? "none"), likely spam: \(spam.joined(separator: ", ").nonEmpty ?? "none") (curate annotators for the evidence)")
+                    object["consensus"] = ["method": options.consensus, "confident_items": confident]
+                    object["annotators"] = Annotators.json(report, names: labeled.annotators)["annotators"]
+                    if let consensusOut { try writeConsensus(set, labeled, result, to: consensusOut) }
+                } else if let box = BoxAgreement(set) {
+                    lines.append("box agreement over \(box.pairs) annotator pairs: mean IoU \(f(box.meanIoU)), F1@0.5 \(f(box.f1))")
+                }
+                if let box = BoxAgreement(set) { object["box_agreement"] = ["pairs": box.pairs, "mean_iou": box.meanIoU, "f1_at_0.5": box.f1] }
+                if json { Console.out(try jsonText(object)) } else { lines.forEach { Console.out($0) } }
+                if let gates {
+                    let failed = try gates.failures(metrics)
+                    if !failed.isEmpty { throw CommandFailure(message: "gate failed: " + failed.joined(separator: "; "), exitCode: ExitCodes.dataError) }
+                }
+            }
+        }
+
+        func f(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "-" }
+
+        func decodeFailures(_ set: LabelSet) -> [Finding] {
+            let root = source.images ?? source.labels.map { ($0 as NSString).deletingLastPathComponent } ?? "."
+            return set.items.compactMap { item -> Finding? in
+                do { _ = try ImageDecoder().decode(fileAt: (root.isEmpty ? "." : root) + "/" + item.path); return nil } catch {
+                    return Finding(.undecodable, item.path, "\(error)")
+                }
+            }
+        }
+
+        func writeConsensus(_ set: LabelSet, _ labeled: LabeledCrowd, _ result: Crowd.Result, to path: String) throws {
+            var out = set
+            for (t, item) in labeled.items.enumerated() where result.labels[t] >= 0 {
+                out.annotations.append(Annotation(item: item, label: .classification(result.labels[t]), source: .consensus, confidence: result.confidence[t]))
+            }
+            try LabelFormat.jsonl.write(out, to: path)
+        }
+    }
+}
+
+func jsonText(_ object: [String: Any]) throws -> String {
+    String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+}
+
+extension String {
+    var nonEmpty: String? { isEmpty ? nil : self }
 }

@@ -19,6 +19,17 @@ public struct LabelClass: Hashable, Sendable, Codable {
         self.keypointNames = keypointNames
         self.skeleton = skeleton
     }
+
+    private enum CodingKeys: String, CodingKey { case id, name, supercategory, keypointNames, skeleton }
+
+    /// Only `id` and `name` are required (a hand-written schema line lists just those).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(id: try c.decode(Int.self, forKey: .id), name: try c.decode(String.self, forKey: .name),
+                  supercategory: try c.decodeIfPresent(String.self, forKey: .supercategory),
+                  keypointNames: try c.decodeIfPresent([String].self, forKey: .keypointNames) ?? [],
+                  skeleton: try c.decodeIfPresent([[Int]].self, forKey: .skeleton) ?? [])
+    }
 }
 
 /// The kinds of labeling task an annotation can answer.

@@ -1,3 +1,4 @@
+import CurateCore
 import Foundation
 
 /// Answers of many annotators to classification tasks: who said what about which task.
@@ -227,5 +228,47 @@ public struct Crowd: Sendable {
         result.competence = theta
         result.iterations = iterations
         return result
+    }
+}
+
+/// A crowd read from a label set: the classification answers of annotators (source `annotator:ID`), with the
+/// item path of each task, the annotator id of each worker and the seconds each answer took.
+public struct LabeledCrowd: Sendable {
+    public var crowd: Crowd
+    public var items: [String]
+    public var annotators: [String]
+    /// Parallel to `crowd.responses`.
+    public var seconds: [Double?]
+
+    /// - Parameter gold: known labels by item path (held fixed, and used for accuracy).
+    public init(_ set: LabelSet, gold: [String: Int] = [:]) {
+        var answers: [(item: String, annotator: String, label: Int, seconds: Double?)] = []
+        for a in set.annotations {
+            guard case .classification(let k) = a.label, case .annotator(let id) = a.source else { continue }
+            answers.append((a.item, id, k, a.secondsSpent))
+        }
+        let items = Array(Set(answers.map(\.item))).sorted(), annotators = Array(Set(answers.map(\.annotator))).sorted()
+        let itemIndex = Dictionary(uniqueKeysWithValues: items.enumerated().map { ($1, $0) })
+        let workerIndex = Dictionary(uniqueKeysWithValues: annotators.enumerated().map { ($1, $0) })
+        let classes = max(set.schema.classes.map(\.id).max().map { $0 + 1 } ?? 0, (answers.map(\.label).max() ?? 0) + 1, 2)
+        var crowd = Crowd(tasks: items.count, classes: classes)
+        var seconds: [Double?] = []
+        for a in answers {
+            crowd.add(task: itemIndex[a.item]!, worker: workerIndex[a.annotator]!, label: a.label)
+            seconds.append(a.seconds)
+        }
+        for (path, k) in gold { if let t = itemIndex[path], k >= 0, k < classes { crowd.gold[t] = k } }
+        self.crowd = crowd
+        self.items = items
+        self.annotators = annotators
+        self.seconds = seconds
+    }
+
+    /// Answers as raters × items (a rater's answer per item, nil when they did not answer it; their last answer
+    /// when they answered twice).
+    public var ratings: Ratings {
+        var values = [[Int?]](repeating: [Int?](repeating: nil, count: items.count), count: annotators.count)
+        for r in crowd.responses { values[r.worker][r.task] = r.label }
+        return Ratings(categories: values)
     }
 }
