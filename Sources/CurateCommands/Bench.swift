@@ -2,6 +2,7 @@ import ArgumentParser
 import CurateAugment
 import CurateCore
 import CurateImaging
+import CurateQuality
 import Foundation
 
 extension Curate {
@@ -10,7 +11,7 @@ extension Curate {
         static let configuration = CommandConfiguration(
             abstract: "Measure in-process throughput (used by the scripts in benchmarks/).",
             shouldDisplay: false,
-            subcommands: [Decode.self, AugmentBench.self])
+            subcommands: [Decode.self, AugmentBench.self, QualityBench.self])
     }
 }
 
@@ -138,4 +139,93 @@ extension Curate.Bench {
             }
         }
     }
+}
+
+extension Curate.Bench {
+    struct QualityBench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "quality",
+            abstract: "Time one quality computation on arrays from .npy files and print seconds and peak memory as JSON.",
+            discussion: """
+                Tasks (inputs):
+                  issues        --probs N×K.npy --labels N.npy (integer classes): find_label_issues, default filter
+                  dawid-skene   --crowd T×A×2.npy (worker, label per answer): Dawid-Skene
+                  mace          --crowd T×A×2.npy: MACE
+                  alpha         --ratings R×N.npy (NaN for missing): Krippendorff's alpha, nominal
+                Loading is not timed; "seconds" is wall time of the computation, "cpu_seconds" user+system, \
+                "rss_growth_mb" how far the computation raised the peak resident memory above the loaded inputs.
+                """)
+
+        @Argument(help: "issues, dawid-skene, mace or alpha.")
+        var task: String
+
+        @Option var probs: String?
+        @Option var labels: String?
+        @Option var crowd: String?
+        @Option var ratings: String?
+
+        func run() async throws {
+            try await reportingErrors {
+                func load(_ path: String?, _ name: String) throws -> NumpyArray {
+                    guard let path else { throw ValidationError("\(task) needs --\(name)") }
+                    return try NumpyArray(contentsOf: path)
+                }
+                var summary: [String: Any] = [:]
+                let measure: () throws -> Void
+                switch task {
+                case "issues":
+                    let p = try load(probs, "probs"), l = try load(labels, "labels")
+                    let learner = ConfidentLearning(labels: l.values.map { Int($0) }, probabilities: p.values, classes: p.shape[1])
+                    measure = { summary["flagged"] = learner.issues().filter { $0 }.count }
+                case "dawid-skene", "mace":
+                    let c = try load(crowd, "crowd")
+                    var model = Crowd(tasks: c.shape[0], classes: Int(c.values.enumerated().filter { $0.offset % 2 == 1 }.map(\.element).max() ?? 1) + 1)
+                    for t in 0..<c.shape[0] {
+                        for s in 0..<c.shape[1] {
+                            let base = (t * c.shape[1] + s) * 2
+                            model.add(task: t, worker: Int(c.values[base]), label: Int(c.values[base + 1]))
+                        }
+                    }
+                    let mace = task == "mace"
+                    measure = {
+                        let result = mace ? model.mace() : model.dawidSkene()
+                        summary["iterations"] = result.iterations
+                        summary["labels"] = result.labels
+                    }
+                case "alpha":
+                    let r = try load(ratings, "ratings")
+                    let values = (0..<r.shape[0]).map { i in (0..<r.shape[1]).map { j -> Double? in let v = r.values[i * r.shape[1] + j]; return v.isNaN ? nil : v } }
+                    let model = Ratings(values: values)
+                    measure = { summary["alpha"] = model.krippendorffAlpha(.nominal) as Any }
+                default:
+                    throw ValidationError("unknown task '\(task)' (issues, dawid-skene, mace, alpha)")
+                }
+                let rssBefore = maxResidentMegabytes()
+                let cpuBefore = cpuSeconds()
+                let start = ContinuousClock.now
+                try measure()
+                let seconds = (ContinuousClock.now - start).seconds
+                summary["task"] = task
+                summary["seconds"] = seconds
+                summary["cpu_seconds"] = cpuSeconds() - cpuBefore
+                summary["max_rss_mb"] = maxResidentMegabytes()
+                summary["rss_growth_mb"] = maxResidentMegabytes() - rssBefore
+                Console.out(try jsonText(summary))
+            }
+        }
+    }
+}
+
+/// User + system CPU seconds of this process so far.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+}
+
+/// Peak resident memory of this process, in MiB.
+func maxResidentMegabytes() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
 }

@@ -58,8 +58,13 @@ extension Curate {
                 k. Use out-of-sample probabilities (cross-validation), or the model will vouch for the labels \
                 it was trained on. Rows must be finite, within [0, 1] and sum to 1 within 0.001.
 
-                --fail-on "issues>5%" (or issues>N) exits 65 when the share (or count) of flagged items is \
-                above the bound, for workflows.
+                Boxes: with detections in JSON Lines {"item": PATH, "boxes": [{"class": NAME, "box": [x, y, w, h], \
+                "score": s}]}, labeled and model boxes (score ≥ --min-score) of the same class are matched by IoU \
+                (≥ --iou, greedily, best first): a labeled box with no match is unsupported — or of the wrong class \
+                when a model box of another class covers it — and a model box with no match is a missing label.
+
+                --fail-on "issues>5%" (or issues>N) exits 65 when the share (or count) of flagged items (labeled \
+                boxes, for detections) is above the bound, for workflows.
 
                 Examples:
                   curate issues --predictions probs.npy --ids ids.txt
@@ -89,6 +94,43 @@ extension Curate {
         @Option(help: "Exit 65 when a condition holds, e.g. \"issues>5%\".")
         var failOn: String?
 
+        @Option(help: "Boxes: the IoU at which a model box supports a labeled box.")
+        var iou: Double = 0.5
+
+        @Option(help: "Boxes: model boxes below this score are ignored.")
+        var minScore: Double = 0.5
+
+        /// A JSON Lines file whose first record has "boxes" holds detections, not class probabilities.
+        static func holdsBoxes(_ path: String) -> Bool {
+            guard path.hasSuffix(".jsonl"), let handle = FileHandle(forReadingAtPath: path) else { return false }
+            defer { try? handle.close() }
+            let head = String(decoding: (try? handle.read(upToCount: 1 << 16)) ?? Data(), as: UTF8.self)
+            guard let first = head.split(separator: "\n").first(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }),
+                  let object = try? JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any] else { return false }
+            return object["boxes"] != nil
+        }
+
+        static func print(_ report: BoxIssueReport, schema: LabelSchema, top: Int, json: Bool) {
+            func box(_ b: BoundingBox) -> String { "[" + [b.x, b.y, b.width, b.height].map { String(format: "%g", $0) }.joined(separator: ", ") + "]" }
+            if json {
+                let object: [String: Any] = ["examined_items": report.examinedItems, "labeled_boxes": report.labeledBoxes, "flagged": report.entries.count,
+                                             "issues": report.entries.map { e -> [String: Any] in
+                                                 var o: [String: Any] = ["kind": e.kind.rawValue, "item": e.item, "class": schema.name(of: e.classID), "box": [e.box.x, e.box.y, e.box.width, e.box.height], "score": e.score]
+                                                 if let m = e.modelClass, e.kind == .wrongClass { o["model_class"] = schema.name(of: m) }
+                                                 return o
+                                             }]
+                Console.out((try? jsonText(object)) ?? "{}")
+                return
+            }
+            Console.out("\(report.entries.count) box issues in \(report.examinedItems) items (\(report.labeledBoxes) labeled boxes)")
+            guard !report.entries.isEmpty else { return }
+            let rows = report.entries.prefix(top).map { e in
+                [e.kind.rawValue, e.item, schema.name(of: e.classID) + (e.kind == .wrongClass ? " → " + schema.name(of: e.modelClass ?? 0) : ""), box(e.box), String(format: "%.2f", e.score)]
+            }
+            Console.out(Table(["issue", "item", "class", "box", "score"], rows).text)
+            if report.entries.count > top { Console.out("… \(report.entries.count - top) more (--top N, or --json for all)") }
+        }
+
         func validate() throws {
             guard ConfidentLearning.Filter(rawValue: filter) != nil else {
                 throw ValidationError("--filter must be one of \(ConfidentLearning.Filter.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -100,6 +142,15 @@ extension Curate {
             try await reportingErrors {
                 let gates = try failOn.map { text throws(QualityError) in try Gates(text) }
                 let set = try source.load()
+                if Self.holdsBoxes(predictions) {
+                    let report = BoxIssueReport(labels: set, predictions: try BoxPredictions.load(predictions, schema: set.schema), iouThreshold: iou, minScore: minScore)
+                    Self.print(report, schema: set.schema, top: top, json: json)
+                    if let gates {
+                        let failed = try gates.failures(report.metrics)
+                        if !failed.isEmpty { throw CommandFailure(message: "gate failed: " + failed.joined(separator: "; "), exitCode: ExitCodes.dataError) }
+                    }
+                    return
+                }
                 let loaded = try Predictions.load(predictions, ids: ids)
                 let report = try LabelIssueReport(predictions: loaded, given: givenClasses(set),
                                                   filter: ConfidentLearning.Filter(rawValue: filter)!, rankBy: ConfidentLearning.Score(rawValue: rankBy)!)

@@ -150,15 +150,13 @@ public struct ConfidentLearning: Sendable {
                 if filter != .pruneByClass {
                     for j in 0..<classes where j != k && prune[j][k] > 0 {
                         // The items of class k most likely to be j: largest p(j) − p(k).
-                        let order = members.sorted { (p($0, k) - p($0, j), $0) < (p($1, k) - p($1, j), $1) }
-                        for i in order.prefix(prune[j][k]) { byNoise[i] = true }
+                        for i in Self.smallest(prune[j][k], of: members, key: { p($0, k) - p($0, j) }) { byNoise[i] = true }
                     }
                 }
                 if filter != .pruneByNoiseRate {
                     let count = members.count - prune[k][k]
                     if count >= 1 {
-                        let order = members.sorted { (p($0, k), $0) < (p($1, k), $1) }
-                        for i in order.prefix(count) { byLowProbability[i] = true }
+                        for i in Self.smallest(count, of: members, key: { p($0, k) }) { byLowProbability[i] = true }
                     }
                 }
             }
@@ -181,6 +179,41 @@ public struct ConfidentLearning: Sendable {
         }
         for (i, agrees) in predictionAgrees.enumerated() where agrees { mask[i] = false }
         return mask
+    }
+
+    /// The `count` members with the smallest keys (ties to the lower index), in no particular order: a bounded
+    /// max-heap, O(n log count), instead of sorting every member.
+    static func smallest(_ count: Int, of members: [Int], key: (Int) -> Double) -> [Int] {
+        if count >= members.count { return members }
+        var heap: [(key: Double, index: Int)] = []
+        heap.reserveCapacity(count)
+        @inline(__always) func above(_ a: (key: Double, index: Int), _ b: (key: Double, index: Int)) -> Bool {
+            a.key > b.key || (a.key == b.key && a.index > b.index)
+        }
+        func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var top = i
+                if l < heap.count && above(heap[l], heap[top]) { top = l }
+                if r < heap.count && above(heap[r], heap[top]) { top = r }
+                if top == i { return }
+                heap.swapAt(i, top)
+                i = top
+            }
+        }
+        for m in members {
+            let entry = (key: key(m), index: m)
+            if heap.count < count {
+                heap.append(entry)
+                var i = heap.count - 1
+                while i > 0 && above(heap[i], heap[(i - 1) / 2]) { heap.swapAt(i, (i - 1) / 2); i = (i - 1) / 2 }
+            } else if above(heap[0], entry) {
+                heap[0] = entry
+                siftDown(0)
+            }
+        }
+        return heap.map(\.index)
     }
 
     /// A label-quality score per item.

@@ -120,51 +120,81 @@ public struct Crowd: Sendable {
             for t in 0..<tasks { for c in 0..<k { sums[c] += p[t * k + c] } }
             return sums.map { max($0 / Double(max(tasks, 1)), eps) }
         }
-        // confusion[w][true * k + answer] = P(answer | true, w).
+        // confusion[w][true * k + answer] = P(answer | true, w); counted flat, then split per worker.
+        let workerOf = responses.map(\.worker), labelOf = responses.map(\.label), taskOf = responses.map(\.task)
         func mStep(_ p: [Double]) -> [[Double]] {
-            var counts = [[Double]](repeating: [Double](repeating: 0, count: k * k), count: workers)
-            for r in responses { for c in 0..<k { counts[r.worker][c * k + r.label] += p[r.task * k + c] } }
-            for w in 0..<workers {
-                for c in 0..<k {
-                    var total = 0.0
-                    for a in 0..<k where gave[w][a] { counts[w][c * k + a] = max(counts[w][c * k + a], eps); total += counts[w][c * k + a] }
-                    for a in 0..<k where gave[w][a] { counts[w][c * k + a] /= total }
+            var counts = [Double](repeating: 0, count: workers * k * k)
+            counts.withUnsafeMutableBufferPointer { out in
+                p.withUnsafeBufferPointer { post in
+                    for r in 0..<workerOf.count {
+                        let base = workerOf[r] * k * k + labelOf[r], t = taskOf[r] * k
+                        for c in 0..<k { out[base + c * k] += post[t + c] }
+                    }
                 }
             }
-            return counts
+            return (0..<workers).map { w in
+                var m = Array(counts[(w * k * k)..<((w + 1) * k * k)])
+                for c in 0..<k {
+                    var total = 0.0
+                    for a in 0..<k where gave[w][a] { m[c * k + a] = max(m[c * k + a], eps); total += m[c * k + a] }
+                    for a in 0..<k where gave[w][a] { m[c * k + a] /= total }
+                }
+                return m
+            }
         }
         var prior = priors(posteriors)
         var confusion = mStep(posteriors)
         var loss = -Double.infinity
         var iterations = 0
-        let tasksResponses = byTask
+        // Flat response arrays, tasks' responses contiguous.
+        let order = byTask.flatMap { $0 }
+        let taskStart = byTask.reduce(into: [0]) { $0.append($0.last! + $1.count) }
+        let rowOf = order.map { responses[$0].worker * k * k + responses[$0].label }  // + c * k picks P(label | c)
         for _ in 0..<maxIterations {
             iterations += 1
-            // E-step, in base 2 as crowd-kit.
-            let logConfusion = confusion.map { $0.map { log2($0) } }
+            // E-step, in base 2 as crowd-kit: log tables once per iteration, then lookups.
+            let logConfusion = confusion.flatMap { $0.map { log2($0) } }
             let logPrior = prior.map { log2($0) }
-            for t in 0..<tasks {
-                var row = logPrior
-                for i in tasksResponses[t] {
-                    let r = responses[i]
-                    for c in 0..<k { row[c] += logConfusion[r.worker][c * k + r.label] }
+            var row = [Double](repeating: 0, count: k)
+            row.withUnsafeMutableBufferPointer { row in
+                posteriors.withUnsafeMutableBufferPointer { post in
+                    logConfusion.withUnsafeBufferPointer { lc in
+                        for t in 0..<tasks {
+                            for c in 0..<k { row[c] = logPrior[c] }
+                            for r in taskStart[t]..<taskStart[t + 1] {
+                                let base = rowOf[r]
+                                for c in 0..<k { row[c] += lc[base + c * k] }
+                            }
+                            var top = row[0]
+                            for c in 1..<k { top = max(top, row[c]) }
+                            var sum = 0.0
+                            // Single-precision exp2: the posteriors need no more (and it is most of the time).
+                            for c in 0..<k { row[c] = Double(exp2f(Float(row[c] - top))); sum += row[c] }
+                            for c in 0..<k { post[t * k + c] = row[c] / sum }
+                        }
+                    }
                 }
-                let top = row.max()!
-                var sum = 0.0
-                for c in 0..<k { row[c] = exp2(row[c] - top); sum += row[c] }
-                for c in 0..<k { posteriors[t * k + c] = row[c] / sum }
             }
             applyGold(&posteriors)
             prior = priors(posteriors)
             confusion = mStep(posteriors)
             // Evidence lower bound per response: expected log joint (the prior counted once per response, as
             // crowd-kit does) plus the posteriors' entropy.
-            var expectation = 0.0
-            for r in responses {
-                for c in 0..<k { expectation += posteriors[r.task * k + c] * (log(confusion[r.worker][c * k + r.label]) + log(prior[c])) }
+            let lnConfusion = confusion.flatMap { $0.map { log($0) } }
+            let lnPrior = prior.map { log($0) }
+            var expectation = 0.0, entropy = 0.0
+            posteriors.withUnsafeBufferPointer { post in
+                lnConfusion.withUnsafeBufferPointer { lc in
+                    for t in 0..<tasks {
+                        for r in taskStart[t]..<taskStart[t + 1] {
+                            let base = rowOf[r]
+                            for c in 0..<k { expectation += post[t * k + c] * (lc[base + c * k] + lnPrior[c]) }
+                        }
+                    }
+                }
+                // Entropy of the posteriors floored at 1e-10, as crowd-kit clips them.
+                for p in post { let q = max(p, eps); entropy -= Double(logf(Float(q))) * q }
             }
-            var entropy = 0.0
-            for p in posteriors { let q = max(p, eps); entropy -= log(q) * q }
             let newLoss = (expectation + entropy) / Double(max(responses.count, 1))
             if newLoss - loss < tolerance { break }
             loss = newLoss

@@ -86,3 +86,31 @@ import Testing
         #expect(notNumpy.exitCode == 65 && notNumpy.stderr.contains("x.npy: not a .npy file"))
     }
 }
+
+@Suite struct BoxIssuesCommandTests {
+    /// Detections on two bundled photos: a supported box, a box the model calls another class, a labeled box the
+    /// model does not see (the rocket, the spoon), a model box nobody labeled, and a low-score box that is ignored.
+    @Test func flagsUnsupportedWrongClassAndMissingBoxes() throws {
+        let scratch = ScratchDirectory()
+        scratch.write("det.jsonl", """
+            {"item": "images/astronaut.jpg", "boxes": [{"class": "person", "box": [24, 16, 340, 490], "score": 0.98}, {"class": "cup", "box": [276, 342, 224, 170], "score": 0.81}, {"class": "cat", "box": [0, 0, 50, 50], "score": 0.3}]}
+            {"item": "images/coffee.jpg", "boxes": [{"class": "cup", "box": [172, 18, 240, 278], "score": 0.95}, {"class": "cat", "box": [10, 300, 80, 80], "score": 0.77}]}
+
+            """)
+        let args = ["issues", "--predictions", scratch.path + "/det.jsonl", "--labels", TestFixtures.repoPath("datasets/photos/labels.coco.json"),
+                    "--format", "coco", "--images", TestFixtures.repoPath("datasets/photos")]
+        let run = try CLI.run(args)
+        #expect(run.exitCode == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "4 box issues in 2 items (5 labeled boxes)")
+        #expect(lines.contains { $0.hasPrefix("wrong class") && $0.contains("images/astronaut.jpg") && $0.contains("helmet → cup") && $0.hasSuffix("0.81") })
+        #expect(lines.contains { $0.hasPrefix("missing label") && $0.contains("images/coffee.jpg") && $0.contains("cat") })
+        #expect(lines.contains { $0.hasPrefix("unsupported box") && $0.contains("rocket") })
+        let json = try CLI.run(args + ["--json", "--min-score", "0.2"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["flagged"] as? Int == 5)  // the 0.3 cat counts now
+        scratch.write("bad.jsonl", #"{"item": "images/coffee.jpg", "boxes": [{"class": "dragon", "box": [1, 2, 3, 4], "score": 0.5}]}"# + "\n")
+        let bad = try CLI.run(["issues", "--predictions", scratch.path + "/bad.jsonl"] + args.dropFirst(3))
+        #expect(bad.exitCode == 65 && bad.stderr.contains("bad.jsonl:1: boxes[0]: unknown class 'dragon'"))
+    }
+}
