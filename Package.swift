@@ -48,7 +48,7 @@ let package = Package(
             exclude: ["FORMAT.md"]),
         .target(
             name: "CurateQuality",
-            dependencies: ["CurateCore"]),
+            dependencies: ["CurateCore", "CurateImaging"]),
         .target(
             name: "CurateAugment",
             dependencies: [
@@ -91,7 +91,7 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(
             name: "CurateCommandsTests",
-            dependencies: ["CurateCommands", "curate", "CurateVersioning", "CurateTestSupport"]),
+            dependencies: ["CurateCommands", "curate", "CurateVersioning", "CurateImaging", "CurateTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

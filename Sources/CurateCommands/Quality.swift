@@ -334,7 +334,11 @@ extension Curate {
                 unknown classes…: every one is listed, the rest is still checked); classes not in the schema; empty boxes (no area), degenerate boxes (under 1 px), boxes \
                 leaving the image by more than half a pixel; duplicate boxes (same class and source, IoU > 0.95); \
                 items without labels; with --decode, images that fail to decode; class imbalance (most frequent \
-                class over 10× the least).
+                class over 10× the least). With --duplicates: exact duplicates (same bytes) and near duplicates \
+                (perceptual hash — imagehash's phash — at most --near-distance bits apart); with --embeddings \
+                (and --embedding-ids): near duplicates by cosine ≥ --min-cosine and outliers (mean cosine \
+                distance to the 5 nearest neighbours over 3 standard deviations above the mean). Duplicates whose \
+                labels differ are also reported as conflicting.
                 Agreement among annotators of the same items (classification answers with an annotator:ID \
                 source): percent agreement, Krippendorff's alpha (nominal, missing answers allowed) overall and \
                 per class, Fleiss' kappa over the items every annotator answered; for boxes, mean IoU of matched \
@@ -359,11 +363,30 @@ extension Curate {
         @Flag(help: "Also decode every image (slower) and report the ones that fail.")
         var decode = false
 
+        @Flag(help: "Find exact duplicates (content hash) and near duplicates (perceptual hash) among the images.")
+        var duplicates = false
+
+        @Option(help: "Near duplicates: perceptual hashes at most this many bits apart (of 64).")
+        var nearDistance: Int = 4
+
+        @Option(help: "Embeddings (.npy, N × D) for near duplicates by cosine similarity and k-NN outliers.")
+        var embeddings: String?
+
+        @Option(help: "The item path of each embedding row, one per line.")
+        var embeddingIds: String?
+
+        @Option(help: "Near duplicates by embedding: cosine similarity at least this.")
+        var minCosine: Double = 0.98
+
         @Flag(help: "Print the report as JSON.")
         var json = false
 
         @Option(help: "Exit 65 when a condition holds, e.g. \"alpha<0.6,issues>5%,spam>0\".")
         var failOn: String?
+
+        func validate() throws {
+            if embeddings != nil && embeddingIds == nil { throw ValidationError("--embeddings needs --embedding-ids") }
+        }
 
         func run() async throws {
             try await reportingErrors {
@@ -372,6 +395,9 @@ extension Curate {
                 var findings = skipped.map { Finding(.invalidRecord, $0.file + ($0.location.isEmpty ? "" : ":" + $0.location), $0.message) }
                 findings += LabelChecks.run(set)
                 if decode { findings += decodeFailures(set) }
+                let given = givenClasses(set)
+                if duplicates { findings += try duplicateFindings(set, given: given) }
+                if let embeddings, let embeddingIds { findings += try embeddingFindings(embeddings, ids: embeddingIds, given: given, schema: set.schema) }
                 var metrics: [String: Double] = ["issues": Double(findings.count), "issues%": Double(findings.count) / Double(max(set.items.count, 1))]
                 var object: [String: Any] = ["items": set.items.count, "annotations": set.annotations.count,
                                              "findings": findings.map { ["kind": $0.kind.rawValue, "item": $0.item, "message": $0.message] }]
@@ -416,6 +442,71 @@ extension Curate {
         }
 
         func f(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "-" }
+
+        /// The bytes of every image item: from the repository at --rev, or from the files under --images.
+        func imageFiles(_ set: LabelSet) throws -> [(path: String, data: Data)] {
+            if source.labels == nil {
+                let repo = try source.repository.open()
+                return try repo.files(at: source.rev ?? "HEAD").filter { $0.width != nil }.map { ($0.path, try repo.data(of: $0.hash)) }
+            }
+            let root = source.images ?? source.labels.map { ($0 as NSString).deletingLastPathComponent } ?? "."
+            return set.items.compactMap { item in
+                FileManager.default.contents(atPath: (root.isEmpty ? "." : root) + "/" + item.path).map { (item.path, $0) }
+            }
+        }
+
+        func pairFindings(_ kind: Finding.Kind, _ a: String, _ b: String, _ detail: String, given: [String: Int], schema: LabelSchema) -> [Finding] {
+            var out = [Finding(kind, a, "same as \(b) (\(detail))")]
+            if let x = given[a], let y = given[b], x != y {
+                out.append(Finding(.conflictingDuplicate, a, "labeled \(schema.name(of: x)), its duplicate \(b) \(schema.name(of: y))"))
+            }
+            return out
+        }
+
+        func duplicateFindings(_ set: LabelSet, given: [String: Int]) throws -> [Finding] {
+            let files = try imageFiles(set)
+            var findings: [Finding] = []
+            var firstWithHash: [ContentHash: String] = [:]
+            var exact = Set<String>()
+            for file in files {
+                let hash = ContentHash.of(file.data)
+                if let first = firstWithHash[hash] {
+                    exact.insert(file.path)
+                    findings += pairFindings(.exactDuplicate, file.path, first, "identical bytes", given: given, schema: set.schema)
+                } else {
+                    firstWithHash[hash] = file.path
+                }
+            }
+            // Perceptual hashes of the rest (exact copies are already reported).
+            var paths: [String] = [], hashes: [UInt64] = []
+            for file in files where !exact.contains(file.path) {
+                guard let image = try? ImageDecoder().decode([UInt8](file.data), source: file.path).pixels else { continue }
+                paths.append(file.path)
+                hashes.append(Duplicates.perceptualHash(image))
+            }
+            for (i, j, d) in Duplicates.nearPairs(hashes, maxDistance: nearDistance) {
+                findings += pairFindings(.nearDuplicate, paths[j], paths[i], "perceptual hashes \(d) bits apart", given: given, schema: set.schema)
+            }
+            return findings
+        }
+
+        func embeddingFindings(_ path: String, ids idsPath: String, given: [String: Int], schema: LabelSchema) throws -> [Finding] {
+            let array = try NumpyArray(contentsOf: path)
+            guard array.shape.count == 2, array.shape[1] >= 1 else { throw QualityError("\(path): shape \(array.shape) is not N × D") }
+            guard array.values.allSatisfy(\.isFinite) else { throw QualityError("\(path): embeddings hold NaN or infinite values") }
+            guard let text = try? String(contentsOfFile: idsPath, encoding: .utf8) else { throw QualityError("\(idsPath): cannot read") }
+            let ids = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
+            guard ids.count == array.shape[0] else { throw QualityError("\(path): \(array.shape[0]) rows but \(idsPath) lists \(ids.count) ids") }
+            let n = ids.count
+            let sims = Duplicates.cosineMatrix(array.values, dimensions: array.shape[1])
+            var findings: [Finding] = []
+            for (i, j, c) in Duplicates.similarPairs(sims, count: n, minCosine: minCosine) {
+                findings += pairFindings(.nearDuplicate, ids[j], ids[i], "cosine \(String(format: "%.3f", c))", given: given, schema: schema)
+            }
+            let (scores, outliers) = Duplicates.outliers(sims, count: n)
+            for i in outliers { findings.append(Finding(.outlier, ids[i], "mean cosine distance \(String(format: "%.3f", scores[i])) to its 5 nearest neighbours (over 3 standard deviations above the mean)")) }
+            return findings
+        }
 
         func decodeFailures(_ set: LabelSet) -> [Finding] {
             let root = source.images ?? source.labels.map { ($0 as NSString).deletingLastPathComponent } ?? "."

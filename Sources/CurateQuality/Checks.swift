@@ -14,6 +14,11 @@ public struct Finding: Sendable, Equatable {
         case unlabeled
         case undecodable
         case imbalance = "class imbalance"
+        case exactDuplicate = "exact duplicate"
+        case nearDuplicate = "near duplicate"
+        /// Duplicates (exact or near) whose given classes differ.
+        case conflictingDuplicate = "conflicting duplicate"
+        case outlier
     }
 
     public var kind: Kind

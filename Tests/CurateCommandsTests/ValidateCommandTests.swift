@@ -1,3 +1,5 @@
+import CurateCore
+import CurateImaging
 import CurateTestSupport
 import Foundation
 import Testing
@@ -79,5 +81,54 @@ import Testing
         #expect(noCrowd.exitCode == 65 && noCrowd.stderr.contains("no classification labels with an annotator:ID source"))
         let gate = try CLI.run(["validate", "--fail-on", "alpha=0.5"] + Self.crowd)
         #expect(gate.exitCode == 65 && gate.stderr.contains("--fail-on: 'alpha=0.5' is not metric<value or metric>value"))
+    }
+}
+
+@Suite struct DuplicateFindingTests {
+    /// 20 digits, an exact copy of one under another label, a near copy (one pixel changed) of another, and
+    /// embeddings with a near-identical pair and one far-away row.
+    @Test func exactNearConflictingAndOutliers() throws {
+        let scratch = ScratchDirectory()
+        let labels = try String(contentsOfFile: TestFixtures.repoPath("datasets/digits/labels.csv"), encoding: .utf8)
+            .split(separator: "\n").dropFirst().prefix(20).map { $0.split(separator: ",").map(String.init) }
+        var csv = "path,label\n"
+        for row in labels {
+            try FileManager.default.createDirectory(atPath: scratch.path + "/" + (row[0] as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/digits/" + row[0]), toPath: scratch.path + "/" + row[0])
+            csv += "\(row[0]),\(row[1])\n"
+        }
+        try FileManager.default.copyItem(atPath: scratch.path + "/" + labels[3][0], toPath: scratch.path + "/copy.png")
+        csv += "copy.png,7\n"
+        var near = try ImageDecoder().decode(fileAt: scratch.path + "/" + labels[5][0], format: .gray8).pixels
+        near.bytes[0] = near.bytes[0] &+ 3
+        try Data(try ImageEncoder().encode(near, as: .png)).write(to: URL(fileURLWithPath: scratch.path + "/near.png"))
+        csv += "near.png,\(labels[5][1])\n"
+        scratch.write("labels.csv", csv)
+        let run = try CLI.run(["validate", "--labels", "labels.csv", "--format", "csv", "--duplicates", "--json"], in: scratch.path)
+        #expect(run.exitCode == 0, "\(run.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let findings = (object["findings"] as? [[String: Any]]) ?? []
+        func has(_ kind: String, _ item: String) -> Bool { findings.contains { $0["kind"] as? String == kind && $0["item"] as? String == item } }
+        #expect(has("exact duplicate", "copy.png"))
+        #expect(has("conflicting duplicate", "copy.png"))
+        #expect(has("near duplicate", "near.png"))
+        #expect(!has("conflicting duplicate", "near.png"))
+
+        // Embeddings: rows 0…21 near a common direction, row 5 and 6 almost equal, row 21 pointing elsewhere.
+        var rng = SplitMix64(seed: 3)
+        var rows: [[Double]] = (0..<22).map { _ in (0..<8).map { _ in 1 + Double(rng.next() % 1000) / 1000 } }
+        rows[6] = rows[5].map { $0 + 1e-4 }
+        rows[21] = [-1, 1, -1, 1, -1, 1, -1, 1]
+        _ = FileManager.default.createFile(atPath: scratch.path + "/e.npy", contents: Data(NumpyArray(shape: [22, 8], values: rows.flatMap { $0 }).npyBytes()))
+        let ids = labels.map { $0[0] } + ["copy.png", "near.png"]
+        scratch.write("ids.txt", ids.joined(separator: "\n") + "\n")
+        let embedded = try CLI.run(["validate", "--labels", "labels.csv", "--format", "csv", "--embeddings", "e.npy", "--embedding-ids", "ids.txt", "--json"], in: scratch.path)
+        let found = ((try JSONSerialization.jsonObject(with: Data(embedded.stdout.utf8)) as? [String: Any])?["findings"] as? [[String: Any]]) ?? []
+        #expect(found.contains { $0["kind"] as? String == "near duplicate" && $0["item"] as? String == ids[6] })
+        #expect(found.contains { $0["kind"] as? String == "outlier" && $0["item"] as? String == "near.png" })
+        #expect(found.filter { $0["kind"] as? String == "outlier" }.count == 1)
+        scratch.write("short.txt", "a\n")
+        let bad = try CLI.run(["validate", "--labels", "labels.csv", "--format", "csv", "--embeddings", "e.npy", "--embedding-ids", "short.txt"], in: scratch.path)
+        #expect(bad.exitCode == 65 && bad.stderr.contains("e.npy: 22 rows but short.txt lists 1 ids"))
     }
 }

@@ -1,0 +1,92 @@
+import CurateCore
+import CurateImaging
+import Foundation
+
+/// Exact and near duplicates, and outliers.
+///
+/// Exact: the same content hash. Near: perceptual hashes within `maxDistance` bits (Hamming), or embeddings with
+/// cosine similarity at least `minCosine`. A duplicate pair whose given classes differ is also reported as
+/// conflicting. Outliers: the mean cosine distance to the `k` nearest neighbours in embedding space, flagged when
+/// more than 3 standard deviations above the mean of that score.
+public enum Duplicates {
+    /// imagehash's `phash`: grey, area-resized to 32 × 32, 2-D DCT-II, the 8 × 8 lowest frequencies compared with
+    /// their median, one bit each.
+    public static func perceptualHash(_ image: PixelBuffer) -> UInt64 {
+        let grey = image.converted(to: .gray8)
+        let small = grey.resized(width: 32, height: 32)
+        let pixels = small.bytes.map(Double.init)
+        // DCT-II along rows then columns, only the first 8 coefficients of each.
+        let cosines = (0..<8).map { u in (0..<32).map { x in cos(Double.pi * Double(u) * (2 * Double(x) + 1) / 64) } }
+        var rows = [Double](repeating: 0, count: 32 * 8)
+        for y in 0..<32 { for u in 0..<8 { var s = 0.0; for x in 0..<32 { s += pixels[y * 32 + x] * cosines[u][x] }; rows[y * 8 + u] = s } }
+        var low = [Double](repeating: 0, count: 64)
+        for v in 0..<8 { for u in 0..<8 { var s = 0.0; for y in 0..<32 { s += rows[y * 8 + u] * cosines[v][y] }; low[v * 8 + u] = s } }
+        let sorted = low.sorted()
+        let median = (sorted[31] + sorted[32]) / 2
+        var hash: UInt64 = 0
+        for (i, value) in low.enumerated() where value > median { hash |= 1 << UInt64(i) }
+        return hash
+    }
+
+    /// Pairs of items (by index) whose hashes differ in at most `maxDistance` bits.
+    public static func nearPairs(_ hashes: [UInt64], maxDistance: Int) -> [(Int, Int, Int)] {
+        var pairs: [(Int, Int, Int)] = []
+        for i in 0..<hashes.count {
+            for j in (i + 1)..<hashes.count {
+                let d = (hashes[i] ^ hashes[j]).nonzeroBitCount
+                if d <= maxDistance { pairs.append((i, j, d)) }
+            }
+        }
+        return pairs
+    }
+
+    /// Unit-length rows of an N × D matrix (zero rows stay zero).
+    static func normalised(_ embeddings: [Double], dimensions d: Int) -> [Double] {
+        var out = embeddings
+        for i in 0..<(embeddings.count / d) {
+            var norm = 0.0
+            for k in 0..<d { norm += out[i * d + k] * out[i * d + k] }
+            norm = norm.squareRoot()
+            if norm > 0 { for k in 0..<d { out[i * d + k] /= norm } }
+        }
+        return out
+    }
+
+    /// Cosine similarity of every pair (row-major N × N), computed once for both duplicate and outlier search.
+    public static func cosineMatrix(_ embeddings: [Double], dimensions d: Int) -> [Double] {
+        let x = normalised(embeddings, dimensions: d), n = embeddings.count / d
+        var sims = [Double](repeating: 0, count: n * n)
+        x.withUnsafeBufferPointer { x in
+            sims.withUnsafeMutableBufferPointer { s in
+                for i in 0..<n {
+                    for j in i..<n {
+                        var dot = 0.0
+                        for k in 0..<d { dot += x[i * d + k] * x[j * d + k] }
+                        s[i * n + j] = dot
+                        s[j * n + i] = dot
+                    }
+                }
+            }
+        }
+        return sims
+    }
+
+    /// Pairs with cosine similarity at least `minCosine`.
+    public static func similarPairs(_ sims: [Double], count n: Int, minCosine: Double) -> [(Int, Int, Double)] {
+        var pairs: [(Int, Int, Double)] = []
+        for i in 0..<n { for j in (i + 1)..<n where sims[i * n + j] >= minCosine { pairs.append((i, j, sims[i * n + j])) } }
+        return pairs
+    }
+
+    /// Per item: the mean cosine distance to its `k` nearest neighbours, and which items are outliers.
+    public static func outliers(_ sims: [Double], count n: Int, k: Int = 5) -> (scores: [Double], outliers: [Int]) {
+        guard n > k else { return ([Double](repeating: 0, count: n), []) }
+        let scores = (0..<n).map { i -> Double in
+            let nearest = (0..<n).filter { $0 != i }.map { 1 - sims[i * n + $0] }.sorted().prefix(k)
+            return nearest.reduce(0, +) / Double(k)
+        }
+        let mean = scores.reduce(0, +) / Double(n)
+        let std = (scores.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n)).squareRoot()
+        return (scores, (0..<n).filter { std > 0 && scores[$0] > mean + 3 * std })
+    }
+}
