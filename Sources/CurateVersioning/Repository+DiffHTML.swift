@@ -65,12 +65,9 @@ extension Repository {
         guard let image = try? ImageDecoder(maxPixels: 1 << 26).decode(Array(bytes), format: .rgb8, source: path) else {
             return "<figure><figcaption>\(caption): (not an image)</figcaption></figure>"
         }
-        let scale = min(1, Double(size) / Double(max(image.pixels.width, image.pixels.height)))
-        let tw = max(1, Int((Double(image.pixels.width) * scale).rounded())), th = max(1, Int((Double(image.pixels.height) * scale).rounded()))
-        let thumb = image.pixels.resized(width: tw, height: th)
-        guard let jpeg = try? ImageEncoder(jpegQuality: 80).encode(thumb, as: .jpeg) else { return "" }
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(tw)\" height=\"\(th)\" viewBox=\"0 0 \(image.pixels.width) \(image.pixels.height)\">"
-        svg += "<image width=\"\(image.pixels.width)\" height=\"\(image.pixels.height)\" href=\"data:image/jpeg;base64,\(Data(jpeg).base64EncodedString())\"/>"
+        guard let thumb = image.pixels.thumbnailDataURI(size: size) else { return "" }
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(thumb.width)\" height=\"\(thumb.height)\" viewBox=\"0 0 \(image.pixels.width) \(image.pixels.height)\">"
+        svg += "<image width=\"\(image.pixels.width)\" height=\"\(image.pixels.height)\" href=\"\(thumb.uri)\"/>"
         let stroke = max(1.5, Double(max(image.pixels.width, image.pixels.height)) / 200)
         let changedBoxes = Set(highlight.compactMap { which == .before ? $0.fromBox : $0.toBox })
         for annotation in try side.annotations(path) {
@@ -110,17 +107,4 @@ extension Repository {
         }
         return svg + "</svg>"
     }
-}
-
-/// A stable colour per class name (an HSL hue from the name's FNV-1a hash).
-func classColor(_ name: String) -> String {
-    var hash: UInt32 = 2_166_136_261
-    for byte in name.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
-    return "hsl(\(hash % 360),80%,45%)"
-}
-
-/// HTML escaping.
-func esc(_ text: String) -> String {
-    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-        .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
 }
