@@ -378,6 +378,9 @@ extension Curate {
         @Option(help: "Near duplicates by embedding: cosine similarity at least this.")
         var minCosine: Double = 0.98
 
+        @Option(help: "Write a self-contained HTML report (charts and thumbnails inline) to this file.")
+        var report: String?
+
         @Flag(help: "Print the report as JSON.")
         var json = false
 
@@ -408,6 +411,7 @@ extension Curate {
                     lines.append("  \(kind.rawValue): \(of.count)" + (of.first.map { " — e.g. \($0.item.isEmpty ? "" : $0.item + ": ")\($0.message)" } ?? ""))
                 }
                 let labeled = LabeledCrowd(set, gold: try options.goldLabels(set.schema))
+                var page: (consensus: Crowd.Result, annotators: AnnotatorReport)?
                 if labeled.annotators.count >= 2 {
                     let ratings = labeled.ratings
                     let alpha = ratings.krippendorffAlpha(.nominal)
@@ -422,6 +426,7 @@ extension Curate {
                     let confident = result.confidence.filter { $0 >= 0.9 }.count
                     lines.append("consensus (\(options.consensus)): \(confident) of \(labeled.items.count) items at confidence ≥ 0.9")
                     let report = AnnotatorReport(crowd: labeled.crowd, consensus: result, seconds: labeled.seconds)
+                    page = (result, report)
                     metrics.merge(report.metrics) { a, _ in a }
                     let spam = report.annotators.filter { $0.verdict == .likelySpam }.map { labeled.annotators[$0.worker] }
                     let review = report.annotators.filter { $0.verdict == .review }.map { labeled.annotators[$0.worker] }
@@ -433,6 +438,15 @@ extension Curate {
                     lines.append("box agreement over \(box.pairs) annotator pairs: mean IoU \(f(box.meanIoU)), F1@0.5 \(f(box.f1))")
                 }
                 if let box = BoxAgreement(set) { object["box_agreement"] = ["pairs": box.pairs, "mean_iou": box.meanIoU, "f1_at_0.5": box.f1] }
+                if let report {
+                    let files = try imageFiles(set)
+                    let byPath = Dictionary(files.map { ($0.path, $0.data) }, uniquingKeysWith: { a, _ in a })
+                    let html = QualityReportPage(title: "curate validate — " + (source.labels ?? "repository at \(source.rev ?? "HEAD")"), set: set, findings: findings,
+                                                 crowd: page == nil ? nil : labeled, consensus: page?.consensus, annotators: page?.annotators,
+                                                 image: { path in byPath[path].flatMap { try? ImageDecoder().decode([UInt8]($0), format: .rgb8, source: path).pixels } }).render()
+                    try Data(html.utf8).write(to: URL(fileURLWithPath: report), options: .atomic)
+                    lines.append("report: \(report)")
+                }
                 if json { Console.out(try jsonText(object)) } else { lines.forEach { Console.out($0) } }
                 if let gates {
                     let failed = try gates.failures(metrics)

@@ -75,7 +75,7 @@ public struct AnnotatorReport: Sendable {
                 if let g = crowd.gold[r.task] { goldCount += 1; if g == r.label { goldRight += 1 } }
             }
             let n = Double(mine.count)
-            let entropy = max(0, -counts.filter { $0 > 0 }.map { $0 / n * log($0 / n) }.reduce(0, +) / log(Double(max(k, 2))))
+            let entropy = 0.0 + max(0, -counts.filter { $0 > 0 }.map { $0 / n * log($0 / n) }.reduce(0, +) / log(Double(max(k, 2))))
             let kappa = Self.kappa(pairs, classes: k)
             let times = perWorker[w].compactMap { $0 < seconds.count ? seconds[$0] : nil }.sorted()
             let medianSeconds = times.isEmpty ? nil : Self.median(times)

@@ -37,6 +37,18 @@ import Testing
         #expect(run.stdout.contains("likely spam: fay, gus, hal"))
         let written = try String(contentsOfFile: scratch.path + "/consensus.jsonl", encoding: .utf8)
         #expect(written.components(separatedBy: "\"source\":\"consensus\"").count - 1 == 400)
+        // The HTML report: self-contained, with its charts and thumbnails inline.
+        let page = try CLI.run(["validate", "--report", scratch.path + "/report.html"] + Self.crowd)
+        #expect(page.exitCode == 0 && page.stdout.hasSuffix("report: \(scratch.path)/report.html\n"))
+        let html = try String(contentsOfFile: scratch.path + "/report.html", encoding: .utf8)
+        for section in ["Class balance", "Agreement per class", "Answers against the consensus", "Annotator speed and agreement", "Least certain consensus"] {
+            #expect(html.contains("<h2>\(section)</h2>"), "no \(section)")
+        }
+        #expect(html.components(separatedBy: "<svg").count - 1 == 4)
+        #expect(html.contains("src=\"data:image/jpeg;base64,"))
+        #expect(!html.contains("<script"))
+        #expect(!html.contains("src=\"http") && !html.contains("href=\"http"))
+        #expect(html.contains("reads class 3 as 8"))
         let gated = try CLI.run(["validate", "--fail-on", "alpha<0.6,issues>5%"] + Self.crowd)
         #expect(gated.exitCode == 65)
         #expect(gated.stderr.hasPrefix("error: gate failed: alpha is 0.29"))
