@@ -244,7 +244,9 @@ struct ConsensusOptions: ParsableArguments {
 
     func run(_ crowd: Crowd) -> Crowd.Result {
         switch consensus {
-        case "majority": crowd.majorityVote()
+        case "majority":
+            // Ties go to the annotators who agree more with a first, unweighted vote (or score better on gold).
+            crowd.majorityVote(weights: AnnotatorReport(crowd: crowd, consensus: crowd.majorityVote()).qualityWeights(workers: crowd.workers))
         case "mace": crowd.mace()
         default: crowd.dawidSkene()
         }

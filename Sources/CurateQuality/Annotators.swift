@@ -137,6 +137,14 @@ public struct AnnotatorReport: Sendable {
         a.verdict = !spam.isEmpty ? .likelySpam : !review.isEmpty ? .review : .trusted
     }
 
+    /// A weight per worker for breaking vote ties: gold accuracy when the worker answered gold items, else the
+    /// share of answers agreeing with the consensus.
+    public func qualityWeights(workers: Int) -> [Double] {
+        var weights = [Double](repeating: 0, count: workers)
+        for a in annotators where a.worker < workers { weights[a.worker] = a.goldAccuracy ?? a.agreement }
+        return weights
+    }
+
     /// Figures for `--fail-on`: `spam` and `review` (counts), `spam%` and `review%` (shares of annotators).
     public var metrics: [String: Double] {
         let n = Double(max(annotators.count, 1))
