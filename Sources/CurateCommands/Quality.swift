@@ -152,7 +152,7 @@ extension Curate {
                     return
                 }
                 let loaded = try Predictions.load(predictions, ids: ids)
-                let report = try LabelIssueReport(predictions: loaded, given: givenClasses(set),
+                let report = try LabelIssueReport(predictions: loaded, given: givenClasses(set), items: set.items.isEmpty ? nil : Set(set.items.map(\.path)),
                                                   filter: ConfidentLearning.Filter(rawValue: filter)!, rankBy: ConfidentLearning.Score(rawValue: rankBy)!)
                 if json { Console.out(try Self.json(report, schema: set.schema)) } else { Self.print(report, schema: set.schema, top: top) }
                 if report.unpredicted > 0 { Console.warning("\(report.unpredicted) labeled items have no prediction and were not examined") }

@@ -44,10 +44,15 @@ public struct LabelIssueReport: Sendable {
 
     /// Runs confident learning over the items that have both a label in `given` and a row in `predictions`.
     /// - Throws: ``QualityError`` when a label is outside the predictions' classes or no item has both.
-    public init(predictions: Predictions, given: [String: Int], filter: ConfidentLearning.Filter = .pruneByNoiseRate,
+    /// - Parameter items: the dataset's item paths; a predicted id outside them is an error (the ids file and the
+    ///   dataset disagree), while an item without a classification label is only skipped.
+    public init(predictions: Predictions, given: [String: Int], items: Set<String>? = nil, filter: ConfidentLearning.Filter = .pruneByNoiseRate,
                 rankBy: ConfidentLearning.Score = .normalizedMargin) throws(QualityError) {
         var rows: [Int] = [], labels: [Int] = []
         for (row, id) in predictions.ids.enumerated() {
+            if let items, !items.contains(id), given[id] == nil {
+                throw QualityError("\(predictions.source): row \(row + 1): \(id) is not an item of the dataset")
+            }
             guard let k = given[id] else { continue }
             guard k >= 0 && k < predictions.classes else {
                 throw QualityError("\(predictions.source): \(id) is labeled class \(k), which has no column (the predictions have \(predictions.classes) classes)")

@@ -38,7 +38,7 @@ import Testing
         ("rows", "p.npy: 3 rows but "),
         ("shape", "shape [4] is not N × K with K ≥ 2 classes"),
         ("classes", "p.npy: images/2/0002.png is labeled class 2, which has no column (the predictions have 2 classes)"),
-        ("unknown", "p.npy: no predicted item has a classification label"),
+        ("unknown", "p.npy: row 1: elsewhere/images/0/0000.png is not an item of the dataset"),
         ("duplicate", "row 2: images/0/0000.png already has row 1"),
     ])
     func badPredictionsAreRefused(_ kind: String, _ message: String) throws {
