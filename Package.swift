@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "CurateVersioning", targets: ["CurateVersioning"]),
         .library(name: "CurateAugment", targets: ["CurateAugment"]),
         .library(name: "CurateQuality", targets: ["CurateQuality"]),
+        .library(name: "CurateSelection", targets: ["CurateSelection"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -50,6 +51,9 @@ let package = Package(
             name: "CurateQuality",
             dependencies: ["CurateCore", "CurateImaging"]),
         .target(
+            name: "CurateSelection",
+            dependencies: ["CurateCore", "CurateImaging", "CurateQuality"]),
+        .target(
             name: "CurateAugment",
             dependencies: [
                 "CurateCore", "CurateImaging", "CurateVersioning",
@@ -58,7 +62,7 @@ let package = Package(
         .target(
             name: "CurateCommands",
             dependencies: [
-                "CurateCore", "CurateImaging", "CurateVersioning", "CurateAugment", "CurateQuality",
+                "CurateCore", "CurateImaging", "CurateVersioning", "CurateAugment", "CurateQuality", "CurateSelection",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "curate", dependencies: ["CurateCommands"]),
@@ -84,6 +88,10 @@ let package = Package(
         .testTarget(
             name: "CurateAugmentTests",
             dependencies: ["CurateAugment", "CurateTestSupport"],
+            exclude: ["Fixtures"]),
+        .testTarget(
+            name: "CurateSelectionTests",
+            dependencies: ["CurateSelection", "CurateImaging", "CurateTestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "CurateQualityTests",

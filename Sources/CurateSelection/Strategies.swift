@@ -1,0 +1,361 @@
+import CurateCore
+import Foundation
+
+/// What a selection strategy sees: model outputs for every row of a pool.
+///
+/// `probabilities` is row-major N × K; `embeddings` row-major N × D; `committee` M × N × K (members' or MC-dropout
+/// samples' probabilities).
+public struct Pool: Sendable {
+    public var count: Int
+    public var classes: Int
+    public var probabilities: [Double]
+    public var embeddings: [Double]?
+    public var dimensions: Int
+    public var committee: [Double]?
+    public var members: Int
+
+    public init(count: Int, classes: Int, probabilities: [Double], embeddings: [Double]? = nil, dimensions: Int = 0,
+                committee: [Double]? = nil, members: Int = 0) {
+        self.count = count
+        self.classes = classes
+        self.probabilities = probabilities
+        self.embeddings = embeddings
+        self.dimensions = dimensions
+        self.committee = committee
+        self.members = members
+    }
+
+    @inline(__always) func p(_ i: Int, _ k: Int) -> Double { probabilities[i * classes + k] }
+}
+
+/// One chosen item: its pool row, its score and why.
+public struct Pick: Sendable, Equatable {
+    public var row: Int
+    public var score: Double
+    public var reason: String
+}
+
+/// The selection strategies. Every one is deterministic given `seed` and breaks ties by the lower row.
+public enum Strategy: String, Sendable, CaseIterable {
+    case random
+    /// 1 − max p (modAL's classifier_uncertainty).
+    case leastConfidence = "least-confidence"
+    /// Smallest difference between the two most probable classes.
+    case margin
+    /// Largest entropy −Σ p log p.
+    case entropy
+    /// Query by committee: entropy of the members' votes.
+    case voteEntropy = "vote-entropy"
+    /// Query by committee: mean KL divergence of each member from the consensus.
+    case meanKL = "mean-kl"
+    /// BALD: entropy of the mean prediction minus the mean entropy of the samples.
+    case bald
+    /// k-center greedy core-set on embeddings (farthest from everything labeled or chosen).
+    case kCenter = "k-center"
+    /// BADGE-style: k-means++ seeding on embeddings scaled by ‖p − onehot(argmax p)‖.
+    case badge
+    /// Cluster-margin: the lowest margins, spread round-robin over k-means clusters of their embeddings.
+    case clusterMargin = "cluster-margin"
+    /// Lowest margins, the budget split evenly over predicted classes.
+    case classBalanced = "class-balanced"
+    /// Nothing labeled yet: k-center greedy from a seeded first item (random without embeddings).
+    case coldStart = "cold-start"
+
+    public var needsEmbeddings: Bool { [.kCenter, .badge, .clusterMargin].contains(self) }
+    public var needsCommittee: Bool { [.voteEntropy, .meanKL, .bald].contains(self) }
+}
+
+public struct SelectionError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+public enum Selector {
+    /// Chooses `budget` rows from `candidates` (the unlabeled rows), with `labeled` rows as already covered (for
+    /// the diversity strategies).
+    public static func select(_ strategy: Strategy, pool: Pool, candidates: [Int], labeled: [Int] = [], budget: Int,
+                              seed: UInt64 = 0) throws(SelectionError) -> [Pick] {
+        let budget = min(budget, candidates.count)
+        guard budget > 0 else { return [] }
+        if strategy.needsEmbeddings {
+            guard pool.embeddings != nil, pool.dimensions > 0 else { throw SelectionError("\(strategy.rawValue) needs embeddings (--embeddings)") }
+        }
+        if strategy.needsCommittee {
+            guard pool.committee != nil, pool.members >= 2 else { throw SelectionError("\(strategy.rawValue) needs committee or MC-dropout samples (--committee, M × N × K with M ≥ 2)") }
+        }
+        switch strategy {
+        case .random:
+            var rng = SplitMix64(seed: seed)
+            var rows = candidates
+            for i in 0..<budget { rows.swapAt(i, i + Int(rng.next() % UInt64(rows.count - i))) }
+            return rows.prefix(budget).map { Pick(row: $0, score: 0, reason: "random") }
+        case .leastConfidence, .margin, .entropy, .voteEntropy, .meanKL, .bald:
+            let scores = uncertainty(strategy, pool: pool, rows: candidates)
+            return top(budget, of: candidates, scores: scores).map { Pick(row: candidates[$0], score: scores[$0], reason: "\(strategy.rawValue) \(fmt(scores[$0]))") }
+        case .kCenter:
+            return kCenterGreedy(pool: pool, candidates: candidates, labeled: labeled, budget: budget, seed: seed)
+        case .coldStart:
+            guard pool.embeddings != nil else { return try select(.random, pool: pool, candidates: candidates, budget: budget, seed: seed) }
+            return kCenterGreedy(pool: pool, candidates: candidates, labeled: [], budget: budget, seed: seed).map {
+                Pick(row: $0.row, score: $0.score, reason: "cold start: " + $0.reason)
+            }
+        case .badge:
+            return badge(pool: pool, candidates: candidates, budget: budget, seed: seed)
+        case .clusterMargin:
+            return clusterMargin(pool: pool, candidates: candidates, budget: budget, seed: seed)
+        case .classBalanced:
+            return classBalanced(pool: pool, candidates: candidates, budget: budget)
+        }
+    }
+
+    /// Higher is more uncertain, for every uncertainty strategy (margin is negated).
+    public static func uncertainty(_ strategy: Strategy, pool: Pool, rows: [Int]) -> [Double] {
+        let k = pool.classes
+        func entropy(_ values: ArraySlice<Double>) -> Double { values.reduce(0) { $1 > 0 ? $0 - $1 * log($1) : $0 } }
+        return rows.map { i in
+            let row = pool.probabilities[(i * k)..<((i + 1) * k)]
+            switch strategy {
+            case .leastConfidence: return 1 - (row.max() ?? 0)
+            case .margin:
+                var first = -Double.infinity, second = -Double.infinity
+                for v in row { if v > first { second = first; first = v } else if v > second { second = v } }
+                return -(first - (k > 1 ? second : 0))
+            case .entropy: return entropy(row)
+            case .voteEntropy, .meanKL, .bald:
+                let m = pool.members, c = pool.committee!
+                var mean = [Double](repeating: 0, count: k), votes = [Double](repeating: 0, count: k)
+                var meanEntropy = 0.0
+                for member in 0..<m {
+                    let base = (member * pool.count + i) * k
+                    let sample = c[base..<(base + k)]
+                    var best = 0
+                    for j in 0..<k { mean[j] += sample[base + j] / Double(m); if sample[base + j] > sample[base + best] { best = j } }
+                    votes[best] += 1 / Double(m)
+                    meanEntropy += entropy(sample) / Double(m)
+                }
+                switch strategy {
+                case .voteEntropy: return entropy(votes[...])
+                case .bald: return entropy(mean[...]) - meanEntropy
+                default:
+                    var kl = 0.0
+                    for member in 0..<m {
+                        let base = (member * pool.count + i) * k
+                        for j in 0..<k where c[base + j] > 0 { kl += c[base + j] * log(c[base + j] / max(mean[j], 1e-300)) / Double(m) }
+                    }
+                    return kl
+                }
+            default: return 0
+            }
+        }
+    }
+
+    /// Positions of the `count` largest scores, largest first, ties to the lower position.
+    static func top(_ count: Int, of rows: [Int], scores: [Double]) -> [Int] {
+        // A bounded min-heap of (score, -row): O(n log count).
+        var heap: [(Double, Int)] = []
+        heap.reserveCapacity(count)
+        @inline(__always) func below(_ a: (Double, Int), _ b: (Double, Int)) -> Bool { a.0 < b.0 || (a.0 == b.0 && rows[a.1] > rows[b.1]) }
+        for i in scores.indices {
+            let e = (scores[i], i)
+            if heap.count < count {
+                heap.append(e)
+                var j = heap.count - 1
+                while j > 0 && below(heap[j], heap[(j - 1) / 2]) { heap.swapAt(j, (j - 1) / 2); j = (j - 1) / 2 }
+            } else if below(heap[0], e) {
+                heap[0] = e
+                var j = 0
+                while true {
+                    let l = 2 * j + 1, r = l + 1
+                    var m = j
+                    if l < heap.count && below(heap[l], heap[m]) { m = l }
+                    if r < heap.count && below(heap[r], heap[m]) { m = r }
+                    if m == j { break }
+                    heap.swapAt(j, m)
+                    j = m
+                }
+            }
+        }
+        return heap.sorted { below($1, $0) }.map(\.1)
+    }
+
+    @inline(__always) static func distance2(_ x: UnsafePointer<Double>, _ a: Int, _ b: Int, _ d: Int) -> Double {
+        var s = 0.0
+        for j in 0..<d { let t = x[a * d + j] - x[b * d + j]; s += t * t }
+        return s
+    }
+
+    /// Farthest-first traversal: each pick is the candidate farthest (Euclidean) from every labeled row and every
+    /// earlier pick; with nothing labeled, the first pick is a seeded random candidate.
+    static func kCenterGreedy(pool: Pool, candidates: [Int], labeled: [Int], budget: Int, seed: UInt64) -> [Pick] {
+        let d = pool.dimensions
+        var nearest = [Double](repeating: .infinity, count: candidates.count)
+        var picks: [Pick] = []
+        pool.embeddings!.withUnsafeBufferPointer { xb in
+            let x = xb.baseAddress!
+            func update(from center: Int) {
+                for (i, row) in candidates.enumerated() { nearest[i] = min(nearest[i], distance2(x, row, center, d)) }
+            }
+            for row in labeled { update(from: row) }
+            var chosen = Set<Int>()
+            if labeled.isEmpty {
+                var rng = SplitMix64(seed: seed)
+                let first = Int(rng.next() % UInt64(candidates.count))
+                picks.append(Pick(row: candidates[first], score: 0, reason: "first center (seeded)"))
+                chosen.insert(first)
+                update(from: candidates[first])
+            }
+            while picks.count < budget {
+                var best = -1
+                for i in candidates.indices where !chosen.contains(i) && (best < 0 || nearest[i] > nearest[best]) { best = i }
+                guard best >= 0 else { break }
+                chosen.insert(best)
+                picks.append(Pick(row: candidates[best], score: nearest[best].squareRoot(), reason: "distance to nearest center \(fmt(nearest[best].squareRoot()))"))
+                update(from: candidates[best])
+            }
+        }
+        return picks
+    }
+
+    /// BADGE-style: embeddings scaled by ‖p − onehot(argmax p)‖ (the norm BADGE's gradient embedding has per unit
+    /// of feature norm), then k-means++ seeding: the largest first, then each next with probability ∝ squared
+    /// distance to the nearest chosen.
+    static func badge(pool: Pool, candidates: [Int], budget: Int, seed: UInt64) -> [Pick] {
+        let d = pool.dimensions, k = pool.classes
+        var scaled = [Double](repeating: 0, count: candidates.count * d)
+        var weights = [Double](repeating: 0, count: candidates.count)
+        for (i, row) in candidates.enumerated() {
+            let probs = pool.probabilities[(row * k)..<((row + 1) * k)]
+            let best = probs.indices.max { (probs[$0], -$0) < (probs[$1], -$1) }!
+            var norm = 0.0
+            for j in probs.indices { let g = probs[j] - (j == best ? 1 : 0); norm += g * g }
+            weights[i] = norm.squareRoot()
+            for j in 0..<d { scaled[i * d + j] = pool.embeddings![row * d + j] * weights[i] }
+        }
+        var rng = SplitMix64(seed: seed)
+        var nearest = [Double](repeating: .infinity, count: candidates.count)
+        var picks: [Pick] = []
+        var chosen = Set<Int>()
+        scaled.withUnsafeBufferPointer { xb in
+            let x = xb.baseAddress!
+            var norms = [Double](repeating: 0, count: candidates.count)
+            for i in candidates.indices { for j in 0..<d { norms[i] += x[i * d + j] * x[i * d + j] } }
+            var next = norms.indices.max { (norms[$0], -$0) < (norms[$1], -$1) }!
+            while true {
+                chosen.insert(next)
+                picks.append(Pick(row: candidates[next], score: weights[next], reason: "gradient norm \(fmt(weights[next]))"))
+                if picks.count >= budget { break }
+                var total = 0.0
+                for i in candidates.indices { nearest[i] = min(nearest[i], distance2(x, i, next, d)); if !chosen.contains(i) { total += nearest[i] } }
+                if total <= 0 {
+                    // Everything left coincides with a chosen point: take the rest in order.
+                    guard let i = candidates.indices.first(where: { !chosen.contains($0) }) else { break }
+                    next = i
+                    continue
+                }
+                var target = Double(rng.next() >> 11) * 0x1p-53 * total
+                next = -1
+                for i in candidates.indices where !chosen.contains(i) {
+                    target -= nearest[i]
+                    if target < 0 { next = i; break }
+                }
+                if next < 0 { next = candidates.indices.last { !chosen.contains($0) }! }
+            }
+        }
+        return picks
+    }
+
+    /// Seeded k-means (k-means++ start, Lloyd iterations) of the given rows' embeddings: a cluster per row.
+    public static func kMeans(_ x: [Double], dimensions d: Int, count n: Int, k: Int, seed: UInt64, iterations: Int = 20) -> [Int] {
+        guard n > 0, k > 0 else { return [] }
+        var rng = SplitMix64(seed: seed)
+        var centers: [Int] = [Int(rng.next() % UInt64(n))]
+        var nearest = [Double](repeating: .infinity, count: n)
+        func dist(_ a: Int, _ centroid: [Double], _ c: Int) -> Double {
+            var s = 0.0
+            for j in 0..<d { let t = x[a * d + j] - centroid[c * d + j]; s += t * t }
+            return s
+        }
+        var centroids = Array(x[(centers[0] * d)..<((centers[0] + 1) * d)])
+        while centers.count < min(k, n) {
+            let c = centers.count - 1
+            var total = 0.0
+            for i in 0..<n { nearest[i] = min(nearest[i], dist(i, centroids, c)); total += nearest[i] }
+            var next = n - 1
+            if total > 0 {
+                var target = Double(rng.next() >> 11) * 0x1p-53 * total
+                for i in 0..<n { target -= nearest[i]; if target < 0 { next = i; break } }
+            } else { next = centers.count }
+            centers.append(next)
+            centroids += x[(next * d)..<((next + 1) * d)]
+        }
+        let kk = centers.count
+        var assignment = [Int](repeating: 0, count: n)
+        for _ in 0..<iterations {
+            var changed = false
+            for i in 0..<n {
+                var best = 0, bestD = Double.infinity
+                for c in 0..<kk { let v = dist(i, centroids, c); if v < bestD { bestD = v; best = c } }
+                if assignment[i] != best { assignment[i] = best; changed = true }
+            }
+            var sums = [Double](repeating: 0, count: kk * d), counts = [Int](repeating: 0, count: kk)
+            for i in 0..<n { counts[assignment[i]] += 1; for j in 0..<d { sums[assignment[i] * d + j] += x[i * d + j] } }
+            for c in 0..<kk where counts[c] > 0 { for j in 0..<d { centroids[c * d + j] = sums[c * d + j] / Double(counts[c]) } }
+            if !changed { break }
+        }
+        return assignment
+    }
+
+    /// The 4 × budget lowest margins, clustered by k-means (k = budget) on their embeddings; then round-robin
+    /// over the clusters, smallest first, lowest margin first within each.
+    static func clusterMargin(pool: Pool, candidates: [Int], budget: Int, seed: UInt64) -> [Pick] {
+        let scores = uncertainty(.margin, pool: pool, rows: candidates)
+        let shortlist = top(min(candidates.count, 4 * budget), of: candidates, scores: scores)
+        let d = pool.dimensions
+        let x = shortlist.flatMap { pool.embeddings![(candidates[$0] * d)..<((candidates[$0] + 1) * d)] }
+        let clusters = kMeans(x, dimensions: d, count: shortlist.count, k: budget, seed: seed)
+        var members: [Int: [Int]] = [:]
+        for (i, c) in clusters.enumerated() { members[c, default: []].append(shortlist[i]) }  // margin order kept
+        var queues = members.sorted { ($0.value.count, $0.key) < ($1.value.count, $1.key) }.map { ($0.key, $0.value) }
+        var picks: [Pick] = []
+        var round = 0
+        while picks.count < budget && !queues.isEmpty {
+            for q in queues.indices where round < queues[q].1.count && picks.count < budget {
+                let position = queues[q].1[round]
+                picks.append(Pick(row: candidates[position], score: -scores[position], reason: "margin \(fmt(-scores[position])), cluster \(queues[q].0)"))
+            }
+            round += 1
+            queues.removeAll { round >= $0.1.count }
+        }
+        return picks
+    }
+
+    /// The budget split over predicted classes as evenly as the pool allows (counts within 1), lowest margins
+    /// first within each class.
+    static func classBalanced(pool: Pool, candidates: [Int], budget: Int) -> [Pick] {
+        let k = pool.classes
+        let scores = uncertainty(.margin, pool: pool, rows: candidates)
+        var byClass = [[Int]](repeating: [], count: k)
+        for (i, row) in candidates.enumerated() {
+            var best = 0
+            for j in 1..<k where pool.p(row, j) > pool.p(row, best) { best = j }
+            byClass[best].append(i)
+        }
+        for c in 0..<k { byClass[c] = top(byClass[c].count, of: byClass[c].map { candidates[$0] }, scores: byClass[c].map { scores[$0] }).map { byClass[c][$0] } }
+        var picks: [Pick] = []
+        var round = 0
+        while picks.count < budget {
+            var any = false
+            for c in 0..<k where round < byClass[c].count && picks.count < budget {
+                let i = byClass[c][round]
+                picks.append(Pick(row: candidates[i], score: -scores[i], reason: "predicted class \(c), margin \(fmt(-scores[i]))"))
+                any = true
+            }
+            if !any { break }
+            round += 1
+        }
+        return picks
+    }
+}
+
+func fmt(_ v: Double) -> String { String(format: "%.3g", v) }
