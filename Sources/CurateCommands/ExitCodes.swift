@@ -1,6 +1,7 @@
 import ArgumentParser
 import CurateAugment
 import CurateQuality
+import CurateSelection
 import CurateCore
 import CurateImaging
 import CurateVersioning
@@ -35,7 +36,7 @@ enum ExitCodes {
             case .wouldOverwrite, .invalid: return usage
             default: return failure
             }
-        case is AugmentError, is QualityError:
+        case is AugmentError, is QualityError, is SelectionError:
             return dataError
         case let e as CommandFailure:
             return e.exitCode

@@ -37,6 +37,18 @@ struct LabelSourceOptions: ParsableArguments {
         }
         return (try repository.open().labels(at: rev ?? "HEAD"), [])
     }
+
+    /// The bytes of every image item: from the repository at --rev, or from the files under --images.
+    func imageFiles(_ set: LabelSet) throws -> [(path: String, data: Data)] {
+        if labels == nil {
+            let repo = try repository.open()
+            return try repo.files(at: rev ?? "HEAD").filter { $0.width != nil }.map { ($0.path, try repo.data(of: $0.hash)) }
+        }
+        let root = images ?? labels.map { ($0 as NSString).deletingLastPathComponent } ?? "."
+        return set.items.compactMap { item in
+            FileManager.default.contents(atPath: (root.isEmpty ? "." : root) + "/" + item.path).map { (item.path, $0) }
+        }
+    }
 }
 
 extension Curate {
@@ -441,7 +453,7 @@ extension Curate {
                 }
                 if let box = BoxAgreement(set) { object["box_agreement"] = ["pairs": box.pairs, "mean_iou": box.meanIoU, "f1_at_0.5": box.f1] }
                 if let report {
-                    let files = try imageFiles(set)
+                    let files = try source.imageFiles(set)
                     let byPath = Dictionary(files.map { ($0.path, $0.data) }, uniquingKeysWith: { a, _ in a })
                     let html = QualityReportPage(title: "curate validate — " + (source.labels ?? "repository at \(source.rev ?? "HEAD")"), set: set, findings: findings,
                                                  crowd: page == nil ? nil : labeled, consensus: page?.consensus, annotators: page?.annotators,
@@ -459,18 +471,6 @@ extension Curate {
 
         func f(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "-" }
 
-        /// The bytes of every image item: from the repository at --rev, or from the files under --images.
-        func imageFiles(_ set: LabelSet) throws -> [(path: String, data: Data)] {
-            if source.labels == nil {
-                let repo = try source.repository.open()
-                return try repo.files(at: source.rev ?? "HEAD").filter { $0.width != nil }.map { ($0.path, try repo.data(of: $0.hash)) }
-            }
-            let root = source.images ?? source.labels.map { ($0 as NSString).deletingLastPathComponent } ?? "."
-            return set.items.compactMap { item in
-                FileManager.default.contents(atPath: (root.isEmpty ? "." : root) + "/" + item.path).map { (item.path, $0) }
-            }
-        }
-
         func pairFindings(_ kind: Finding.Kind, _ a: String, _ b: String, _ detail: String, given: [String: Int], schema: LabelSchema) -> [Finding] {
             var out = [Finding(kind, a, "same as \(b) (\(detail))")]
             if let x = given[a], let y = given[b], x != y {
@@ -480,7 +480,7 @@ extension Curate {
         }
 
         func duplicateFindings(_ set: LabelSet, given: [String: Int]) throws -> [Finding] {
-            let files = try imageFiles(set)
+            let files = try source.imageFiles(set)
             var findings: [Finding] = []
             var firstWithHash: [ContentHash: String] = [:]
             var exact = Set<String>()

@@ -15,8 +15,9 @@ public struct LogisticRegression: Sendable {
     public var parameters: [Double]
     public var iterations: Int
 
+    /// `start`: parameters to begin from (a previous round's model, to converge in fewer steps).
     public static func fit(features x: [Double], dimensions d: Int, labels y: [Int], classes k: Int, c: Double = 1,
-                           tolerance: Double = 1e-5, maxIterations: Int = 1000) -> LogisticRegression {
+                           tolerance: Double = 1e-5, maxIterations: Int = 1000, start: [Double]? = nil) -> LogisticRegression {
         let n = y.count, width = d + 1
         func objective(_ w: [Double]) -> (Double, [Double]) {
             var loss = 0.0
@@ -52,7 +53,7 @@ public struct LogisticRegression: Sendable {
             return (loss, gradient)
         }
         let C = c
-        var w = [Double](repeating: 0, count: k * width)
+        var w = start.flatMap { $0.count == k * width ? $0 : nil } ?? [Double](repeating: 0, count: k * width)
         var (f, g) = objective(w)
         var sHistory: [[Double]] = [], yHistory: [[Double]] = []
         var iterations = 0
