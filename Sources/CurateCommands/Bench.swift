@@ -3,6 +3,7 @@ import CurateAugment
 import CurateCore
 import CurateImaging
 import CurateQuality
+import CurateSelection
 import Foundation
 
 extension Curate {
@@ -11,7 +12,7 @@ extension Curate {
         static let configuration = CommandConfiguration(
             abstract: "Measure in-process throughput (used by the scripts in benchmarks/).",
             shouldDisplay: false,
-            subcommands: [Decode.self, AugmentBench.self, QualityBench.self])
+            subcommands: [Decode.self, AugmentBench.self, QualityBench.self, SelectionBench.self])
     }
 }
 
@@ -228,4 +229,42 @@ func maxResidentMegabytes() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_maxrss) / 1024
+}
+
+extension Curate.Bench {
+    struct SelectionBench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "selection",
+            abstract: "Time one selection on arrays from .npy files and print seconds and peak memory as JSON.",
+            discussion: """
+                Tasks: entropy (--probs N×K, top --budget), k-center (--embeddings N×D, --budget centers, nothing \
+                labeled: a seeded first center), badge (--probs and --embeddings). Loading is not timed.
+                """)
+
+        @Argument(help: "entropy, k-center or badge.")
+        var task: String
+
+        @Option var probs: String?
+        @Option var embeddings: String?
+        @Option var budget: Int = 1000
+
+        func run() async throws {
+            try await reportingErrors {
+                let p = try probs.map { try NumpyArray(contentsOf: $0) }
+                let e = try embeddings.map { try NumpyArray(contentsOf: $0) }
+                let n = p?.shape[0] ?? e?.shape[0] ?? 0
+                let pool = Pool(count: n, classes: p?.shape[1] ?? 1, probabilities: p?.values ?? [Double](repeating: 1, count: n),
+                                embeddings: e?.values, dimensions: e?.shape[1] ?? 0)
+                guard let strategy = ["entropy": Strategy.entropy, "k-center": .kCenter, "badge": .badge][task] else {
+                    throw ValidationError("unknown task '\(task)' (entropy, k-center, badge)")
+                }
+                let rssBefore = maxResidentMegabytes(), cpuBefore = cpuSeconds()
+                let start = ContinuousClock.now
+                let picks = try Selector.select(strategy, pool: pool, candidates: Array(0..<n), budget: budget, seed: 1)
+                let seconds = (ContinuousClock.now - start).seconds
+                Console.out(try jsonText(["task": task, "seconds": seconds, "cpu_seconds": cpuSeconds() - cpuBefore, "picked": picks.count,
+                                          "rows": picks.prefix(20).map(\.row), "rss_growth_mb": maxResidentMegabytes() - rssBefore]))
+            }
+        }
+    }
 }

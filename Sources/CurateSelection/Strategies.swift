@@ -179,39 +179,44 @@ public enum Selector {
         return heap.sorted { below($1, $0) }.map(\.1)
     }
 
-    @inline(__always) static func distance2(_ x: UnsafePointer<Double>, _ a: Int, _ b: Int, _ d: Int) -> Double {
-        var s = 0.0
-        for j in 0..<d { let t = x[a * d + j] - x[b * d + j]; s += t * t }
-        return s
-    }
-
     /// Farthest-first traversal: each pick is the candidate farthest (Euclidean) from every labeled row and every
-    /// earlier pick; with nothing labeled, the first pick is a seeded random candidate.
+    /// earlier pick; with nothing labeled, the first pick is a seeded random candidate. Distances in single
+    /// precision on both cores; ties to the earlier candidate.
     static func kCenterGreedy(pool: Pool, candidates: [Int], labeled: [Int], budget: Int, seed: UInt64) -> [Pick] {
         let d = pool.dimensions
-        var nearest = [Double](repeating: .infinity, count: candidates.count)
+        let e = pool.embeddings!
+        var rows = [Float](repeating: 0, count: candidates.count * d)
+        for (i, row) in candidates.enumerated() { for j in 0..<d { rows[i * d + j] = Float(e[row * d + j]) } }
+        var nearest = [Float](repeating: .infinity, count: candidates.count)
+        var center = [Float](repeating: 0, count: d)
         var picks: [Pick] = []
-        pool.embeddings!.withUnsafeBufferPointer { xb in
-            let x = xb.baseAddress!
-            func update(from center: Int) {
-                for (i, row) in candidates.enumerated() { nearest[i] = min(nearest[i], distance2(x, row, center, d)) }
-            }
-            for row in labeled { update(from: row) }
-            var chosen = Set<Int>()
-            if labeled.isEmpty {
-                var rng = SplitMix64(seed: seed)
-                let first = Int(rng.next() % UInt64(candidates.count))
-                picks.append(Pick(row: candidates[first], score: 0, reason: "first center (seeded)"))
-                chosen.insert(first)
-                update(from: candidates[first])
-            }
-            while picks.count < budget {
-                var best = -1
-                for i in candidates.indices where !chosen.contains(i) && (best < 0 || nearest[i] > nearest[best]) { best = i }
-                guard best >= 0 else { break }
-                chosen.insert(best)
-                picks.append(Pick(row: candidates[best], score: nearest[best].squareRoot(), reason: "distance to nearest center \(fmt(nearest[best].squareRoot()))"))
-                update(from: candidates[best])
+        var chosen = [Bool](repeating: false, count: candidates.count)
+        rows.withUnsafeBufferPointer { rp in
+            nearest.withUnsafeMutableBufferPointer { np in
+                center.withUnsafeMutableBufferPointer { cp in
+                    func update(_ source: (Int) -> Float) {
+                        for j in 0..<d { cp[j] = source(j) }
+                        Distances.update(.init(rows: rp.baseAddress!, nearest: np.baseAddress!, center: cp.baseAddress!), count: candidates.count, dimensions: d)
+                    }
+                    for row in labeled { update { Float(e[row * d + $0]) } }
+                    if labeled.isEmpty {
+                        var rng = SplitMix64(seed: seed)
+                        let first = Int(rng.next() % UInt64(candidates.count))
+                        picks.append(Pick(row: candidates[first], score: 0, reason: "first center (seeded)"))
+                        chosen[first] = true
+                        update { rp[first * d + $0] }
+                    }
+                    while picks.count < budget {
+                        var best = -1
+                        var bestValue: Float = -1
+                        for i in 0..<candidates.count where !chosen[i] && np[i] > bestValue { best = i; bestValue = np[i] }
+                        guard best >= 0 else { break }
+                        chosen[best] = true
+                        let distance = Double(np[best]).squareRoot()
+                        picks.append(Pick(row: candidates[best], score: distance, reason: "distance to nearest center \(fmt(distance))"))
+                        update { rp[best * d + $0] }
+                    }
+                }
             }
         }
         return picks
@@ -222,44 +227,54 @@ public enum Selector {
     /// distance to the nearest chosen.
     static func badge(pool: Pool, candidates: [Int], budget: Int, seed: UInt64) -> [Pick] {
         let d = pool.dimensions, k = pool.classes
-        var scaled = [Double](repeating: 0, count: candidates.count * d)
+        let e = pool.embeddings!
+        var scaled = [Float](repeating: 0, count: candidates.count * d)
         var weights = [Double](repeating: 0, count: candidates.count)
+        var norms = [Double](repeating: 0, count: candidates.count)
         for (i, row) in candidates.enumerated() {
-            let probs = pool.probabilities[(row * k)..<((row + 1) * k)]
-            let best = probs.indices.max { (probs[$0], -$0) < (probs[$1], -$1) }!
+            var best = 0
+            for j in 1..<max(k, 1) where pool.p(row, j) > pool.p(row, best) { best = j }
             var norm = 0.0
-            for j in probs.indices { let g = probs[j] - (j == best ? 1 : 0); norm += g * g }
+            for j in 0..<k { let g = pool.p(row, j) - (j == best ? 1 : 0); norm += g * g }
             weights[i] = norm.squareRoot()
-            for j in 0..<d { scaled[i * d + j] = pool.embeddings![row * d + j] * weights[i] }
+            for j in 0..<d {
+                let v = e[row * d + j] * weights[i]
+                scaled[i * d + j] = Float(v)
+                norms[i] += v * v
+            }
         }
         var rng = SplitMix64(seed: seed)
-        var nearest = [Double](repeating: .infinity, count: candidates.count)
+        var nearest = [Float](repeating: .infinity, count: candidates.count)
+        var center = [Float](repeating: 0, count: d)
         var picks: [Pick] = []
-        var chosen = Set<Int>()
-        scaled.withUnsafeBufferPointer { xb in
-            let x = xb.baseAddress!
-            var norms = [Double](repeating: 0, count: candidates.count)
-            for i in candidates.indices { for j in 0..<d { norms[i] += x[i * d + j] * x[i * d + j] } }
-            var next = norms.indices.max { (norms[$0], -$0) < (norms[$1], -$1) }!
-            while true {
-                chosen.insert(next)
-                picks.append(Pick(row: candidates[next], score: weights[next], reason: "gradient norm \(fmt(weights[next]))"))
-                if picks.count >= budget { break }
-                var total = 0.0
-                for i in candidates.indices { nearest[i] = min(nearest[i], distance2(x, i, next, d)); if !chosen.contains(i) { total += nearest[i] } }
-                if total <= 0 {
-                    // Everything left coincides with a chosen point: take the rest in order.
-                    guard let i = candidates.indices.first(where: { !chosen.contains($0) }) else { break }
-                    next = i
-                    continue
+        var chosen = [Bool](repeating: false, count: candidates.count)
+        var next = norms.indices.max { (norms[$0], -$0) < (norms[$1], -$1) }!
+        scaled.withUnsafeBufferPointer { xp in
+            nearest.withUnsafeMutableBufferPointer { np in
+                center.withUnsafeMutableBufferPointer { cp in
+                    while true {
+                        chosen[next] = true
+                        picks.append(Pick(row: candidates[next], score: weights[next], reason: "gradient norm \(fmt(weights[next]))"))
+                        if picks.count >= budget { break }
+                        for j in 0..<d { cp[j] = xp[next * d + j] }
+                        Distances.update(.init(rows: xp.baseAddress!, nearest: np.baseAddress!, center: cp.baseAddress!), count: candidates.count, dimensions: d)
+                        var total = 0.0
+                        for i in 0..<candidates.count where !chosen[i] { total += Double(np[i]) }
+                        if total <= 0 {
+                            // Everything left coincides with a chosen point: take the rest in order.
+                            guard let i = chosen.firstIndex(of: false) else { break }
+                            next = i
+                            continue
+                        }
+                        var target = Double(rng.next() >> 11) * 0x1p-53 * total
+                        next = -1
+                        for i in 0..<candidates.count where !chosen[i] {
+                            target -= Double(np[i])
+                            if target < 0 { next = i; break }
+                        }
+                        if next < 0 { next = chosen.lastIndex(of: false)! }
+                    }
                 }
-                var target = Double(rng.next() >> 11) * 0x1p-53 * total
-                next = -1
-                for i in candidates.indices where !chosen.contains(i) {
-                    target -= nearest[i]
-                    if target < 0 { next = i; break }
-                }
-                if next < 0 { next = candidates.indices.last { !chosen.contains($0) }! }
             }
         }
         return picks
