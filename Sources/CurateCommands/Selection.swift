@@ -82,6 +82,9 @@ extension Curate {
         @Option(help: "Seed for the random choices.")
         var seed: UInt64 = 0
 
+        @Option(name: .customLong("where"), help: "Only items with this repository item tag, as tag=NAME (see curate triage).")
+        var condition: String?
+
         @Option(help: "Write the batch as JSON Lines {\"item\", \"score\", \"reason\"}.")
         var out: String?
 
@@ -143,7 +146,12 @@ extension Curate {
                     pool.members = c.shape[0]
                 }
                 let labeled = rows.indices.filter { given[rows[$0]] != nil }
-                let candidates = rows.indices.filter { given[rows[$0]] == nil }
+                var candidates = rows.indices.filter { given[rows[$0]] == nil }
+                if let condition {
+                    guard condition.hasPrefix("tag="), condition.count > 4 else { throw ValidationError("--where takes tag=NAME") }
+                    let tagged = Set(try source.repository.open().items(tagged: String(condition.dropFirst(4))))
+                    candidates = candidates.filter { tagged.contains(rows[$0]) }
+                }
                 let picks = try Selector.select(strategy, pool: pool, candidates: candidates, labeled: labeled, budget: budget, seed: seed)
                 let lines = picks.map { pick in
                     (try? jsonText(["item": rows[pick.row], "score": pick.score, "reason": pick.reason, "strategy": strategy.rawValue])) ?? "{}"
@@ -289,6 +297,90 @@ extension Curate {
                 }
                 Console.out(Table(header, tableRows).text)
                 if let plot { Console.out("plot: \(plot)") }
+            }
+        }
+    }
+}
+
+extension Curate {
+    struct Triage: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Group items for review: clusters, redundant items, out-of-distribution items; tag them.",
+            discussion: """
+                Clusters the items' --embeddings (or pixel features) by k-means — --clusters K, or k estimated \
+                as the best mean silhouette for k = 2 … min(20, √N) — and marks redundant items (cosine ≥ \
+                --redundancy with an earlier item of the same cluster) and out-of-distribution items (mean \
+                distance to the 5 nearest neighbours over 3 standard deviations above the mean). Tags: \
+                cluster-N, redundant, ood. --write-tags stores them in the repository (replacing an earlier \
+                triage's), so `curate select --where tag=cluster-3` and `curate checkout REV --where tag=ood --to \
+                DIR` use them; item tags are repository metadata, not part of commits. --out writes \
+                {"item", "tags"} lines.
+
+                Example:
+                  curate triage --labels datasets/digits/labels.csv --format csv --images datasets/digits --out triage.jsonl
+                """)
+
+        @OptionGroup var source: LabelSourceOptions
+
+        @Option(help: "The number of clusters (default: estimated).")
+        var clusters: Int?
+
+        @Option(help: "Redundant: cosine similarity at least this with an earlier item of the cluster.")
+        var redundancy: Double = 0.99
+
+        @Option(help: "Embeddings (.npy, N × D) instead of pixel features.")
+        var embeddings: String?
+
+        @Option(help: "The item of each embedding row.")
+        var embeddingIds: String?
+
+        @Option(help: "Seed for k-means.")
+        var seed: UInt64 = 0
+
+        @Flag(help: "Store the tags in the repository.")
+        var writeTags = false
+
+        @Option(help: "Write {\"item\", \"tags\"} JSON Lines here.")
+        var out: String?
+
+        @Flag(help: "Print the result as JSON.")
+        var json = false
+
+        func validate() throws {
+            if writeTags && source.labels != nil { throw ValidationError("--write-tags stores tags in a repository; drop --labels") }
+            if embeddings != nil && embeddingIds == nil { throw ValidationError("--embeddings needs --embedding-ids") }
+            if let clusters, clusters < 1 { throw ValidationError("--clusters must be at least 1") }
+        }
+
+        func run() async throws {
+            try await reportingErrors {
+                let set = try source.load()
+                let table = try embeddings.map { try embeddingTable($0, ids: embeddingIds!) } ?? pixelFeatureTable(source, set)
+                guard !table.paths.isEmpty else { throw SelectionError("no item has features") }
+                let result = CurateSelection.Triage(features: table.features, dimensions: table.dimensions, count: table.paths.count,
+                                                    k: clusters, redundancy: redundancy, seed: seed)
+                let tags = result.tags().mapValues { $0.map { table.paths[$0] } }
+                var byItem: [String: [String]] = [:]
+                for (tag, paths) in tags { for p in paths { byItem[p, default: []].append(tag) } }
+                if let out {
+                    let lines = table.paths.map { p in (try? jsonText(["item": p, "tags": (byItem[p] ?? []).sorted()])) ?? "{}" }
+                    try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+                }
+                if writeTags { try source.repository.open().setItemTags(tags, replacing: CurateSelection.Triage.tagPrefixes) }
+                let sizes = (0..<result.k).map { c in tags["cluster-\(c)"]?.count ?? 0 }
+                if json {
+                    Console.out(try jsonText(["k": result.k, "cluster_sizes": sizes, "redundant": result.redundant.map { ["item": table.paths[$0.row], "of": table.paths[$0.of]] },
+                                              "ood": result.outOfDistribution.map { table.paths[$0] },
+                                              "silhouettes": result.silhouettes.map { ["k": $0.k, "score": $0.score] }]))
+                    return
+                }
+                let how = clusters == nil ? "estimated by silhouette" : "chosen"
+                Console.out("\(table.paths.count) items in \(result.k) clusters (\(how)); \(result.redundant.count) redundant, \(result.outOfDistribution.count) out of distribution")
+                Console.out("cluster sizes: " + sizes.enumerated().map { "\($0.offset): \($0.element)" }.joined(separator: ", "))
+                for r in result.redundant.prefix(5) { Console.out("redundant: \(table.paths[r.row]) repeats \(table.paths[r.of])") }
+                for o in result.outOfDistribution.prefix(5) { Console.out("ood: \(table.paths[o])") }
+                if writeTags { Console.out("tags written: " + tags.keys.sorted { $0.compare($1, options: .numeric) == .orderedAscending }.joined(separator: ", ")) }
+                if let out { Console.out("tags: \(out)") }
             }
         }
     }

@@ -47,6 +47,11 @@ enum Metadata {
                 """)
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('format_version', ?)", arguments: ["1"])
         }
+        migrator.registerMigration("v2 item tags") { db in
+            // Item tags (triage clusters, "redundant", "ood", …): repository metadata beside the refs, not part of
+            // commits, so tagging never changes a version.
+            try db.execute(sql: "CREATE TABLE item_tags (tag TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (tag, path)) WITHOUT ROWID")
+        }
         return migrator
     }
 }

@@ -62,3 +62,42 @@ import Testing
         #expect((strategies[0]["curves"] as? [[Any]])?.count == 3)
     }
 }
+
+@Suite struct TriageCommandTests {
+    /// 200 digits in a repository: triage tags clusters, redundant and out-of-distribution items; select and
+    /// checkout use the tags; a second run replaces the first's tags.
+    @Test func tagsDriveSelectAndCheckout() throws {
+        let scratch = ScratchDirectory()
+        let rows = try String(contentsOfFile: TestFixtures.repoPath("datasets/digits/labels.csv"), encoding: .utf8).split(separator: "\n").dropFirst().prefix(200)
+        var csv = "path,label\n"
+        for (i, row) in rows.enumerated() {
+            let parts = row.split(separator: ",")
+            try FileManager.default.createDirectory(atPath: scratch.path + "/" + (String(parts[0]) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/digits/" + parts[0]), toPath: scratch.path + "/" + parts[0])
+            if i < 40 { csv += "\(parts[0]),\(parts[1])\n" }
+        }
+        scratch.write("labels.csv", csv)
+        #expect(try CLI.run(["init"], in: scratch.path).exitCode == 0)
+        #expect(try CLI.run(["add", "images", "--labels", "labels.csv", "--format", "csv"], in: scratch.path).exitCode == 0)
+        #expect(try CLI.run(["commit", "-m", "digits", "--author", "t"], in: scratch.path).exitCode == 0)
+        let triage = try CLI.run(["triage", "--clusters", "6", "--write-tags", "--out", "triage.jsonl"], in: scratch.path)
+        #expect(triage.exitCode == 0, "\(triage.stderr)")
+        #expect(triage.stdout.hasPrefix("200 items in 6 clusters (chosen);"))
+        #expect(triage.stdout.contains("tags written: cluster-0, cluster-1"))
+        let lines = try String(contentsOfFile: scratch.path + "/triage.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 200 && lines.allSatisfy { $0.contains("\"cluster-") })
+        let clusterZero = lines.filter { $0.contains("\"cluster-0\"") }.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }.compactMap { $0["item"] as? String }
+        // select --where tag=cluster-0 picks only from that cluster.
+        let select = try CLI.run(["select", "--strategy", "margin", "--budget", "5", "--where", "tag=cluster-0", "--json"], in: scratch.path)
+        #expect(select.exitCode == 0, "\(select.stderr)")
+        let picked = ((try? JSONSerialization.jsonObject(with: Data(select.stdout.utf8))) as? [[String: Any]] ?? []).compactMap { $0["item"] as? String }
+        #expect(!picked.isEmpty && picked.allSatisfy { clusterZero.contains($0) })
+        // checkout --where tag=cluster-0 --to DIR writes exactly that cluster.
+        let checkout = try CLI.run(["checkout", "HEAD", "--where", "tag=cluster-0", "--to", "c0"], in: scratch.path)
+        #expect(checkout.exitCode == 0 && checkout.stdout.contains(": \(clusterZero.count) files written"), "\(checkout.stdout)\(checkout.stderr)")
+        #expect(try CLI.run(["checkout", "HEAD", "--where", "tag=nothing", "--to", "none"], in: scratch.path).exitCode == 66)
+        // A second triage with fewer clusters replaces the first's tags.
+        #expect(try CLI.run(["triage", "--clusters", "2", "--write-tags"], in: scratch.path).exitCode == 0)
+        #expect(try CLI.run(["checkout", "HEAD", "--where", "tag=cluster-5", "--to", "c5"], in: scratch.path).exitCode == 66)
+    }
+}
