@@ -22,8 +22,26 @@ func pixelFeatureTable(_ source: LabelSourceOptions, _ set: LabelSet) throws -> 
     return (paths, features, dimensions)
 }
 
-/// Embeddings from a .npy and its ids file, as a table by path.
-func embeddingTable(_ path: String, ids idsPath: String) throws -> (paths: [String], features: [Double], dimensions: Int) {
+/// Embeddings from a .npy and its ids file, or from JSON Lines {"item": PATH, "embedding": [...]}, as a table by path.
+func embeddingTable(_ path: String, ids idsPath: String?) throws -> (paths: [String], features: [Double], dimensions: Int) {
+    if path.hasSuffix(".jsonl") {
+        guard let data = FileManager.default.contents(atPath: path) else { throw SelectionError("\(path): cannot read") }
+        var paths: [String] = [], values: [Double] = [], d = 0
+        for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let text = line.trimmingCharacters(in: .whitespaces)
+            if text.isEmpty { continue }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], let item = object["item"] as? String,
+                  let vector = object["embedding"] as? [Any] else { throw SelectionError("\(path):\(n + 1): expected {\"item\": PATH, \"embedding\": [...]}") }
+            let row = vector.map { ($0 as? NSNumber)?.doubleValue ?? .nan }
+            guard row.allSatisfy(\.isFinite), !row.isEmpty else { throw SelectionError("\(path):\(n + 1): the embedding holds a value that is not a finite number") }
+            if d == 0 { d = row.count }
+            guard row.count == d else { throw SelectionError("\(path):\(n + 1): \(row.count) values, earlier rows have \(d)") }
+            paths.append(item)
+            values += row
+        }
+        return (paths, values, d)
+    }
+    guard let idsPath else { throw SelectionError("\(path): a .npy of embeddings needs --embedding-ids") }
     let array = try NumpyArray(contentsOf: path)
     guard array.shape.count == 2, array.shape[1] >= 1 else { throw SelectionError("\(path): shape \(array.shape) is not N × D") }
     if let bad = array.values.firstIndex(where: { !$0.isFinite }) { throw SelectionError("\(path): row \(bad / array.shape[1] + 1) holds \(array.values[bad])") }
@@ -94,7 +112,7 @@ extension Curate {
         func validate() throws {
             guard Strategy(rawValue: strategy) != nil else { throw ValidationError("--strategy must be one of \(Strategy.allCases.map(\.rawValue).joined(separator: ", "))") }
             guard budget >= 1 else { throw ValidationError("--budget must be at least 1") }
-            if embeddings != nil && embeddingIds == nil { throw ValidationError("--embeddings needs --embedding-ids") }
+            if let embeddings, !embeddings.hasSuffix(".jsonl"), embeddingIds == nil { throw ValidationError("--embeddings needs --embedding-ids (or a .jsonl)") }
             if committee != nil && ids == nil { throw ValidationError("--committee needs --ids") }
         }
 
@@ -103,7 +121,7 @@ extension Curate {
                 var strategy = Strategy(rawValue: self.strategy)!
                 let set = try source.load()
                 let given = givenClasses(set)
-                let table = try embeddings.map { try embeddingTable($0, ids: embeddingIds!) } ?? pixelFeatureTable(source, set)
+                let table = try embeddings.map { try embeddingTable($0, ids: embeddingIds) } ?? pixelFeatureTable(source, set)
                 let known = Set(set.items.map(\.path))
                 var rows: [String], probabilities: [Double], classes: Int
                 var note = ""
@@ -231,14 +249,14 @@ extension Curate {
                 throw ValidationError("unknown strategy '\(name)' (\(Strategy.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             guard rounds >= 1, batch >= 1, initial >= 1, seeds >= 1 else { throw ValidationError("--rounds, --batch, --initial and --seeds must be at least 1") }
-            if embeddings != nil && embeddingIds == nil { throw ValidationError("--embeddings needs --embedding-ids") }
+            if let embeddings, !embeddings.hasSuffix(".jsonl"), embeddingIds == nil { throw ValidationError("--embeddings needs --embedding-ids (or a .jsonl)") }
         }
 
         func run() async throws {
             try await reportingErrors {
                 let set = try source.load()
                 let given = givenClasses(set)
-                let table = try embeddings.map { try embeddingTable($0, ids: embeddingIds!) } ?? pixelFeatureTable(source, set)
+                let table = try embeddings.map { try embeddingTable($0, ids: embeddingIds) } ?? pixelFeatureTable(source, set)
                 let rows = table.paths.indices.filter { given[table.paths[$0]] != nil }
                 guard !rows.isEmpty else { throw SelectionError("no item has both a classification label and features") }
                 let features = rows.flatMap { table.features[($0 * table.dimensions)..<(($0 + 1) * table.dimensions)] }
@@ -348,14 +366,14 @@ extension Curate {
 
         func validate() throws {
             if writeTags && source.labels != nil { throw ValidationError("--write-tags stores tags in a repository; drop --labels") }
-            if embeddings != nil && embeddingIds == nil { throw ValidationError("--embeddings needs --embedding-ids") }
+            if let embeddings, !embeddings.hasSuffix(".jsonl"), embeddingIds == nil { throw ValidationError("--embeddings needs --embedding-ids (or a .jsonl)") }
             if let clusters, clusters < 1 { throw ValidationError("--clusters must be at least 1") }
         }
 
         func run() async throws {
             try await reportingErrors {
                 let set = try source.load()
-                let table = try embeddings.map { try embeddingTable($0, ids: embeddingIds!) } ?? pixelFeatureTable(source, set)
+                let table = try embeddings.map { try embeddingTable($0, ids: embeddingIds) } ?? pixelFeatureTable(source, set)
                 guard !table.paths.isEmpty else { throw SelectionError("no item has features") }
                 let result = CurateSelection.Triage(features: table.features, dimensions: table.dimensions, count: table.paths.count,
                                                     k: clusters, redundancy: redundancy, seed: seed)

@@ -101,3 +101,32 @@ import Testing
         #expect(try CLI.run(["checkout", "HEAD", "--where", "tag=cluster-5", "--to", "c5"], in: scratch.path).exitCode == 66)
     }
 }
+
+@Suite struct SelectInputTests {
+    /// Embeddings as JSON Lines drive k-center; bad embeddings (NaN, ragged rows, ids that do not match) are
+    /// one-line errors naming the file and row.
+    @Test func embeddingsFromJSONLinesAndTheirErrors() throws {
+        let scratch = ScratchDirectory()
+        let paths = try String(contentsOfFile: TestFixtures.repoPath("datasets/digits/labels.csv"), encoding: .utf8).split(separator: "\n").dropFirst().prefix(30)
+            .map { String($0.split(separator: ",")[0]) }
+        var jsonl = ""
+        for (i, p) in paths.enumerated() { jsonl += #"{"item": "\#(p)", "embedding": [\#(Double(i % 5)), \#(Double(i / 5)), 1]}"# + "\n" }
+        scratch.write("e.jsonl", jsonl)
+        scratch.write("pool.jsonl", paths.map { #"{"path": "\#($0)", "labels": []}"# }.joined(separator: "\n") + "\n")
+        let args = ["select", "--labels", "pool.jsonl", "--format", "jsonl", "--images", TestFixtures.repoPath("datasets/digits"), "--budget", "4"]
+        let run = try CLI.run(args + ["--strategy", "k-center", "--embeddings", "e.jsonl"], in: scratch.path)
+        #expect(run.exitCode == 0, "\(run.stderr)")
+        #expect(run.stdout.hasPrefix("4 of 30 unlabeled items by cold-start"))
+        scratch.write("nan.jsonl", jsonl + #"{"item": "x.png", "embedding": [1, "a", 2]}"# + "\n")
+        let nan = try CLI.run(args + ["--embeddings", "nan.jsonl"], in: scratch.path)
+        #expect(nan.exitCode == 65 && nan.stderr.contains("nan.jsonl:31: the embedding holds a value that is not a finite number"), "\(nan.stderr)")
+        scratch.write("ragged.jsonl", jsonl + #"{"item": "x.png", "embedding": [1, 2]}"# + "\n")
+        #expect(try CLI.run(args + ["--embeddings", "ragged.jsonl"], in: scratch.path).stderr.contains("ragged.jsonl:31: 2 values, earlier rows have 3"))
+        _ = FileManager.default.createFile(atPath: scratch.path + "/e.npy", contents: Data(NumpyArray(shape: [3, 2], values: [1, 2, .nan, 4, 5, 6]).npyBytes()))
+        scratch.write("ids.txt", "a\nb\nc\n")
+        #expect(try CLI.run(args + ["--embeddings", "e.npy", "--embedding-ids", "ids.txt"], in: scratch.path).stderr.contains("e.npy: row 2 holds nan"))
+        _ = FileManager.default.createFile(atPath: scratch.path + "/f.npy", contents: Data(NumpyArray(shape: [3, 2], values: [1, 2, 3, 4, 5, 6]).npyBytes()))
+        scratch.write("two.txt", "a\nb\n")
+        #expect(try CLI.run(args + ["--embeddings", "f.npy", "--embedding-ids", "two.txt"], in: scratch.path).stderr.contains("f.npy: 3 rows but two.txt lists 2 ids"))
+    }
+}
