@@ -121,7 +121,11 @@ extension Curate {
                 var strategy = Strategy(rawValue: self.strategy)!
                 let set = try source.load()
                 let given = givenClasses(set)
-                let table = try embeddings.map { try embeddingTable($0, ids: embeddingIds) } ?? pixelFeatureTable(source, set)
+                // Features are needed to train the learner or for the diversity strategies; with predictions and
+                // an uncertainty strategy, no image is decoded.
+                let needsFeatures = predictions == nil || embeddings != nil || strategy.needsEmbeddings || strategy == .coldStart
+                let table = needsFeatures ? try embeddings.map { try embeddingTable($0, ids: embeddingIds) } ?? pixelFeatureTable(source, set)
+                    : (paths: [String](), features: [Double](), dimensions: 0)
                 let known = Set(set.items.map(\.path))
                 var rows: [String], probabilities: [Double], classes: Int
                 var note = ""

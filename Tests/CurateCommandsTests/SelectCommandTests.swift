@@ -38,6 +38,20 @@ import Testing
         let cold = try CLI.run(["select", "--labels", "cold.jsonl", "--format", "jsonl", "--strategy", "entropy", "--budget", "5"] + Self.digits, in: scratch.path)
         #expect(cold.exitCode == 0, "\(cold.stderr)")
         #expect(cold.stdout.hasPrefix("5 of 270 unlabeled items by cold-start (fewer than two classes labeled: cold start by diversity)"))
+        // With predictions (JSONL): margin picks the three unlabeled items whose top two classes are closest.
+        var predictions = ""
+        for (i, row) in rows.enumerated() {
+            let path = row.split(separator: ",")[0]
+            let close = [50, 120, 290].contains(i) ? 0.4 : 0.05
+            let probs = (0..<10).map { $0 == 0 ? 0.5 : $0 == 1 ? close : (0.5 - close) / 8 }
+            predictions += #"{"item": "\#(path)", "probs": [\#(probs.map { String($0) }.joined(separator: ", "))]}"# + "\n"
+        }
+        scratch.write("p.jsonl", predictions)
+        let predicted = try CLI.run(["select", "--labels", "pool.jsonl", "--format", "jsonl", "--strategy", "margin", "--budget", "3", "--predictions", "p.jsonl", "--json"] + Self.digits, in: scratch.path)
+        #expect(predicted.exitCode == 0, "\(predicted.stderr)")
+        let chosen = ((try? JSONSerialization.jsonObject(with: Data(predicted.stdout.utf8))) as? [[String: Any]] ?? []).compactMap { $0["item"] as? String }
+        let expectedRows = [50, 120, 290].map { String(Array(rows)[$0].split(separator: ",")[0]) }.filter { !labeled.contains($0) }
+        #expect(Set(chosen).isSuperset(of: expectedRows) && chosen.count == 3, "\(chosen) vs \(expectedRows)")
         // Bad input: a committee of the wrong shape, an unknown strategy.
         _ = FileManager.default.createFile(atPath: scratch.path + "/c.npy", contents: Data(NumpyArray(shape: [2, 3, 10], values: [Double](repeating: 0.1, count: 60)).npyBytes()))
         scratch.write("ids.txt", items.prefix(3).joined(separator: "\n"))
