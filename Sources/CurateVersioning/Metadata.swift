@@ -52,6 +52,20 @@ enum Metadata {
             // commits, so tagging never changes a version.
             try db.execute(sql: "CREATE TABLE item_tags (tag TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (tag, path)) WITHOUT ROWID")
         }
+        migrator.registerMigration("v3 queues") { db in
+            // Labeling queues: items, leases and answers (each answer its own transaction), outside commits.
+            try db.execute(sql: """
+                CREATE TABLE queues (name TEXT PRIMARY KEY NOT NULL, task TEXT NOT NULL, overlap INTEGER NOT NULL, gold_rate REAL NOT NULL,
+                    lease_seconds REAL NOT NULL, instructions TEXT NOT NULL, created REAL NOT NULL, closed REAL);
+                CREATE TABLE queue_items (queue TEXT NOT NULL, path TEXT NOT NULL, position INTEGER NOT NULL, gold TEXT, suggestion TEXT,
+                    PRIMARY KEY (queue, path)) WITHOUT ROWID;
+                CREATE INDEX queue_items_order ON queue_items (queue, position);
+                CREATE TABLE queue_leases (queue TEXT NOT NULL, path TEXT NOT NULL, annotator TEXT NOT NULL, expires REAL NOT NULL,
+                    PRIMARY KEY (queue, path, annotator)) WITHOUT ROWID;
+                CREATE TABLE queue_answers (queue TEXT NOT NULL, path TEXT NOT NULL, annotator TEXT NOT NULL, answer TEXT NOT NULL,
+                    seconds REAL NOT NULL, created REAL NOT NULL, PRIMARY KEY (queue, path, annotator));
+                """)
+        }
         return migrator
     }
 }

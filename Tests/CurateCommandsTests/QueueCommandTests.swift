@@ -1,0 +1,55 @@
+import CurateTestSupport
+import Foundation
+import Testing
+
+@Suite struct QueueCommandTests {
+    /// A repository of 60 digits (20 labeled): select a batch, queue it with overlap 2 and gold, answer from two
+    /// annotators by script, export the answers and validate them.
+    @Test func queueFromABatchAnswerAndExport() throws {
+        let scratch = ScratchDirectory()
+        let rows = Array(try String(contentsOfFile: TestFixtures.repoPath("datasets/digits/labels.csv"), encoding: .utf8).split(separator: "\n").dropFirst().prefix(60))
+        var csv = "path,label\n", truth: [String: String] = [:]
+        for (i, row) in rows.enumerated() {
+            let parts = row.split(separator: ",").map(String.init)
+            truth[parts[0]] = parts[1]
+            try FileManager.default.createDirectory(atPath: scratch.path + "/" + (parts[0] as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/digits/" + parts[0]), toPath: scratch.path + "/" + parts[0])
+            if i < 20 { csv += "\(parts[0]),\(parts[1])\n" }
+        }
+        scratch.write("labels.csv", csv)
+        #expect(try CLI.run(["init"], in: scratch.path).exitCode == 0)
+        #expect(try CLI.run(["add", "images", "--labels", "labels.csv", "--format", "csv"], in: scratch.path).exitCode == 0)
+        #expect(try CLI.run(["commit", "-m", "digits", "--author", "t"], in: scratch.path).exitCode == 0)
+        #expect(try CLI.run(["select", "--strategy", "margin", "--budget", "10", "--out", "batch.jsonl"], in: scratch.path).exitCode == 0)
+        let goldPath = String(rows[0].split(separator: ",")[0])
+        scratch.write("gold.csv", "path,label\n\(goldPath),\(truth[goldPath]!)\n")
+        let create = try CLI.run(["queue", "create", "round1", "--from", "batch.jsonl", "--overlap", "2", "--gold", "gold.csv", "--gold-rate", "0.2"], in: scratch.path)
+        #expect(create.exitCode == 0, "\(create.stderr)")
+        #expect(create.stdout == "queue round1: 10 items + 1 gold, task classify, overlap 2\n")
+        // Two annotators answer everything they are served, truthfully.
+        for annotator in ["ana", "ben"] {
+            while true {
+                let next = try CLI.run(["queue", "next", "round1", "--annotator", annotator], in: scratch.path)
+                if next.exitCode != 0 { #expect(next.stdout.hasPrefix("nothing left for \(annotator)")); break }
+                let item = next.stdout.trimmingCharacters(in: .newlines)
+                let stored = try CLI.run(["queue", "answer", "round1", "--annotator", annotator, "--item", item, "--label", truth[item]!, "--seconds", "2"], in: scratch.path)
+                #expect(stored.exitCode == 0, "\(stored.stderr)")
+            }
+        }
+        let show = try CLI.run(["queue", "show", "round1"], in: scratch.path)
+        #expect(show.stdout.contains("11 of 11 items done (1 gold), 22 answers, 0 leased now"))
+        #expect(show.stdout.contains("annotators: ana, ben"))
+        #expect(try CLI.run(["queue", "list"], in: scratch.path).stdout.contains("round1  classify"))
+        let export = try CLI.run(["queue", "export", "round1", "--out", "answers.jsonl"], in: scratch.path)
+        #expect(export.stdout.hasPrefix("22 answers on 11 items written to answers.jsonl"))
+        let validate = try CLI.run(["validate", "--labels", "answers.jsonl", "--format", "jsonl", "--images", "."], in: scratch.path)
+        #expect(validate.exitCode == 0 && validate.stdout.contains("agreement of 2 annotators on 11 items: alpha 1.000"), "\(validate.stdout)\(validate.stderr)")
+        // Errors: an unknown queue, a class outside the schema, an untracked item, a closed queue.
+        #expect(try CLI.run(["queue", "next", "nope", "--annotator", "ana"], in: scratch.path).stderr.contains("no queue named nope (queues: round1)"))
+        #expect(try CLI.run(["queue", "answer", "round1", "--annotator", "ana", "--item", goldPath, "--label", "eleven"], in: scratch.path).exitCode == 65)
+        scratch.write("bad.jsonl", #"{"item": "images/none.png"}"# + "\n")
+        #expect(try CLI.run(["queue", "create", "r2", "--from", "bad.jsonl"], in: scratch.path).stderr.contains("images/none.png: not a tracked file at HEAD"))
+        #expect(try CLI.run(["queue", "close", "round1"], in: scratch.path).exitCode == 0)
+        #expect(try CLI.run(["queue", "next", "round1", "--annotator", "cleo"], in: scratch.path).stderr.contains("queue round1 is closed"))
+    }
+}

@@ -1,0 +1,120 @@
+import CurateTestSupport
+@testable import CurateVersioning
+import Foundation
+import Testing
+
+@Suite struct QueueTests {
+    func repository(items: Int, spec: QueueSpec, gold: Set<Int> = []) throws -> (Repository, ScratchDirectory) {
+        let scratch = ScratchDirectory()
+        let repo = try Repository.initialize(at: scratch.path)
+        try repo.createQueue(spec, items: (0..<items).map { QueueItem(path: "img\($0).png", gold: gold.contains($0) ? #"{"class":"a"}"# : nil) })
+        return (repo, scratch)
+    }
+
+    /// Two annotators working at once never get the same item; every item is answered exactly once.
+    @Test func overlapOneServesEachItemToOneAnnotator() throws {
+        let (repo, _scratch) = try repository(items: 20, spec: QueueSpec(name: "q", task: .classify))
+        _ = _scratch
+        var served: [String: String] = [:]
+        var turn = 0
+        while true {
+            let annotator = turn % 2 == 0 ? "ana" : "ben"
+            turn += 1
+            guard let item = try repo.leaseNext("q", annotator: annotator) else {
+                if try repo.leaseNext("q", annotator: turn % 2 == 0 ? "ana" : "ben") == nil { break } else { continue }
+            }
+            #expect(served[item.path] == nil, "\(item.path) served twice")
+            served[item.path] = annotator
+            // The other annotator, asking while this lease is live, gets a different item.
+            try repo.storeAnswer("q", path: item.path, annotator: annotator, answer: #"{"class":"a"}"#, seconds: 1)
+        }
+        #expect(served.count == 20)
+        let summary = try repo.queueSummary("q")
+        #expect(summary.done == 20 && summary.answers == 20 && summary.annotators == ["ana", "ben"])
+    }
+
+    @Test func liveLeasesAreExclusiveAndResume() throws {
+        let (repo, _scratch) = try repository(items: 3, spec: QueueSpec(name: "q", task: .classify))
+        _ = _scratch
+        let a = try #require(try repo.leaseNext("q", annotator: "ana"))
+        let b = try #require(try repo.leaseNext("q", annotator: "ben"))
+        #expect(a.path != b.path)
+        // Asking again (a restarted session) gives back the item held.
+        #expect(try repo.leaseNext("q", annotator: "ana")?.path == a.path)
+    }
+
+    /// With overlap 2 and three annotators, each item ends with exactly two answers from different annotators.
+    @Test func overlapTwo() throws {
+        let (repo, _scratch) = try repository(items: 12, spec: QueueSpec(name: "q", task: .classify, overlap: 2))
+        _ = _scratch
+        var progress = true
+        while progress {
+            progress = false
+            for annotator in ["ana", "ben", "cleo"] {
+                if let item = try repo.leaseNext("q", annotator: annotator) {
+                    try repo.storeAnswer("q", path: item.path, annotator: annotator, answer: #"{"class":"a"}"#, seconds: 1)
+                    progress = true
+                }
+            }
+        }
+        let answers = try repo.queueAnswers("q")
+        #expect(answers.count == 24)
+        let byItem = Dictionary(grouping: answers, by: \.path)
+        #expect(byItem.count == 12 && byItem.values.allSatisfy { Set($0.map(\.annotator)).count == 2 })
+    }
+
+    /// An item held by someone who walked away returns when the lease expires.
+    @Test func expiredLeasesReturnTheItem() throws {
+        let (repo, _scratch) = try repository(items: 1, spec: QueueSpec(name: "q", task: .classify, leaseSeconds: 60))
+        _ = _scratch
+        let start = Date()
+        let held = try #require(try repo.leaseNext("q", annotator: "ana", now: start))
+        #expect(try repo.leaseNext("q", annotator: "ben", now: start.addingTimeInterval(59)) == nil)
+        #expect(try repo.leaseNext("q", annotator: "ben", now: start.addingTimeInterval(61))?.path == held.path)
+    }
+
+    @Test func undoGivesTheItemBack() throws {
+        let (repo, _scratch) = try repository(items: 3, spec: QueueSpec(name: "q", task: .classify))
+        _ = _scratch
+        let first = try #require(try repo.leaseNext("q", annotator: "ana"))
+        try repo.storeAnswer("q", path: first.path, annotator: "ana", answer: #"{"class":"a"}"#, seconds: 2)
+        let second = try #require(try repo.leaseNext("q", annotator: "ana"))
+        #expect(second.path != first.path)
+        #expect(try repo.undoLastAnswer("q", annotator: "ana")?.path == first.path)
+        #expect(try repo.queueAnswers("q").isEmpty)
+        #expect(try repo.leaseNext("q", annotator: "ana")?.path == first.path)
+    }
+
+    /// Gold items are mixed in for every annotator (not limited by overlap) at roughly the rate asked.
+    @Test func goldIsMixedIn() throws {
+        let (repo, _scratch) = try repository(items: 60, spec: QueueSpec(name: "q", task: .classify, overlap: 2, goldRate: 0.25), gold: Set(0..<20))
+        _ = _scratch
+        for annotator in ["ana", "ben"] {
+            var gold = 0, total = 0
+            while let item = try repo.leaseNext("q", annotator: annotator), total < 40 {
+                if item.gold != nil { gold += 1 }
+                total += 1
+                try repo.storeAnswer("q", path: item.path, annotator: annotator, answer: #"{"class":"a"}"#, seconds: 1)
+            }
+            #expect(gold >= 4 && gold <= 18, "\(annotator): \(gold) gold of \(total)")
+        }
+        let goldAnswers = try repo.queueAnswers("q").filter(\.isGold)
+        #expect(Set(goldAnswers.filter { $0.annotator == "ana" }.map(\.path)).count == goldAnswers.filter { $0.annotator == "ana" }.count)
+    }
+
+    @Test func errors() throws {
+        let (repo, _scratch) = try repository(items: 2, spec: QueueSpec(name: "q", task: .classify))
+        _ = _scratch
+        #expect(throws: VersioningError.self) { try repo.createQueue(QueueSpec(name: "q", task: .classify), items: [QueueItem(path: "x")]) }
+        #expect(throws: VersioningError.self) { try repo.createQueue(QueueSpec(name: "bad name", task: .classify), items: [QueueItem(path: "x")]) }
+        #expect(throws: VersioningError.self) { try repo.createQueue(QueueSpec(name: "dup", task: .classify), items: [QueueItem(path: "x"), QueueItem(path: "x")]) }
+        do { _ = try repo.leaseNext("nope", annotator: "ana"); Issue.record("no error") } catch {
+            #expect(error.description.contains("no queue named nope (queues: q)"))
+        }
+        #expect(throws: VersioningError.self) { try repo.leaseNext("q", annotator: "a:b") }
+        #expect(throws: VersioningError.self) { try repo.storeAnswer("q", path: "elsewhere.png", annotator: "ana", answer: "{}", seconds: 0) }
+        try repo.closeQueue("q")
+        #expect(throws: VersioningError.self) { try repo.leaseNext("q", annotator: "ana") }
+        #expect(try repo.queueSummary("q").closed)
+    }
+}
