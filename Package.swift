@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "CurateAugment", targets: ["CurateAugment"]),
         .library(name: "CurateQuality", targets: ["CurateQuality"]),
         .library(name: "CurateSelection", targets: ["CurateSelection"]),
+        .library(name: "CurateTerminal", targets: ["CurateTerminal"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -28,6 +29,9 @@ let package = Package(
         .systemLibrary(
             name: "CTurboJPEG", pkgConfig: "libturbojpeg",
             providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(
+            name: "CChafa", pkgConfig: "chafa",
+            providers: [.apt(["libchafa-dev", "libglib2.0-dev"])]),
         // libpng's classic API reports errors with longjmp; this shim keeps
         // that jump inside C so it never crosses a Swift frame.
         .target(name: "CCurateCodecs", dependencies: ["CPNG"]),
@@ -54,6 +58,9 @@ let package = Package(
             name: "CurateSelection",
             dependencies: ["CurateCore", "CurateImaging", "CurateQuality"]),
         .target(
+            name: "CurateTerminal",
+            dependencies: ["CurateCore", "CurateImaging", "CurateVersioning", "CChafa"]),
+        .target(
             name: "CurateAugment",
             dependencies: [
                 "CurateCore", "CurateImaging", "CurateVersioning",
@@ -62,7 +69,7 @@ let package = Package(
         .target(
             name: "CurateCommands",
             dependencies: [
-                "CurateCore", "CurateImaging", "CurateVersioning", "CurateAugment", "CurateQuality", "CurateSelection",
+                "CurateCore", "CurateImaging", "CurateVersioning", "CurateAugment", "CurateQuality", "CurateSelection", "CurateTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "curate", dependencies: ["CurateCommands"]),
@@ -89,6 +96,9 @@ let package = Package(
             name: "CurateAugmentTests",
             dependencies: ["CurateAugment", "CurateTestSupport"],
             exclude: ["Fixtures"]),
+        .testTarget(
+            name: "CurateTerminalTests",
+            dependencies: ["CurateTerminal", "CurateImaging", "CurateTestSupport"]),
         .testTarget(
             name: "CurateSelectionTests",
             dependencies: ["CurateSelection", "CurateImaging", "CurateTestSupport"],

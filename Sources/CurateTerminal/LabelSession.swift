@@ -1,0 +1,158 @@
+import CurateImaging
+import CurateVersioning
+import Foundation
+
+/// Where a session gets items and stores answers (the repository's queue, or a fake in tests).
+public protocol LabelBackend {
+    func next() throws -> QueueItem?
+    func store(path: String, answer: String, seconds: Double) throws
+    func undo() throws -> QueueItem?
+}
+
+/// The repository queue for one annotator.
+public struct QueueBackend: LabelBackend {
+    public var repository: Repository
+    public var queue: String
+    public var annotator: String
+
+    public init(repository: Repository, queue: String, annotator: String) {
+        self.repository = repository
+        self.queue = queue
+        self.annotator = annotator
+    }
+
+    public func next() throws -> QueueItem? { try repository.leaseNext(queue, annotator: annotator) }
+    public func store(path: String, answer: String, seconds: Double) throws {
+        try repository.storeAnswer(queue, path: path, annotator: annotator, answer: answer, seconds: seconds)
+    }
+    public func undo() throws -> QueueItem? { try repository.undoLastAnswer(queue, annotator: annotator) }
+}
+
+/// The keyboard state machine of a labeling session, independent of the terminal: keys in, answers out
+/// through the backend, and what the screen should show.
+///
+/// Keys: a class's hotkey (0–9, then a–z skipping the command letters) answers a classification, or toggles a
+/// class in multi-label (Enter confirms); Enter accepts the suggestion; `a`/`r` accept or reject in review;
+/// `s` skips, `f` flags with a note (Enter stores, Esc cancels), `u` undoes the last answer (repeatable), `?`
+/// shows help, `i` the instructions, `q` quits.
+public final class LabelSession {
+    public enum Mode: Equatable { case labeling, help, instructions, note(String), finished }
+
+    public let task: QueueSpec.Task
+    /// Classes in hotkey order: (id, name, key).
+    public let classes: [(id: Int, name: String, key: Character)]
+    public let instructions: String
+    let backend: LabelBackend
+
+    public private(set) var current: QueueItem?
+    public private(set) var mode: Mode = .labeling
+    public private(set) var message: String?
+    public private(set) var selected: Set<Int> = []
+    public private(set) var answeredThisSession = 0
+    public private(set) var itemStarted = Date()
+    public let sessionStarted: Date
+
+    static let commandKeys: Set<Character> = ["a", "r", "s", "f", "u", "q", "i"]
+
+    public init(task: QueueSpec.Task, classes: [(id: Int, name: String)], instructions: String = "", backend: LabelBackend, now: Date = Date()) {
+        self.task = task
+        let hotkeys = Array("0123456789") + Array("bcdeghjklmnoptvwxyz")
+        self.classes = classes.sorted { $0.id < $1.id }.enumerated().map { i, c in (c.id, c.name, i < hotkeys.count ? hotkeys[i] : "·") }
+        self.instructions = instructions
+        self.backend = backend
+        self.sessionStarted = now
+    }
+
+    /// Leases the first item (or resumes the one held).
+    public func start(now: Date = Date()) throws {
+        current = try backend.next()
+        itemStarted = now
+        if current == nil { mode = .finished }
+    }
+
+    /// The suggestion's class name, when the item has one: `{"class": NAME, "confidence": p}`.
+    public var suggestion: (name: String, confidence: Double?)? {
+        guard let json = current?.suggestion, let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let name = object["class"] as? String else { return nil }
+        return (name, (object["confidence"] as? NSNumber)?.doubleValue)
+    }
+
+    /// Handles one key; false when the session should end.
+    @discardableResult
+    public func handle(_ key: Key, now: Date = Date()) throws -> Bool {
+        message = nil
+        switch mode {
+        case .finished:
+            return !(key == .character("q") || key == .interrupt || key == .endOfInput || key == .enter)
+        case .help, .instructions:
+            mode = .labeling
+            return true
+        case .note(let text):
+            switch key {
+            case .enter: try answer(["flag": text], now: now); return true
+            case .escape: mode = .labeling
+            case .backspace: mode = .note(String(text.dropLast()))
+            case .character(let c): mode = .note(text + String(c))
+            case .interrupt: return false
+            default: break
+            }
+            return true
+        case .labeling:
+            break
+        }
+        guard current != nil else { return false }
+        switch key {
+        case .interrupt, .endOfInput, .character("q"): return false
+        case .character("?"): mode = .help
+        case .character("i"): mode = instructions.isEmpty ? .labeling : .instructions; if instructions.isEmpty { message = "this queue has no instructions" }
+        case .character("s"): try answer(["skip": true], now: now)
+        case .character("f"): mode = .note("")
+        case .character("u"), .backspace:
+            if let back = try backend.undo() {
+                current = back
+                itemStarted = now
+                selected = []
+                answeredThisSession = max(0, answeredThisSession - 1)
+                message = "undone: \(back.path) is back"
+            } else {
+                message = "nothing to undo"
+            }
+        case .enter:
+            if task == .multilabel {
+                try answer(["classes": classes.filter { selected.contains($0.id) }.map(\.name)], now: now)
+            } else if let suggestion {
+                try answer(["class": suggestion.name, "accepted_suggestion": true], now: now)
+            } else {
+                message = "no suggestion to accept: press a class key"
+            }
+        case .character("a") where task == .review: try answer(["review": "accept"], now: now)
+        case .character("r") where task == .review: try answer(["review": "reject"], now: now)
+        case .character(let c):
+            guard let chosen = classes.first(where: { $0.key == c }) else { message = "no class on key \(c) (? for help)"; return true }
+            switch task {
+            case .multilabel:
+                if selected.contains(chosen.id) { selected.remove(chosen.id) } else { selected.insert(chosen.id) }
+            case .classify, .review:
+                try answer(["class": chosen.name], now: now)
+            case .boxes:
+                message = "box review is not available in this version: s skips, f flags"
+            }
+        default:
+            message = "? for help"
+        }
+        return true
+    }
+
+    /// Stores the answer (its own transaction) and moves to the next item.
+    func answer(_ object: [String: Any], now: Date) throws {
+        guard let item = current else { return }
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        try backend.store(path: item.path, answer: json, seconds: max(0, now.timeIntervalSince(itemStarted)))
+        answeredThisSession += 1
+        selected = []
+        mode = .labeling
+        current = try backend.next()
+        itemStarted = now
+        if current == nil { mode = .finished }
+    }
+}

@@ -1,0 +1,92 @@
+import CurateTestSupport
+import Foundation
+import Testing
+
+/// `curate label` driven as a person would: in tmux, keys with send-keys, the screen with capture-pane.
+@Suite(.serialized) struct LabelSessionTmuxTests {
+    let socket = "curate-test-\(UUID().uuidString.prefix(8))"
+
+    /// Runs tmux through the shell (`system`): a new session's server daemonises, which Foundation's Process
+    /// does not always notice; capture-pane's output goes through a file.
+    @discardableResult
+    func tmux(_ args: [String]) throws -> String {
+        let quoted = args.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let file = NSTemporaryDirectory() + "\(socket)-capture.txt"
+        let command = "tmux -L \(socket) \(quoted) > '\(file)' 2>/dev/null < /dev/null"
+        _ = system(command)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        return (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+    }
+
+    func screen() throws -> [String] { try tmux(["capture-pane", "-t", "L", "-p"]).split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+
+    /// Polls the screen until `condition` holds (at most 10 s).
+    func waitFor(_ what: String, _ condition: ([String]) -> Bool) throws -> [String] {
+        for _ in 0..<100 {
+            let s = try screen()
+            if condition(s) { return s }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let s = try screen()
+        Issue.record("timed out waiting for \(what); screen:\n\(s.joined(separator: "\n"))")
+        return s
+    }
+
+    @Test func labelKillResumeResizeQuit() throws {
+        let scratch = ScratchDirectory()
+        let rows = Array(try String(contentsOfFile: TestFixtures.repoPath("datasets/digits/labels.csv"), encoding: .utf8).split(separator: "\n").dropFirst().prefix(12))
+        var csv = "path,label\n", truth: [String: String] = [:]
+        for (i, row) in rows.enumerated() {
+            let parts = row.split(separator: ",").map(String.init)
+            truth[parts[0]] = parts[1]
+            try FileManager.default.createDirectory(atPath: scratch.path + "/" + (parts[0] as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/digits/" + parts[0]), toPath: scratch.path + "/" + parts[0])
+            if i < 10 { csv += "\(parts[0]),\(parts[1])\n" }  // one item of each digit: the schema has all ten
+        }
+        scratch.write("labels.csv", csv)
+        for args in [["init"], ["add", "images", "--labels", "labels.csv", "--format", "csv"], ["commit", "-m", "d", "--author", "t"], ["queue", "create", "q", "--paths", "images"]] {
+            let r = try CLI.run(args, in: scratch.path)
+            #expect(r.exitCode == 0, "\(args): \(r.stderr)")
+        }
+        scratch.write("run.sh", "#!/bin/sh\ncd '\(scratch.path)'\n'\(CLI.executable)' label --queue q --annotator ana\necho \"exit $?\" > exit.txt\nstty -a > stty.txt\nsleep 120\n")
+        chmod(scratch.path + "/run.sh", 0o755)
+        defer { _ = try? tmux(["kill-server"]) }
+        _ = try tmux(["new-session", "-d", "-s", "L", "-x", "100", "-y", "30", scratch.path + "/run.sh"])
+        var s = try waitFor("the first item") { $0.first?.hasPrefix("curate label — queue q — ana — images/") == true }
+        #expect(s.contains { $0.hasPrefix("done 0/12 ·") })
+        #expect(s.contains { $0.hasPrefix("0 0  1 1  2 2  3 3  4 4  5 5  6 6  7 7  8 8  9 9") })
+        // Label three items with their true class, reading each path off the screen.
+        var answered: [String] = []
+        for _ in 0..<3 {
+            let path = String(s[0].split(separator: " ").last!)
+            answered.append(path)
+            _ = try tmux(["send-keys", "-t", "L", truth[path]!])
+            s = try waitFor("the next item") { $0.first != s[0] && $0.first?.hasPrefix("curate label") == true }
+        }
+        #expect(s.contains { $0.hasPrefix("done 3/12 ·") })
+        let onScreen = String(s[0].split(separator: " ").last!)
+        // SIGKILL the session: the three answers are stored, and reopening resumes at the item on screen.
+        _ = system("pkill -9 -f '\(CLI.executable) label --queue q'")
+        let stored = try CLI.run(["queue", "export", "q", "--out", "answers.jsonl"], in: scratch.path)
+        #expect(stored.stdout.hasPrefix("3 answers on 3 items"), "\(stored.stdout)")
+        let exported = try String(contentsOfFile: scratch.path + "/answers.jsonl", encoding: .utf8)
+        for path in answered { #expect(exported.contains(#""path":"\#(path)""#) && exported.contains(#""class":"\#(truth[path]!)""#)) }
+        _ = try tmux(["kill-session", "-t", "L"])
+        _ = try tmux(["new-session", "-d", "-s", "L", "-x", "100", "-y", "30", scratch.path + "/run.sh"])
+        s = try waitFor("the resumed item") { $0.first?.hasSuffix(onScreen) == true }
+        // Resize: the screen is redrawn for the new size; too small gets a message.
+        _ = try tmux(["resize-window", "-t", "L", "-x", "60", "-y", "20"])
+        s = try waitFor("the redraw at 60x20") { $0.count >= 20 && $0[19].hasPrefix("done 3/12 ·") }
+        _ = try tmux(["resize-window", "-t", "L", "-x", "30", "-y", "10"])
+        _ = try waitFor("the too-small message") { $0.first?.hasPrefix("terminal too small") == true }
+        _ = try tmux(["resize-window", "-t", "L", "-x", "100", "-y", "30"])
+        _ = try waitFor("the normal screen") { $0.first?.hasPrefix("curate label") == true }
+        // Quit: the terminal is restored (canonical mode and echo back on) and the command says what it stored.
+        _ = try tmux(["send-keys", "-t", "L", "q"])
+        s = try waitFor("the exit") { $0.contains { $0.hasPrefix("0 answers stored in queue q by ana") } }
+        for _ in 0..<50 where ((try? String(contentsOfFile: scratch.path + "/stty.txt", encoding: .utf8)) ?? "").isEmpty { Thread.sleep(forTimeInterval: 0.1) }
+        let stty = (try? String(contentsOfFile: scratch.path + "/stty.txt", encoding: .utf8)) ?? ""
+        #expect(stty.contains(" icanon") && !stty.contains("-icanon") && stty.contains(" echo ") && !stty.contains("-echo "), "\(stty)")
+        #expect((try? String(contentsOfFile: scratch.path + "/exit.txt", encoding: .utf8)) == "exit 0\n")
+    }
+}
