@@ -89,4 +89,30 @@ import Testing
         #expect(stty.contains(" icanon") && !stty.contains("-icanon") && stty.contains(" echo ") && !stty.contains("-echo "), "\(stty)")
         #expect((try? String(contentsOfFile: scratch.path + "/exit.txt", encoding: .utf8)) == "exit 0\n")
     }
+
+    /// SIGTERM and SIGHUP (a closed ssh) restore the terminal too; a bad queue or annotator is a clear error.
+    @Test(arguments: ["TERM", "HUP"])
+    func signalsRestoreTheTerminal(_ signal: String) throws {
+        let scratch = ScratchDirectory()
+        let path = "images/0/0000.png"
+        try FileManager.default.createDirectory(atPath: scratch.path + "/images/0", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/digits/" + path), toPath: scratch.path + "/" + path)
+        scratch.write("labels.csv", "path,label\n\(path),0\n")
+        for args in [["init"], ["add", "images", "--labels", "labels.csv", "--format", "csv"], ["commit", "-m", "d", "--author", "t"], ["queue", "create", "q", "--paths", "images"]] {
+            #expect(try CLI.run(args, in: scratch.path).exitCode == 0)
+        }
+        scratch.write("run.sh", "#!/bin/sh\ncd '\(scratch.path)'\n'\(CLI.executable)' label --queue q --annotator ana\nstty -a > stty.txt\nsleep 120\n")
+        chmod(scratch.path + "/run.sh", 0o755)
+        defer { _ = try? tmux(["kill-server"]) }
+        try tmux(["new-session", "-d", "-s", "L", "-x", "90", "-y", "26", scratch.path + "/run.sh"])
+        _ = try waitFor("the session") { $0.first?.hasPrefix("curate label — queue q — ana") == true }
+        _ = system("pkill -\(signal) -f '\(CLI.executable) label --queue q'")
+        for _ in 0..<50 where ((try? String(contentsOfFile: scratch.path + "/stty.txt", encoding: .utf8)) ?? "").isEmpty { Thread.sleep(forTimeInterval: 0.1) }
+        let stty = (try? String(contentsOfFile: scratch.path + "/stty.txt", encoding: .utf8)) ?? ""
+        #expect(stty.contains(" icanon") && !stty.contains("-icanon") && stty.contains(" echo ") && !stty.contains("-echo "), "\(signal): \(stty)")
+        let unknown = try CLI.run(["label", "--queue", "nope", "--annotator", "ana"], in: scratch.path)
+        #expect(unknown.exitCode == 66 && unknown.stderr.contains("no queue named nope (queues: q)"))
+        let badAnnotator = try CLI.run(["label", "--queue", "q", "--annotator", "a:b"], in: scratch.path)
+        #expect(badAnnotator.exitCode == 64 && badAnnotator.stderr.contains("annotator ids are one line without ':'"))
+    }
 }
