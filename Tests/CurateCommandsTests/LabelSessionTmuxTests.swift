@@ -20,9 +20,9 @@ import Testing
 
     func screen() throws -> [String] { try tmux(["capture-pane", "-t", "L", "-p"]).split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
 
-    /// Polls the screen until `condition` holds (at most 10 s).
+    /// Polls the screen until `condition` holds (at most 30 s: CI runs other tests beside it).
     func waitFor(_ what: String, _ condition: ([String]) -> Bool) throws -> [String] {
-        for _ in 0..<100 {
+        for _ in 0..<300 {
             let s = try screen()
             if condition(s) { return s }
             Thread.sleep(forTimeInterval: 0.1)
@@ -48,10 +48,14 @@ import Testing
             let r = try CLI.run(args, in: scratch.path)
             #expect(r.exitCode == 0, "\(args): \(r.stderr)")
         }
+        // The first session is killed (its terminal stays raw: SIGKILL cannot be caught); only the resumed one,
+        // which quits normally, records the terminal state.
+        scratch.write("first.sh", "#!/bin/sh\ncd '\(scratch.path)'\n'\(CLI.executable)' label --queue q --annotator ana\nsleep 120\n")
         scratch.write("run.sh", "#!/bin/sh\ncd '\(scratch.path)'\n'\(CLI.executable)' label --queue q --annotator ana\necho \"exit $?\" > exit.txt\nstty -a > stty.txt\nsleep 120\n")
+        chmod(scratch.path + "/first.sh", 0o755)
         chmod(scratch.path + "/run.sh", 0o755)
         defer { _ = try? tmux(["kill-server"]) }
-        _ = try tmux(["new-session", "-d", "-s", "L", "-x", "100", "-y", "30", scratch.path + "/run.sh"])
+        _ = try tmux(["new-session", "-d", "-s", "L", "-x", "100", "-y", "30", scratch.path + "/first.sh"])
         var s = try waitFor("the first item") { $0.first?.hasPrefix("curate label — queue q — ana — images/") == true }
         #expect(s.contains { $0.hasPrefix("done 0/12 ·") })
         #expect(s.contains { $0.hasPrefix("0 0  1 1  2 2  3 3  4 4  5 5  6 6  7 7  8 8  9 9") })
