@@ -119,4 +119,54 @@ import Testing
         let badAnnotator = try CLI.run(["label", "--queue", "q", "--annotator", "a:b"], in: scratch.path)
         #expect(badAnnotator.exitCode == 64 && badAnnotator.stderr.contains("annotator ids are one line without ':'"))
     }
+
+    /// Two annotators in two terminals on one queue: nobody is served an item the other holds or answered; an
+    /// item that fails to decode shows an error card that can be skipped.
+    @Test func twoSessionsAtOnceAndABrokenImage() throws {
+        let scratch = ScratchDirectory()
+        let rows = Array(try String(contentsOfFile: TestFixtures.repoPath("datasets/digits/labels.csv"), encoding: .utf8).split(separator: "\n").dropFirst().prefix(10))
+        var csv = "path,label\n"
+        for row in rows {
+            let parts = row.split(separator: ",").map(String.init)
+            try FileManager.default.createDirectory(atPath: scratch.path + "/" + (parts[0] as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/digits/" + parts[0]), toPath: scratch.path + "/" + parts[0])
+            csv += "\(parts[0]),\(parts[1])\n"
+        }
+        scratch.write("labels.csv", csv)
+        scratch.write("images/broken.png", "\u{89}PNG\r\n\u{1A}\nnot really")
+        var batch = #"{"item": "images/broken.png"}"# + "\n"
+        for row in rows { batch += #"{"item": "\#(row.split(separator: ",")[0])"}"# + "\n" }
+        scratch.write("batch.jsonl", batch)
+        for args in [["init"], ["add", "images", "--labels", "labels.csv", "--format", "csv"], ["commit", "-m", "d", "--author", "t"], ["queue", "create", "q", "--from", "batch.jsonl"]] {
+            let r = try CLI.run(args, in: scratch.path)
+            #expect(r.exitCode == 0, "\(args): \(r.stderr)")
+        }
+        for who in ["ana", "ben"] {
+            scratch.write("\(who).sh", "#!/bin/sh\ncd '\(scratch.path)'\n'\(CLI.executable)' label --queue q --annotator \(who)\nsleep 120\n")
+            chmod(scratch.path + "/\(who).sh", 0o755)
+        }
+        defer { _ = try? tmux(["kill-server"]) }
+        try tmux(["new-session", "-d", "-s", "L", "-x", "100", "-y", "30", scratch.path + "/ana.sh"])
+        // ana gets the broken image first: an error card, which she skips.
+        _ = try waitFor("the error card") { $0.contains { $0.hasPrefix("cannot show this item: images/broken.png") } }
+        try tmux(["send-keys", "-t", "L", "s"])
+        var anaScreen = try waitFor("ana's next item") { $0.first?.hasPrefix("curate label — queue q — ana — images/0/") == true }
+        // ben, in a second terminal, gets a different item while ana holds hers.
+        try tmux(["new-window", "-t", "L", scratch.path + "/ben.sh"])
+        let benScreen = try waitFor("ben's first item") { $0.first?.hasPrefix("curate label — queue q — ben — images/") == true }
+        #expect(benScreen[0].split(separator: " ").last != anaScreen[0].split(separator: " ").last)
+        // Both answer everything in turn; afterwards every item has exactly one answer.
+        for _ in 0..<12 {
+            try tmux(["send-keys", "-t", "L:1", "3"])
+            try tmux(["send-keys", "-t", "L:0", "3"])
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        anaScreen = try waitFor("the end of the queue") { _ in
+            ((try? CLI.run(["queue", "show", "q"], in: scratch.path).stdout) ?? "").contains("11 of 11 items done")
+        }
+        let export = try CLI.run(["queue", "export", "q", "--out", "a.jsonl"], in: scratch.path)
+        #expect(export.stdout.hasPrefix("10 answers on 10 items written to a.jsonl (1 skips or flags left out)"), "\(export.stdout)")
+        let text = try String(contentsOfFile: scratch.path + "/a.jsonl", encoding: .utf8)
+        #expect(text.contains("annotator:ana") && text.contains("annotator:ben"))
+    }
 }
