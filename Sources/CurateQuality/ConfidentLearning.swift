@@ -1,3 +1,5 @@
+import CurateCore
+
 /// Label errors from out-of-sample predicted probabilities by confident learning (Northcutt et al., 2021),
 /// following cleanlab 2.9's `find_label_issues` step for step so results can be compared with it.
 ///
@@ -181,39 +183,10 @@ public struct ConfidentLearning: Sendable {
         return mask
     }
 
-    /// The `count` members with the smallest keys (ties to the lower index), in no particular order: a bounded
-    /// max-heap, O(n log count), instead of sorting every member.
+    /// The `count` members with the smallest keys, ties to the lower index.
     static func smallest(_ count: Int, of members: [Int], key: (Int) -> Double) -> [Int] {
         if count >= members.count { return members }
-        var heap: [(key: Double, index: Int)] = []
-        heap.reserveCapacity(count)
-        @inline(__always) func above(_ a: (key: Double, index: Int), _ b: (key: Double, index: Int)) -> Bool {
-            a.key > b.key || (a.key == b.key && a.index > b.index)
-        }
-        func siftDown(_ start: Int) {
-            var i = start
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var top = i
-                if l < heap.count && above(heap[l], heap[top]) { top = l }
-                if r < heap.count && above(heap[r], heap[top]) { top = r }
-                if top == i { return }
-                heap.swapAt(i, top)
-                i = top
-            }
-        }
-        for m in members {
-            let entry = (key: key(m), index: m)
-            if heap.count < count {
-                heap.append(entry)
-                var i = heap.count - 1
-                while i > 0 && above(heap[i], heap[(i - 1) / 2]) { heap.swapAt(i, (i - 1) / 2); i = (i - 1) / 2 }
-            } else if above(heap[0], entry) {
-                heap[0] = entry
-                siftDown(0)
-            }
-        }
-        return heap.map(\.index)
+        return smallestPositions(count, keys: members.map(key), ties: members).map { members[$0] }
     }
 
     /// A label-quality score per item.

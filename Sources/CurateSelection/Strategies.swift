@@ -150,33 +150,9 @@ public enum Selector {
         }
     }
 
-    /// Positions of the `count` largest scores, largest first, ties to the lower position.
+    /// Positions of the `count` largest scores, largest first, ties to the lower row.
     static func top(_ count: Int, of rows: [Int], scores: [Double]) -> [Int] {
-        // A bounded min-heap of (score, -row): O(n log count).
-        var heap: [(Double, Int)] = []
-        heap.reserveCapacity(count)
-        @inline(__always) func below(_ a: (Double, Int), _ b: (Double, Int)) -> Bool { a.0 < b.0 || (a.0 == b.0 && rows[a.1] > rows[b.1]) }
-        for i in scores.indices {
-            let e = (scores[i], i)
-            if heap.count < count {
-                heap.append(e)
-                var j = heap.count - 1
-                while j > 0 && below(heap[j], heap[(j - 1) / 2]) { heap.swapAt(j, (j - 1) / 2); j = (j - 1) / 2 }
-            } else if below(heap[0], e) {
-                heap[0] = e
-                var j = 0
-                while true {
-                    let l = 2 * j + 1, r = l + 1
-                    var m = j
-                    if l < heap.count && below(heap[l], heap[m]) { m = l }
-                    if r < heap.count && below(heap[r], heap[m]) { m = r }
-                    if m == j { break }
-                    heap.swapAt(j, m)
-                    j = m
-                }
-            }
-        }
-        return heap.sorted { below($1, $0) }.map(\.1)
+        smallestPositions(count, keys: scores.map { -$0 }, ties: rows)
     }
 
     /// Farthest-first traversal: each pick is the candidate farthest (Euclidean) from every labeled row and every
