@@ -507,14 +507,9 @@ extension Curate {
         }
 
         func embeddingFindings(_ path: String, ids idsPath: String, given: [String: Int], schema: LabelSchema) throws -> [Finding] {
-            let array = try NumpyArray(contentsOf: path)
-            guard array.shape.count == 2, array.shape[1] >= 1 else { throw QualityError("\(path): shape \(array.shape) is not N × D") }
-            guard array.values.allSatisfy(\.isFinite) else { throw QualityError("\(path): embeddings hold NaN or infinite values") }
-            guard let text = try? String(contentsOfFile: idsPath, encoding: .utf8) else { throw QualityError("\(idsPath): cannot read") }
-            let ids = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
-            guard ids.count == array.shape[0] else { throw QualityError("\(path): \(array.shape[0]) rows but \(idsPath) lists \(ids.count) ids") }
-            let n = ids.count
-            let sims = Duplicates.cosineMatrix(array.values, dimensions: array.shape[1])
+            let embeddings = try Embeddings.load(path, ids: idsPath)
+            let ids = embeddings.paths, n = ids.count
+            let sims = Duplicates.cosineMatrix(embeddings.values, dimensions: embeddings.dimensions)
             var findings: [Finding] = []
             for (i, j, c) in Duplicates.similarPairs(sims, count: n, minCosine: minCosine) {
                 findings += pairFindings(.nearDuplicate, ids[j], ids[i], "cosine \(String(format: "%.3f", c))", given: given, schema: schema)

@@ -22,35 +22,6 @@ func pixelFeatureTable(_ source: LabelSourceOptions, _ set: LabelSet) throws -> 
     return (paths, features, dimensions)
 }
 
-/// Embeddings from a .npy and its ids file, or from JSON Lines {"item": PATH, "embedding": [...]}, as a table by path.
-func embeddingTable(_ path: String, ids idsPath: String?) throws -> (paths: [String], features: [Double], dimensions: Int) {
-    if path.hasSuffix(".jsonl") {
-        guard let data = FileManager.default.contents(atPath: path) else { throw SelectionError("\(path): cannot read") }
-        var paths: [String] = [], values: [Double] = [], d = 0
-        for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let text = line.trimmingCharacters(in: .whitespaces)
-            if text.isEmpty { continue }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], let item = object["item"] as? String,
-                  let vector = object["embedding"] as? [Any] else { throw SelectionError("\(path):\(n + 1): expected {\"item\": PATH, \"embedding\": [...]}") }
-            let row = vector.map { ($0 as? NSNumber)?.doubleValue ?? .nan }
-            guard row.allSatisfy(\.isFinite), !row.isEmpty else { throw SelectionError("\(path):\(n + 1): the embedding holds a value that is not a finite number") }
-            if d == 0 { d = row.count }
-            guard row.count == d else { throw SelectionError("\(path):\(n + 1): \(row.count) values, earlier rows have \(d)") }
-            paths.append(item)
-            values += row
-        }
-        return (paths, values, d)
-    }
-    guard let idsPath else { throw SelectionError("\(path): a .npy of embeddings needs --embedding-ids") }
-    let array = try NumpyArray(contentsOf: path)
-    guard array.shape.count == 2, array.shape[1] >= 1 else { throw SelectionError("\(path): shape \(array.shape) is not N × D") }
-    if let bad = array.values.firstIndex(where: { !$0.isFinite }) { throw SelectionError("\(path): row \(bad / array.shape[1] + 1) holds \(array.values[bad])") }
-    guard let text = try? String(contentsOfFile: idsPath, encoding: .utf8) else { throw SelectionError("\(idsPath): cannot read") }
-    let ids = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
-    guard ids.count == array.shape[0] else { throw SelectionError("\(path): \(array.shape[0]) rows but \(idsPath) lists \(ids.count) ids") }
-    return (ids, array.values, array.shape[1])
-}
-
 extension Curate {
     struct Select: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -124,7 +95,7 @@ extension Curate {
                 // Features are needed to train the learner or for the diversity strategies; with predictions and
                 // an uncertainty strategy, no image is decoded.
                 let needsFeatures = predictions == nil || embeddings != nil || strategy.needsEmbeddings || strategy == .coldStart
-                let table = needsFeatures ? try embeddings.map { try embeddingTable($0, ids: embeddingIds) } ?? pixelFeatureTable(source, set)
+                let table = needsFeatures ? try embeddings.map { try Embeddings.load($0, ids: embeddingIds).table } ?? pixelFeatureTable(source, set)
                     : (paths: [String](), features: [Double](), dimensions: 0)
                 let known = Set(set.items.map(\.path))
                 var rows: [String], probabilities: [Double], classes: Int
@@ -260,7 +231,7 @@ extension Curate {
             try await reportingErrors {
                 let set = try source.load()
                 let given = givenClasses(set)
-                let table = try embeddings.map { try embeddingTable($0, ids: embeddingIds) } ?? pixelFeatureTable(source, set)
+                let table = try embeddings.map { try Embeddings.load($0, ids: embeddingIds).table } ?? pixelFeatureTable(source, set)
                 let rows = table.paths.indices.filter { given[table.paths[$0]] != nil }
                 guard !rows.isEmpty else { throw SelectionError("no item has both a classification label and features") }
                 let features = rows.flatMap { table.features[($0 * table.dimensions)..<(($0 + 1) * table.dimensions)] }
@@ -377,7 +348,7 @@ extension Curate {
         func run() async throws {
             try await reportingErrors {
                 let set = try source.load()
-                let table = try embeddings.map { try embeddingTable($0, ids: embeddingIds) } ?? pixelFeatureTable(source, set)
+                let table = try embeddings.map { try Embeddings.load($0, ids: embeddingIds).table } ?? pixelFeatureTable(source, set)
                 guard !table.paths.isEmpty else { throw SelectionError("no item has features") }
                 let result = CurateSelection.Triage(features: table.features, dimensions: table.dimensions, count: table.paths.count,
                                                     k: clusters, redundancy: redundancy, seed: seed)
