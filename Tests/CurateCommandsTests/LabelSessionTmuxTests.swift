@@ -34,15 +34,10 @@ import Testing
 
     @Test func labelKillResumeResizeQuit() throws {
         let scratch = ScratchDirectory()
-        let rows = Array(try String(contentsOfFile: TestFixtures.repoPath("datasets/digits/labels.csv"), encoding: .utf8).split(separator: "\n").dropFirst().prefix(12))
-        var csv = "path,label\n", truth: [String: String] = [:]
-        for (i, row) in rows.enumerated() {
-            let parts = row.split(separator: ",").map(String.init)
-            truth[parts[0]] = parts[1]
-            try FileManager.default.createDirectory(atPath: scratch.path + "/" + (parts[0] as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/digits/" + parts[0]), toPath: scratch.path + "/" + parts[0])
-            if i < 10 { csv += "\(parts[0]),\(parts[1])\n" }  // one item of each digit: the schema has all ten
-        }
+        let digits = try scratch.copyDigits(12)
+        let truth = Dictionary(uniqueKeysWithValues: digits.map { ($0.path, $0.label) })
+        // One item of each digit labeled: the schema has all ten classes.
+        let csv = "path,label\n" + digits.prefix(10).map { "\($0.path),\($0.label)\n" }.joined()
         scratch.write("labels.csv", csv)
         for args in [["init"], ["add", "images", "--labels", "labels.csv", "--format", "csv"], ["commit", "-m", "d", "--author", "t"], ["queue", "create", "q", "--paths", "images"]] {
             let r = try CLI.run(args, in: scratch.path)
@@ -98,10 +93,8 @@ import Testing
     @Test(arguments: ["TERM", "HUP"])
     func signalsRestoreTheTerminal(_ signal: String) throws {
         let scratch = ScratchDirectory()
-        let path = "images/0/0000.png"
-        try FileManager.default.createDirectory(atPath: scratch.path + "/images/0", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/digits/" + path), toPath: scratch.path + "/" + path)
-        scratch.write("labels.csv", "path,label\n\(path),0\n")
+        let digit = try scratch.copyDigits(1)[0]
+        scratch.write("labels.csv", "path,label\n\(digit.path),\(digit.label)\n")
         for args in [["init"], ["add", "images", "--labels", "labels.csv", "--format", "csv"], ["commit", "-m", "d", "--author", "t"], ["queue", "create", "q", "--paths", "images"]] {
             #expect(try CLI.run(args, in: scratch.path).exitCode == 0)
         }
@@ -124,18 +117,12 @@ import Testing
     /// item that fails to decode shows an error card that can be skipped.
     @Test func twoSessionsAtOnceAndABrokenImage() throws {
         let scratch = ScratchDirectory()
-        let rows = Array(try String(contentsOfFile: TestFixtures.repoPath("datasets/digits/labels.csv"), encoding: .utf8).split(separator: "\n").dropFirst().prefix(10))
-        var csv = "path,label\n"
-        for row in rows {
-            let parts = row.split(separator: ",").map(String.init)
-            try FileManager.default.createDirectory(atPath: scratch.path + "/" + (parts[0] as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/digits/" + parts[0]), toPath: scratch.path + "/" + parts[0])
-            csv += "\(parts[0]),\(parts[1])\n"
-        }
+        let digits = try scratch.copyDigits(10)
+        let csv = "path,label\n" + digits.map { "\($0.path),\($0.label)\n" }.joined()
         scratch.write("labels.csv", csv)
         scratch.write("images/broken.png", "\u{89}PNG\r\n\u{1A}\nnot really")
         var batch = #"{"item": "images/broken.png"}"# + "\n"
-        for row in rows { batch += #"{"item": "\#(row.split(separator: ",")[0])"}"# + "\n" }
+        for digit in digits { batch += #"{"item": "\#(digit.path)"}"# + "\n" }
         scratch.write("batch.jsonl", batch)
         for args in [["init"], ["add", "images", "--labels", "labels.csv", "--format", "csv"], ["commit", "-m", "d", "--author", "t"], ["queue", "create", "q", "--from", "batch.jsonl"]] {
             let r = try CLI.run(args, in: scratch.path)

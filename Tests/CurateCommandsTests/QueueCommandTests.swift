@@ -7,21 +7,16 @@ import Testing
     /// annotators by script, export the answers and validate them.
     @Test func queueFromABatchAnswerAndExport() throws {
         let scratch = ScratchDirectory()
-        let rows = Array(try String(contentsOfFile: TestFixtures.repoPath("datasets/digits/labels.csv"), encoding: .utf8).split(separator: "\n").dropFirst().prefix(60))
-        var csv = "path,label\n", truth: [String: String] = [:]
-        for (i, row) in rows.enumerated() {
-            let parts = row.split(separator: ",").map(String.init)
-            truth[parts[0]] = parts[1]
-            try FileManager.default.createDirectory(atPath: scratch.path + "/" + (parts[0] as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/digits/" + parts[0]), toPath: scratch.path + "/" + parts[0])
-            if i < 20 { csv += "\(parts[0]),\(parts[1])\n" }
-        }
+        let digits = try scratch.copyDigits(60)
+        let rows = digits.map { "\($0.path),\($0.label)" }
+        let truth = Dictionary(uniqueKeysWithValues: digits.map { ($0.path, $0.label) })
+        let csv = "path,label\n" + rows.prefix(20).joined(separator: "\n") + "\n"
         scratch.write("labels.csv", csv)
         #expect(try CLI.run(["init"], in: scratch.path).exitCode == 0)
         #expect(try CLI.run(["add", "images", "--labels", "labels.csv", "--format", "csv"], in: scratch.path).exitCode == 0)
         #expect(try CLI.run(["commit", "-m", "digits", "--author", "t"], in: scratch.path).exitCode == 0)
         #expect(try CLI.run(["select", "--strategy", "margin", "--budget", "10", "--out", "batch.jsonl"], in: scratch.path).exitCode == 0)
-        let goldPath = String(rows[0].split(separator: ",")[0])
+        let goldPath = digits[0].path
         scratch.write("gold.csv", "path,label\n\(goldPath),\(truth[goldPath]!)\n")
         let create = try CLI.run(["queue", "create", "round1", "--from", "batch.jsonl", "--overlap", "2", "--gold", "gold.csv", "--gold-rate", "0.2"], in: scratch.path)
         #expect(create.exitCode == 0, "\(create.stderr)")

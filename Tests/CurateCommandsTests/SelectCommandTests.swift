@@ -82,14 +82,8 @@ import Testing
     /// checkout use the tags; a second run replaces the first's tags.
     @Test func tagsDriveSelectAndCheckout() throws {
         let scratch = ScratchDirectory()
-        let rows = try String(contentsOfFile: TestFixtures.repoPath("datasets/digits/labels.csv"), encoding: .utf8).split(separator: "\n").dropFirst().prefix(200)
-        var csv = "path,label\n"
-        for (i, row) in rows.enumerated() {
-            let parts = row.split(separator: ",")
-            try FileManager.default.createDirectory(atPath: scratch.path + "/" + (String(parts[0]) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/digits/" + parts[0]), toPath: scratch.path + "/" + parts[0])
-            if i < 40 { csv += "\(parts[0]),\(parts[1])\n" }
-        }
+        let digits = try scratch.copyDigits(200)
+        let csv = "path,label\n" + digits.prefix(40).map { "\($0.path),\($0.label)\n" }.joined()
         scratch.write("labels.csv", csv)
         #expect(try CLI.run(["init"], in: scratch.path).exitCode == 0)
         #expect(try CLI.run(["add", "images", "--labels", "labels.csv", "--format", "csv"], in: scratch.path).exitCode == 0)

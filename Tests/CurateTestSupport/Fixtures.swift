@@ -70,3 +70,17 @@ public final class ScratchDirectory: Sendable {
 public func sha256Hex(_ bytes: [UInt8]) -> String {
     SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
 }
+
+extension ScratchDirectory {
+    /// Copies the first `count` bundled digits (in labels.csv order: classes 0, 1, …, 9, 0, …) into this directory
+    /// under their own paths and returns them with their labels.
+    public func copyDigits(_ count: Int) throws -> [(path: String, label: String)] {
+        let rows = try String(contentsOfFile: TestFixtures.repoPath("datasets/digits/labels.csv"), encoding: .utf8)
+            .split(separator: "\n").dropFirst().prefix(count).map { $0.split(separator: ",").map(String.init) }
+        for row in rows {
+            try FileManager.default.createDirectory(atPath: path + "/" + (row[0] as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/digits/" + row[0]), toPath: path + "/" + row[0])
+        }
+        return rows.map { ($0[0], $0[1]) }
+    }
+}
