@@ -14,7 +14,7 @@ extension Curate {
         static let configuration = CommandConfiguration(
             abstract: "Measure in-process throughput (used by the scripts in benchmarks/).",
             shouldDisplay: false,
-            subcommands: [Decode.self, AugmentBench.self, QualityBench.self, SelectionBench.self, LabelBench.self])
+            subcommands: [Decode.self, AugmentBench.self, QualityBench.self, SelectionBench.self])
     }
 }
 
@@ -266,65 +266,6 @@ extension Curate.Bench {
                 let seconds = (ContinuousClock.now - start).seconds
                 Console.out(try jsonText(["task": task, "seconds": seconds, "cpu_seconds": cpuSeconds() - cpuBefore, "picked": picks.count,
                                           "rows": picks.prefix(20).map(\.row), "rss_growth_mb": maxResidentMegabytes() - rssBefore]))
-            }
-        }
-    }
-}
-
-extension Curate.Bench {
-    struct LabelBench: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "label",
-            abstract: "Time key press to next frame in a labeling session (answer stored, next item leased, decoded, drawn).",
-            discussion: """
-                Runs the session of `curate label` without a terminal: for each item, a class key is handled (the \
-                answer is written durably and the next item leased), the next image decoded and rendered with chafa, \
-                and the frame laid out and written to /dev/null. Prints the latency median, 99th percentile and \
-                maximum in milliseconds, and the peak memory, as JSON.
-                """)
-
-        @Option var queue: String
-        @Option var annotator: String = "bench"
-        @Option var items: Int = 200
-        @Option var columns: Int = 120
-        @Option var rows: Int = 40
-        @OptionGroup var repository: RepositoryOption
-
-        func run() async throws {
-            try await reportingErrors {
-                let repo = try repository.open()
-                let summary = try repo.queueSummary(queue)
-                let schema = try repo.labels(at: "HEAD").schema
-                let hashes = Dictionary(try repo.files(at: "HEAD").map { ($0.path, $0.hash) }, uniquingKeysWith: { a, _ in a })
-                let session = LabelSession(task: summary.spec.task, classes: schema.classes.map { ($0.id, $0.name) },
-                                           backend: QueueBackend(repository: repo, queue: queue, annotator: annotator))
-                let renderer = ImageRenderer(mode: .truecolor)
-                let sink = FileHandle(forWritingAtPath: "/dev/null")!
-                func draw() throws {
-                    var lines: [String] = []
-                    if let item = session.current, let hash = hashes[item.path] {
-                        let image = try ImageDecoder().decode([UInt8](try repo.data(of: hash)), source: item.path).pixels
-                        lines = renderer.render(image, columns: columns, rows: Screen.imageRows(rows))
-                    }
-                    let q = try repo.queueSummary(queue)
-                    let frame = Screen.frame(session, title: queue, image: lines, error: nil, progress: .init(done: q.done, total: q.items),
-                                             columns: columns, rows: rows, now: Date(), color: true)
-                    sink.write(Data(frame.utf8))
-                }
-                try session.start()
-                try draw()
-                var latencies: [Double] = []
-                let key = Key.character(session.classes.first?.key ?? "0")
-                while session.current != nil && latencies.count < items {
-                    let start = ContinuousClock.now
-                    try session.handle(key)
-                    try draw()
-                    latencies.append((ContinuousClock.now - start).seconds * 1000)
-                }
-                let sorted = latencies.sorted()
-                func pct(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))] }
-                Console.out(try jsonText(["items": latencies.count, "median_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": sorted.last ?? 0,
-                                          "max_rss_mb": maxResidentMegabytes()]))
             }
         }
     }

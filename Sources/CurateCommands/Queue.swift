@@ -88,6 +88,10 @@ extension Curate.Queue {
                     items = try repo.files(at: "HEAD").filter { $0.width != nil && matches($0.path, paths) }.map { QueueItem(path: $0.path) }
                 }
                 let tracked = Set(try repo.files(at: "HEAD").map(\.path))
+                if task == "boxes" {
+                    let schema = try repo.labels(at: "HEAD").schema
+                    for item in items { _ = try suggestedBoxes(item, schema: schema) }   // a bad suggestion fails here, not mid-session
+                }
                 if let missing = items.first(where: { !tracked.contains($0.path) }) {
                     throw CommandFailure(message: "\(missing.path): not a tracked file at HEAD (commit it first)", exitCode: ExitCodes.dataError)
                 }
@@ -221,14 +225,19 @@ extension Curate.Queue {
                 var skipped = 0
                 for a in try repo.queueAnswers(name) {
                     guard let object = try? JSONSerialization.jsonObject(with: Data(a.answer.utf8)) as? [String: Any] else { skipped += 1; continue }
-                    let label: Label
+                    var labels: [Label]
                     if let c = object["class"] as? String, let id = schema.id(named: c) {
-                        label = .classification(id)
+                        labels = [.classification(id)]
                     } else if let cs = object["classes"] as? [String] {
-                        label = .multilabel(cs.compactMap { schema.id(named: $0) })
+                        labels = [.multilabel(cs.compactMap { schema.id(named: $0) })]
+                    } else if let boxes = try suggestedBoxes(QueueItem(path: a.path, suggestion: a.answer), schema: schema) {
+                        // A reviewed item with no boxes stays listed: "nothing to box here" is an answer.
+                        labels = boxes.map { .object(ObjectLabel(classID: $0.classID, box: BoundingBox(x: $0.x, y: $0.y, width: $0.width, height: $0.height))) }
                     } else { skipped += 1; continue }   // skips and flags are not labels
                     if items.insert(a.path).inserted { set.items.append(Item(path: a.path)) }
-                    set.annotations.append(Annotation(item: a.path, label: label, source: .annotator(a.annotator), createdAt: a.created, secondsSpent: a.seconds))
+                    for label in labels {
+                        set.annotations.append(Annotation(item: a.path, label: label, source: .annotator(a.annotator), createdAt: a.created, secondsSpent: a.seconds))
+                    }
                 }
                 try LabelFormat.jsonl.write(set, to: out)
                 Console.out("\(set.annotations.count) answers on \(items.count) items written to \(out)\(skipped > 0 ? " (\(skipped) skips or flags left out)" : "")")

@@ -33,8 +33,8 @@ public struct QueueBackend: LabelBackend {
 ///
 /// Keys: a class's hotkey (0–9, then a–z skipping the command letters) answers a classification, or toggles a
 /// class in multi-label (Enter confirms); Enter accepts the suggestion; `a`/`r` accept or reject in review;
-/// `s` skips, `f` flags with a note (Enter stores, Esc cancels), `u` undoes the last answer (repeatable), `?`
-/// shows help, `i` the instructions, `q` quits.
+/// box review has its own keys (see `BoxReview`); `s` skips, `f` flags with a note (Enter stores, Esc cancels),
+/// `u` undoes the last answer (repeatable), `?` shows help, `i` the instructions, `q` quits.
 public final class LabelSession {
     public enum Mode: Equatable { case labeling, help, instructions, note(String), finished }
 
@@ -46,27 +46,43 @@ public final class LabelSession {
 
     public private(set) var current: QueueItem?
     public private(set) var mode: Mode = .labeling
-    public private(set) var message: String?
+    public internal(set) var message: String?
     public private(set) var selected: Set<Int> = []
     public private(set) var answeredThisSession = 0
     public private(set) var itemStarted = Date()
     public let sessionStarted: Date
+    /// Box review: the boxes being edited on the current item (nil for the other tasks).
+    public internal(set) var review: BoxReview?
+    /// Where box review gets an item's starting boxes and image size.
+    let boxSource: ((QueueItem) throws -> BoxReview)?
 
     static let commandKeys: Set<Character> = ["a", "r", "s", "f", "u", "q", "i"]
 
-    public init(task: QueueSpec.Task, classes: [(id: Int, name: String)], instructions: String = "", backend: LabelBackend, now: Date = Date()) {
+    /// `boxSource` gives box review an item's starting boxes (the suggestion's or the committed ones) and its
+    /// image size; it is required for `.boxes` queues.
+    public init(task: QueueSpec.Task, classes: [(id: Int, name: String)], instructions: String = "", backend: LabelBackend,
+                boxSource: ((QueueItem) throws -> BoxReview)? = nil, now: Date = Date()) {
         self.task = task
         let hotkeys = Array("0123456789") + Array("bcdeghjklmnoptvwxyz")
         self.classes = classes.sorted { $0.id < $1.id }.enumerated().map { i, c in (c.id, c.name, i < hotkeys.count ? hotkeys[i] : "·") }
         self.instructions = instructions
         self.backend = backend
         self.sessionStarted = now
+        self.boxSource = boxSource
     }
 
     /// Leases the first item (or resumes the one held).
     public func start(now: Date = Date()) throws {
-        current = try backend.next()
+        try show(try backend.next(), now: now)
+    }
+
+    /// Makes `item` the one on screen.
+    func show(_ item: QueueItem?, now: Date) throws {
+        current = item
         itemStarted = now
+        selected = []
+        review = nil
+        if let item, task == .boxes, let boxSource { review = try boxSource(item) }
         if current == nil { mode = .finished }
     }
 
@@ -101,6 +117,7 @@ public final class LabelSession {
             break
         }
         guard current != nil else { return false }
+        if task == .boxes, try handleBoxKey(key, now: now) { return true }
         switch key {
         case .interrupt, .endOfInput, .character("q"): return false
         case .character("?"): mode = .help
@@ -109,9 +126,7 @@ public final class LabelSession {
         case .character("f"): mode = .note("")
         case .character("u"), .backspace:
             if let back = try backend.undo() {
-                current = back
-                itemStarted = now
-                selected = []
+                try show(back, now: now)
                 answeredThisSession = max(0, answeredThisSession - 1)
                 message = "undone: \(back.path) is back"
             } else {
@@ -135,7 +150,7 @@ public final class LabelSession {
             case .classify, .review:
                 try answer(["class": chosen.name], now: now)
             case .boxes:
-                message = "box review is not available in this version: s skips, f flags"
+                message = "no key \(c) in box review (? for help)"
             }
         default:
             message = "? for help"
@@ -149,10 +164,7 @@ public final class LabelSession {
         let json = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
         try backend.store(path: item.path, answer: json, seconds: max(0, now.timeIntervalSince(itemStarted)))
         answeredThisSession += 1
-        selected = []
         mode = .labeling
-        current = try backend.next()
-        itemStarted = now
-        if current == nil { mode = .finished }
+        try show(try backend.next(), now: now)
     }
 }

@@ -1,3 +1,4 @@
+import CurateImaging
 import Foundation
 
 /// Lays out one full frame of the labeling screen for a window of `columns` × `rows`.
@@ -29,9 +30,12 @@ public enum Screen {
         switch s.mode {
         case .help:
             let help = ["keys:"] + s.classes.map { "  \($0.key)  \($0.name)" }.prefix(imageArea - 8) + [
-                "  Enter  accept the suggestion" + (s.task == .multilabel ? " / confirm the selection" : ""),
+                s.task == .boxes ? "  Tab / Shift-Tab  next / previous box    e  move the whole box or one edge" : "",
+                s.task == .boxes ? "  arrows or h j k l  move 1%    Shift+arrows or H J K L  move 10%" : "",
+                s.task == .boxes ? "  0-9  class of the box    c  next class    x  delete    n  new box    Enter  confirm the boxes" : "",
+                s.task == .boxes ? "" : "  Enter  accept the suggestion" + (s.task == .multilabel ? " / confirm the selection" : ""),
                 s.task == .review ? "  a / r  accept / reject" : "",
-                "  s  skip    f  flag with a note    u  undo (repeatable)",
+                "  s  skip    f  flag with a note    u  undo (repeatable" + (s.task == .boxes ? ": edits, then answers)" : ")"),
                 "  i  instructions    ?  this help    q  quit (answers are already saved)",
                 "", "any key returns to the item"]
             for (i, text) in help.filter({ !$0.isEmpty }).prefix(imageArea).enumerated() { line(2 + i, clip(text, columns)) }
@@ -47,19 +51,43 @@ public enum Screen {
                 line(4, clip("s skips it, f flags it with a note", columns))
             } else {
                 for (i, l) in image.prefix(imageArea).enumerated() { line(2 + i, l) }
+                if let review = s.review {
+                    let grid = ImageRenderer.fit(width: review.imageWidth, height: review.imageHeight, columns: columns, rows: imageArea)
+                    out += boxOverlay(review, classes: s.classes, columns: grid.columns, rows: grid.rows, color: color)
+                }
             }
         }
         // Legend.
-        let legend = s.classes.map { c -> String in
-            let mark = s.task == .multilabel ? (s.selected.contains(c.id) ? "[x]" : "[ ]") : ""
-            return "\(c.key)\(mark) \(c.name)"
-        }.joined(separator: "  ")
-        line(rows - 3, clip(legend, columns))
+        if s.task == .boxes {
+            let keyed = s.classes.filter { $0.key.isNumber }
+            var text = "", width = 0
+            for c in keyed {
+                let item = "\(c.key) \(c.name)  "
+                guard width + item.count <= columns else { break }
+                text += (color ? ansiColor(c.name) + "■" + reset : "") + item
+                width += item.count + (color ? 1 : 0)
+            }
+            line(rows - 3, text + (keyed.count < s.classes.count && width + 14 <= columns ? "c: more classes" : ""))
+        } else {
+            let legend = s.classes.map { c -> String in
+                let mark = s.task == .multilabel ? (s.selected.contains(c.id) ? "[x]" : "[ ]") : ""
+                return "\(c.key)\(mark) \(c.name)"
+            }.joined(separator: "  ")
+            line(rows - 3, clip(legend, columns))
+        }
         var hint: String
         if case .note(let text) = s.mode {
             hint = "flag note: \(text)_   (Enter saves, Esc cancels)"
         } else if let m = s.message {
             hint = m
+        } else if let review = s.review {
+            if let i = review.selected {
+                let b = review.boxes[i]
+                let name = s.classes.first { $0.id == b.classID }?.name ?? String(b.classID)
+                hint = "box \(i + 1)/\(review.boxes.count) \(name) \(Int(b.x)),\(Int(b.y)) \(Int(b.width))×\(Int(b.height)) · arrows move the \(review.edge.rawValue) (e: edge) · Tab: next box · Enter confirms · ? keys"
+            } else {
+                hint = "no boxes: n adds one · Enter confirms that there is nothing to box"
+            }
         } else if let sug = s.suggestion {
             hint = "suggestion: \(sug.name)" + (sug.confidence.map { String(format: " (%.0f%%)", $0 * 100) } ?? "") + " — Enter accepts"
         } else {
@@ -74,6 +102,53 @@ public enum Screen {
         let status = "done \(progress.done)/\(progress.total) · \(Int(rate.rounded()))/h · ETA \(eta) · this item \(String(format: "%.1f", max(0, now.timeIntervalSince(s.itemStarted)))) s · ? help · q quit"
         line(rows, dim + clip(status, columns) + reset)
         return out
+    }
+
+    /// The boxes drawn over the image's cells (`columns` × `rows` cells from row 2, column 1) in their class
+    /// colour, the selected one heavier and the edge the arrows move in reverse video (`*` without colour).
+    static func boxOverlay(_ review: BoxReview, classes: [(id: Int, name: String, key: Character)], columns: Int, rows: Int, color: Bool) -> String {
+        var out = ""
+        let order = review.boxes.indices.filter { $0 != review.selected } + (review.selected.map { [$0] } ?? [])
+        let (w, h) = (Double(review.imageWidth), Double(review.imageHeight))
+        for i in order {
+            let b = review.boxes[i], isSelected = i == review.selected
+            let c0 = min(columns - 1, max(0, Int((b.x / w * Double(columns)).rounded(.down))))
+            let c1 = min(columns - 1, max(c0, Int(((b.x + b.width) / w * Double(columns)).rounded(.up)) - 1))
+            let r0 = min(rows - 1, max(0, Int((b.y / h * Double(rows)).rounded(.down))))
+            let r1 = min(rows - 1, max(r0, Int(((b.y + b.height) / h * Double(rows)).rounded(.up)) - 1))
+            let cls = classes.first { $0.id == b.classID }
+            let glyphs: (h: String, v: String, tl: String, tr: String, bl: String, br: String) =
+                !color ? (isSelected ? ("=", "#", "#", "#", "#", "#") : ("-", "|", "+", "+", "+", "+"))
+                : isSelected ? ("━", "┃", "┏", "┓", "┗", "┛") : ("─", "│", "┌", "┐", "└", "┘")
+            let paint = color ? ansiColor(cls?.name ?? String(b.classID)) + (isSelected ? "\u{1B}[1m" : "") : ""
+            func put(_ r: Int, _ c: Int, _ text: String, active: Bool) {
+                let mark = active ? (color ? "\u{1B}[7m" + text : String(repeating: "*", count: text.count)) : text
+                out += "\u{1B}[\(2 + r);\(1 + c)H" + paint + mark + (color ? "\u{1B}[0m" : "")
+            }
+            let edge = isSelected ? review.edge : nil
+            // Top and bottom edges, then the sides.
+            for (r, isTop) in [(r0, true), (r1, false)] where isTop || r1 > r0 {
+                let active = edge == (isTop ? .top : .bottom)
+                var text = (isTop ? glyphs.tl : glyphs.bl) + String(repeating: glyphs.h, count: max(0, c1 - c0 - 1)) + (c1 > c0 ? (isTop ? glyphs.tr : glyphs.br) : "")
+                if isTop, c1 - c0 >= 3, let cls {
+                    let tag = String("\(cls.key) \(cls.name)".prefix(c1 - c0 - 1))
+                    text = glyphs.tl + tag + String(repeating: glyphs.h, count: max(0, c1 - c0 - 1 - tag.count)) + glyphs.tr
+                }
+                put(r, c0, text, active: active)
+            }
+            for r in stride(from: r0 + 1, to: r1, by: 1) {
+                put(r, c0, glyphs.v, active: edge == .left)
+                if c1 > c0 { put(r, c1, glyphs.v, active: edge == .right) }
+            }
+        }
+        return out
+    }
+
+    /// The 256-colour escape nearest the class's colour (the same hue as in the HTML pages).
+    static func ansiColor(_ name: String) -> String {
+        let (r, g, b) = classRGB(name)
+        let q = { (v: UInt8) in Int((Double(v) / 255 * 5).rounded()) }
+        return "\u{1B}[38;5;\(16 + 36 * q(r) + 6 * q(g) + q(b))m"
     }
 
     static func duration(_ seconds: Double) -> String {

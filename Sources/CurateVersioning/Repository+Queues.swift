@@ -176,6 +176,25 @@ extension Repository {
         }
     }
 
+    /// The items `leaseNext` would serve this annotator after the one they hold, in order (a few non-gold items
+    /// and the next gold one), without leasing anything: for prefetching images. Another annotator may take them
+    /// first.
+    public func upcoming(_ name: String, annotator: String, limit: Int = 2, now: Date = Date()) throws(VersioningError) -> [String] {
+        try read("reading queue \(name)") { db -> [String] in
+            let (spec, _) = try queueSpec(db, name)
+            let open = """
+                SELECT q.path FROM queue_items q WHERE q.queue = ?1 AND %@
+                  AND NOT EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path AND a.annotator = ?2)
+                  AND NOT EXISTS (SELECT 1 FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND (l.annotator = ?2 OR l.expires > ?4))
+                  AND (q.gold IS NOT NULL OR (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path) < ?3)
+                ORDER BY q.position LIMIT ?5
+                """
+            let arguments: StatementArguments = [name, annotator, spec.overlap, now.timeIntervalSince1970, limit]
+            return try String.fetchAll(db, sql: String(format: open, "q.gold IS NULL"), arguments: arguments)
+                + (spec.goldRate > 0 ? try String.fetchAll(db, sql: String(format: open, "q.gold IS NOT NULL"), arguments: arguments).prefix(1) : [])
+        }
+    }
+
     /// Stores an answer and releases the lease, in one durable transaction (synchronous = FULL): once this
     /// returns, the answer survives a crash.
     public func storeAnswer(_ name: String, path: String, annotator: String, answer: String, seconds: Double, now: Date = Date()) throws(VersioningError) {

@@ -156,4 +156,42 @@ import Testing
         let text = try String(contentsOfFile: scratch.path + "/a.jsonl", encoding: .utf8)
         #expect(text.contains("annotator:ana") && text.contains("annotator:ben"))
     }
+
+    /// Box review of the bundled photos: the boxes are drawn, Tab / e / arrows / a class key edit one, Enter stores
+    /// the edited boxes, and the export carries them as box labels.
+    @Test func boxReviewOfThePhotos() throws {
+        let scratch = ScratchDirectory()
+        try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/photos/images"), toPath: scratch.path + "/images")
+        try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/photos/labels.coco.json"), toPath: scratch.path + "/labels.coco.json")
+        scratch.write("batch.jsonl", #"{"item": "images/astronaut.jpg"}"# + "\n")
+        for args in [["init"], ["add", "images", "--labels", "labels.coco.json", "--format", "coco"], ["commit", "-m", "p", "--author", "t"],
+                     ["queue", "create", "b", "--task", "boxes", "--from", "batch.jsonl"]] {
+            let r = try CLI.run(args, in: scratch.path)
+            #expect(r.exitCode == 0, "\(args): \(r.stderr)")
+        }
+        let coco = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: scratch.path + "/labels.coco.json"))) as! [String: Any]
+        let image = (coco["images"] as! [[String: Any]]).first { ($0["file_name"] as! String) == "images/astronaut.jpg" }!["id"] as! Int
+        let boxes = (coco["annotations"] as! [[String: Any]]).filter { $0["image_id"] as! Int == image }.map { ($0["bbox"] as! [Double]) }
+        #expect(boxes.count >= 2)
+        scratch.write("run.sh", "#!/bin/sh\ncd '\(scratch.path)'\n'\(CLI.executable)' label --queue b --annotator ana\nsleep 120\n")
+        chmod(scratch.path + "/run.sh", 0o755)
+        defer { _ = try? tmux(["kill-server"]) }
+        try tmux(["new-session", "-d", "-s", "L", "-x", "100", "-y", "32", scratch.path + "/run.sh"])
+        var s = try waitFor("the boxes") { $0.contains { $0.hasPrefix("box 1/\(boxes.count) ") } }
+        #expect(s.contains { $0.contains("0 person") && $0.contains("7 helmet") })
+        // The selected box heavy (or # without colour), its class on its top edge; the others light (or +).
+        let drawn = s.joined(separator: "\n")
+        #expect((drawn.contains("┏0 person") && drawn.contains("┌")) || (drawn.contains("#0 person") && drawn.contains("+")), "\(drawn)")
+        // The second box: its left edge 2% of 512 to the left (two presses of 5 px), class key 2 (cup).
+        for key in ["Tab", "e", "Left", "h", "2"] { try tmux(["send-keys", "-t", "L", key]) }
+        s = try waitFor("the edited box") { $0.contains { $0.hasPrefix("box 2/\(boxes.count) cup \(Int(boxes[1][0]) - 10),") } }
+        try tmux(["send-keys", "-t", "L", "Enter"])
+        _ = try waitFor("the end of the queue") { $0.contains { $0.hasPrefix("Nothing left to label") } }
+        let export = try CLI.run(["queue", "export", "b", "--out", "a.jsonl"], in: scratch.path)
+        #expect(export.exitCode == 0, "\(export.stderr)")
+        let text = try String(contentsOfFile: scratch.path + "/a.jsonl", encoding: .utf8)
+        let edited = [boxes[1][0] - 10, boxes[1][1], boxes[1][2] + 10, boxes[1][3]].map { v in v == v.rounded() ? String(Int(v)) : String(v) }
+        #expect(text.contains(#""box":[\#(edited.joined(separator: ","))],"class":"cup""#), "\(text)")
+        #expect(text.components(separatedBy: #""box":"#).count - 1 == boxes.count)
+    }
 }

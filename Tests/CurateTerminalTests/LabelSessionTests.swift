@@ -2,6 +2,7 @@
 import CurateImaging
 import CurateVersioning
 import Foundation
+import Synchronization
 import Testing
 
 /// An in-memory queue: items in order, answers kept, undo gives the last item back.
@@ -118,5 +119,97 @@ final class FakeBackend: LabelBackend, @unchecked Sendable {
         #expect(lines.allSatisfy { $0.contains("\u{1B}[38;2;") || $0.contains("\u{1B}[48;2;") })
         let ascii = ImageRenderer(mode: .ascii).render(image, columns: 20, rows: 10)
         #expect(ascii.count == 10 && ascii.allSatisfy { !$0.contains("38;2;") })
+    }
+
+    @Test func boxReviewEditsConfirmsAndUndoes() throws {
+        let backend = FakeBackend(["a.png", "b.png"])
+        let start: [BoxReview.Box] = [.init(classID: 0, x: 10, y: 10, width: 50, height: 40), .init(classID: 1, x: 100, y: 20, width: 60, height: 60)]
+        let s = LabelSession(task: .boxes, classes: classes, backend: backend,
+                             boxSource: { item in BoxReview(boxes: item.path == "a.png" ? start : [], imageWidth: 200, imageHeight: 100) })
+        try s.start()
+        #expect(s.review?.boxes == start && s.review?.selected == 0 && s.review?.edge == .whole)
+        // Tab to the second box; move it right by 1% (2 px) with l and down by 10% (10 px) with Shift+↓.
+        try s.handle(.tab)
+        try s.handle(.character("l"))
+        try s.handle(.down(shift: true))
+        #expect(s.review?.boxes[1] == .init(classID: 1, x: 102, y: 30, width: 60, height: 60))
+        // Its left edge: ← widens it, ↑ does not apply; the right edge stops at the image border.
+        try s.handle(.character("e"))
+        #expect(s.review?.edge == .left)
+        try s.handle(.left(shift: false))
+        #expect(s.review?.boxes[1] == .init(classID: 1, x: 100, y: 30, width: 62, height: 60))
+        try s.handle(.up(shift: false))
+        #expect(s.message == "the left edge moves with ← →")
+        try s.handle(.character("e")); try s.handle(.character("e"))
+        #expect(s.review?.edge == .right)
+        for _ in 0..<5 { try s.handle(.right(shift: true)) }
+        #expect(s.review?.boxes[1].width == 100 && s.message == "at the image's edge")
+        // Class by digit and by c; delete the first box; add one; undo the addition.
+        try s.handle(.character("2"))
+        #expect(s.review?.boxes[1].classID == 2)
+        try s.handle(.character("c"))
+        #expect(s.review?.boxes[1].classID == 0)
+        try s.handle(.backTab)
+        try s.handle(.character("x"))
+        #expect(s.review?.boxes.count == 1 && s.review?.selected == 0)
+        try s.handle(.character("n"))
+        #expect(s.review?.boxes.last == .init(classID: 0, x: 75, y: 38, width: 50, height: 25) && s.review?.selected == 1)
+        try s.handle(.character("u"))
+        #expect(s.review?.boxes.count == 1 && s.message == "edit undone" && backend.answers.isEmpty)
+        // Enter stores the boxes and moves on; the next item has none: Enter confirms "nothing to box".
+        try s.handle(.enter)
+        #expect(backend.answers.map(\.answer) == [#"{"boxes":[{"class":"cat","h":60,"w":100,"x":100,"y":30}],"edited":true}"#])
+        #expect(s.current?.path == "b.png" && s.review?.boxes == [] && s.review?.selected == nil)
+        try s.handle(.character("x"))
+        #expect(s.message == "no box to delete")
+        try s.handle(.enter)
+        #expect(backend.answers.last?.answer == #"{"boxes":[],"edited":false}"# && s.mode == .finished)
+        // Undo with no edits on screen takes back the last answer; the item comes back with its starting boxes.
+        let again = FakeBackend(["a.png", "b.png"])
+        let t = LabelSession(task: .boxes, classes: classes, backend: again, boxSource: { _ in BoxReview(boxes: start, imageWidth: 200, imageHeight: 100) })
+        try t.start()
+        try t.handle(.character("x"))
+        try t.handle(.enter)
+        #expect(again.answers.count == 1 && t.review?.boxes == start)
+        try t.handle(.character("u"))
+        #expect(again.answers.isEmpty && t.current?.path == "a.png" && t.review?.boxes == start)
+    }
+
+    @Test func boxesAreDrawnOverTheImageWithTheSelectedEdge() throws {
+        let backend = FakeBackend(["a.png"])
+        let s = LabelSession(task: .boxes, classes: classes, backend: backend,
+                             boxSource: { _ in BoxReview(boxes: [.init(classID: 1, x: 0, y: 0, width: 100, height: 100)], imageWidth: 200, imageHeight: 200) })
+        try s.start()
+        // 80×24: the image area is 19 rows, a square image 38 columns; the box covers the top-left quarter.
+        let plain = Screen.frame(s, title: "q", image: [], error: nil, progress: .init(done: 0, total: 1), columns: 80, rows: 24, now: Date(), color: false)
+        #expect(plain.contains("\u{1B}[2;1H#1 dog") && plain.contains("\u{1B}[11;1H#") && plain.contains("\u{1B}[3;19H#"))
+        #expect(plain.contains("box 1/1 dog 0,0 100×100 · arrows move the whole box (e: edge)"))
+        try s.handle(.character("e"))
+        let left = Screen.frame(s, title: "q", image: [], error: nil, progress: .init(done: 0, total: 1), columns: 80, rows: 24, now: Date(), color: false)
+        #expect(left.contains("\u{1B}[3;1H*") && left.contains("\u{1B}[3;19H#"))
+        let colored = Screen.frame(s, title: "q", image: [], error: nil, progress: .init(done: 0, total: 1), columns: 80, rows: 24, now: Date(), color: true)
+        #expect(colored.contains("┏1 dog") && colored.contains("\u{1B}[7m┃") && colored.contains(Screen.ansiColor("dog") + "■"))
+    }
+
+    /// Prefetched items are drawn once, in the background, and handed over when their turn comes.
+    @Test func prefetcherRendersAheadOnce() throws {
+        let calls = Mutex<[String]>([])
+        let p = Prefetcher(capacity: 3) { path, columns, rows in
+            calls.withLock { $0.append(path) }
+            return .init(lines: ["\(path) \(columns)x\(rows)"], error: path.hasSuffix("bad") ? "cannot decode" : nil)
+        }
+        p.prefetch(["a", "b"], columns: 80, rows: 24)
+        #expect(p.take("a", columns: 80, rows: 24).lines == ["a 80x24"])
+        for _ in 0..<200 where !p.isReady("b", columns: 80, rows: 24) { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(p.isReady("b", columns: 80, rows: 24))
+        #expect(p.take("b", columns: 80, rows: 24).lines == ["b 80x24"])
+        // Another window size is a different drawing; an item never prefetched is drawn on the spot.
+        #expect(p.take("b", columns: 100, rows: 30).lines == ["b 100x30"])
+        #expect(p.take("bad", columns: 80, rows: 24).error == "cannot decode")
+        #expect(calls.withLock { $0.sorted() } == ["a", "b", "b", "bad"])
+        // At capacity, finished drawings make room.
+        p.prefetch(["c", "d"], columns: 80, rows: 24)
+        _ = p.take("d", columns: 80, rows: 24)
+        #expect(!p.isReady("a", columns: 80, rows: 24) || !p.isReady("b", columns: 80, rows: 24))
     }
 }

@@ -43,6 +43,18 @@ import Testing
         #expect(try repo.leaseNext("q", annotator: "ana")?.path == a.path)
     }
 
+    /// `upcoming` names what `leaseNext` serves next, without leasing it.
+    @Test func upcomingPredictsTheNextLease() throws {
+        let (repo, _scratch) = try repository(items: 5, spec: QueueSpec(name: "q", task: .classify))
+        _ = _scratch
+        let held = try #require(try repo.leaseNext("q", annotator: "ana"))
+        _ = try repo.leaseNext("q", annotator: "ben")   // ben holds img1
+        let upcoming = try repo.upcoming("q", annotator: "ana")
+        #expect(held.path == "img0.png" && upcoming == ["img2.png", "img3.png"])
+        try repo.storeAnswer("q", path: held.path, annotator: "ana", answer: #"{"class":"a"}"#, seconds: 1)
+        #expect(try repo.leaseNext("q", annotator: "ana")?.path == upcoming[0])
+    }
+
     /// With overlap 2 and three annotators, each item ends with exactly two answers from different annotators.
     @Test func overlapTwo() throws {
         let (repo, _scratch) = try repository(items: 12, spec: QueueSpec(name: "q", task: .classify, overlap: 2))
