@@ -11,8 +11,10 @@ extension Curate {
             commandName: "label",
             abstract: "Open a full-screen labeling session on a queue, in this terminal.",
             discussion: """
-                Shows each leased item's image in the terminal (chafa: truecolor symbols when COLORTERM says \
-                so, else 256 colours; plain ASCII with NO_COLOR), scaled to the window and redrawn on resize, with \
+                Shows each leased item's image in the terminal (chafa: kitty graphics in kitty, WezTerm and Ghostty, \
+                sixels in foot and mlterm, outside tmux/screen; else truecolor symbols when COLORTERM says so, 256 \
+                colours otherwise; plain ASCII with NO_COLOR; CURATE_GRAPHICS=kitty|sixel|truecolor|256|ascii forces \
+                one) or its text wrapped (.txt, .md, .json, …), scaled to the window and redrawn on resize, with \
                 the class legend, the model's suggestion, and a status line (done/total, items per hour, ETA, \
                 time on this item). One key per decision; ? lists them. Box queues draw the boxes over the image \
                 (class colours; the selected one heavier): Tab selects, e picks the whole box or an edge, arrows or \
@@ -66,10 +68,19 @@ extension Curate {
                 let session = LabelSession(task: summary.spec.task, classes: schema.classes.map { ($0.id, $0.name) },
                                            instructions: summary.spec.instructions, backend: QueueBackend(repository: repo, queue: queue, annotator: annotator),
                                            boxSource: boxSource)
-                let renderer = ImageRenderer(mode: ImageRenderer.detect())
+                let detected = ImageRenderer.detect()
+                // Boxes are drawn as characters over the image: box queues keep to symbols.
+                let pixelsWithBoxes = (detected == .kitty || detected == .sixel) && summary.spec.task == .boxes
+                let renderer = ImageRenderer(mode: pixelsWithBoxes ? .truecolor : detected, cellSize: terminal.cellSize ?? (10, 20))
                 let prefetcher = Prefetcher { path, columns, rows in
                     do {
                         guard let hash = hashes[path] else { throw CommandFailure(message: "\(path) is not in the repository at HEAD", exitCode: 1) }
+                        if textExtensions.contains((path as NSString).pathExtension.lowercased()) {
+                            guard let text = String(data: try repo.data(of: hash), encoding: .utf8) else {
+                                throw CommandFailure(message: "\(path): not UTF-8 text", exitCode: 1)
+                            }
+                            return .init(lines: Screen.wrap(text, columns, rows: Screen.imageRows(rows)), error: nil)
+                        }
                         let image = try ImageDecoder().decode([UInt8](try repo.data(of: hash)), source: path).pixels
                         return .init(lines: renderer.render(image, columns: columns, rows: Screen.imageRows(rows)), error: nil)
                     } catch {
@@ -100,7 +111,15 @@ extension Curate {
                             prefetcher.prefetch(try repo.upcoming(queue, annotator: annotator), columns: columns, rows: rows)
                         }
                     }
-                    guard let key = terminal.readKey(timeout: 1) else { dirty = true; continue }  // tick the clock
+                    guard let key = terminal.readKey(timeout: 1) else {   // tick the clock on the status line
+                        let (columns, rows) = terminal.size
+                        if columns >= Screen.minimum.columns, rows >= Screen.minimum.rows {
+                            let q = try repo.queueSummary(queue)
+                            terminal.write(Screen.status(session, progress: .init(done: q.done, total: q.items), columns: columns, rows: rows,
+                                                         now: Date(), color: renderer.mode != .ascii))
+                        }
+                        continue
+                    }
                     if case .interrupt = key { break }
                     guard try session.handle(key) else { break }
                     dirty = true
@@ -129,3 +148,6 @@ func suggestedBoxes(_ item: QueueItem, schema: LabelSchema) throws -> [BoxReview
         return box
     }
 }
+
+/// Items shown as text rather than pixels.
+let textExtensions: Set<String> = ["txt", "text", "md", "csv", "tsv", "json", "jsonl", "log"]

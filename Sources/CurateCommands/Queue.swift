@@ -41,7 +41,7 @@ extension Curate.Queue {
         @Option(name: .customLong("where"), help: "Items with this item tag, as tag=NAME.")
         var condition: String?
 
-        @Option(parsing: .upToNextOption, help: "Tracked files matching these globs or folders (at HEAD).")
+        @Option(parsing: .upToNextOption, help: "Tracked images and text files (.txt, .md, .json, …) matching these globs or folders (at HEAD).")
         var paths: [String] = []
 
         @Option(help: "Different annotators per item.")
@@ -85,7 +85,7 @@ extension Curate.Queue {
                     guard condition.hasPrefix("tag=") else { throw ValidationError("--where takes tag=NAME") }
                     items = try repo.items(tagged: String(condition.dropFirst(4))).map { QueueItem(path: $0) }
                 } else {
-                    items = try repo.files(at: "HEAD").filter { $0.width != nil && matches($0.path, paths) }.map { QueueItem(path: $0.path) }
+                    items = try repo.files(at: "HEAD").filter { ($0.width != nil || textExtensions.contains(($0.path as NSString).pathExtension.lowercased())) && matches($0.path, paths) }.map { QueueItem(path: $0.path) }
                 }
                 let tracked = Set(try repo.files(at: "HEAD").map(\.path))
                 if task == "boxes" {

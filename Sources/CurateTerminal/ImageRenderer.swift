@@ -2,19 +2,38 @@ import CChafa
 import CurateImaging
 import Foundation
 
-/// Draws pixels as terminal text with chafa: truecolor symbols by default, 256 colours, or plain ASCII (for
-/// `NO_COLOR` or dumb terminals). Kitty/sixel graphics are not used: symbols work everywhere, in tmux and over ssh.
+/// Draws pixels in the terminal with chafa: kitty or sixel graphics where the terminal has them, else truecolor
+/// symbols, 256 colours, or plain ASCII (for `NO_COLOR` or dumb terminals). Symbols work everywhere, in tmux and
+/// over ssh.
 public struct ImageRenderer: Sendable {
-    public enum Mode: String, Sendable { case truecolor, colors256 = "256", ascii }
+    public enum Mode: String, Sendable, CaseIterable { case kitty, sixel, truecolor, colors256 = "256", ascii }
 
     public var mode: Mode
+    /// Pixels per cell (from the terminal; kitty and sixel images are sized with it).
+    public var cellSize: (width: Int, height: Int)
 
-    public init(mode: Mode) { self.mode = mode }
+    public init(mode: Mode, cellSize: (width: Int, height: Int) = (10, 20)) {
+        self.mode = mode
+        self.cellSize = cellSize
+    }
 
-    /// The mode for this environment: ASCII when `NO_COLOR` is set or TERM is dumb, 256 colours unless
-    /// COLORTERM says truecolor (or 24bit).
+    /// Whether the mode draws pixels (kitty, sixel) rather than characters.
+    public var drawsPixels: Bool { mode == .kitty || mode == .sixel }
+
+    /// The mode for this environment: `CURATE_GRAPHICS` (kitty, sixel, truecolor, 256, ascii) when set; ASCII when
+    /// `NO_COLOR` is set or TERM is dumb; kitty graphics in kitty, WezTerm and Ghostty, sixels in foot, mlterm and
+    /// terminals whose TERM names sixel — but not inside tmux or screen, which do not pass images through; else
+    /// truecolor symbols when COLORTERM says truecolor (or 24bit), 256 colours otherwise.
     public static func detect(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Mode {
-        if environment["NO_COLOR"].map({ !$0.isEmpty }) == true || environment["TERM"] == "dumb" { return .ascii }
+        if let forced = environment["CURATE_GRAPHICS"], let mode = Mode(rawValue: forced) { return mode }
+        let term = environment["TERM"] ?? ""
+        if environment["NO_COLOR"].map({ !$0.isEmpty }) == true || term == "dumb" { return .ascii }
+        let multiplexed = environment["TMUX"] != nil || term.hasPrefix("screen") || term.hasPrefix("tmux")
+        if !multiplexed {
+            let program = environment["TERM_PROGRAM"] ?? ""
+            if term == "xterm-kitty" || environment["KITTY_WINDOW_ID"] != nil || ["WezTerm", "ghostty"].contains(program) || term == "xterm-ghostty" { return .kitty }
+            if term.hasPrefix("foot") || term.hasPrefix("mlterm") || term.contains("sixel") { return .sixel }
+        }
         if let c = environment["COLORTERM"], c.contains("truecolor") || c.contains("24bit") { return .truecolor }
         return .colors256
     }
@@ -39,9 +58,13 @@ public struct ImageRenderer: Sendable {
         guard let config = chafa_canvas_config_new() else { return [] }
         defer { chafa_canvas_config_unref(config) }
         chafa_canvas_config_set_geometry(config, Int32(c), Int32(r))
+        if drawsPixels {
+            chafa_canvas_config_set_pixel_mode(config, mode == .kitty ? CHAFA_PIXEL_MODE_KITTY : CHAFA_PIXEL_MODE_SIXELS)
+            chafa_canvas_config_set_cell_geometry(config, Int32(max(1, cellSize.width)), Int32(max(1, cellSize.height)))
+        }
         chafa_canvas_config_set_symbol_map(config, symbols)
         switch mode {
-        case .truecolor: chafa_canvas_config_set_canvas_mode(config, CHAFA_CANVAS_MODE_TRUECOLOR)
+        case .truecolor, .kitty, .sixel: chafa_canvas_config_set_canvas_mode(config, CHAFA_CANVAS_MODE_TRUECOLOR)
         case .colors256: chafa_canvas_config_set_canvas_mode(config, CHAFA_CANVAS_MODE_INDEXED_240)
         case .ascii: chafa_canvas_config_set_canvas_mode(config, CHAFA_CANVAS_MODE_FGBG)
         }
@@ -53,6 +76,8 @@ public struct ImageRenderer: Sendable {
         guard let gs = chafa_canvas_print(canvas, nil) else { return [] }
         let text = String(cString: gs.pointee.str)
         g_string_free(gs, 1)
+        // A pixel image is one escape sequence drawn at the cursor; it takes `r` rows, left for the image.
+        if drawsPixels { return [text] + Array(repeating: "", count: max(0, r - 1)) }
         return text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0) + "\u{1B}[0m" }.filter { $0 != "\u{1B}[0m" }
     }
 }

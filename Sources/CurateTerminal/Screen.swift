@@ -24,7 +24,7 @@ public enum Screen {
             line(2, clip("enlarge the window, or press q to quit", columns))
             return out
         }
-        let bold = color ? "\u{1B}[1m" : "", dim = color ? "\u{1B}[2m" : "", reset = color ? "\u{1B}[0m" : ""
+        let bold = color ? "\u{1B}[1m" : "", reset = color ? "\u{1B}[0m" : ""
         line(1, bold + clip("curate label — \(title)" + (s.current.map { " — \($0.path)" } ?? ""), columns) + reset)
         let imageArea = imageRows(rows)
         switch s.mode {
@@ -40,8 +40,7 @@ public enum Screen {
                 "", "any key returns to the item"]
             for (i, text) in help.filter({ !$0.isEmpty }).prefix(imageArea).enumerated() { line(2 + i, clip(text, columns)) }
         case .instructions:
-            let text = s.instructions.split(separator: "\n", omittingEmptySubsequences: false).flatMap { wrap(String($0), columns) }
-            for (i, t) in text.prefix(imageArea).enumerated() { line(2 + i, t) }
+            for (i, t) in wrap(s.instructions, columns, rows: imageArea).enumerated() { line(2 + i, t) }
         case .finished:
             line(3, clip("Nothing left to label in this queue for you. Thank you! (\(s.answeredThisSession) answers this session)", columns))
             line(4, clip("press q to quit", columns))
@@ -50,7 +49,8 @@ public enum Screen {
                 line(3, clip("cannot show this item: \(error)", columns))
                 line(4, clip("s skips it, f flags it with a note", columns))
             } else {
-                for (i, l) in image.prefix(imageArea).enumerated() { line(2 + i, l) }
+                // (Rows a kitty or sixel image covers come empty: clearing them would erase a sixel.)
+                for (i, l) in image.prefix(imageArea).enumerated() where !l.isEmpty { line(2 + i, l) }
                 if let review = s.review {
                     let grid = ImageRenderer.fit(width: review.imageWidth, height: review.imageHeight, columns: columns, rows: imageArea)
                     out += boxOverlay(review, classes: s.classes, columns: grid.columns, rows: grid.rows, color: color)
@@ -94,14 +94,20 @@ public enum Screen {
             hint = s.task == .multilabel ? "toggle classes, Enter confirms" : s.task == .review ? "a accepts, r rejects" : "press a class key"
         }
         line(rows - 2, clip(hint, columns))
-        // Status: done/total, items per hour, ETA, time on this item.
+        out += status(s, progress: progress, columns: columns, rows: rows, now: now, color: color)
+        return out
+    }
+
+    /// The status line alone, on the last row (redrawn every second without touching the image): done/total,
+    /// items per hour, ETA, time on this item.
+    public static func status(_ s: LabelSession, progress: Progress, columns: Int, rows: Int, now: Date, color: Bool) -> String {
+        let dim = color ? "\u{1B}[2m" : "", reset = color ? "\u{1B}[0m" : ""
         let elapsed = max(1, now.timeIntervalSince(s.sessionStarted))
         let rate = Double(s.answeredThisSession) / elapsed * 3600
         let remaining = max(0, progress.total - progress.done)
         let eta = rate > 0 ? duration(Double(remaining) / rate * 3600) : "–"
         let status = "done \(progress.done)/\(progress.total) · \(Int(rate.rounded()))/h · ETA \(eta) · this item \(String(format: "%.1f", max(0, now.timeIntervalSince(s.itemStarted)))) s · ? help · q quit"
-        line(rows, dim + clip(status, columns) + reset)
-        return out
+        return "\u{1B}[\(rows);1H\u{1B}[2K" + dim + clip(status, columns) + reset
     }
 
     /// The boxes drawn over the image's cells (`columns` × `rows` cells from row 2, column 1) in their class
@@ -161,13 +167,29 @@ public enum Screen {
         text.count <= columns ? text : String(text.prefix(max(0, columns - 1))) + "…"
     }
 
-    static func wrap(_ text: String, _ columns: Int) -> [String] {
-        var lines: [String] = [], current = ""
-        for word in text.split(separator: " ") {
-            if current.count + word.count + 1 > columns, !current.isEmpty { lines.append(current); current = "" }
-            current += (current.isEmpty ? "" : " ") + word
+    /// Text wrapped at word boundaries to `columns`, paragraphs kept, at most `rows` lines (the last then says how
+    /// many are cut). Tabs become spaces; control characters are dropped so the text cannot move the cursor.
+    public static func wrap(_ text: String, _ columns: Int, rows: Int = .max) -> [String] {
+        let columns = max(1, columns)
+        let clean = String(text.replacingOccurrences(of: "\t", with: "    ").unicodeScalars.filter { $0 == "\n" || !CharacterSet.controlCharacters.contains($0) })
+        var lines: [String] = []
+        for paragraph in clean.split(separator: "\n", omittingEmptySubsequences: false) {
+            var current = ""
+            for var word in paragraph.split(separator: " ") {
+                while word.count > columns {   // a word longer than the line is cut
+                    if !current.isEmpty { lines.append(current); current = "" }
+                    lines.append(String(word.prefix(columns)))
+                    word = word.dropFirst(columns)
+                }
+                if !current.isEmpty && current.count + 1 + word.count > columns { lines.append(current); current = "" }
+                current += (current.isEmpty ? "" : " ") + word
+            }
+            lines.append(current)
         }
-        lines.append(current)
+        if lines.count > rows {
+            let hidden = lines.count - rows + 1
+            lines = Array(lines.prefix(max(0, rows - 1))) + ["… \(hidden) more lines"]
+        }
         return lines
     }
 }

@@ -32,6 +32,13 @@ public final class Terminal: @unchecked Sendable {
         return (80, 24)
     }
 
+    /// Pixels per character cell, when the terminal reports its size in pixels (kitty and sixel images need it).
+    public var cellSize: (width: Int, height: Int)? {
+        var w = winsize()
+        guard ioctl(output, UInt(TIOCGWINSZ), &w) == 0, w.ws_col > 0, w.ws_row > 0, w.ws_xpixel > 0, w.ws_ypixel > 0 else { return nil }
+        return (Int(w.ws_xpixel) / Int(w.ws_col), Int(w.ws_ypixel) / Int(w.ws_row))
+    }
+
     /// Raw input, no echo, alternate screen, hidden cursor.
     public func enter() throws {
         guard tcgetattr(input, &saved) == 0 else { throw TerminalError("not a terminal (stdin): run curate label in a terminal") }

@@ -194,4 +194,28 @@ import Testing
         #expect(text.contains(#""box":[\#(edited.joined(separator: ","))],"class":"cup""#), "\(text)")
         #expect(text.components(separatedBy: #""box":"#).count - 1 == boxes.count)
     }
+
+    /// A text item is shown wrapped to the window, and labeled like an image.
+    @Test func textItemsAreWrapped() throws {
+        let scratch = ScratchDirectory()
+        let digit = try scratch.copyDigits(1)[0]
+        scratch.write("labels.csv", "path,label\n\(digit.path),\(digit.label)\n")
+        let review = (1...30).map { "word\($0)" }.joined(separator: " ")
+        scratch.write("texts/review.txt", review + "\n")
+        for args in [["init"], ["add", "images", "texts", "--labels", "labels.csv", "--format", "csv"], ["commit", "-m", "t", "--author", "t"],
+                     ["queue", "create", "q", "--paths", "texts"]] {
+            let r = try CLI.run(args, in: scratch.path)
+            #expect(r.exitCode == 0, "\(args): \(r.stderr)")
+        }
+        scratch.write("run.sh", "#!/bin/sh\ncd '\(scratch.path)'\n'\(CLI.executable)' label --queue q --annotator ana\nsleep 120\n")
+        chmod(scratch.path + "/run.sh", 0o755)
+        defer { _ = try? tmux(["kill-server"]) }
+        try tmux(["new-session", "-d", "-s", "L", "-x", "60", "-y", "20", scratch.path + "/run.sh"])
+        let s = try waitFor("the text") { $0.first?.hasSuffix("texts/review.txt") == true }
+        // 60 columns: "word1 … word10" fills the first line exactly; every word shown, in order, no line too long.
+        #expect(s[1] == "word1 word2 word3 word4 word5 word6 word7 word8 word9 word10", "\(s)")
+        #expect(s[1...4].joined(separator: " ") == review && s[1...4].allSatisfy { $0.count <= 60 })
+        try tmux(["send-keys", "-t", "L", digit.label])
+        _ = try waitFor("the end") { $0.contains { $0.hasPrefix("Nothing left to label") } }
+    }
 }

@@ -212,4 +212,34 @@ final class FakeBackend: LabelBackend, @unchecked Sendable {
         _ = p.take("d", columns: 80, rows: 24)
         #expect(!p.isReady("a", columns: 80, rows: 24) || !p.isReady("b", columns: 80, rows: 24))
     }
+
+    /// Kitty and sixel graphics where the terminal has them (not inside tmux), an override, and their output.
+    @Test func pixelGraphicsModes() throws {
+        #expect(ImageRenderer.detect(["TERM": "xterm-kitty", "COLORTERM": "truecolor"]) == .kitty)
+        #expect(ImageRenderer.detect(["TERM": "xterm-256color", "TERM_PROGRAM": "WezTerm"]) == .kitty)
+        #expect(ImageRenderer.detect(["TERM": "foot"]) == .sixel)
+        #expect(ImageRenderer.detect(["TERM": "xterm-kitty", "TMUX": "/tmp/tmux-0/default,1,0", "COLORTERM": "truecolor"]) == .truecolor)
+        #expect(ImageRenderer.detect(["TERM": "tmux-256color", "TERM_PROGRAM": "WezTerm"]) == .colors256)
+        #expect(ImageRenderer.detect(["CURATE_GRAPHICS": "sixel", "TERM": "xterm"]) == .sixel)
+        #expect(ImageRenderer.detect(["TERM": "xterm-kitty", "NO_COLOR": "1"]) == .ascii)
+        let image = try CurateImaging.PixelBuffer(width: 16, height: 16, format: .rgb8, bytes: (0..<768).map { UInt8($0 % 256) })
+        let kitty = ImageRenderer(mode: .kitty, cellSize: (8, 16)).render(image, columns: 20, rows: 10)
+        #expect(kitty.count == 10 && kitty[0].hasPrefix("\u{1B}_G") && kitty.dropFirst().allSatisfy(\.isEmpty))
+        let sixel = ImageRenderer(mode: .sixel, cellSize: (8, 16)).render(image, columns: 20, rows: 10)
+        #expect(sixel[0].hasPrefix("\u{1B}P") && sixel[0].contains("q") && sixel[0].hasSuffix("\u{1B}\\"))
+        // The frame leaves the rows under a pixel image alone (clearing them would erase a sixel).
+        let backend = FakeBackend(["a.png"])
+        let s = LabelSession(task: .classify, classes: classes, backend: backend)
+        try s.start()
+        let frame = Screen.frame(s, title: "q", image: sixel, error: nil, progress: .init(done: 0, total: 1), columns: 80, rows: 24, now: Date(), color: true)
+        #expect(frame.contains("\u{1B}[2;1H\u{1B}[2K\u{1B}P") && !frame.contains("\u{1B}[3;1H"))
+    }
+
+    @Test func textIsWrappedForTheScreen() {
+        #expect(Screen.wrap("the quick brown fox jumps over the lazy dog", 10) == ["the quick", "brown fox", "jumps over", "the lazy", "dog"])
+        #expect(Screen.wrap("one\n\ntwo\tthree", 20) == ["one", "", "two three"])
+        #expect(Screen.wrap("abcdefghijkl mn", 5) == ["abcde", "fghij", "kl mn"])
+        #expect(Screen.wrap("a\u{1B}[2Jb c", 10) == ["a[2Jb c"])
+        #expect(Screen.wrap("1 2 3 4 5 6", 1, rows: 3) == ["1", "2", "… 4 more lines"])
+    }
 }
