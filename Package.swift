@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "CurateQuality", targets: ["CurateQuality"]),
         .library(name: "CurateSelection", targets: ["CurateSelection"]),
         .library(name: "CurateTerminal", targets: ["CurateTerminal"]),
+        .library(name: "CurateRouting", targets: ["CurateRouting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -61,6 +62,9 @@ let package = Package(
             name: "CurateTerminal",
             dependencies: ["CurateCore", "CurateImaging", "CurateVersioning", "CChafa"]),
         .target(
+            name: "CurateRouting",
+            dependencies: ["CurateCore", "CurateSelection", .product(name: "Yams", package: "Yams")]),
+        .target(
             name: "CurateAugment",
             dependencies: [
                 "CurateCore", "CurateImaging", "CurateVersioning",
@@ -69,7 +73,7 @@ let package = Package(
         .target(
             name: "CurateCommands",
             dependencies: [
-                "CurateCore", "CurateImaging", "CurateVersioning", "CurateAugment", "CurateQuality", "CurateSelection", "CurateTerminal",
+                "CurateCore", "CurateImaging", "CurateVersioning", "CurateAugment", "CurateQuality", "CurateSelection", "CurateTerminal", "CurateRouting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "curate", dependencies: ["CurateCommands"]),
@@ -106,6 +110,10 @@ let package = Package(
         .testTarget(
             name: "CurateQualityTests",
             dependencies: ["CurateQuality", "CurateTestSupport"],
+            exclude: ["Fixtures"]),
+        .testTarget(
+            name: "CurateRoutingTests",
+            dependencies: ["CurateRouting", "CurateSelection", "CurateImaging", "CurateTestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "CurateCommandsTests",

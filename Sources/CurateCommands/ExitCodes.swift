@@ -2,6 +2,7 @@ import ArgumentParser
 import CurateAugment
 import CurateQuality
 import CurateSelection
+import CurateRouting
 import CurateCore
 import CurateImaging
 import CurateVersioning
@@ -36,7 +37,7 @@ enum ExitCodes {
             case .wouldOverwrite, .invalid: return usage
             default: return failure
             }
-        case is AugmentError, is QualityError, is SelectionError:
+        case is AugmentError, is QualityError, is SelectionError, is RoutingError:
             return dataError
         case let e as CommandFailure:
             return e.exitCode

@@ -59,11 +59,17 @@ extension Curate.Queue {
         @Option(help: "A text file shown on demand in the session.")
         var instructions: String?
 
+        @Flag(help: "Create the queue without items (routing fills it).")
+        var empty = false
+
+        @Option(help: "Only these annotators (comma-separated) may work the queue: experts, for adjudication.")
+        var annotators: String?
+
         @OptionGroup var repository: RepositoryOption
 
         func validate() throws {
             guard QueueSpec.Task(rawValue: task) != nil else { throw ValidationError("--task must be classify, multilabel, boxes or review") }
-            guard [from != nil, condition != nil, !paths.isEmpty].filter({ $0 }).count == 1 else { throw ValidationError("give one of --from, --where or --paths") }
+            guard [from != nil, condition != nil, !paths.isEmpty, empty].filter({ $0 }).count == 1 else { throw ValidationError("give one of --from, --where, --paths or --empty") }
             if goldRate > 0 && gold == nil { throw ValidationError("--gold-rate needs --gold FILE") }
         }
 
@@ -84,7 +90,7 @@ extension Curate.Queue {
                 } else if let condition {
                     guard condition.hasPrefix("tag=") else { throw ValidationError("--where takes tag=NAME") }
                     items = try repo.items(tagged: String(condition.dropFirst(4))).map { QueueItem(path: $0) }
-                } else {
+                } else if !paths.isEmpty {
                     items = try repo.files(at: "HEAD").filter { ($0.width != nil || textExtensions.contains(($0.path as NSString).pathExtension.lowercased())) && matches($0.path, paths) }.map { QueueItem(path: $0.path) }
                 }
                 let tracked = Set(try repo.files(at: "HEAD").map(\.path))
@@ -118,8 +124,10 @@ extension Curate.Queue {
                     guard let t = try? String(contentsOfFile: path, encoding: .utf8) else { throw CommandFailure(message: "\(path): cannot read", exitCode: ExitCodes.notFound) }
                     return t
                 } ?? ""
-                let spec = QueueSpec(name: name, task: QueueSpec.Task(rawValue: task)!, overlap: overlap, goldRate: goldRate, leaseSeconds: leaseMinutes * 60, instructions: text)
-                try repo.createQueue(spec, items: items)
+                let experts = annotators.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+                let spec = QueueSpec(name: name, task: QueueSpec.Task(rawValue: task)!, overlap: overlap, goldRate: goldRate, leaseSeconds: leaseMinutes * 60,
+                                     instructions: text, annotators: experts)
+                try repo.createQueue(spec, items: items, allowEmpty: empty)
                 let goldCount = items.filter { $0.gold != nil }.count
                 Console.out("queue \(name): \(items.count - goldCount) items\(goldCount > 0 ? " + \(goldCount) gold" : ""), task \(task), overlap \(overlap)")
             }
@@ -152,6 +160,8 @@ extension Curate.Queue {
                 Console.out("queue \(q.spec.name) (\(q.closed ? "closed" : "open")): task \(q.spec.task.rawValue), overlap \(q.spec.overlap), gold rate \(q.spec.goldRate), lease \(Int(q.spec.leaseSeconds / 60)) min")
                 Console.out("\(q.done) of \(q.items) items done (\(q.gold) gold), \(q.answers) answers, \(q.activeLeases) leased now")
                 Console.out("annotators: " + (q.annotators.isEmpty ? "none yet" : q.annotators.joined(separator: ", ")))
+                if let experts = q.spec.annotators { Console.out("worked by: " + experts.joined(separator: ", ") + " only") }
+                if !q.spec.blocked.isEmpty { Console.out("receive nothing (likely spam): " + q.spec.blocked.joined(separator: ", ")) }
             }
         }
     }

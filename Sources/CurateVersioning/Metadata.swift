@@ -66,6 +66,25 @@ enum Metadata {
                     seconds REAL NOT NULL, created REAL NOT NULL, PRIMARY KEY (queue, path, annotator));
                 """)
         }
+        migrator.registerMigration("v4 routing") { db in
+            // Routing: per-item overlap, predicted class and an excluded annotator on queue items; who may work a
+            // queue (experts) and who may not (likely spam); annotators' accuracy per class; and the routing
+            // state (decisions, retired validation items, classes suspended by audits).
+            try db.execute(sql: """
+                ALTER TABLE queue_items ADD COLUMN overlap INTEGER;
+                ALTER TABLE queue_items ADD COLUMN class TEXT;
+                ALTER TABLE queue_items ADD COLUMN excluded TEXT;
+                ALTER TABLE queues ADD COLUMN annotators TEXT;
+                ALTER TABLE queues ADD COLUMN blocked TEXT;
+                CREATE TABLE queue_skills (queue TEXT NOT NULL, annotator TEXT NOT NULL, class TEXT NOT NULL, accuracy REAL NOT NULL,
+                    PRIMARY KEY (queue, annotator, class)) WITHOUT ROWID;
+                CREATE TABLE route_runs (id INTEGER PRIMARY KEY, created REAL NOT NULL, model TEXT NOT NULL, target REAL NOT NULL, summary TEXT NOT NULL);
+                CREATE TABLE route_items (path TEXT PRIMARY KEY NOT NULL, run INTEGER NOT NULL, decision TEXT NOT NULL, class TEXT,
+                    confidence REAL, queue TEXT) WITHOUT ROWID;
+                CREATE TABLE route_retired (path TEXT PRIMARY KEY NOT NULL, run INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE route_suspended (class TEXT PRIMARY KEY NOT NULL, created REAL NOT NULL, reason TEXT NOT NULL) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

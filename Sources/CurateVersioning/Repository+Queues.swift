@@ -14,14 +14,21 @@ public struct QueueSpec: Sendable, Equatable {
     /// Seconds an unanswered lease holds an item before it returns to the queue.
     public var leaseSeconds: Double = 600
     public var instructions: String = ""
+    /// Who may work this queue (its experts, for adjudication); nil: anyone.
+    public var annotators: [String]?
+    /// Who receives nothing from it (annotators measured as likely spam).
+    public var blocked: [String] = []
 
-    public init(name: String, task: Task, overlap: Int = 1, goldRate: Double = 0, leaseSeconds: Double = 600, instructions: String = "") {
+    public init(name: String, task: Task, overlap: Int = 1, goldRate: Double = 0, leaseSeconds: Double = 600, instructions: String = "",
+                annotators: [String]? = nil, blocked: [String] = []) {
         self.name = name
         self.task = task
         self.overlap = overlap
         self.goldRate = goldRate
         self.leaseSeconds = leaseSeconds
         self.instructions = instructions
+        self.annotators = annotators
+        self.blocked = blocked
     }
 }
 
@@ -32,11 +39,20 @@ public struct QueueItem: Sendable, Equatable {
     public var gold: String?
     /// A suggestion to accept or change (JSON), e.g. a model's class and confidence.
     public var suggestion: String?
+    /// This item's overlap when it differs from the queue's (uncertain items get more annotators).
+    public var overlap: Int?
+    /// The model's class for the item: annotators more accurate on it are served it first.
+    public var predictedClass: String?
+    /// An annotator who must not answer it (the one whose label is being questioned).
+    public var excluded: String?
 
-    public init(path: String, gold: String? = nil, suggestion: String? = nil) {
+    public init(path: String, gold: String? = nil, suggestion: String? = nil, overlap: Int? = nil, predictedClass: String? = nil, excluded: String? = nil) {
         self.path = path
         self.gold = gold
         self.suggestion = suggestion
+        self.overlap = overlap
+        self.predictedClass = predictedClass
+        self.excluded = excluded
     }
 }
 
@@ -71,23 +87,69 @@ extension Repository {
 
     /// Creates a queue over `items` (their order is the serving order).
     /// - Throws: ``VersioningError`` when the name is taken or invalid, an item is listed twice, or there are none.
-    public func createQueue(_ spec: QueueSpec, items: [QueueItem]) throws(VersioningError) {
+    /// An empty queue (`allowEmpty`) is filled later, by `addQueueItems` or routing.
+    public func createQueue(_ spec: QueueSpec, items: [QueueItem], allowEmpty: Bool = false) throws(VersioningError) {
         guard Self.validQueueName(spec.name) else { throw VersioningError(.invalid, "\(spec.name): queue names use letters, digits, '.', '_' and '-'") }
         guard spec.overlap >= 1, (0...1).contains(spec.goldRate), spec.leaseSeconds > 0 else {
             throw VersioningError(.invalid, "\(spec.name): overlap must be ≥ 1, gold rate within [0, 1], lease time positive")
         }
-        guard !items.isEmpty else { throw VersioningError(.invalid, "\(spec.name): no items to queue") }
+        guard !items.isEmpty || allowEmpty else { throw VersioningError(.invalid, "\(spec.name): no items to queue") }
         var seen = Set<String>()
         for item in items where !seen.insert(item.path).inserted { throw VersioningError(.invalid, "\(spec.name): \(item.path) is listed twice") }
         try write("creating queue \(spec.name)") { db in
             if try Int.fetchOne(db, sql: "SELECT 1 FROM queues WHERE name = ?", arguments: [spec.name]) != nil {
                 throw VersioningError(.invalid, "queue \(spec.name) already exists")
             }
-            try db.execute(sql: "INSERT INTO queues (name, task, overlap, gold_rate, lease_seconds, instructions, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [spec.name, spec.task.rawValue, spec.overlap, spec.goldRate, spec.leaseSeconds, spec.instructions, Date().timeIntervalSince1970])
-            for (position, item) in items.enumerated() {
-                try db.execute(sql: "INSERT INTO queue_items (queue, path, position, gold, suggestion) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [spec.name, item.path, position, item.gold, item.suggestion])
+            try db.execute(sql: """
+                INSERT INTO queues (name, task, overlap, gold_rate, lease_seconds, instructions, created, annotators, blocked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [spec.name, spec.task.rawValue, spec.overlap, spec.goldRate, spec.leaseSeconds, spec.instructions, Date().timeIntervalSince1970,
+                                 spec.annotators?.joined(separator: ","), spec.blocked.isEmpty ? nil : spec.blocked.joined(separator: ",")])
+            _ = try insertQueueItems(db, spec.name, items)
+        }
+    }
+
+    /// Appends items not already in the queue, after its last; returns how many were added.
+    func insertQueueItems(_ db: Database, _ name: String, _ items: [QueueItem]) throws -> Int {
+        var position = (try Int.fetchOne(db, sql: "SELECT MAX(position) FROM queue_items WHERE queue = ?", arguments: [name]) ?? -1) + 1
+        var added = 0
+        for item in items {
+            if try Int.fetchOne(db, sql: "SELECT 1 FROM queue_items WHERE queue = ? AND path = ?", arguments: [name, item.path]) != nil { continue }
+            try db.execute(sql: "INSERT INTO queue_items (queue, path, position, gold, suggestion, overlap, class, excluded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [name, item.path, position, item.gold, item.suggestion, item.overlap, item.predictedClass, item.excluded])
+            position += 1
+            added += 1
+        }
+        return added
+    }
+
+    /// Adds items to an open queue (those already in it are left as they are); returns how many were added.
+    public func addQueueItems(_ name: String, items: [QueueItem]) throws(VersioningError) -> Int {
+        try write("adding to queue \(name)") { db in
+            let (_, closed) = try queueSpec(db, name)
+            guard !closed else { throw VersioningError(.invalid, "queue \(name) is closed") }
+            return try insertQueueItems(db, name, items)
+        }
+    }
+
+    /// Sets who may work a queue (nil: anyone) and who receives nothing from it.
+    public func setQueueAccess(_ name: String, annotators: [String]?, blocked: [String]) throws(VersioningError) {
+        try write("setting who works queue \(name)") { db in
+            _ = try queueSpec(db, name)
+            try db.execute(sql: "UPDATE queues SET annotators = ?, blocked = ? WHERE name = ?",
+                           arguments: [annotators?.joined(separator: ","), blocked.isEmpty ? nil : blocked.joined(separator: ","), name])
+        }
+    }
+
+    /// Replaces the annotators' measured accuracy per class for a queue: each annotator is served the items whose
+    /// predicted class they are most accurate on first.
+    public func setQueueSkills(_ name: String, _ skills: [String: [String: Double]]) throws(VersioningError) {
+        try write("setting skills for queue \(name)") { db in
+            _ = try queueSpec(db, name)
+            try db.execute(sql: "DELETE FROM queue_skills WHERE queue = ?", arguments: [name])
+            for (annotator, classes) in skills {
+                for (c, accuracy) in classes {
+                    try db.execute(sql: "INSERT INTO queue_skills (queue, annotator, class, accuracy) VALUES (?, ?, ?, ?)", arguments: [name, annotator, c, accuracy])
+                }
             }
         }
     }
@@ -97,8 +159,10 @@ extension Repository {
             let known = try String.fetchAll(db, sql: "SELECT name FROM queues ORDER BY name")
             throw VersioningError(.notFound, "no queue named \(name)" + (known.isEmpty ? " (there are none: curate queue create)" : " (queues: \(known.joined(separator: ", ")))"))
         }
+        let list = { (text: String?) in text.map { $0.split(separator: ",").map(String.init) } }
         let spec = QueueSpec(name: row["name"], task: QueueSpec.Task(rawValue: row["task"]) ?? .classify, overlap: row["overlap"],
-                             goldRate: row["gold_rate"], leaseSeconds: row["lease_seconds"], instructions: row["instructions"])
+                             goldRate: row["gold_rate"], leaseSeconds: row["lease_seconds"], instructions: row["instructions"],
+                             annotators: list(row["annotators"]), blocked: list(row["blocked"]) ?? [])
         return (spec, (row["closed"] as Double?) != nil)
     }
 
@@ -116,7 +180,7 @@ extension Repository {
             let gold = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queue_items WHERE queue = ? AND gold IS NOT NULL", arguments: [name]) ?? 0
             let done = try Int.fetchOne(db, sql: """
                 SELECT COUNT(*) FROM queue_items q WHERE q.queue = ? AND
-                  (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path) >= CASE WHEN q.gold IS NULL THEN ? ELSE 1 END
+                  (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path) >= CASE WHEN q.gold IS NULL THEN COALESCE(q.overlap, ?) ELSE 1 END
                 """, arguments: [name, spec.overlap]) ?? 0
             let answers = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queue_answers WHERE queue = ?", arguments: [name]) ?? 0
             let leases = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queue_leases WHERE queue = ? AND expires > ?", arguments: [name, now.timeIntervalSince1970]) ?? 0
@@ -143,6 +207,10 @@ extension Repository {
         return try write("leasing from queue \(name)") { db -> QueueItem? in
             let (spec, closed) = try queueSpec(db, name)
             guard !closed else { throw VersioningError(.invalid, "queue \(name) is closed") }
+            if let experts = spec.annotators, !experts.contains(annotator) {
+                throw VersioningError(.invalid, "queue \(name) is worked by \(experts.joined(separator: ", ")) only, not \(annotator)")
+            }
+            if spec.blocked.contains(annotator) { return nil }   // measured as likely spam: nothing to label
             let t = now.timeIntervalSince1970
             if let held = try Row.fetchOne(db, sql: """
                 SELECT q.path, q.gold, q.suggestion FROM queue_leases l JOIN queue_items q ON q.queue = l.queue AND q.path = l.path
@@ -161,9 +229,11 @@ extension Repository {
                 SELECT q.path, q.gold, q.suggestion FROM queue_items q WHERE q.queue = ?1 AND %@
                   AND NOT EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path AND a.annotator = ?2)
                   AND NOT EXISTS (SELECT 1 FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND l.annotator = ?2)
+                  AND (q.excluded IS NULL OR q.excluded <> ?2)
                   AND (q.gold IS NOT NULL OR (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path)
-                     + (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path) < ?3)
-                ORDER BY q.position LIMIT 1
+                     + (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path) < COALESCE(q.overlap, ?3))
+                ORDER BY COALESCE((SELECT s.accuracy FROM queue_skills s WHERE s.queue = q.queue AND s.annotator = ?2 AND s.class = q.class), 0) DESC,
+                  q.position LIMIT 1
                 """
             var row: Row?
             if wantGold { row = try Row.fetchOne(db, sql: String(format: open, "q.gold IS NOT NULL"), arguments: [name, annotator, spec.overlap]) }
@@ -186,8 +256,10 @@ extension Repository {
                 SELECT q.path FROM queue_items q WHERE q.queue = ?1 AND %@
                   AND NOT EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path AND a.annotator = ?2)
                   AND NOT EXISTS (SELECT 1 FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND (l.annotator = ?2 OR l.expires > ?4))
-                  AND (q.gold IS NOT NULL OR (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path) < ?3)
-                ORDER BY q.position LIMIT ?5
+                  AND (q.excluded IS NULL OR q.excluded <> ?2)
+                  AND (q.gold IS NOT NULL OR (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path) < COALESCE(q.overlap, ?3))
+                ORDER BY COALESCE((SELECT s.accuracy FROM queue_skills s WHERE s.queue = q.queue AND s.annotator = ?2 AND s.class = q.class), 0) DESC,
+                  q.position LIMIT ?5
                 """
             let arguments: StatementArguments = [name, annotator, spec.overlap, now.timeIntervalSince1970, limit]
             return try String.fetchAll(db, sql: String(format: open, "q.gold IS NULL"), arguments: arguments)
