@@ -3,6 +3,7 @@ import CurateAugment
 import CurateCore
 import CurateImaging
 import CurateQuality
+import CurateRouting
 import CurateSelection
 import CurateTerminal
 import CurateVersioning
@@ -14,7 +15,7 @@ extension Curate {
         static let configuration = CommandConfiguration(
             abstract: "Measure in-process throughput (used by the scripts in benchmarks/).",
             shouldDisplay: false,
-            subcommands: [Decode.self, AugmentBench.self, QualityBench.self, SelectionBench.self])
+            subcommands: [Decode.self, AugmentBench.self, QualityBench.self, SelectionBench.self, RoutingBench.self])
     }
 }
 
@@ -266,6 +267,91 @@ extension Curate.Bench {
                 let seconds = (ContinuousClock.now - start).seconds
                 Console.out(try jsonText(["task": task, "seconds": seconds, "cpu_seconds": cpuSeconds() - cpuBefore, "picked": picks.count,
                                           "rows": picks.prefix(20).map(\.row), "rss_growth_mb": maxResidentMegabytes() - rssBefore]))
+            }
+        }
+    }
+}
+
+extension Curate.Bench {
+    struct RoutingBench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "routing",
+            abstract: "Time routing of synthetic predictions, or simulate routing rounds on a labeled image set with the built-in learner.",
+            discussion: """
+                plan: --count N synthetic predictions over --classes K (Dirichlet-like, seeded) with --validation V \
+                human-labeled among them; times threshold choice and the routing of every item (generation not timed).
+                simulate: --labels/--format/--images of a fully labeled image set; --seeds × --rounds batches routed \
+                at --target; prints each round's threshold, auto-accepted count and true accuracy, and the count an \
+                oracle threshold would allow.
+                """)
+
+        @Argument(help: "plan or simulate.")
+        var task: String
+        @Option var count = 1_000_000
+        @Option var classes = 10
+        @Option var validation = 10_000
+        @Option var seeds = 3
+        @Option var rounds = 5
+        @Option var target = 0.95
+        @OptionGroup var source: LabelSourceOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                var policy = RoutingPolicy()
+                policy.targetAccuracy = target
+                policy.uncertainMargin = 0.2
+                switch task {
+                case "plan":
+                    var rng = SplitMix64(seed: 7)
+                    var probs = [Double](repeating: 0, count: count * classes)
+                    var ids: [String] = [], human: [String: Int] = [:]
+                    ids.reserveCapacity(count)
+                    for r in 0..<count {
+                        var sum = 0.0
+                        let hot = Int(rng.next() % UInt64(classes))
+                        let sharpness = exp(Double(rng.next() >> 11) / Double(1 << 53) * 6)   // from unsure to very sure
+                        for j in 0..<classes {
+                            let u = Double(rng.next() >> 11) / Double(1 << 53)
+                            let v = -log(max(u, 1e-12)) * (j == hot ? sharpness : 1)
+                            probs[r * classes + j] = v; sum += v
+                        }
+                        for j in 0..<classes { probs[r * classes + j] /= sum }
+                        ids.append("images/\(r).png")
+                        if r < validation {   // a person's label drawn from the (calibrated) probabilities
+                            var u = Double(rng.next() >> 11) / Double(1 << 53), j = 0
+                            while j < classes - 1 && u >= probs[r * classes + j] { u -= probs[r * classes + j]; j += 1 }
+                            human[ids[r]] = j
+                        }
+                    }
+                    let cpu = cpuSeconds(), start = ContinuousClock.now
+                    let plan = Router.plan(ids: ids, probabilities: probs, classes: classes, humanLabels: human, policy: policy)
+                    let seconds = (ContinuousClock.now - start).seconds
+                    Console.out(try jsonText(["items": count, "seconds": seconds, "cpu_seconds": cpuSeconds() - cpu, "accepted": plan.accepted.count,
+                                              "human": plan.human.count, "threshold": plan.thresholds[0]??.value ?? -1, "max_rss_mb": maxResidentMegabytes()]))
+                case "simulate":
+                    let set = try source.load()
+                    let table = try pixelFeatureTable(source, set)
+                    let classIndex = Dictionary(uniqueKeysWithValues: set.schema.classes.sorted { $0.id < $1.id }.enumerated().map { ($1.id, $0) })
+                    var labelOf: [String: Int] = [:]
+                    for a in set.annotations { if case .classification(let id) = a.label, let j = classIndex[id] { labelOf[a.item] = j } }
+                    let labeled = table.paths.indices.filter { labelOf[table.paths[$0]] != nil }
+                    let d = table.dimensions
+                    let simulation = RoutingSimulation(features: labeled.flatMap { Array(table.features[$0 * d..<($0 + 1) * d]) }, dimensions: d,
+                                                       labels: labeled.map { labelOf[table.paths[$0]]! }, classes: classIndex.count, policy: policy)
+                    var rows: [[String: Any]] = []
+                    for seed in 1...seeds {
+                        for r in simulation.run(rounds: rounds, seed: UInt64(seed)) {
+                            rows.append(["seed": seed, "round": r.round, "threshold": r.threshold ?? -1, "validation": r.validation, "accepted": r.accepted,
+                                         "accuracy": r.acceptedAccuracy ?? -1, "oracle": r.oracleAccepted, "human": r.human])
+                        }
+                    }
+                    let accepted = rows.map { $0["accepted"] as! Int }.reduce(0, +), oracle = rows.map { $0["oracle"] as! Int }.reduce(0, +)
+                    let worst = rows.compactMap { r -> Double? in let a = r["accuracy"] as! Double; return a < 0 ? nil : a }.min() ?? -1
+                    Console.out(try jsonText(["rounds": rows, "accepted": accepted, "oracle": oracle, "share_of_oracle": oracle == 0 ? 0 : Double(accepted) / Double(oracle),
+                                              "worst_round_accuracy": worst, "penalty": policy.penalty, "target": target]))
+                default:
+                    throw ValidationError("unknown task '\(task)' (plan, simulate)")
+                }
             }
         }
     }

@@ -233,8 +233,9 @@ extension Curate.Route {
                         records.append(RouteRecord(path: path, decision: .auto, predictedClass: name(a.classIndex), confidence: a.confidence))
                     }
                 }
-                var raised = 0
+                var raised = 0, byCommittee = 0
                 for h in plan.human {
+                    if h.reason == "committee disagrees" { byCommittee += 1 }
                     let path = p.ids[h.row]
                     let top = (0..<p.classes).max { p.probabilities[h.row * p.classes + $0] < p.probabilities[h.row * p.classes + $1] }!
                     let conf = p.probabilities[h.row * p.classes + top]
@@ -271,18 +272,19 @@ extension Curate.Route {
                     lines.insert("per-class thresholds on \(plan.validationItems) validation items, target \(policy.targetAccuracy):", at: 0)
                 }
                 lines.append("auto-accepted: \(plan.accepted.count) items labeled model:\(policy.model)" + (plan.audits.isEmpty ? "" : " (\(plan.audits.count) also audited blind in \(policy.auditQueue ?? "?"))"))
-                lines.append("to people: \(plan.human.count) items in \(policy.humanQueue), most uncertain first" + (raised > 0 ? " (\(raised) with higher overlap: small margin or committee disagreement)" : "")
+                lines.append("to people: \(plan.human.count) items in \(policy.humanQueue), most uncertain first" + (raised > 0 ? " (\(raised) with higher overlap: \(raised - byCommittee) with a margin below \(policy.uncertainMargin.map { String($0) } ?? "–")" + (byCommittee > 0 ? ", \(byCommittee) where the committee disagrees" : "") + ")" : "")
                              + (plan.suspendedToHuman > 0 ? "; \(plan.suspendedToHuman) of them in classes suspended by audits" : ""))
                 if !plan.secondOpinions.isEmpty { lines.append("second opinion: \(plan.secondOpinions.count) human labels a confident model disagrees with → \(secondQueue), not to their first annotator") }
                 if policy.adjudicationQueue != nil { lines.append("adjudication: \(adjudicate.count) items whose annotators disagree → \(policy.adjudicationQueue!)") }
                 if !plan.retire.isEmpty { lines.append("retired: \(plan.retire.count) validation items inside the accepted region (not used again)") }
                 if policy.annotatorLabels != nil { lines.append("annotators: " + (spam.isEmpty ? "none likely spam" : "\(spam.count) likely spam receive nothing (\(spam.sorted().joined(separator: ", ")))") + "; class skills for \(skills.count)") }
-                if plan.skipped > 0 { lines.append("left alone: \(plan.skipped) items already routed or labeled by people") }
+                if plan.skipped > 0 { lines.append("left alone: \(plan.skipped) items routed by an earlier run") }
                 let summary: [String: Any] = [
                     "thresholds": Dictionary(uniqueKeysWithValues: thresholds.map { (name($0.key), $0.value.map { ["value": $0.value, "covered": $0.covered, "errors": $0.errors, "bound": $0.bound] as [String: Any] } as Any? ?? NSNull()) }),
                     "validation": plan.validationItems, "accepted": plan.accepted.count, "audited": plan.audits.count, "human": plan.human.count,
                     "overlap_raised": raised, "second_opinion": plan.secondOpinions.count, "adjudication": adjudicate.count, "retired": plan.retire.count,
-                    "likely_spam": spam.sorted(), "skipped": plan.skipped, "target": policy.targetAccuracy, "model": policy.model, "dry_run": dryRun,
+                    "likely_spam": spam.sorted(), "skipped": plan.skipped, "suspended_to_human": plan.suspendedToHuman,
+                    "suspended_classes": state.suspended.keys.sorted(), "target": policy.targetAccuracy, "model": policy.model, "dry_run": dryRun,
                 ]
                 if !dryRun {
                     if let out { try LabelFormat.jsonl.write(accepted, to: out) }

@@ -30,7 +30,7 @@ public struct RoutingError: Error, Sendable, CustomStringConvertible {
 ///   queue: digits-human
 /// second_opinion:
 ///   queue: digits-human        # human labels a confident model disagrees with, to another annotator
-/// annotators:
+/// annotators:                  # files relative to the policy's folder
 ///   labels: crowd.jsonl        # past answers (annotator:ID sources) to measure annotators
 ///   format: jsonl
 ///   gold: gold.csv
@@ -150,6 +150,14 @@ public struct RoutingPolicy: Sendable, Equatable {
             }
         }
         if auditRate > 0 && auditQueue == nil { auditQueue = humanQueue }
+        // Files named in the policy are relative to the policy's folder.
+        let folder = (file as NSString).deletingLastPathComponent
+        func resolve(_ path: String?) -> String? {
+            guard let path, !path.hasPrefix("/"), !folder.isEmpty else { return path }
+            return (folder as NSString).appendingPathComponent(path)
+        }
+        annotatorLabels = resolve(annotatorLabels)
+        annotatorGold = resolve(annotatorGold)
         do { try validate() } catch { throw RoutingError("\(file): \(error.message)") }
     }
 }

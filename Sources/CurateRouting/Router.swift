@@ -18,7 +18,7 @@ public struct RoutingPlan: Sendable {
     public var secondOpinions: [SecondOpinion] = []
     /// Validation items inside the auto-accepted region: retired from later runs.
     public var retire: [Int] = []
-    /// Predicted items left alone: already routed, or labeled by people.
+    /// Unlabeled predicted items left alone: routed by an earlier run.
     public var skipped = 0
     /// Items of classes whose audits fell below the target: sent to people.
     public var suspendedToHuman = 0
@@ -86,7 +86,8 @@ public enum Router {
         let strategy: Strategy = policy.order == "entropy" ? .entropy : policy.order == "least-confidence" ? .leastConfidence : .margin
         let uncertainty = Selector.uncertainty(strategy, pool: pool, rows: Array(0..<n))
         for r in 0..<n {
-            if humanLabels[ids[r]] != nil || routed.contains(ids[r]) { plan.skipped += 1; continue }
+            if humanLabels[ids[r]] != nil { continue }   // validation (above), or labeled by people
+            if routed.contains(ids[r]) { plan.skipped += 1; continue }
             if accepts(r) && !suspended.contains(top[r]) {
                 plan.accepted.append(.init(row: r, classIndex: top[r], confidence: confidence[r]))
                 if policy.auditRate > 0 && auditDraw(ids[r]) < policy.auditRate { plan.audits.append(r) }

@@ -55,6 +55,40 @@ import Testing
         #expect(try repo.leaseNext("q", annotator: "ana")?.path == upcoming[0])
     }
 
+    /// Routing's assignment rules: per-item overlap, an excluded annotator, experts only, blocked (likely spam)
+    /// annotators get nothing, and each annotator is served first the classes they are most accurate on.
+    @Test func routingAssignment() throws {
+        let scratch = ScratchDirectory()
+        let repo = try Repository.initialize(at: scratch.path)
+        try repo.createQueue(QueueSpec(name: "h", task: .classify), items: [], allowEmpty: true)
+        #expect(try repo.leaseNext("h", annotator: "ana") == nil)
+        let added = try repo.addQueueItems("h", items: [
+            QueueItem(path: "a.png", overlap: 2, predictedClass: "cat"),
+            QueueItem(path: "b.png", predictedClass: "dog", excluded: "ana"),
+            QueueItem(path: "c.png", predictedClass: "dog"),
+        ])
+        let again = try repo.addQueueItems("h", items: [QueueItem(path: "a.png")])
+        #expect(added == 3 && again == 0)
+        // ana is good at dogs, ben at cats: each is served their class first; b.png never goes to ana.
+        try repo.setQueueSkills("h", ["ana": ["dog": 0.99, "cat": 0.6], "ben": ["cat": 0.98, "dog": 0.5]])
+        #expect(try repo.leaseNext("h", annotator: "ana")?.path == "c.png")
+        #expect(try repo.leaseNext("h", annotator: "ben")?.path == "a.png")
+        try repo.storeAnswer("h", path: "c.png", annotator: "ana", answer: #"{"class":"dog"}"#, seconds: 1)
+        #expect(try repo.leaseNext("h", annotator: "ana")?.path == "a.png")   // overlap 2: ben holds it, ana may too
+        try repo.storeAnswer("h", path: "a.png", annotator: "ana", answer: #"{"class":"cat"}"#, seconds: 1)
+        #expect(try repo.leaseNext("h", annotator: "ana") == nil)             // b.png excludes ana
+        try repo.storeAnswer("h", path: "a.png", annotator: "ben", answer: #"{"class":"cat"}"#, seconds: 1)
+        // Blocked: cy gets nothing although b.png is open; experts-only queues refuse others by name.
+        try repo.setQueueAccess("h", annotators: nil, blocked: ["cy"])
+        #expect(try repo.leaseNext("h", annotator: "cy") == nil)
+        #expect(try repo.leaseNext("h", annotator: "ben")?.path == "b.png")
+        try repo.createQueue(QueueSpec(name: "experts", task: .classify, annotators: ["ana"]), items: [QueueItem(path: "a.png")])
+        #expect(try repo.leaseNext("experts", annotator: "ana")?.path == "a.png")
+        #expect(throws: VersioningError.self) { _ = try repo.leaseNext("experts", annotator: "ben") }
+        let summary = try repo.queueSummary("h"), experts = try repo.queueSummary("experts")
+        #expect(summary.done == 2 && summary.spec.blocked == ["cy"] && experts.spec.annotators == ["ana"])
+    }
+
     /// With overlap 2 and three annotators, each item ends with exactly two answers from different annotators.
     @Test func overlapTwo() throws {
         let (repo, _scratch) = try repository(items: 12, spec: QueueSpec(name: "q", task: .classify, overlap: 2))
