@@ -13,10 +13,11 @@ public final class Prefetcher: Sendable {
     }
 
     struct Key: Hashable { var path: String; var columns: Int; var rows: Int }
-    enum Entry { case pending(DispatchGroup), done(Rendered) }
+    enum Entry { case pending(DispatchGroup), done(Rendered, order: Int) }
+    struct State { var entries: [Key: Entry] = [:]; var next = 0 }
 
     private let render: @Sendable (String, Int, Int) -> Rendered
-    private let entries = Mutex<[Key: Entry]>([:])
+    private let state = Mutex(State())
     private let queue = DispatchQueue(label: "curate.prefetch", qos: .userInitiated, attributes: .concurrent)
     private let capacity: Int
 
@@ -31,17 +32,17 @@ public final class Prefetcher: Sendable {
         for path in paths {
             let key = Key(path: path, columns: columns, rows: rows)
             let group = DispatchGroup()
-            let started = entries.withLock { e -> Bool in
-                guard e[key] == nil else { return false }
-                Self.makeRoom(&e, capacity)
-                e[key] = .pending(group)
+            let started = state.withLock { s -> Bool in
+                guard s.entries[key] == nil else { return false }
+                Self.makeRoom(&s, capacity)
+                s.entries[key] = .pending(group)
                 return true
             }
             guard started else { continue }
             group.enter()
             queue.async { [self] in
                 let result = render(path, columns, rows)
-                entries.withLock { $0[key] = .done(result) }
+                state.withLock { Self.finish(&$0, key, result) }
                 group.leave()
             }
         }
@@ -50,27 +51,36 @@ public final class Prefetcher: Sendable {
     /// The item drawn for this window: prefetched, awaited, or rendered now.
     public func take(_ path: String, columns: Int, rows: Int) -> Rendered {
         let key = Key(path: path, columns: columns, rows: rows)
-        switch entries.withLock({ $0[key] }) {
-        case .done(let r)?: return r
+        switch state.withLock({ $0.entries[key] }) {
+        case .done(let r, _)?: return r
         case .pending(let group)?:
             group.wait()
-            if case .done(let r)? = entries.withLock({ $0[key] }) { return r }
+            if case .done(let r, _)? = state.withLock({ $0.entries[key] }) { return r }
             return render(path, columns, rows)
         case nil:
             let r = render(path, columns, rows)
-            entries.withLock { e in Self.makeRoom(&e, capacity); e[key] = .done(r) }
+            state.withLock { s in Self.makeRoom(&s, capacity); Self.finish(&s, key, r) }
             return r
         }
     }
 
-    /// Drops finished renders until there is room for one more.
-    private static func makeRoom(_ e: inout [Key: Entry], _ capacity: Int) {
-        while e.count >= capacity, let old = e.first(where: { if case .done = $0.value { true } else { false } })?.key { e[old] = nil }
+    private static func finish(_ s: inout State, _ key: Key, _ r: Rendered) {
+        s.entries[key] = .done(r, order: s.next)
+        s.next += 1
+    }
+
+    /// Drops the oldest finished renders until there is room for one more.
+    private static func makeRoom(_ s: inout State, _ capacity: Int) {
+        while s.entries.count >= capacity {
+            let oldest = s.entries.compactMap { key, entry -> (Key, Int)? in if case .done(_, let order) = entry { (key, order) } else { nil } }.min { $0.1 < $1.1 }
+            guard let oldest else { return }
+            s.entries[oldest.0] = nil
+        }
     }
 
     /// Whether this item is already drawn for this window (for tests and the benchmark).
     public func isReady(_ path: String, columns: Int, rows: Int) -> Bool {
-        if case .done? = entries.withLock({ $0[Key(path: path, columns: columns, rows: rows)] }) { return true }
+        if case .done? = state.withLock({ $0.entries[Key(path: path, columns: columns, rows: rows)] }) { return true }
         return false
     }
 }

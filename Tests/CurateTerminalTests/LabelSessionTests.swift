@@ -207,10 +207,11 @@ final class FakeBackend: LabelBackend, @unchecked Sendable {
         #expect(p.take("b", columns: 100, rows: 30).lines == ["b 100x30"])
         #expect(p.take("bad", columns: 80, rows: 24).error == "cannot decode")
         #expect(calls.withLock { $0.sorted() } == ["a", "b", "b", "bad"])
-        // At capacity, finished drawings make room.
+        // At capacity, the oldest finished drawings make room: a and b go, the newest stay.
         p.prefetch(["c", "d"], columns: 80, rows: 24)
+        _ = p.take("c", columns: 80, rows: 24)
         _ = p.take("d", columns: 80, rows: 24)
-        #expect(!p.isReady("a", columns: 80, rows: 24) || !p.isReady("b", columns: 80, rows: 24))
+        #expect(!p.isReady("a", columns: 80, rows: 24) && p.isReady("c", columns: 80, rows: 24) && p.isReady("d", columns: 80, rows: 24))
     }
 
     /// Kitty and sixel graphics where the terminal has them (not inside tmux), an override, and their output.
