@@ -1,6 +1,7 @@
 import ArgumentParser
 import CurateCore
 import CurateVersioning
+import CurateQuality
 import Foundation
 
 /// Text rendering of a diff, shared by `diff` and `show`.
@@ -80,12 +81,31 @@ extension Curate {
         @Option(help: "Also write a self-contained HTML review page to this file.")
         var html: String?
 
+        @Option(help: "Exit 65 when a condition holds, e.g. \"tvd>0.1,removed>5%\": tvd (class-balance shift, total variation), p (its chi-square p-value), removed / added (files), unlabeled (labeled items lost).")
+        var failOn: String?
+
         @OptionGroup var repository: RepositoryOption
 
         func run() async throws {
             try await reportingErrors {
+                let gates = try failOn.map { text throws(QualityError) in try Gates(text) }
                 let repo = try repository.open()
-                let diff = try repo.diff(from: from, to: to, labelDetails: !stat || html != nil)
+                let diff = try repo.diff(from: from, to: to, labelDetails: !stat || html != nil || gates != nil)
+                if let gates {
+                    let before = Double(max(diff.before.files, 1)), labeled = Double(max(diff.before.labeledItems, 1))
+                    let lost = Double(max(0, diff.before.labeledItems - diff.after.labeledItems))
+                    let metrics: [String: Double] = [
+                        "tvd": diff.shift.totalVariation, "p": diff.shift.pValue,
+                        "removed": Double(diff.removed.count), "removed%": Double(diff.removed.count) / before,
+                        "added": Double(diff.added.count), "added%": Double(diff.added.count) / before,
+                        "unlabeled": lost, "unlabeled%": lost / labeled,
+                    ]
+                    let failed = try gates.failures(metrics)
+                    if !failed.isEmpty {
+                        if !json { for line in DiffText.lines(diff, stat: true) { Console.out(line) } }
+                        throw CommandFailure(message: "gate failed: " + failed.joined(separator: "; "), exitCode: ExitCodes.dataError)
+                    }
+                }
                 if let html {
                     let page = try DiffPage.render(diff, repository: repo)
                     do { try Data(page.utf8).write(to: URL(fileURLWithPath: html), options: .atomic) } catch {

@@ -73,6 +73,9 @@ extension Curate.Route {
         @Option(help: "The model, as NAME@VERSION (overrides the policy).")
         var model: String?
 
+        @Option(help: "Route only these items (a batch from curate select: JSON Lines with \"item\"); validation items still count.")
+        var batch: String?
+
         @Option(help: "Also write the auto-accepted labels here (JSON Lines).")
         var out: String?
 
@@ -88,6 +91,7 @@ extension Curate.Route {
             guard (predictions != nil) != learner else { throw ValidationError("give --predictions FILE or --learner") }
             guard validationShare > 0, validationShare < 1 else { throw ValidationError("--validation-share must be within (0, 1)") }
             if committee != nil && predictions == nil { throw ValidationError("--committee goes with --predictions") }
+            if committee != nil && batch != nil { throw ValidationError("--committee rows follow the predictions: route a batch without it") }
         }
 
         /// The built-in learner's probabilities for the validation share of human-labeled images and the unlabeled
@@ -141,24 +145,24 @@ extension Curate.Route {
                 let classes = labels.schema.classes.sorted { $0.id < $1.id }
                 guard classes.count >= 2 else { throw RoutingError("the repository's schema has \(classes.count) classes; routing needs at least 2") }
                 let column = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1.id, $0) })
-                let p: Predictions
+                let loaded: Predictions
                 if let predictions {
-                    p = try Predictions.load(predictions, ids: ids)
-                    guard p.classes == classes.count else {
-                        throw RoutingError("\(predictions): \(p.classes) columns, but the schema has \(classes.count) classes (columns are in class-id order)")
+                    loaded = try Predictions.load(predictions, ids: ids)
+                    guard loaded.classes == classes.count else {
+                        throw RoutingError("\(predictions): \(loaded.classes) columns, but the schema has \(classes.count) classes (columns are in class-id order)")
                     }
                     let tracked = Set(try repo.files(at: "HEAD").map(\.path))
-                    if let unknown = p.ids.first(where: { !tracked.contains($0) }) {
+                    if let unknown = loaded.ids.first(where: { !tracked.contains($0) }) {
                         throw RoutingError("\(predictions): prediction for \(unknown), which is not a tracked file at HEAD; nothing routed")
                     }
                 } else {
-                    p = try learnedPredictions(repo, labels: labels, classes: classes.map(\.id))
+                    loaded = try learnedPredictions(repo, labels: labels, classes: classes.map(\.id))
                 }
                 var committeeValues: [Double]?
                 if let committee {
                     let c = try NumpyArray(contentsOf: committee)
-                    guard c.shape.count == 3, c.shape[1] == p.ids.count, c.shape[2] == p.classes else {
-                        throw RoutingError("\(committee): shape \(c.shape) is not M × \(p.ids.count) × \(p.classes)")
+                    guard c.shape.count == 3, c.shape[1] == loaded.ids.count, c.shape[2] == loaded.classes else {
+                        throw RoutingError("\(committee): shape \(c.shape) is not M × \(loaded.ids.count) × \(loaded.classes)")
                     }
                     if let bad = c.values.firstIndex(where: { !$0.isFinite || $0 < 0 || $0 > 1 }) { throw RoutingError("\(committee): value \(c.values[bad]) is not a probability") }
                     committeeValues = c.values
@@ -170,6 +174,19 @@ extension Curate.Route {
                     if case .model = a.source { continue }
                     human[a.item] = j
                     if case .annotator(let who) = a.source { labeledBy[a.item] = who }
+                }
+                var p = loaded
+                if let batch {
+                    guard let text = try? String(contentsOfFile: batch, encoding: .utf8) else { throw CommandFailure(message: "\(batch): cannot read", exitCode: ExitCodes.notFound) }
+                    var chosen = Set<String>()
+                    for (n, line) in text.split(separator: "\n").enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+                        guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let item = o["item"] as? String else {
+                            throw RoutingError("\(batch):\(n + 1): expected {\"item\": PATH, …}")
+                        }
+                        chosen.insert(item)
+                    }
+                    let keep = p.ids.indices.filter { chosen.contains(p.ids[$0]) || human[p.ids[$0]] != nil }
+                    p = try Predictions(ids: keep.map { p.ids[$0] }, probabilities: keep.flatMap { r in (0..<p.classes).map { p.probabilities[r * p.classes + $0] } }, classes: p.classes)
                 }
                 let state = try repo.routeState()
                 let suspended = Set(state.suspended.keys.compactMap { name in classes.firstIndex { $0.name == name } })
@@ -330,6 +347,9 @@ extension Curate.Route {
         @Flag(help: "Measure only; suspend nothing.")
         var dryRun = false
 
+        @Option(help: "Exit 65 when a condition holds, e.g. \"low<0.95\": accuracy, low / high (the overall 95% interval), audited, suspended (classes).")
+        var failOn: String?
+
         @Flag(help: "Print the report as JSON.")
         var json = false
 
@@ -359,6 +379,7 @@ extension Curate.Route {
                     guard let answer = answersByQueue[queue]?[record.path], let human = index[answer] else { pending += 1; continue }
                     pairs.append((model, human))
                 }
+                let gates = try failOn.map { text throws(QualityError) in try Gates(text) }
                 let report = AuditReport(audits: pairs, classes: classes.count, target: target)
                 let suspend = report.perClass.filter(\.suspend)
                 if !dryRun {
@@ -369,6 +390,12 @@ extension Curate.Route {
                 }
                 func describe(_ r: AuditReport.Row) -> [String: Any] {
                     ["class": r.classIndex.map { classes[$0].name } ?? "all", "audited": r.audited, "correct": r.correct, "accuracy": r.accuracy, "low": r.low, "high": r.high, "suspend": r.suspend]
+                }
+                if let gates {
+                    let suspended = Set(state.suspended.keys).union(suspend.map { classes[$0.classIndex!].name })
+                    let failed = try gates.failures(["accuracy": report.overall.accuracy, "low": report.overall.low, "high": report.overall.high,
+                                                     "audited": Double(report.overall.audited), "suspended": Double(suspended.count)])
+                    if !failed.isEmpty { throw CommandFailure(message: "gate failed: " + failed.joined(separator: "; "), exitCode: ExitCodes.dataError) }
                 }
                 if json {
                     Console.out(try jsonText(["target": target, "overall": describe(report.overall), "classes": report.perClass.map(describe), "pending": pending,
