@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "CurateSelection", targets: ["CurateSelection"]),
         .library(name: "CurateTerminal", targets: ["CurateTerminal"]),
         .library(name: "CurateRouting", targets: ["CurateRouting"]),
+        .library(name: "CurateWorkflows", targets: ["CurateWorkflows"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -65,6 +66,9 @@ let package = Package(
             name: "CurateRouting",
             dependencies: ["CurateCore", "CurateSelection", .product(name: "Yams", package: "Yams")]),
         .target(
+            name: "CurateWorkflows",
+            dependencies: ["CurateCore", "CurateVersioning", .product(name: "Yams", package: "Yams")]),
+        .target(
             name: "CurateAugment",
             dependencies: [
                 "CurateCore", "CurateImaging", "CurateVersioning",
@@ -73,7 +77,7 @@ let package = Package(
         .target(
             name: "CurateCommands",
             dependencies: [
-                "CurateCore", "CurateImaging", "CurateVersioning", "CurateAugment", "CurateQuality", "CurateSelection", "CurateTerminal", "CurateRouting",
+                "CurateCore", "CurateImaging", "CurateVersioning", "CurateAugment", "CurateQuality", "CurateSelection", "CurateTerminal", "CurateRouting", "CurateWorkflows",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "curate", dependencies: ["CurateCommands"]),
@@ -115,6 +119,9 @@ let package = Package(
             name: "CurateRoutingTests",
             dependencies: ["CurateRouting", "CurateSelection", "CurateImaging", "CurateTestSupport"],
             exclude: ["Fixtures"]),
+        .testTarget(
+            name: "CurateWorkflowsTests",
+            dependencies: ["CurateWorkflows", "CurateVersioning", "CurateTestSupport"]),
         .testTarget(
             name: "CurateCommandsTests",
             dependencies: ["CurateCommands", "curate", "CurateVersioning", "CurateImaging", "CurateTestSupport"]),

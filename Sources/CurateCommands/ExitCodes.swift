@@ -3,6 +3,7 @@ import CurateAugment
 import CurateQuality
 import CurateSelection
 import CurateRouting
+import CurateWorkflows
 import CurateCore
 import CurateImaging
 import CurateVersioning
@@ -39,6 +40,12 @@ enum ExitCodes {
             }
         case is AugmentError, is QualityError, is SelectionError, is RoutingError:
             return dataError
+        case let e as WorkflowError:
+            switch e.kind {
+            case .invalid, .gate: return dataError
+            case .waiting: return locked
+            case .failed: return failure
+            }
         case let e as CommandFailure:
             return e.exitCode
         default:

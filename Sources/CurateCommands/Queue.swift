@@ -62,6 +62,9 @@ extension Curate.Queue {
         @Flag(help: "Create the queue without items (routing fills it).")
         var empty = false
 
+        @Flag(help: "Succeed without changes when the queue already exists (for workflows).")
+        var existOk = false
+
         @Option(help: "Only these annotators (comma-separated) may work the queue: experts, for adjudication.")
         var annotators: String?
 
@@ -76,6 +79,9 @@ extension Curate.Queue {
         func run() async throws {
             try await reportingErrors {
                 let repo = try repository.open()
+                if existOk, let existing = try? repo.queueSummary(name) {
+                    return Console.out("queue \(name) exists (\(existing.items) items, task \(existing.spec.task.rawValue))")
+                }
                 var items: [QueueItem] = []
                 if let from {
                     guard let text = try? String(contentsOfFile: from, encoding: .utf8) else { throw CommandFailure(message: "\(from): cannot read", exitCode: ExitCodes.notFound) }

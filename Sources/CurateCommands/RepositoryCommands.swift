@@ -188,10 +188,14 @@ extension Curate {
         @Flag(help: "Print JSON.")
         var json = false
 
+        @Flag(help: "Succeed without a commit when nothing changed (for workflows).")
+        var ifChanged = false
+
         func run() async throws {
             try await reportingErrors {
                 let repo = try repository.open()
                 let who = author ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown"
+                if ifChanged, try repo.status().isClean { return Console.out("nothing to commit, working tree and labels match") }
                 let info = try repo.commit(message: message, author: who, wait: writer.wait)
                 if json { return try printJSON(info) }
                 Console.out("[\(info.id.short())] \(message.split(separator: "\n").first.map(String.init) ?? "")")

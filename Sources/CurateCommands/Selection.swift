@@ -149,7 +149,7 @@ extension Curate {
                 let lines = picks.map { pick in
                     (try? jsonText(["item": rows[pick.row], "score": pick.score, "reason": pick.reason, "strategy": strategy.rawValue])) ?? "{}"
                 }
-                if let out { try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: out), options: .atomic) }
+                if let out { try writeOutput(lines.joined(separator: "\n") + "\n", to: out) }
                 if json {
                     Console.out("[" + lines.joined(separator: ",") + "]")
                 } else {
@@ -270,7 +270,7 @@ extension Curate {
                     let values = curves.compactMap { Simulation.labelsToReach(target, $0) }
                     return (values.isEmpty ? nil : Double(values.reduce(0, +)) / Double(values.count), values.count)
                 }
-                if let plot { try Data(learningCurveSVG(means, target: target).utf8).write(to: URL(fileURLWithPath: plot), options: .atomic) }
+                if let plot { try writeOutput(learningCurveSVG(means, target: target), to: plot) }
                 if json {
                     let object: [String: Any] = ["target": target, "seeds": seeds, "train": simulation.train.count, "test": simulation.test.count,
                                                  "strategies": results.map { r -> [String: Any] in
@@ -357,7 +357,7 @@ extension Curate {
                 for (tag, paths) in tags { for p in paths { byItem[p, default: []].append(tag) } }
                 if let out {
                     let lines = table.paths.map { p in (try? jsonText(["item": p, "tags": (byItem[p] ?? []).sorted()])) ?? "{}" }
-                    try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+                    try writeOutput(lines.joined(separator: "\n") + "\n", to: out)
                 }
                 if writeTags { try source.repository.open().setItemTags(tags, replacing: CurateSelection.Triage.tagPrefixes) }
                 let sizes = (0..<result.k).map { c in tags["cluster-\(c)"]?.count ?? 0 }
@@ -376,5 +376,14 @@ extension Curate {
                 if let out { Console.out("tags: \(out)") }
             }
         }
+    }
+}
+
+/// Writes a command's output file atomically; a failure is one line naming the file.
+func writeOutput(_ text: String, to path: String) throws {
+    do { try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+        let folder = (path as NSString).deletingLastPathComponent
+        let reason = !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) ? "folder \(folder) does not exist" : "cannot write"
+        throw CommandFailure(message: "\(path): \(reason)", exitCode: ExitCodes.failure)
     }
 }

@@ -85,6 +85,16 @@ enum Metadata {
                 CREATE TABLE route_suspended (class TEXT PRIMARY KEY NOT NULL, created REAL NOT NULL, reason TEXT NOT NULL) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v5 workflow runs") { db in
+            // Workflow runs: each step's cache key, outputs (path → content hash), process and outcome, so that a
+            // rerun skips what has not changed and --resume continues a paused or killed run.
+            try db.execute(sql: """
+                CREATE TABLE workflow_runs (id INTEGER PRIMARY KEY, workflow TEXT NOT NULL, file TEXT NOT NULL, params TEXT NOT NULL,
+                    status TEXT NOT NULL, token TEXT NOT NULL, started REAL NOT NULL, finished REAL, end_rev TEXT, message TEXT);
+                CREATE TABLE workflow_steps (run INTEGER NOT NULL, step TEXT NOT NULL, status TEXT NOT NULL, key TEXT NOT NULL,
+                    started REAL NOT NULL, finished REAL, outputs TEXT, pid INTEGER, message TEXT, PRIMARY KEY (run, step));
+                """)
+        }
         return migrator
     }
 }

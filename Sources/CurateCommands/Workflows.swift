@@ -1,0 +1,114 @@
+import ArgumentParser
+import CurateVersioning
+import CurateWorkflows
+import Foundation
+
+extension Curate {
+    struct RunWorkflow: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "run",
+            abstract: "Run a workflow (YAML pipeline of curate verbs and your own commands) in the repository.",
+            discussion: """
+                Steps run in order (or as `after:` says) with the repository root as their folder: a curate verb \
+                with its args, `label` (wait until a queue is done: answered by --oracle, labeled here in this \
+                terminal, or by others until its timeout), or `shell` (a command as a list: no shell, parameter \
+                values never split). ${name} takes a parameter (params: in the file, --set name=value here).
+
+                A step whose definition, input files, repository state and earlier steps are unchanged since it \
+                last finished — and whose outputs are still as it left them — is skipped, as dvc repro does; \
+                --force STEP reruns it. A step's fail_on: gate (its verb's --fail-on) that fails pauses the run \
+                with exit 65 and says which check failed and by how much; a queue not done pauses it with exit 75; \
+                a failing step stops it with exit 1. `curate run FILE --resume` continues a paused, failed or \
+                killed run without repeating its finished steps (a killed step starts over, its outputs removed \
+                first). Runs are recorded in the repository: `curate runs`.
+
+                Before anything runs the file is checked: YAML errors (file:line), unknown verbs or keys, cycles, \
+                unknown parameters, outputs or inputs outside the repository.
+
+                Examples:
+                  curate run workflows/active-learning.yaml --oracle datasets/digits/labels.csv
+                  curate run workflows/quality-gate.yaml --set labels=answers.jsonl
+                  curate run workflows/quality-gate.yaml --resume
+                """)
+
+        @Argument(help: "The workflow file.")
+        var file: String
+
+        @Option(name: .customLong("set"), help: "A parameter, as name=value (repeatable).")
+        var settings: [String] = []
+
+        @Flag(help: "Continue the last paused, failed or killed run of this workflow.")
+        var resume = false
+
+        @Option(help: "Run this step even if nothing changed (repeatable).")
+        var force: [String] = []
+
+        @Option(help: "Answer label steps from these known labels (CSV path,label, JSON Lines or COCO); also CURATE_ORACLE.")
+        var oracle: String?
+
+        @Option(help: "Who labels when a label step opens the session in this terminal (default: $USER).")
+        var annotator: String?
+
+        @OptionGroup var repository: RepositoryOption
+
+        func run() async throws {
+            try await reportingErrors {
+                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw CommandFailure(message: "\(file): cannot read", exitCode: ExitCodes.notFound) }
+                var overrides: [String: String] = [:]
+                for s in settings {
+                    guard let eq = s.firstIndex(of: "="), eq != s.startIndex else { throw ValidationError("--set takes name=value, not \(s)") }
+                    overrides[String(s[..<eq])] = String(s[s.index(after: eq)...])
+                }
+                let workflow = try Workflow(yaml: text, file: file, overrides: overrides)
+                for name in force where !workflow.steps.contains(where: { $0.name == name }) {
+                    throw ValidationError("--force \(name): no such step (steps: \(workflow.steps.map(\.name).joined(separator: ", ")))")
+                }
+                let repo = try repository.open()
+                var options = WorkflowRunner.Options(curate: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path)
+                options.resume = resume
+                options.force = Set(force)
+                options.oracle = (oracle ?? ProcessInfo.processInfo.environment["CURATE_ORACLE"]).map { path in
+                    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+                }
+                if let annotator { options.annotator = annotator }
+                if let o = options.oracle, !FileManager.default.fileExists(atPath: o) { throw CommandFailure(message: "\(o): cannot read (the oracle's labels)", exitCode: ExitCodes.notFound) }
+                let runner = WorkflowRunner(workflow: workflow, file: file, repository: repo, options: options) { Console.out($0) }
+                try runner.run()
+            }
+        }
+    }
+
+    struct Runs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List workflow runs recorded in the repository.")
+
+        @Option(help: "Only this workflow's runs.")
+        var workflow: String?
+
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        @OptionGroup var repository: RepositoryOption
+
+        func run() async throws {
+            try await reportingErrors {
+                let repo = try repository.open()
+                let runs = try repo.workflowRuns(workflow: workflow)
+                var rows: [[String]] = [], objects: [[String: Any]] = []
+                let format = ISO8601DateFormatter()
+                for r in runs {
+                    let steps = try repo.workflowSteps(run: r.id)
+                    let ran = steps.filter { $0.status == .done }.count, skipped = steps.filter { $0.status == .cached }.count
+                    let seconds = (r.finished ?? Date()).timeIntervalSince(r.started)
+                    rows.append([String(r.id), r.workflow, r.status.rawValue, format.string(from: r.started), String(format: "%.1f s", seconds),
+                                 "\(ran) ran, \(skipped) skipped", r.message ?? ""])
+                    objects.append(["id": r.id, "workflow": r.workflow, "file": r.file, "status": r.status.rawValue, "started": format.string(from: r.started),
+                                    "seconds": seconds, "params": r.params, "message": r.message ?? NSNull(),
+                                    "steps": steps.map { ["step": $0.step, "status": $0.status.rawValue, "seconds": ($0.finished ?? Date()).timeIntervalSince($0.started), "message": $0.message ?? NSNull()] as [String: Any] }])
+                }
+                if json { return Console.out(try jsonText(["runs": objects])) }
+                if rows.isEmpty { return Console.out("no workflow runs (curate run FILE)") }
+                Console.out(Table(["run", "workflow", "status", "started", "time", "steps", "message"], rows).text)
+            }
+        }
+    }
+}

@@ -1,0 +1,306 @@
+import CurateCore
+import CurateVersioning
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a workflow in a repository: each step's verb as a `curate` process (or the user's command, without a
+/// shell), skipping steps whose inputs are unchanged, pausing on failed gates, recording every step so that
+/// `--resume` continues a paused or killed run.
+public struct WorkflowRunner {
+    public struct Options: Sendable {
+        /// The `curate` executable the verbs run with.
+        public var curate: String
+        public var resume = false
+        /// Steps to run even if unchanged.
+        public var force: Set<String> = []
+        /// Answers label steps from these known labels (a label file: CSV path,label, JSON Lines or COCO).
+        public var oracle: String?
+        /// Who labels in an interactive label step.
+        public var annotator = ProcessInfo.processInfo.environment["USER"] ?? "annotator"
+        /// Whether a label step may open the labeling session in this terminal.
+        public var interactive = isatty(0) == 1 && isatty(1) == 1
+        /// Seconds between checks while a label step waits for others to finish a queue.
+        public var pollSeconds = 2.0
+        public init(curate: String) { self.curate = curate }
+    }
+
+    public var workflow: Workflow
+    /// The workflow file as given (recorded with the run, and shown in resume hints).
+    public var file: String
+    public var repository: Repository
+    public var options: Options
+    public var log: @Sendable (String) -> Void
+
+    public init(workflow: Workflow, file: String, repository: Repository, options: Options, log: @escaping @Sendable (String) -> Void) {
+        self.workflow = workflow
+        self.file = file
+        self.repository = repository
+        self.options = options
+        self.log = log
+    }
+
+    /// Runs (or resumes) the workflow; returns the run's id. Throws a ``WorkflowError``: `.gate` when a gate paused
+    /// the run, `.waiting` when a queue is not done, `.failed` when a step failed.
+    @discardableResult
+    public func run() throws -> Int {
+        let repo = repository
+        let runs = try repo.workflowRuns(workflow: workflow.name)
+        let runID: Int, token: String
+        var finishedHere: [String: WorkflowStepRecord] = [:]
+        if options.resume {
+            guard let last = runs.last(where: { $0.status != .done }), runs.last?.id == last.id else {
+                throw WorkflowError(.invalid, "nothing to resume: the last run of \(workflow.name) finished (run it again without --resume)")
+            }
+            runID = last.id
+            token = last.token
+            for s in try repo.workflowSteps(run: runID) where s.status == .done || s.status == .cached { finishedHere[s.step] = s }
+            try repo.reopenWorkflowRun(runID)
+            log("resuming run \(runID) of \(workflow.name) (\(finishedHere.count) steps already finished)")
+        } else {
+            let head = repo.headID() ?? "no commits"
+            // A HEAD made by this workflow's last finished run is the state that run saw: not a change.
+            if let done = runs.last(where: { $0.status == .done }), done.endRevision == head { token = done.token } else { token = head }
+            let params = String(decoding: try JSONSerialization.data(withJSONObject: workflow.params, options: [.sortedKeys]), as: UTF8.self)
+            runID = try repo.startWorkflowRun(workflow: workflow.name, file: file, params: params, token: token)
+            log("run \(runID) of \(workflow.name)")
+        }
+        var keys: [String: String] = [:]
+        let ordered = try workflow.order(file: file)
+        for (index, step) in ordered.enumerated() {
+            let label = "[\(index + 1)/\(ordered.count)] \(step.name)"
+            let key = try self.key(step, token: token, upstream: step.after.map { keys[$0] ?? "" })
+            keys[step.name] = key
+            if let done = finishedHere[step.name] {
+                keys[step.name] = done.key
+                log("\(label): finished earlier in this run")
+                continue
+            }
+            if !options.force.contains(step.name), let cached = try repo.lastDoneStep(workflow: workflow.name, step: step.name),
+               cached.key == key, try outputsMatch(cached.outputs) {
+                try repo.recordWorkflowStep(WorkflowStepRecord(run: runID, step: step.name, status: .cached, key: key, started: Date(), finished: Date(), outputs: cached.outputs))
+                log("\(label): unchanged, skipped")
+                continue
+            }
+            // A step left running by a killed run: stop what is left of it, and start clean (no half-written output).
+            if let leftover = try repo.workflowSteps(run: runID).first(where: { $0.step == step.name && $0.status == .running }), let pid = leftover.pid {
+                stopLeftover(pid)
+            }
+            for output in try step.outputs.map({ try workflow.substitute($0, file: file, step: step) }) {
+                let path = repo.root + "/" + output
+                try? FileManager.default.removeItem(atPath: path)
+                try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            }
+            let started = Date()
+            var record = WorkflowStepRecord(run: runID, step: step.name, status: .running, key: key, started: started)
+            try repo.recordWorkflowStep(record)
+            log("\(label): \(describe(step))")
+            do {
+                try execute(step) { pid in
+                    record.pid = pid
+                    try? repo.recordWorkflowStep(record)
+                }
+            } catch let error as WorkflowError {
+                record.status = error.kind == .failed ? .failed : .paused
+                record.finished = Date()
+                record.message = error.message
+                try repo.recordWorkflowStep(record)
+                try repo.finishWorkflowRun(runID, status: error.kind == .failed ? .failed : .paused, message: error.message, endRevision: repo.headID())
+                let hint = "curate run \(file) --resume"
+                switch error.kind {
+                case .gate: throw WorkflowError(.gate, "paused at step \(step.name): \(error.message). Fix the data, then: \(hint)")
+                case .waiting: throw WorkflowError(.waiting, "paused at step \(step.name): \(error.message). When it is labeled: \(hint)")
+                default: throw WorkflowError(.failed, "step \(step.name) failed: \(error.message). Fix it, then: \(hint)")
+                }
+            }
+            record.status = .done
+            record.finished = Date()
+            record.pid = nil
+            record.outputs = try outputHashes(step)
+            try repo.recordWorkflowStep(record)
+            log(String(format: "%@: done in %.1f s", label, Date().timeIntervalSince(started)))
+        }
+        try repo.finishWorkflowRun(runID, status: .done, message: nil, endRevision: repo.headID())
+        log("run \(runID) of \(workflow.name) finished")
+        return runID
+    }
+
+    func describe(_ step: Workflow.Step) -> String {
+        switch step.run {
+        case "shell": return ((try? step.command.map { try workflow.substitute($0, step: step) }) ?? step.command).joined(separator: " ")
+        case "label": return "label queue \((try? workflow.substitute(step.queue ?? "?", step: step)) ?? "?")" + (options.oracle != nil ? " (answered by the oracle)" : "")
+        default: return "curate " + ([step.run] + ((try? step.args.map { try workflow.substitute($0, step: step) }) ?? step.args)).joined(separator: " ")
+        }
+    }
+
+    /// What a step depends on: its definition after parameters, the repository state, its input files and the
+    /// steps before it.
+    func key(_ step: Workflow.Step, token: String, upstream: [String]) throws -> String {
+        var parts: [String] = ["run=" + step.run, "token=" + token]
+        parts += try step.args.map { "arg=" + (try workflow.substitute($0, step: step)) }
+        parts += try step.command.map { "cmd=" + (try workflow.substitute($0, step: step)) }
+        parts += ["queue=" + (step.queue ?? ""), "fail_on=" + (step.failOn ?? ""), "oracle=" + (options.oracle.map(hashPath) ?? "")]
+        for input in step.inputs { let path = try workflow.substitute(input, step: step); parts.append("in=\(path)=" + hashPath(repository.root + "/" + path)) }
+        parts += upstream.map { "after=" + $0 }
+        return ContentHash.of(Data(parts.joined(separator: "\n").utf8)).hex
+    }
+
+    /// A file's or folder's contents as one hash ("missing" when absent).
+    func hashPath(_ path: String) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return "missing" }
+        if !isDirectory.boolValue { return (FileManager.default.contents(atPath: path).map { ContentHash.of($0).hex }) ?? "unreadable" }
+        let files = (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? []).sorted()
+        var text = ""
+        for f in files {
+            var dir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path + "/" + f, isDirectory: &dir), !dir.boolValue {
+                text += f + " " + ((FileManager.default.contents(atPath: path + "/" + f).map { ContentHash.of($0).hex }) ?? "unreadable") + "\n"
+            }
+        }
+        return ContentHash.of(Data(text.utf8)).hex
+    }
+
+    func outputHashes(_ step: Workflow.Step) throws -> String {
+        var hashes: [String: String] = [:]
+        for output in step.outputs {
+            let path = try workflow.substitute(output, step: step)
+            hashes[path] = hashPath(repository.root + "/" + path)
+        }
+        return String(decoding: try JSONSerialization.data(withJSONObject: hashes, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    /// Whether a cached step's outputs are still there, unchanged.
+    func outputsMatch(_ json: String?) throws -> Bool {
+        guard let json, let hashes = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String] else { return true }
+        return hashes.allSatisfy { path, hash in hash != "missing" && hashPath(repository.root + "/" + path) == hash }
+    }
+
+    func stopLeftover(_ pid: Int32) {
+        guard pid > 0, kill(pid, 0) == 0 else { return }
+        kill(-pid, SIGTERM)   // the step's process group (Process starts each child in its own)
+        kill(pid, SIGTERM)
+        for _ in 0..<50 where kill(pid, 0) == 0 { usleep(20_000) }
+        kill(-pid, SIGKILL)
+        kill(pid, SIGKILL)
+        log("stopped process \(pid) left running by the killed run")
+    }
+
+    func execute(_ step: Workflow.Step, started: (Int32) -> Void) throws {
+        switch step.run {
+        case "label":
+            try label(step, started: started)
+        case "shell":
+            let command = try step.command.map { try workflow.substitute($0, step: step) }
+            let (status, message) = try spawn("/usr/bin/env", command, started: started)
+            if status != 0 { throw WorkflowError(.failed, "\(command[0]) exited with \(status)" + (message.isEmpty ? "" : ": \(message)")) }
+        default:
+            var args = [step.run] + (try step.args.map { try workflow.substitute($0, step: step) })
+            if let gates = step.failOn { args += ["--fail-on", try workflow.substitute(gates, step: step)] }
+            let (status, message) = try spawn(options.curate, args, started: started)
+            if status == 65 && step.failOn != nil, let gate = message.range(of: "gate failed:") {
+                throw WorkflowError(.gate, String(message[gate.lowerBound...]))
+            }
+            if status != 0 { throw WorkflowError(.failed, "curate \(step.run) exited with \(status)" + (message.isEmpty ? "" : ": \(message)")) }
+        }
+    }
+
+    /// Runs a process in the repository, its output passed through; returns its exit status and last stderr line.
+    func spawn(_ executable: String, _ arguments: [String], inheritAll: Bool = false, started: (Int32) -> Void) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: repository.root)
+        let collected = Collected()
+        let pipe = Pipe()
+        if !inheritAll { process.standardError = pipe }
+        fflush(nil)   // our own lines first
+        do { try process.run() } catch { throw WorkflowError(.failed, "cannot start \(executable): \(error.localizedDescription)") }
+        started(process.processIdentifier)
+        let done = DispatchSemaphore(value: 0)
+        if !inheritAll {
+            let handle = pipe.fileHandleForReading
+            DispatchQueue.global().async {
+                while true {
+                    let data = handle.availableData
+                    if data.isEmpty { break }
+                    FileHandle.standardError.write(data)
+                    collected.append(data)
+                }
+                done.signal()
+            }
+        } else {
+            done.signal()
+        }
+        process.waitUntilExit()
+        done.wait()
+        var last = collected.text.split(separator: "\n").last.map(String.init) ?? ""
+        if last.hasPrefix("error: ") { last.removeFirst("error: ".count) }
+        return (process.terminationStatus, last)
+    }
+
+    /// A label step: answered by the oracle, labeled here by a person, or awaited until others finish it.
+    func label(_ step: Workflow.Step, started: (Int32) -> Void) throws {
+        let queue = try workflow.substitute(step.queue ?? "", step: step)
+        let repo = repository
+        func summary() throws -> QueueSummary { try repo.queueSummary(queue) }
+        if let oracle = options.oracle {
+            let truth = try Self.oracleLabels(oracle)
+            let spec = try summary().spec
+            // As many oracle annotators as the items' overlap needs (experts-only queues: as their experts).
+            var answered = 0, unknown = 0
+            for i in 1...32 {
+                guard let name = spec.annotators.map({ i <= $0.count ? $0[i - 1] : nil }) ?? "oracle-\(i)" else { break }
+                var served = 0
+                while let item = try repo.leaseNext(queue, annotator: name) {
+                    let answer: String
+                    if let c = truth[item.path] { answer = #"{"class":"\#(c)"}"# } else { answer = #"{"skip":true}"#; unknown += 1 }
+                    try repo.storeAnswer(queue, path: item.path, annotator: name, answer: answer, seconds: 0)
+                    served += 1
+                }
+                answered += served
+                if served == 0 && i >= spec.overlap { break }
+            }
+            log("  the oracle answered \(answered) times in \(queue)" + (unknown > 0 ? " (\(unknown) items it does not know, skipped)" : ""))
+            let s = try summary()
+            if s.done < s.items { throw WorkflowError(.waiting, "queue \(queue) has \(s.done) of \(s.items) items done after the oracle answered") }
+            return
+        }
+        var s = try summary()
+        if s.done >= s.items { log("  queue \(queue) is done (\(s.items) items)"); return }
+        if options.interactive {
+            let (status, _) = try spawn(options.curate, ["label", "--queue", queue, "--annotator", options.annotator], inheritAll: true, started: started)
+            s = try summary()
+            if s.done >= s.items { return }
+            throw WorkflowError(.waiting, "queue \(queue) has \(s.done) of \(s.items) items done" + (status != 0 ? " (the session exited with \(status))" : ""))
+        }
+        let deadline = Date().addingTimeInterval(step.timeout)
+        log("  waiting for queue \(queue): \(s.done) of \(s.items) done (label it with curate label --queue \(queue) --annotator ID)")
+        while Date() < deadline {
+            Thread.sleep(forTimeInterval: options.pollSeconds)
+            s = try summary()
+            if s.done >= s.items { return }
+        }
+        throw WorkflowError(.waiting, "queue \(queue) has \(s.done) of \(s.items) items done after \(Int(step.timeout)) s")
+    }
+
+    /// Known labels by path (classification): the oracle's answers.
+    static func oracleLabels(_ path: String) throws -> [String: String] {
+        let ext = (path as NSString).pathExtension.lowercased()
+        let format: LabelFormat = ext == "csv" ? .csv : ext == "jsonl" ? .jsonl : .coco
+        let folder = (path as NSString).deletingLastPathComponent
+        let set = try format.read(from: path, options: LabelReadOptions(imagesRoot: folder.isEmpty ? "." : folder)).labelSet
+        var truth: [String: String] = [:]
+        for a in set.annotations { if case .classification(let id) = a.label { truth[a.item] = set.schema.name(of: id) } }
+        return truth
+    }
+}
+
+/// Bytes gathered from a child's stderr on another thread.
+final class Collected: Sendable {
+    private let data = Mutex(Data())
+    func append(_ d: Data) { data.withLock { $0.append(d); if $0.count > 65536 { $0.removeFirst($0.count - 65536) } } }
+    var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
+}
