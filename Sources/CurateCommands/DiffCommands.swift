@@ -81,7 +81,7 @@ extension Curate {
         @Option(help: "Also write a self-contained HTML review page to this file.")
         var html: String?
 
-        @Option(help: "Exit 65 when a condition holds, e.g. \"tvd>0.1,removed>5%\": tvd (class-balance shift, total variation), p (its chi-square p-value), removed / added (files), unlabeled (labeled items lost).")
+        @Option(help: "Exit 65 when a condition holds, e.g. \"tvd>0.1,removed>5%\": tvd (class-balance shift, total variation; 0 when there were no labels before), p (its chi-square p-value), removed / added (files), unlabeled (labeled items lost).")
         var failOn: String?
 
         @OptionGroup var repository: RepositoryOption
@@ -95,7 +95,8 @@ extension Curate {
                     let before = Double(max(diff.before.files, 1)), labeled = Double(max(diff.before.labeledItems, 1))
                     let lost = Double(max(0, diff.before.labeledItems - diff.after.labeledItems))
                     let metrics: [String: Double] = [
-                        "tvd": diff.shift.totalVariation, "p": diff.shift.pValue,
+                        // A first labeling shifts nothing: with no labels before, tvd is 0.
+                        "tvd": diff.before.classCounts.isEmpty ? 0 : diff.shift.totalVariation, "p": diff.shift.pValue,
                         "removed": Double(diff.removed.count), "removed%": Double(diff.removed.count) / before,
                         "added": Double(diff.added.count), "added%": Double(diff.added.count) / before,
                         "unlabeled": lost, "unlabeled%": lost / labeled,

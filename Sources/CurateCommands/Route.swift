@@ -13,7 +13,7 @@ extension Curate {
             abstract: "Route items: confident predictions auto-accepted under a calibrated threshold, the rest to people.",
             discussion: """
                 The threshold t is the lowest model confidence whose human-labeled validation items at or above it \
-                meet the target: error(t) + c·√(1/n(t)) ≤ 1 − target, with n(t) ≥ min_validation (c = 0.25 and 30 \
+                meet the target: error(t) + c·√(1/n(t)) ≤ 1 − target, with n(t) ≥ min_validation (c = 0.35 and 30 \
                 by default; per predicted class with --per-class). Validation items are the items with human labels \
                 (at HEAD) that have a prediction; those inside the accepted region are retired from later runs, and \
                 new ones must come from people (label a random sample of each batch). If no threshold passes, \
@@ -73,7 +73,7 @@ extension Curate.Route {
         @Option(help: "The model, as NAME@VERSION (overrides the policy).")
         var model: String?
 
-        @Option(help: "Route only these items (a batch from curate select: JSON Lines with \"item\"); validation items still count.")
+        @Option(help: "Only these items may go to people (a batch from curate select: JSON Lines with \"item\"); the threshold still auto-accepts across all predicted items, and the rest below it wait for a later round.")
         var batch: String?
 
         @Option(help: "Also write the auto-accepted labels here (JSON Lines).")
@@ -91,7 +91,6 @@ extension Curate.Route {
             guard (predictions != nil) != learner else { throw ValidationError("give --predictions FILE or --learner") }
             guard validationShare > 0, validationShare < 1 else { throw ValidationError("--validation-share must be within (0, 1)") }
             if committee != nil && predictions == nil { throw ValidationError("--committee goes with --predictions") }
-            if committee != nil && batch != nil { throw ValidationError("--committee rows follow the predictions: route a batch without it") }
         }
 
         /// The built-in learner's probabilities for the validation share of human-labeled images and the unlabeled
@@ -175,7 +174,8 @@ extension Curate.Route {
                     human[a.item] = j
                     if case .annotator(let who) = a.source { labeledBy[a.item] = who }
                 }
-                var p = loaded
+                let p = loaded
+                var forPeople: Set<String>?
                 if let batch {
                     guard let text = try? String(contentsOfFile: batch, encoding: .utf8) else { throw CommandFailure(message: "\(batch): cannot read", exitCode: ExitCodes.notFound) }
                     var chosen = Set<String>()
@@ -185,13 +185,13 @@ extension Curate.Route {
                         }
                         chosen.insert(item)
                     }
-                    let keep = p.ids.indices.filter { chosen.contains(p.ids[$0]) || human[p.ids[$0]] != nil }
-                    p = try Predictions(ids: keep.map { p.ids[$0] }, probabilities: keep.flatMap { r in (0..<p.classes).map { p.probabilities[r * p.classes + $0] } }, classes: p.classes)
+                    forPeople = chosen
                 }
                 let state = try repo.routeState()
                 let suspended = Set(state.suspended.keys.compactMap { name in classes.firstIndex { $0.name == name } })
                 let plan = Router.plan(ids: p.ids, probabilities: p.probabilities, classes: p.classes, committee: committeeValues,
-                                       humanLabels: human, retired: state.retired, suspended: suspended, routed: Set(state.items.keys), policy: policy)
+                                       humanLabels: human, retired: state.retired, suspended: suspended, routed: Set(state.items.keys),
+                                       forPeople: forPeople, policy: policy)
                 let name = { (j: Int) in classes[j].name }
                 let suggestion = { (j: Int, confidence: Double) -> String in
                     String(decoding: try! JSONSerialization.data(withJSONObject: ["class": name(j), "confidence": (confidence * 10000).rounded() / 10000], options: [.sortedKeys]), as: UTF8.self)
@@ -295,12 +295,13 @@ extension Curate.Route {
                 if policy.adjudicationQueue != nil { lines.append("adjudication: \(adjudicate.count) items whose annotators disagree → \(policy.adjudicationQueue!)") }
                 if !plan.retire.isEmpty { lines.append("retired: \(plan.retire.count) validation items inside the accepted region (not used again)") }
                 if policy.annotatorLabels != nil { lines.append("annotators: " + (spam.isEmpty ? "none likely spam" : "\(spam.count) likely spam receive nothing (\(spam.sorted().joined(separator: ", ")))") + "; class skills for \(skills.count)") }
+                if plan.waiting > 0 { lines.append("waiting: \(plan.waiting) items below the threshold outside the batch, for a later round") }
                 if plan.skipped > 0 { lines.append("left alone: \(plan.skipped) items routed by an earlier run") }
                 let summary: [String: Any] = [
                     "thresholds": Dictionary(uniqueKeysWithValues: thresholds.map { (name($0.key), $0.value.map { ["value": $0.value, "covered": $0.covered, "errors": $0.errors, "bound": $0.bound] as [String: Any] } as Any? ?? NSNull()) }),
                     "validation": plan.validationItems, "accepted": plan.accepted.count, "audited": plan.audits.count, "human": plan.human.count,
                     "overlap_raised": raised, "second_opinion": plan.secondOpinions.count, "adjudication": adjudicate.count, "retired": plan.retire.count,
-                    "likely_spam": spam.sorted(), "skipped": plan.skipped, "suspended_to_human": plan.suspendedToHuman,
+                    "likely_spam": spam.sorted(), "skipped": plan.skipped, "waiting": plan.waiting, "suspended_to_human": plan.suspendedToHuman,
                     "suspended_classes": state.suspended.keys.sorted(), "target": policy.targetAccuracy, "model": policy.model, "dry_run": dryRun,
                 ]
                 if !dryRun {

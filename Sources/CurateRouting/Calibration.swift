@@ -20,9 +20,9 @@ public struct Threshold: Sendable, Equatable, Codable {
 /// Threshold choice: the lowest confidence t whose validation items at or above it meet the target accuracy with a
 /// penalty for small samples, error(t) + c·√(1/n(t)) ≤ 1 − target, with n(t) ≥ a minimum.
 public enum Calibration {
-    /// The penalty weight c (0.25: about 1.1 standard errors of a 5% error rate at n = 100, less as validation
-    /// grows; audits watch the rest) and the minimum n(t).
-    public static let defaultPenalty = 0.25
+    /// The penalty weight c (0.35: c·√(1/n) ≈ 1.6 standard errors of a 5% error rate, a one-sided 95% margin at
+    /// the usual target; audits watch the rest) and the minimum n(t).
+    public static let defaultPenalty = 0.35
     public static let defaultMinimum = 30
 
     /// - Parameters:

@@ -14,7 +14,7 @@ public struct RoutingError: Error, Sendable, CustomStringConvertible {
 /// model: digits-lr@1           # source of auto-accepted labels: model:NAME@VERSION
 /// target_accuracy: 0.95
 /// per_class: false             # one threshold per predicted class
-/// penalty: 0.25                # c in error(t) + c·√(1/n(t)) ≤ 1 − target
+/// penalty: 0.35                # c in error(t) + c·√(1/n(t)) ≤ 1 − target
 /// min_validation: 30           # n(t) at least this
 /// human:
 ///   queue: digits-human        # items below the threshold, most uncertain first

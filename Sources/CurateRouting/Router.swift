@@ -22,6 +22,8 @@ public struct RoutingPlan: Sendable {
     public var skipped = 0
     /// Items of classes whose audits fell below the target: sent to people.
     public var suspendedToHuman = 0
+    /// Items below the threshold outside the batch for people: left for a later run.
+    public var waiting = 0
 }
 
 /// The routing decision for each predicted item (see `RoutingPolicy`).
@@ -34,9 +36,13 @@ public enum Router {
     ///   - retired: validation items retired by earlier runs.
     ///   - suspended: class indices no longer auto-accepted.
     ///   - routed: items routed by earlier runs (left alone).
+    ///   - forPeople: when given, only these items may go to people (a selected batch); the others below the
+    ///     threshold wait for a later run. Auto-accepting still covers every predicted item: the validation items
+    ///     represent the whole pool, not a batch chosen for its uncertainty, so the threshold holds for the pool.
     public static func plan(ids: [String], probabilities: [Double], classes k: Int, committee: [Double]? = nil,
                             humanLabels: [String: Int], validation: Set<String>? = nil, retired: Set<String> = [],
-                            suspended: Set<Int> = [], routed: Set<String> = [], policy: RoutingPolicy) -> RoutingPlan {
+                            suspended: Set<Int> = [], routed: Set<String> = [], forPeople: Set<String>? = nil,
+                            policy: RoutingPolicy) -> RoutingPlan {
         let n = ids.count
         var plan = RoutingPlan()
         var top = [Int](repeating: 0, count: n), confidence = [Double](repeating: 0, count: n), margin = [Double](repeating: 0, count: n)
@@ -93,6 +99,7 @@ public enum Router {
                 if policy.auditRate > 0 && auditDraw(ids[r]) < policy.auditRate { plan.audits.append(r) }
                 continue
             }
+            if let forPeople, !forPeople.contains(ids[r]) { plan.waiting += 1; continue }
             if accepts(r) { plan.suspendedToHuman += 1 }
             var overlap = policy.overlap, reason = "below the threshold"
             if let committee, members > 1 {

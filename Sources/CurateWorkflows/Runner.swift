@@ -73,8 +73,8 @@ public struct WorkflowRunner {
             let label = "[\(index + 1)/\(ordered.count)] \(step.name)"
             let key = try self.key(step, token: token, upstream: step.after.map { keys[$0] ?? "" })
             keys[step.name] = key
-            if let done = finishedHere[step.name] {
-                keys[step.name] = done.key
+            // Finished earlier in this run and unchanged since (a fix to its inputs makes it run again).
+            if let done = finishedHere[step.name], done.key == key, try outputsMatch(done.outputs) {
                 log("\(label): finished earlier in this run")
                 continue
             }

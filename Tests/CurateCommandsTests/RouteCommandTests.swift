@@ -22,6 +22,7 @@ import Testing
             model: digits-lr@1
             target_accuracy: 0.95
             min_validation: 10
+            penalty: 0.25
             human: {queue: human, overlap_if_margin_below: 0.3, overlap_when_uncertain: 2}
             adjudication: {queue: experts}
             audit: {rate: 0.2}

@@ -43,14 +43,15 @@ import Testing
         return (ids, probs, human)
     }
 
-    @Test func planAcceptsRoutesRetiresAndQuestionsPeople() {
+    @Test func planAcceptsRoutesRetiresAndQuestionsPeople() throws {
         let (ids, probs, human) = scores()
         var policy = RoutingPolicy()
         policy.minValidation = 10
+        policy.penalty = 0.25   // 38 right of 38: 0 + 0.25·√(1/38) ≤ 0.05
         policy.uncertainMargin = 0.2
         policy.uncertainOverlap = 3
         let plan = Router.plan(ids: ids, probabilities: probs, classes: 2, humanLabels: human, policy: policy)
-        let t = try! #require(plan.thresholds[0] ?? nil)
+        let t = try #require(plan.thresholds[0] ?? nil)
         #expect(t.value == 0.9 && t.covered == 38 && t.errors == 0)
         #expect(plan.accepted.map { ids[$0.row] } == ["u0", "u1"] && plan.accepted.allSatisfy { $0.classIndex == 1 })
         // Most uncertain first; the 0.51 and 0.55 items have margins below 0.2: overlap 3.
