@@ -219,6 +219,20 @@ public struct WorkflowRunner {
         fflush(nil)   // our own lines first
         do { try process.run() } catch { throw WorkflowError(.failed, "cannot start \(executable): \(error.localizedDescription)") }
         started(process.processIdentifier)
+        // A session in the terminal: Process starts the child in its own process group, which the terminal would
+        // treat as background (its reads and mode changes stopped or refused). Hand it the terminal; take it back after.
+        let foreground = inheritAll && isatty(STDIN_FILENO) == 1
+        if foreground {
+            signal(SIGTTOU, SIG_IGN)
+            tcsetpgrp(STDIN_FILENO, process.processIdentifier)
+            kill(process.processIdentifier, SIGCONT)   // in case it touched the terminal before it was its own
+        }
+        defer {
+            if foreground {
+                tcsetpgrp(STDIN_FILENO, getpgrp())
+                signal(SIGTTOU, SIG_DFL)
+            }
+        }
         let done = DispatchSemaphore(value: 0)
         if !inheritAll {
             let handle = pipe.fileHandleForReading

@@ -218,4 +218,37 @@ import Testing
         try tmux(["send-keys", "-t", "L", digit.label])
         _ = try waitFor("the end") { $0.contains { $0.hasPrefix("Nothing left to label") } }
     }
+
+    /// The active-learning workflow with a person: its label step opens the session in this terminal (handed the
+    /// terminal as the foreground process group), the person answers, and the run goes on to commit.
+    @Test func activeLearningWorkflowWithAPerson() throws {
+        let scratch = ScratchDirectory()
+        let digits = try scratch.copyDigits(300)
+        let truth = Dictionary(uniqueKeysWithValues: digits.map { ($0.path, $0.label) })
+        scratch.write("labels.csv", "path,label\n" + digits.enumerated().filter { $0.offset % 3 != 0 }.map { "\($0.element.path),\($0.element.label)\n" }.joined())
+        for args in [["init"], ["add", "images", "--labels", "labels.csv", "--format", "csv"], ["commit", "-m", "d", "--author", "t"]] {
+            #expect(try CLI.run(args, in: scratch.path).exitCode == 0)
+        }
+        let workflow = TestFixtures.repoPath("workflows/active-learning.yaml")
+        scratch.write("run.sh", "#!/bin/sh\ncd '\(scratch.path)'\nUSER=pat '\(CLI.executable)' run '\(workflow)' --set budget=5\necho \"exit $?\" > exit.txt\nsleep 120\n")
+        chmod(scratch.path + "/run.sh", 0o755)
+        defer { _ = try? tmux(["kill-server"]) }
+        try tmux(["new-session", "-d", "-s", "L", "-x", "100", "-y", "30", scratch.path + "/run.sh"])
+        var s = try waitFor("the session inside the workflow") { $0.first?.hasPrefix("curate label — queue al-human — pat — images/") == true }
+        var answered = 0
+        while let first = s.first, first.hasPrefix("curate label — queue al-human — pat — images/"), answered < 100 {
+            let path = String(first.split(separator: " ").last!)
+            try tmux(["send-keys", "-t", "L", truth[path]!])
+            answered += 1
+            s = try waitFor("the next item") { $0.first != first }
+        }
+        #expect(answered >= 1)
+        _ = try waitFor("the end of the queue") { $0.contains { $0.hasPrefix("Nothing left to label") } }
+        try tmux(["send-keys", "-t", "L", "q"])
+        for _ in 0..<100 where ((try? String(contentsOfFile: scratch.path + "/exit.txt", encoding: .utf8)) ?? "").isEmpty { Thread.sleep(forTimeInterval: 0.1) }
+        let out = try screen().joined(separator: "\n")
+        #expect((try? String(contentsOfFile: scratch.path + "/exit.txt", encoding: .utf8)) == "exit 0\n", "\(out)")
+        #expect(out.contains("[9/9] commit: done") && out.contains("run 1 of active-learning finished"), "\(out)")
+        #expect(try CLI.run(["log", "-n", "1"], in: scratch.path).stdout.contains("active-learning round: margin, budget 5"))
+    }
 }
