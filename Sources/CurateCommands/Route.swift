@@ -96,13 +96,7 @@ extension Curate.Route {
         /// The built-in learner's probabilities for the validation share of human-labeled images and the unlabeled
         /// ones, trained on the other human-labeled images.
         func learnedPredictions(_ repo: Repository, labels: LabelSet, classes: [Int]) throws -> Predictions {
-            let column = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
-            var human: [String: Int] = [:]
-            for a in labels.annotations {
-                guard case .classification(let id) = a.label, let j = column[id] else { continue }
-                if case .model = a.source { continue }
-                human[a.item] = j
-            }
+            let human = peoplesLabels(labels, column: Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })).classes
             var trainX: [Double] = [], trainY: [Int] = [], predictX: [Double] = [], predictIds: [String] = [], d = 0
             for file in try repo.files(at: "HEAD") where file.width != nil {
                 guard let image = try? ImageDecoder().decode([UInt8](try repo.data(of: file.hash)), source: file.path).pixels else {
@@ -166,14 +160,7 @@ extension Curate.Route {
                     if let bad = c.values.firstIndex(where: { !$0.isFinite || $0 < 0 || $0 > 1 }) { throw RoutingError("\(committee): value \(c.values[bad]) is not a probability") }
                     committeeValues = c.values
                 }
-                // People's labels (any source but a model) and who gave them.
-                var human: [String: Int] = [:], labeledBy: [String: String] = [:]
-                for a in labels.annotations {
-                    guard case .classification(let id) = a.label, let j = column[id] else { continue }
-                    if case .model = a.source { continue }
-                    human[a.item] = j
-                    if case .annotator(let who) = a.source { labeledBy[a.item] = who }
-                }
+                let (human, labeledBy) = peoplesLabels(labels, column: column)
                 let p = loaded
                 var forPeople: Set<String>?
                 if let batch {
@@ -413,4 +400,16 @@ extension Curate.Route {
             }
         }
     }
+}
+
+/// People's classification labels (any source but a model) as class columns by item, and who gave them.
+func peoplesLabels(_ labels: LabelSet, column: [Int: Int]) -> (classes: [String: Int], by: [String: String]) {
+    var classes: [String: Int] = [:], by: [String: String] = [:]
+    for a in labels.annotations {
+        guard case .classification(let id) = a.label, let j = column[id] else { continue }
+        if case .model = a.source { continue }
+        classes[a.item] = j
+        if case .annotator(let who) = a.source { by[a.item] = who }
+    }
+    return (classes, by)
 }
