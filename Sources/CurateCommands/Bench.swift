@@ -293,6 +293,8 @@ extension Curate.Bench {
         @Option var seeds = 3
         @Option var rounds = 5
         @Option var target = 0.95
+        @Option(help: "simulate: items of each batch people label for validation.") var validationPerBatch = 60
+        @Option(help: "simulate: the penalty c.") var penalty = RoutingPolicy().penalty
         @OptionGroup var source: LabelSourceOptions
 
         func run() async throws {
@@ -336,8 +338,10 @@ extension Curate.Bench {
                     for a in set.annotations { if case .classification(let id) = a.label, let j = classIndex[id] { labelOf[a.item] = j } }
                     let labeled = table.paths.indices.filter { labelOf[table.paths[$0]] != nil }
                     let d = table.dimensions
-                    let simulation = RoutingSimulation(features: labeled.flatMap { Array(table.features[$0 * d..<($0 + 1) * d]) }, dimensions: d,
+                    policy.penalty = penalty
+                    var simulation = RoutingSimulation(features: labeled.flatMap { Array(table.features[$0 * d..<($0 + 1) * d]) }, dimensions: d,
                                                        labels: labeled.map { labelOf[table.paths[$0]]! }, classes: classIndex.count, policy: policy)
+                    simulation.validationPerBatch = validationPerBatch
                     var rows: [[String: Any]] = []
                     for seed in 1...seeds {
                         for r in simulation.run(rounds: rounds, seed: UInt64(seed)) {
