@@ -185,7 +185,7 @@ extension Curate.Route {
                 }
                 // Disagreements among the human queue's answers go to adjudication.
                 var adjudicate: [QueueItem] = []
-                if let queue = policy.adjudicationQueue {
+                if policy.adjudicationQueue != nil {
                     var answers: [String: Set<String>] = [:]
                     for a in try repo.queueAnswers(policy.humanQueue) where !a.isGold {
                         if let o = try? JSONSerialization.jsonObject(with: Data(a.answer.utf8)) as? [String: Any], let c = o["class"] as? String { answers[a.path, default: []].insert(c) }
@@ -193,7 +193,6 @@ extension Curate.Route {
                     for (path, set) in answers.sorted(by: { $0.key < $1.key }) where set.count > 1 && state.items[path]?.decision != .adjudication {
                         adjudicate.append(QueueItem(path: path))
                     }
-                    _ = queue
                 }
                 // Annotators: likely spam gets nothing; skills per class order what each is served.
                 var spam: [String] = [], skills: [String: [String: Double]] = [:]
