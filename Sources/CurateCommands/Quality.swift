@@ -240,18 +240,7 @@ struct ConsensusOptions: ParsableArguments {
     /// Gold labels by item path, class names resolved with `schema`.
     func goldLabels(_ schema: LabelSchema) throws -> [String: Int] {
         guard let gold else { return [:] }
-        guard let text = try? String(contentsOfFile: gold, encoding: .utf8) else { throw QualityError("\(gold): cannot read") }
-        var result: [String: Int] = [:]
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where n > 0 {
-            let parts = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            if parts.count == 1 && parts[0].isEmpty { continue }
-            guard parts.count >= 2 else { throw QualityError("\(gold):\(n + 1): expected path,label") }
-            guard let k = schema.id(named: parts[1]) ?? Int(parts[1]).flatMap({ schema.labelClass(id: $0)?.id }) else {
-                throw QualityError("\(gold):\(n + 1): unknown class '\(parts[1])'")
-            }
-            result[parts[0]] = k
-        }
-        return result
+        return try readGoldCSV(gold, schema: schema)
     }
 
     func run(_ crowd: Crowd) -> Crowd.Result {
@@ -544,4 +533,20 @@ func jsonText(_ object: [String: Any]) throws -> String {
 
 extension String {
     var nonEmpty: String? { isEmpty ? nil : self }
+}
+
+/// A gold file (`path,label` with a header): class ids by item path, names resolved with `schema`.
+func readGoldCSV(_ path: String, schema: LabelSchema) throws -> [String: Int] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw QualityError("\(path): cannot read") }
+    var result: [String: Int] = [:]
+    for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where n > 0 {
+        let parts = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        if parts.count == 1 && parts[0].isEmpty { continue }
+        guard parts.count >= 2 else { throw QualityError("\(path):\(n + 1): expected path,label") }
+        guard let k = schema.id(named: parts[1]) ?? Int(parts[1]).flatMap({ schema.labelClass(id: $0)?.id }) else {
+            throw QualityError("\(path):\(n + 1): unknown class '\(parts[1])'")
+        }
+        result[parts[0]] = k
+    }
+    return result
 }

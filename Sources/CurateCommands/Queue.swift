@@ -84,11 +84,7 @@ extension Curate.Queue {
                 }
                 var items: [QueueItem] = []
                 if let from {
-                    guard let text = try? String(contentsOfFile: from, encoding: .utf8) else { throw CommandFailure(message: "\(from): cannot read", exitCode: ExitCodes.notFound) }
-                    for (n, line) in text.split(separator: "\n").enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-                        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let item = object["item"] as? String else {
-                            throw CommandFailure(message: "\(from):\(n + 1): expected {\"item\": PATH, …}", exitCode: ExitCodes.dataError)
-                        }
+                    for (item, object) in try readBatch(from) {
                         var suggestion: String?
                         if let s = object["suggestion"] { suggestion = (try? JSONSerialization.data(withJSONObject: s)).map { String(decoding: $0, as: UTF8.self) } }
                         items.append(QueueItem(path: item, suggestion: suggestion))
@@ -260,4 +256,17 @@ extension Curate.Queue {
             }
         }
     }
+}
+
+/// A batch file (JSON Lines, `{"item": PATH, …}` per line, as `curate select --out` writes): each item with its object.
+func readBatch(_ path: String) throws -> [(item: String, object: [String: Any])] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CommandFailure(message: "\(path): cannot read", exitCode: ExitCodes.notFound) }
+    var result: [(item: String, object: [String: Any])] = []
+    for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let item = object["item"] as? String else {
+            throw CommandFailure(message: "\(path):\(n + 1): expected {\"item\": PATH, …}", exitCode: ExitCodes.dataError)
+        }
+        result.append((item, object))
+    }
+    return result
 }

@@ -163,17 +163,7 @@ extension Curate.Route {
                 let (human, labeledBy) = peoplesLabels(labels, column: column)
                 let p = loaded
                 var forPeople: Set<String>?
-                if let batch {
-                    guard let text = try? String(contentsOfFile: batch, encoding: .utf8) else { throw CommandFailure(message: "\(batch): cannot read", exitCode: ExitCodes.notFound) }
-                    var chosen = Set<String>()
-                    for (n, line) in text.split(separator: "\n").enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-                        guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let item = o["item"] as? String else {
-                            throw RoutingError("\(batch):\(n + 1): expected {\"item\": PATH, …}")
-                        }
-                        chosen.insert(item)
-                    }
-                    forPeople = chosen
-                }
+                if let batch { forPeople = Set(try readBatch(batch).map(\.item)) }
                 let state = try repo.routeState()
                 let suspended = Set(state.suspended.keys.compactMap { name in classes.firstIndex { $0.name == name } })
                 let plan = Router.plan(ids: p.ids, probabilities: p.probabilities, classes: p.classes, committee: committeeValues,
@@ -200,23 +190,9 @@ extension Curate.Route {
                     guard let format = LabelFormat(rawValue: policy.annotatorFormat) else { throw RoutingError("annotators.format \(policy.annotatorFormat): not a label format") }
                     let folder = (file as NSString).deletingLastPathComponent
                     let set = try format.read(from: file, options: LabelReadOptions(imagesRoot: folder.isEmpty ? "." : folder)).labelSet
-                    var gold: [String: Int] = [:]
-                    if let g = policy.annotatorGold {
-                        guard let text = try? String(contentsOfFile: g, encoding: .utf8) else { throw CommandFailure(message: "\(g): cannot read", exitCode: ExitCodes.notFound) }
-                        for line in text.split(separator: "\n").dropFirst() {
-                            let parts = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                            if parts.count >= 2, let id = set.schema.id(named: parts[1]) { gold[parts[0]] = id }
-                        }
-                    }
-                    let crowd = LabeledCrowd(set, gold: gold)
+                    let crowd = LabeledCrowd(set, gold: try policy.annotatorGold.map { try readGoldCSV($0, schema: set.schema) } ?? [:])
                     guard !crowd.annotators.isEmpty else { throw RoutingError("\(file): no classification labels with an annotator:ID source") }
-                    let report = AnnotatorReport(crowd: crowd.crowd, consensus: crowd.crowd.dawidSkene(), seconds: crowd.seconds)
-                    let k = report.classes
-                    for a in report.annotators {
-                        let who = crowd.annotators[a.worker]
-                        if a.verdict == .likelySpam { spam.append(who); continue }
-                        for c in set.schema.classes where c.id < k { skills[who, default: [:]][c.name] = a.confusion[c.id * k + c.id] }
-                    }
+                    (spam, skills) = crowd.spamAndSkills(schema: set.schema)
                 }
                 // What goes where.
                 var records: [RouteRecord] = []

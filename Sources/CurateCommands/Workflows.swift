@@ -56,12 +56,12 @@ extension Curate {
                 guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw CommandFailure(message: "\(file): cannot read", exitCode: ExitCodes.notFound) }
                 var overrides: [String: String] = [:]
                 for s in settings {
-                    guard let eq = s.firstIndex(of: "="), eq != s.startIndex else { throw ValidationError("--set takes name=value, not \(s)") }
+                    guard let eq = s.firstIndex(of: "="), eq != s.startIndex else { throw CommandFailure(message: "--set takes name=value, not \(s)", exitCode: ExitCodes.usage) }
                     overrides[String(s[..<eq])] = String(s[s.index(after: eq)...])
                 }
                 let workflow = try Workflow(yaml: text, file: file, overrides: overrides)
                 for name in force where !workflow.steps.contains(where: { $0.name == name }) {
-                    throw ValidationError("--force \(name): no such step (steps: \(workflow.steps.map(\.name).joined(separator: ", ")))")
+                    throw CommandFailure(message: "--force \(name): no such step (steps: \(workflow.steps.map(\.name).joined(separator: ", ")))", exitCode: ExitCodes.usage)
                 }
                 let repo = try repository.open()
                 var options = WorkflowRunner.Options(curate: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path)

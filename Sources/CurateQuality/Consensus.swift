@@ -302,3 +302,19 @@ public struct LabeledCrowd: Sendable {
         return Ratings(categories: values)
     }
 }
+
+extension LabeledCrowd {
+    /// For routing: the annotators whose verdict is likely spam (Dawid-Skene consensus), and every other annotator's
+    /// accuracy per class name (the diagonal of their Dawid-Skene confusion matrix).
+    public func spamAndSkills(schema: LabelSchema) -> (spam: [String], skills: [String: [String: Double]]) {
+        let report = AnnotatorReport(crowd: crowd, consensus: crowd.dawidSkene(), seconds: seconds)
+        let k = report.classes
+        var spam: [String] = [], skills: [String: [String: Double]] = [:]
+        for a in report.annotators {
+            let who = annotators[a.worker]
+            if a.verdict == .likelySpam { spam.append(who); continue }
+            for c in schema.classes where c.id < k { skills[who, default: [:]][c.name] = a.confusion[c.id * k + c.id] }
+        }
+        return (spam, skills)
+    }
+}

@@ -47,4 +47,21 @@ import Testing
         #expect(try CLI.run(["queue", "close", "round1"], in: scratch.path).exitCode == 0)
         #expect(try CLI.run(["queue", "next", "round1", "--annotator", "cleo"], in: scratch.path).stderr.contains("queue round1 is closed"))
     }
+
+    /// Box queues check the batch's suggested boxes when they are created, not mid-session.
+    @Test func badBoxSuggestionsAreRefusedAtCreate() throws {
+        let scratch = ScratchDirectory()
+        let digit = try scratch.copyDigits(1)[0]
+        scratch.write("labels.csv", "path,label\n\(digit.path),\(digit.label)\n")
+        for args in [["init"], ["add", "images", "--labels", "labels.csv", "--format", "csv"], ["commit", "-m", "d", "--author", "t"]] {
+            #expect(try CLI.run(args, in: scratch.path).exitCode == 0)
+        }
+        scratch.write("a.jsonl", #"{"item": "\#(digit.path)", "suggestion": {"boxes": [{"class": "dragon", "x": 1, "y": 1, "w": 2, "h": 2}]}}"# + "\n")
+        let unknown = try CLI.run(["queue", "create", "b", "--task", "boxes", "--from", "a.jsonl"], in: scratch.path)
+        #expect(unknown.exitCode == 65 && unknown.stderr.contains("\(digit.path): suggested box with class dragon, not a class of the schema"), "\(unknown.stderr)")
+        scratch.write("b.jsonl", #"{"item": "\#(digit.path)", "suggestion": {"boxes": [{"class": "\#(digit.label)", "x": 1, "y": 1, "w": -2, "h": 2}]}}"# + "\n")
+        let negative = try CLI.run(["queue", "create", "b", "--task", "boxes", "--from", "b.jsonl"], in: scratch.path)
+        #expect(negative.exitCode == 65 && negative.stderr.contains("\(digit.path): suggested box needs finite x, y and positive w, h"))
+        #expect(try CLI.run(["queue", "list"], in: scratch.path).stdout.contains("no queues"))
+    }
 }

@@ -95,6 +95,11 @@ import Testing
         let overall = audit["overall"] as! [String: Any]
         #expect(overall["audited"] as! Int > 0 && (overall["high"] as! Double) >= (overall["accuracy"] as! Double))
         #expect(try run(["route", "report"]).stdout.contains("audits of auto-accepted labels:"))
+        // The audit gate: more than one audited item, so the lower bound of the interval is below 1.
+        let gate = try CLI.run(["route", "report", "--dry-run", "--fail-on", "low<0.9999"], in: scratch.path)
+        #expect(gate.exitCode == 65 && gate.stderr.contains("gate failed: low is ") && gate.stderr.contains("the gate fails at low<0.9999"), "\(gate.stderr)")
+        let unknownMetric = try CLI.run(["route", "report", "--dry-run", "--fail-on", "alpha<0.5"], in: scratch.path)
+        #expect(unknownMetric.exitCode == 65 && unknownMetric.stderr.contains("this command does not measure 'alpha' (it measures: accuracy, audited, high, low, suspended)"), "\(unknownMetric.stderr)")
         // Audits that contradict the model: its classes are suspended, and the next batch's items of those classes
         // go to people instead of being auto-accepted.
         // (ben answered first, so every audited item carries his "0".)
@@ -132,7 +137,15 @@ import Testing
         let shape = try CLI.run(["route", "--predictions", "short.jsonl"], in: scratch.path)
         #expect(shape.exitCode == 65 && shape.stderr.contains("short.jsonl: 2 columns, but the schema has 10 classes"))
         scratch.write("nan.jsonl", #"{"item": "\#(digits[12].path)", "probs": [NaN, 0.5, 0.5, 0, 0, 0, 0, 0, 0, 0]}"# + "\n")
-        #expect(try CLI.run(["route", "--predictions", "nan.jsonl"], in: scratch.path).exitCode == 65)
+        let nan = try CLI.run(["route", "--predictions", "nan.jsonl"], in: scratch.path)
+        #expect(nan.exitCode == 65 && nan.stderr.contains("nan.jsonl:1: not a JSON object"), "\(nan.stderr)")
+        scratch.write("sum.jsonl", #"{"item": "\#(digits[12].path)", "probs": [0.9, 0.5, 0.5, 0, 0, 0, 0, 0, 0, 0]}"# + "\n")
+        let sum = try CLI.run(["route", "--predictions", "sum.jsonl"], in: scratch.path)
+        #expect(sum.exitCode == 65 && sum.stderr.contains("sum.jsonl: row 1 (\(digits[12].path)): probabilities sum to 1.9, not 1"), "\(sum.stderr)")
+        scratch.write("one.jsonl", #"{"item": "\#(digits[12].path)", "probs": [\#(uniform)]}"# + "\n")
+        scratch.write("batch.jsonl", "not json\n")
+        let batch = try CLI.run(["route", "--predictions", "one.jsonl", "--batch", "batch.jsonl"], in: scratch.path)
+        #expect(batch.exitCode == 65 && batch.stderr.contains("batch.jsonl:1: expected {\"item\": PATH, …}"), "\(batch.stderr)")
         scratch.write("bad.yaml", "target_accuracy: 0.9\nhuman: {queue: human, speed: 3}\n")
         let policy = try CLI.run(["route", "--predictions", "preds.jsonl", "--policy", "bad.yaml"], in: scratch.path)
         #expect(policy.exitCode == 65 && policy.stderr.contains("bad.yaml:2: unknown key 'human.speed'"))

@@ -145,4 +145,27 @@ import Testing
         pgrep.waitUntilExit()
         #expect(pgrep.terminationStatus == 1, "a leftover of the killed step is still running")
     }
+
+    /// Command-line mistakes and direct diff gates: one-line errors, nothing run.
+    @Test func badArgumentsAndDiffGates() throws {
+        let scratch = ScratchDirectory()
+        let digits = try scratch.copyDigits(20)
+        scratch.write("labels.csv", "path,label\n" + digits.map { "\($0.path),\($0.label)\n" }.joined())
+        for args in [["init"], ["add", "images", "--labels", "labels.csv", "--format", "csv"], ["commit", "-m", "d", "--author", "t"]] { _ = try run(args, in: scratch.path) }
+        scratch.write("flow.yaml", "params: {n: \"1\"}\nsteps:\n  - {name: a, run: shell, command: [sh, -c, \"echo ran > ran.txt\"]}\n")
+        #expect(try run(["run", "flow.yaml", "--force", "b"], in: scratch.path, expect: 64).stderr.contains("--force b: no such step (steps: a)"))
+        #expect(try run(["run", "flow.yaml", "--set", "m=2"], in: scratch.path, expect: 65).stderr.contains("--set m: the workflow has no parameter m (it has: n)"))
+        #expect(try run(["run", "flow.yaml", "--oracle", "missing.csv"], in: scratch.path, expect: 66).stderr.contains("missing.csv: cannot read (the oracle's labels)"))
+        #expect(try run(["run", "nope.yaml"], in: scratch.path, expect: 66).stderr.contains("nope.yaml: cannot read"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/ran.txt"))
+        #expect(try run(["runs"], in: scratch.path).stdout.contains("no workflow runs"))
+        // diff gates: dropping the labels of 5 items of 20 (25%).
+        scratch.write("drop.csv", "path,label\n" + digits.prefix(15).map { "\($0.path),\($0.label)\n" }.joined())
+        try FileManager.default.removeItem(atPath: scratch.path + "/" + digits[19].path)
+        _ = try run(["add", "images"], in: scratch.path)
+        let removed = try run(["diff", "--fail-on", "removed>0"], in: scratch.path, expect: 65)
+        #expect(removed.stderr.contains("gate failed: removed is 1, the gate fails at removed>0"), "\(removed.stderr)")
+        #expect(try run(["diff", "--fail-on", "removed>10%,tvd>0.5"], in: scratch.path).exitCode == 0)
+        #expect(try run(["diff", "--fail-on", "colour>1"], in: scratch.path, expect: 65).stderr.contains("this command does not measure 'colour'"))
+    }
 }
