@@ -213,18 +213,46 @@ extension Curate {
 
     struct Fsck: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check every object's hash and every commit's trees.",
-            discussion: "Exits 65 and names each damaged object, pack, commit or ref.\n\nExample:\n  curate fsck")
+            abstract: "Check every object's hash, every commit's trees and the metadata database; rebuild a lost database.",
+            discussion: """
+                Exits 65 and names each damaged object, pack, commit or ref, or a metadata database that is missing,
+                empty or damaged. --rebuild recovers the history from the objects after such a loss: commits, trees,
+                labels, schemas, HEAD and tags (from .curate/refs.log); commits no ref reaches are tagged
+                recovered-<id>. The old database is moved aside, never deleted. Uncommitted labels, queues, answers,
+                routing and workflow runs lived only in the database and are not recovered.
+
+                Examples:
+                  curate fsck
+                  curate fsck --rebuild
+                """)
 
         @Flag(help: "Print JSON.")
         var json = false
 
+        @Flag(help: "Rebuild .curate/metadata.sqlite from the objects (the old file is kept beside it).")
+        var rebuild = false
+
+        @OptionGroup var writer: WriterOptions
         @OptionGroup var repository: RepositoryOption
 
         func run() async throws {
             try await reportingErrors {
-                let repo = try repository.open()
-                let report = try repo.fsck()
+                if rebuild {
+                    let report = try Repository.rebuildMetadata(at: repository.path, wait: writer.wait)
+                    if json { try printJSON(report); return }
+                    if let previous = report.previousDatabase { Console.out("kept the old database as \(previous)") }
+                    for pack in report.unindexedPacks { Console.warning("pack \(pack) has no index (format 1): its objects cannot be located; the file is kept") }
+                    Console.out("rebuilt the metadata from \(report.objects) objects: \(report.commits) commits, HEAD \(report.head?.short() ?? "none"), "
+                        + "\(report.tags.count) tag(s)" + (report.recoveredTags.isEmpty ? "" : ", recovered: " + report.recoveredTags.joined(separator: " ")))
+                    return
+                }
+                let report: FsckReport
+                do {
+                    report = try repository.open().fsck()
+                } catch let error as VersioningError where error.code == .corrupt {
+                    // A repository that cannot be opened is fsck's finding, not its failure.
+                    report = FsckReport(objectsChecked: 0, commitsChecked: 0, problems: [error.message])
+                }
                 if json { try printJSON(report) } else {
                     for problem in report.problems { Console.error(problem) }
                     Console.out("checked \(report.objectsChecked) objects and \(report.commitsChecked) commits: "

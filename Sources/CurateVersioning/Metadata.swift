@@ -1,13 +1,33 @@
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The SQLite metadata database (`.curate/metadata.sqlite`, WAL mode through a GRDB `DatabasePool`):
 /// readers never block the one writer. See FORMAT.md for the tables.
 enum Metadata {
     /// Version of the on-disk layout; bump it (with a migration) whenever the layout changes.
-    static let formatVersion = 1
+    /// 1: packs without indexes. 2: every pack has a `.idx` beside it and ref moves are logged in `refs.log`,
+    /// so the history can be rebuilt from `.curate/` if the database is lost (`fsck --rebuild`).
+    static let formatVersion = 2
 
-    static func open(_ path: String) throws(VersioningError) -> DatabasePool {
+    /// What a lost or emptied database costs, and the way back.
+    static func missingMessage(_ path: String, _ what: String) -> String {
+        "\(path): metadata \(what); the objects in .curate/packs and .curate/objects are intact: run curate fsck --rebuild to recover the history (nothing was changed)"
+    }
+
+    /// Opens (or, with `creating`, creates) the database and brings its tables up to date.
+    ///
+    /// An existing repository's database must be there, non-empty, and hold the repository's tables: an empty or
+    /// foreign file is never taken for a new repository (which `gc` would then empty of its history).
+    static func open(_ path: String, creating: Bool = false) throws(VersioningError) -> DatabasePool {
+        if !creating {
+            var st = stat()
+            guard stat(path, &st) == 0 else { throw VersioningError(.corrupt, missingMessage(path, "is missing")) }
+            guard st.st_size > 0 else { throw VersioningError(.corrupt, missingMessage(path, "is empty")) }
+        }
+        let pool: DatabasePool
         do {
             var config = Configuration()
             config.busyMode = .timeout(10)
@@ -17,11 +37,46 @@ enum Metadata {
                 // Read the database through mmap: status reads every row of the stat cache.
                 try db.execute(sql: "PRAGMA mmap_size = 1073741824")
             }
-            let pool = try DatabasePool(path: path, configuration: config)
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw databaseError(error, path: path, "cannot open the metadata database")
+        }
+        do {
+            if !creating {
+                let intact = try pool.read { db -> Bool in
+                    let tables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
+                    guard tables.isSuperset(of: ["meta", "grdb_migrations", "refs", "commits", "objects"]) else { return false }
+                    return try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'format_version'") != nil
+                }
+                guard intact else {
+                    try? pool.close()
+                    throw VersioningError(.corrupt, missingMessage(path, "lacks the repository's tables"))
+                }
+            }
             try migrator.migrate(pool)
             return pool
         } catch {
-            throw VersioningError(.io, "\(path): cannot open the metadata database: \(error)")
+            try? pool.close()
+            throw databaseError(error, path: path, "cannot open the metadata database")
+        }
+    }
+
+    /// A database failure as a one-line message naming the file: damage (exit 65) told apart from a full disk or
+    /// an I/O error (exit 1).
+    static func databaseError(_ error: any Error, path: String, _ what: String) -> VersioningError {
+        if let e = error as? VersioningError { return e }
+        guard let e = error as? DatabaseError else { return VersioningError(.io, "\(path): \(what): \(error)") }
+        switch e.resultCode {
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            return VersioningError(.corrupt, "\(path): the metadata database is damaged (\(e.message ?? "malformed")); the objects are intact: run curate fsck --rebuild")
+        case .SQLITE_FULL:
+            return VersioningError(.io, "\(path): \(what): the disk is full; free space and retry (nothing was changed)")
+        case .SQLITE_IOERR:
+            return VersioningError(.io, "\(path): \(what): disk I/O error (is the disk full or failing?)")
+        case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_CANTOPEN, .SQLITE_AUTH:
+            return VersioningError(.io, "\(path): \(what): cannot open or write it (\(e.message ?? "permission denied")); check permissions")
+        default:
+            return VersioningError(.io, "\(path): \(what): \(e.message ?? "\(error)")")
         }
     }
 
@@ -95,6 +150,11 @@ enum Metadata {
                     started REAL NOT NULL, finished REAL, outputs TEXT, pid INTEGER, message TEXT, PRIMARY KEY (run, step));
                 """)
         }
+        migrator.registerMigration("v6 workflow process identity") { db in
+            // Who a step's process is (boot id and start time from /proc), so a resumed run never signals a
+            // process that merely reused the pid.
+            try db.execute(sql: "ALTER TABLE workflow_steps ADD COLUMN process TEXT")
+        }
         return migrator
     }
 }
@@ -102,7 +162,6 @@ enum Metadata {
 extension VersioningError {
     /// Wraps a database error.
     static func database(_ error: any Error, _ what: String) -> VersioningError {
-        if let e = error as? VersioningError { return e }
-        return VersioningError(.io, "metadata database: \(what): \(error)")
+        Metadata.databaseError(error, path: ".curate/metadata.sqlite", what)
     }
 }

@@ -34,8 +34,8 @@ struct ObjectStore: Sendable {
         objectsDirectory + "/" + hash.hex.prefix(2) + "/" + hash.hex.dropFirst(2)
     }
 
-    /// Reads an object's bytes and checks them against the hash when `verify` is set.
-    func read(_ hash: ContentHash, at location: ObjectLocation, verify: Bool = false) throws(VersioningError) -> Data {
+    /// Reads an object's bytes and checks them against the hash: damaged bytes are never returned.
+    func read(_ hash: ContentHash, at location: ObjectLocation) throws(VersioningError) -> Data {
         let path = location.pack.map { packsDirectory + "/" + $0 } ?? loosePath(hash)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw VersioningError(.corrupt, "object \(hash.short()) is missing (\(path): \(String(cString: strerror(errno)))); run curate fsck") }
@@ -43,8 +43,8 @@ struct ObjectStore: Sendable {
         var data = Data(count: location.length)
         let got = data.withUnsafeMutableBytes { preadFully(fd, $0.baseAddress!, location.length, off_t(location.offset)) }
         guard got == location.length else { throw VersioningError(.corrupt, "object \(hash.short()) is truncated in \(path); run curate fsck") }
-        if verify, ContentHash.of(data) != hash {
-            throw VersioningError(.corrupt, "object \(hash.short()) in \(path) does not match its hash; run curate fsck")
+        if ContentHash.of(data) != hash {
+            throw VersioningError(.corrupt, "object \(hash.short()) in \(path) is damaged (its bytes do not match its hash); run curate fsck")
         }
         return data
     }
@@ -112,6 +112,8 @@ final class PackWriter {
         guard fsync(fd) == 0 else { throw VersioningError(.io, "\(temporary): fsync failed: \(String(cString: strerror(errno)))") }
         close(fd)
         fd = -1
+        // The index goes in first: a pack in packs/ always has one, so `fsck --rebuild` can find every object in it.
+        try writeDurably(PackIndex.serialize(entries), to: PackIndex.path(forPack: final), mode: 0o444)
         guard rename(temporary, final) == 0 else { throw VersioningError(.io, "\(final): rename failed: \(String(cString: strerror(errno)))") }
         fsyncDirectory((final as NSString).deletingLastPathComponent)
         return entries
@@ -121,6 +123,41 @@ final class PackWriter {
     func abandon() {
         if fd >= 0 { close(fd); fd = -1 }
         unlink(temporary)
+    }
+}
+
+/// The index beside each pack (`pack-<uuid>.idx`): what the pack holds and where, so that the objects of a
+/// repository whose metadata database was lost can be found again (format 2; see FORMAT.md).
+enum PackIndex {
+    static let header = "curate-pack-index 1\n"
+
+    static func path(forPack pack: String) -> String {
+        (pack.hasSuffix(".pack") ? String(pack.dropLast(5)) : pack) + ".idx"
+    }
+
+    static func serialize(_ entries: [(ContentHash, ObjectLocation)]) -> Data {
+        var text = header
+        for (hash, location) in entries { text += "\(hash.hex) \(location.offset) \(location.length)\n" }
+        return Data(text.utf8)
+    }
+
+    /// Reads an index; every entry must lie inside a pack of `packSize` bytes.
+    static func read(_ path: String, pack: String, packSize: Int) throws(VersioningError) -> [(ContentHash, ObjectLocation)] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw VersioningError(.corrupt, "\(path): cannot read the pack index")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        guard text.hasPrefix(header) else { throw VersioningError(.corrupt, "\(path): not a pack index") }
+        var entries: [(ContentHash, ObjectLocation)] = []
+        for line in text.dropFirst(header.count).split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count == 3, let hash = ContentHash(hex: String(fields[0])), let offset = Int(fields[1]), let length = Int(fields[2]),
+                  offset >= 0, length >= 0, offset <= packSize, length <= packSize - offset else {
+                throw VersioningError(.corrupt, "\(path): malformed entry '\(line.prefix(80))'")
+            }
+            entries.append((hash, ObjectLocation(pack: pack, offset: offset, length: length)))
+        }
+        return entries
     }
 }
 
@@ -167,4 +204,39 @@ func writeDurably(_ data: Data, to path: String, mode: mode_t = 0o644) throws(Ve
         throw VersioningError(.io, "\(path): cannot write: \(reason)")
     }
     fsyncDirectory(directory)
+}
+
+/// The ref log (`.curate/refs.log`, format 2): every move of HEAD and every new tag, appended and fsynced before
+/// the database records it, so `fsck --rebuild` can restore HEAD and the tags. Lines: `<unix seconds> <ref> <old|-> <new>`.
+enum RefLog {
+    struct Entry: Equatable {
+        var name: String
+        var old: ContentHash?
+        var new: ContentHash
+    }
+
+    static func path(_ curateDirectory: String) -> String { curateDirectory + "/refs.log" }
+
+    static func append(_ curateDirectory: String, _ entry: Entry) throws(VersioningError) {
+        let path = path(curateDirectory)
+        let line = "\(String(format: "%.3f", Date().timeIntervalSince1970)) \(entry.name) \(entry.old?.hex ?? "-") \(entry.new.hex)\n"
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw VersioningError(.io, "\(path): cannot write: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let ok = line.withCString { pointer -> Bool in
+            let count = strlen(pointer)
+            return write(fd, pointer, count) == count && fsync(fd) == 0
+        }
+        guard ok else { throw VersioningError(.io, "\(path): cannot write: \(String(cString: strerror(errno)))") }
+    }
+
+    /// The entries in order; lines that do not parse (a torn last line after a crash) are skipped.
+    static func read(_ curateDirectory: String) -> [Entry] {
+        guard let data = FileManager.default.contents(atPath: path(curateDirectory)) else { return [] }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ")
+            guard f.count == 4, let new = ContentHash(hex: String(f[3])) else { return nil }
+            return Entry(name: String(f[1]), old: ContentHash(hex: String(f[2])), new: new)
+        }
+    }
 }

@@ -49,7 +49,7 @@ extension Repository {
             var writtenPaths: [String] = []
             for (path, entry) in selected.sorted(by: { $0.key < $1.key }) {
                 if state.contents[path]?.hash == entry.hash { unchanged += 1; continue }
-                try writeWorkingFile(snapshot.reader.read(entry.hash, verify: true), to: tree.fullPath(path))
+                try writeWorkingFile(snapshot.reader.read(entry.hash), to: tree.fullPath(path))
                 writtenPaths.append(path)
                 written += 1
             }
@@ -96,7 +96,7 @@ extension Repository {
         }
         var written = 0
         for (path, entry) in selected.sorted(by: { $0.key < $1.key }) {
-            try writeWorkingFile(snapshot.reader.read(entry.hash, verify: true), to: destination + "/" + path)
+            try writeWorkingFile(snapshot.reader.read(entry.hash), to: destination + "/" + path)
             written += 1
         }
         return CheckoutReport(commit: snapshot.commit.id, written: written, unchanged: 0, removed: 0, labels: 0)

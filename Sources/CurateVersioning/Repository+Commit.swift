@@ -140,6 +140,9 @@ extension Repository {
                     try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('committed_schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                                    arguments: [schemaHash?.hex ?? "-"])
                 }
+                // After the database: a log entry always names a recorded commit (gc relies on it). If this write fails
+                // (disk full) the commit stands; `fsck --rebuild` would then find it as the newest descendant of HEAD.
+                try? RefLog.append(curateDirectory, .init(name: "HEAD", old: index.head, new: final.id))
                 state.packs = []
                 return final
             } catch {

@@ -5,9 +5,15 @@ import GRDB
 extension Repository {
     /// The current commit, or nil before the first commit.
     public func head() throws(VersioningError) -> ContentHash? {
-        try read("reading HEAD") { db in
-            try String.fetchOne(db, sql: "SELECT commit_id FROM refs WHERE name = 'HEAD'").map(ContentHash.init(trusted:))
+        let row = try read("reading HEAD") { db in
+            try Row.fetchOne(db, sql: "SELECT refs.commit_id, commits.id FROM refs LEFT JOIN commits ON commits.id = refs.commit_id WHERE refs.name = 'HEAD'")
         }
+        guard let row else { return nil }
+        let id: String = row[0]
+        guard (row[1] as String?) != nil else {
+            throw VersioningError(.corrupt, "HEAD names commit \(id.prefix(10)), which is not in the metadata database; run curate fsck")
+        }
+        return ContentHash(trusted: id)
     }
 
     /// Resolves a revision: `HEAD`, a tag, a full or unique short commit id (4+ hex digits), each optionally
@@ -103,17 +109,18 @@ extension Repository {
                 }
                 try db.execute(sql: "INSERT INTO refs (name, commit_id) VALUES (?, ?)", arguments: ["tag/" + name, id.hex])
             }
+            try? RefLog.append(curateDirectory, .init(name: "tag/" + name, old: nil, new: id))
             return id
         }
     }
 
     /// Reads one object through the metadata's location.
-    func object(_ hash: ContentHash, verify: Bool = false) throws(VersioningError) -> Data {
+    func object(_ hash: ContentHash) throws(VersioningError) -> Data {
         let row = try read("locating object") { db in
             try Row.fetchOne(db, sql: "SELECT pack, offset, length FROM objects WHERE hash = ?", arguments: [hash.hex])
         }
         guard let row else { throw VersioningError(.corrupt, "object \(hash.short()) is not in the store; run curate fsck") }
-        return try store.read(hash, at: ObjectLocation(pack: row[0], offset: row[1] ?? 0, length: row[2]), verify: verify)
+        return try store.read(hash, at: ObjectLocation(pack: row[0], offset: row[1] ?? 0, length: row[2]))
     }
 
     /// A commit's files: path → entry (with labels), walking its trees.
@@ -168,9 +175,9 @@ final class ObjectReader {
         return location
     }
 
-    func read(_ hash: ContentHash, verify: Bool = false) throws(VersioningError) -> Data {
+    func read(_ hash: ContentHash) throws(VersioningError) -> Data {
         guard let location = try location(hash) else { throw VersioningError(.corrupt, "object \(hash.short()) is not in the store; run curate fsck") }
-        guard let pack = location.pack else { return try store.read(hash, at: location, verify: verify) }
+        guard let pack = location.pack else { return try store.read(hash, at: location) }
         let handle: FileHandle
         if let open = handles[pack] { handle = open } else {
             guard let opened = FileHandle(forReadingAtPath: store.packsDirectory + "/" + pack) else {
@@ -182,7 +189,7 @@ final class ObjectReader {
         var data = Data(count: location.length)
         let got = data.withUnsafeMutableBytes { preadFully(handle.fileDescriptor, $0.baseAddress!, location.length, off_t(location.offset)) }
         guard got == location.length else { throw VersioningError(.corrupt, "object \(hash.short()) is truncated in pack \(pack); run curate fsck") }
-        if verify, ContentHash.of(data) != hash { throw VersioningError(.corrupt, "object \(hash.short()) in pack \(pack) does not match its hash") }
+        if ContentHash.of(data) != hash { throw VersioningError(.corrupt, "object \(hash.short()) in pack \(pack) is damaged (its bytes do not match its hash); run curate fsck") }
         return data
     }
 
@@ -220,6 +227,6 @@ extension Repository {
 
     /// The bytes of a stored object (a file's content), checked against its hash.
     public func data(of hash: ContentHash) throws(VersioningError) -> Data {
-        try object(hash, verify: true)
+        try object(hash)
     }
 }

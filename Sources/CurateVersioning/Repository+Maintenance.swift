@@ -14,6 +14,12 @@ public struct FsckReport: Sendable, Codable {
     /// One line per problem, naming the damaged object, pack, commit or ref.
     public var problems: [String]
     public var isHealthy: Bool { problems.isEmpty }
+
+    public init(objectsChecked: Int, commitsChecked: Int, problems: [String]) {
+        self.objectsChecked = objectsChecked
+        self.commitsChecked = commitsChecked
+        self.problems = problems
+    }
 }
 
 /// What `gc` removed.
@@ -28,11 +34,15 @@ extension Repository {
     /// Reads and hashes every object, and walks every commit's trees and labels; reports what is damaged.
     public func fsck() throws(VersioningError) -> FsckReport {
         var problems: [String] = []
+        let integrity = try read("checking the database") { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        if integrity != ["ok"] {
+            problems.append("metadata database \(curateDirectory)/metadata.sqlite is damaged: \(integrity.prefix(3).joined(separator: "; ")); run curate fsck --rebuild")
+        }
         let reader = try ObjectReader(repository: self, preload: true)
         var checked = 0
         for (hash, location) in reader.locations.sorted(by: { $0.key < $1.key }) {
             do throws(VersioningError) {
-                _ = try reader.read(hash, verify: true)
+                _ = try reader.read(hash)
             } catch {
                 problems.append("object \(hash.hex) (\(location.pack ?? "loose")): \(error.message)")
             }
@@ -59,6 +69,10 @@ extension Repository {
         for ref in refs where !commitIDs.contains(ref[1] as String) {
             problems.append("ref \(ref[0] as String) points to a missing commit \(ref[1] as String)")
         }
+        var lost = Set<ContentHash>()
+        for entry in RefLog.read(curateDirectory) where !commitIDs.contains(entry.new.hex) && lost.insert(entry.new).inserted {
+            problems.append("the ref log names commit \(entry.new.hex) (\(entry.name)), which the metadata lacks: history may be lost from the database; run curate fsck --rebuild")
+        }
         return FsckReport(objectsChecked: checked, commitsChecked: commits.count, problems: problems)
     }
 
@@ -82,6 +96,7 @@ extension Repository {
     /// Packs with nothing live are deleted; packs that are mostly dead are rewritten.
     public func gc(wait: Double = 0) throws(VersioningError) -> GCReport {
         try writing(wait: wait) { () throws(VersioningError) -> GCReport in
+            try checkBeforeDeleting()
             let reader = try ObjectReader(repository: self, preload: true)
             var live = Set<ContentHash>()
             let commits = try read("reading commits") { db in try String.fetchAll(db, sql: "SELECT id FROM commits") }
@@ -130,7 +145,7 @@ extension Repository {
                 if liveObjects.isEmpty { emptied.append(pack); bytesFreed += total; continue }
                 guard liveBytes * 2 < total else { continue }
                 for (hash, _) in liveObjects {
-                    let data = try reader.read(hash, verify: true)
+                    let data = try reader.read(hash)
                     try data.withUnsafeBytes { raw in Result { () throws(VersioningError) in try newPack.append(hash, raw) } }.get()
                 }
                 rewritten.append(pack)
@@ -148,15 +163,26 @@ extension Repository {
             }
             // Only now, with the metadata no longer pointing at them, remove files.
             for hash in deadObjects where reader.locations[hash]?.pack == nil { unlink(store.loosePath(hash)) }
-            for pack in emptied + rewritten { unlink(store.packsDirectory + "/" + pack) }
-            // Packs no row refers to (left by a killed add or commit) and temporary files.
+            for pack in emptied + rewritten {
+                unlink(store.packsDirectory + "/" + pack)
+                unlink(PackIndex.path(forPack: store.packsDirectory + "/" + pack))
+            }
+            // Packs no row refers to (left by a killed add or commit: the checks above showed the metadata lost
+            // no commit), their indexes, and temporary files.
             let referenced = try read("reading packs") { db in Set(try String.fetchAll(db, sql: "SELECT DISTINCT pack FROM objects WHERE pack IS NOT NULL")) }
             var strays = 0
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: store.packsDirectory)) ?? [] where !referenced.contains(name) {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: store.packsDirectory)) ?? [] {
                 let path = store.packsDirectory + "/" + name
+                let stray: Bool
+                if name.hasSuffix(".idx") {
+                    stray = !referenced.contains(String(name.dropLast(4)) + ".pack")
+                } else {
+                    stray = (name.hasPrefix("pack-") && name.hasSuffix(".pack") && !referenced.contains(name)) || name.hasPrefix("tmp-") || name.hasPrefix(".tmp-")
+                }
+                guard stray else { continue }
                 bytesFreed += (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
                 unlink(path)
-                strays += 1
+                if name.hasSuffix(".pack") { strays += 1 }
             }
             return GCReport(objectsRemoved: dead.count, packsRemoved: emptied.count + strays, packsRewritten: rewritten.count, bytesFreed: bytesFreed)
         }

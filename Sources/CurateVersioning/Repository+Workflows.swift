@@ -32,6 +32,8 @@ public struct WorkflowStepRecord: Sendable, Equatable {
     public var outputs: String?
     /// The step's process, while it runs (a resumed run stops a leftover one).
     public var pid: Int32?
+    /// The identity of that process (boot id and start time), checked before it is ever signalled.
+    public var process: String?
     public var message: String?
 
     public init(run: Int, step: String, status: Status, key: String, started: Date, finished: Date? = nil, outputs: String? = nil,
@@ -67,8 +69,8 @@ extension Repository {
     public func recordWorkflowStep(_ r: WorkflowStepRecord) throws(VersioningError) {
         try write("recording workflow step \(r.step)") { db in
             try db.execute(sql: """
-                INSERT OR REPLACE INTO workflow_steps (run, step, status, key, started, finished, outputs, pid, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [r.run, r.step, r.status.rawValue, r.key, r.started.timeIntervalSince1970, r.finished?.timeIntervalSince1970, r.outputs, r.pid, r.message])
+                INSERT OR REPLACE INTO workflow_steps (run, step, status, key, started, finished, outputs, pid, process, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [r.run, r.step, r.status.rawValue, r.key, r.started.timeIntervalSince1970, r.finished?.timeIntervalSince1970, r.outputs, r.pid, r.process, r.message])
         }
     }
 
@@ -100,9 +102,11 @@ extension Repository {
     }
 
     static func stepRecord(_ row: Row) -> WorkflowStepRecord {
-        WorkflowStepRecord(run: row["run"], step: row["step"], status: WorkflowStepRecord.Status(rawValue: row["status"]) ?? .failed, key: row["key"],
-                           started: Date(timeIntervalSince1970: row["started"]), finished: (row["finished"] as Double?).map(Date.init(timeIntervalSince1970:)),
-                           outputs: row["outputs"], pid: row["pid"], message: row["message"])
+        var record = WorkflowStepRecord(run: row["run"], step: row["step"], status: WorkflowStepRecord.Status(rawValue: row["status"]) ?? .failed, key: row["key"],
+                                        started: Date(timeIntervalSince1970: row["started"]), finished: (row["finished"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                                        outputs: row["outputs"], pid: row["pid"], message: row["message"])
+        record.process = row["process"]
+        return record
     }
 
     /// The id of HEAD, or nil before the first commit.

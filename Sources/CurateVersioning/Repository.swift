@@ -38,7 +38,7 @@ public struct Repository: Sendable {
             for sub in ["", "/objects", "/packs"] { try fm.createDirectory(atPath: staging + sub, withIntermediateDirectories: true) }
             try Data("\(Metadata.formatVersion)\n".utf8).write(to: URL(fileURLWithPath: staging + "/FORMAT"))
             try Data(formatNote.utf8).write(to: URL(fileURLWithPath: staging + "/README"))
-            let pool = try Metadata.open(staging + "/metadata.sqlite")
+            let pool = try Metadata.open(staging + "/metadata.sqlite", creating: true)
             try pool.write { db in try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('created', ?)", arguments: [ISO8601DateFormatter().string(from: Date())]) }
             try pool.close()
             guard rename(staging, dot) == 0 else { throw VersioningError(.io, "\(dot): rename failed: \(String(cString: strerror(errno)))") }
@@ -51,7 +51,7 @@ public struct Repository: Sendable {
     }
 
     static let formatNote = """
-        This folder is a Curate repository (format 1). Do not edit it by hand.
+        This folder is a Curate repository (format \(Metadata.formatVersion)). Do not edit it by hand.
         FORMAT holds the on-disk format version; the layout is documented in Curate's
         Sources/CurateVersioning/FORMAT.md.
 
@@ -60,24 +60,47 @@ public struct Repository: Sendable {
     /// Opens the repository containing `path` (searching upward for `.curate/`).
     /// - Throws: `.notARepository` when there is none; `.invalid` for a newer on-disk format.
     public static func open(at path: String = ".") throws(VersioningError) -> Repository {
-        var current = try canonical(path)
-        while true {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: current + "/.curate", isDirectory: &isDirectory), isDirectory.boolValue { break }
-            if current == "/" || current.isEmpty {
-                throw VersioningError(.notARepository, "\(path): not inside a Curate repository; run curate init")
+        let current = try findRoot(path)
+        let version = try formatVersion(of: current)
+        let pool = try Metadata.open(current + "/.curate/metadata.sqlite")
+        let repository = Repository(root: current, metadata: pool, store: ObjectStore(root: current + "/.curate"), tree: WorkingTree(root: current))
+        if version < Metadata.formatVersion {
+            // Upgrade now if no writer is busy; otherwise the next writer does (format 1 stays readable).
+            if let lock = try? RepositoryLock.acquire(repository.curateDirectory + "/lock", wait: 0) {
+                defer { lock.release() }
+                try repository.upgradeFormat()
             }
-            current = (current as NSString).deletingLastPathComponent
         }
-        let formatText = (try? String(contentsOfFile: current + "/.curate/FORMAT", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let version = formatText.flatMap(Int.init) else {
-            throw VersioningError(.corrupt, "\(current)/.curate/FORMAT is missing or unreadable; run curate fsck")
+        return repository
+    }
+
+    /// The on-disk format version in `.curate/FORMAT`.
+    /// - Throws: `.corrupt` when the file is missing or damaged (with the version to write back), `.invalid` for a
+    ///   newer format.
+    static func formatVersion(of root: String) throws(VersioningError) -> Int {
+        let path = root + "/.curate/FORMAT"
+        let formatText = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let version = formatText.flatMap(Int.init), version >= 1 else {
+            throw VersioningError(.corrupt, "\(path) is missing or damaged (it holds the format version); if this repository was made by this curate, restore it with: echo \(Metadata.formatVersion) > \(path)")
         }
         guard version <= Metadata.formatVersion else {
-            throw VersioningError(.invalid, "\(current)/.curate uses format \(version); this curate reads up to \(Metadata.formatVersion): upgrade curate")
+            throw VersioningError(.invalid, "\(root)/.curate uses format \(version); this curate reads up to \(Metadata.formatVersion): upgrade curate")
         }
-        let pool = try Metadata.open(current + "/.curate/metadata.sqlite")
-        return Repository(root: current, metadata: pool, store: ObjectStore(root: current + "/.curate"), tree: WorkingTree(root: current))
+        return version
+    }
+
+    /// Format 1 → 2: writes the index of every pack from the metadata, then the new version. Needs the writer lock.
+    func upgradeFormat() throws(VersioningError) {
+        guard try Self.formatVersion(of: root) < Metadata.formatVersion else { return }
+        let locations = try read("reading objects") { db in try objectLocations(db) }
+        var byPack: [String: [(ContentHash, ObjectLocation)]] = [:]
+        for (hash, location) in locations { if let pack = location.pack { byPack[pack, default: []].append((hash, location)) } }
+        for (pack, entries) in byPack {
+            let index = PackIndex.path(forPack: store.packsDirectory + "/" + pack)
+            guard access(index, F_OK) != 0 else { continue }
+            try writeDurably(PackIndex.serialize(entries.sorted { $0.1.offset < $1.1.offset }), to: index, mode: 0o444)
+        }
+        try writeDurably(Data("\(Metadata.formatVersion)\n".utf8), to: curateDirectory + "/FORMAT")
     }
 
     /// A repository-relative path for a user-given path (relative to the current folder or absolute).
@@ -106,6 +129,7 @@ public struct Repository: Sendable {
     func writing<T>(wait: Double, _ body: () throws(VersioningError) -> T) throws(VersioningError) -> T {
         let lock = try RepositoryLock.acquire(curateDirectory + "/lock", wait: wait)
         defer { lock.release() }
+        try upgradeFormat()
         return try body()
     }
 

@@ -84,15 +84,13 @@ public struct WorkflowRunner {
                 log("\(label): unchanged, skipped")
                 continue
             }
-            // A step left running by a killed run: stop what is left of it, and start clean (no half-written output).
+            // A step left running by a killed run: stop what is left of it (if it is still that process), and start
+            // clean (no half-written output).
             if let leftover = try repo.workflowSteps(run: runID).first(where: { $0.step == step.name && $0.status == .running }), let pid = leftover.pid {
-                stopLeftover(pid)
+                stopLeftover(pid, identity: leftover.process)
             }
-            for output in try step.outputs.map({ try workflow.substitute($0, file: file, step: step) }) {
-                let path = repo.root + "/" + output
-                try? FileManager.default.removeItem(atPath: path)
-                try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            }
+            // Outputs are moved aside, not deleted: put back if the step fails, removed once it succeeded.
+            let outputs = try StepOutputs(root: repo.root, paths: step.outputs.map { try workflow.substitute($0, file: file, step: step) }, step: step.name)
             let started = Date()
             var record = WorkflowStepRecord(run: runID, step: step.name, status: .running, key: key, started: started)
             try repo.recordWorkflowStep(record)
@@ -100,9 +98,12 @@ public struct WorkflowRunner {
             do {
                 try execute(step) { pid in
                     record.pid = pid
+                    record.process = ProcessIdentity.of(pid)
                     try? repo.recordWorkflowStep(record)
                 }
+                outputs.commit()
             } catch let error as WorkflowError {
+                outputs.restore()
                 record.status = error.kind == .failed ? .failed : .paused
                 record.finished = Date()
                 record.message = error.message
@@ -119,6 +120,7 @@ public struct WorkflowRunner {
             record.finished = Date()
             record.pid = nil
             record.outputs = try outputHashes(step)
+            record.process = nil
             try repo.recordWorkflowStep(record)
             log(String(format: "%@: done in %.1f s", label, Date().timeIntervalSince(started)))
         }
@@ -178,13 +180,21 @@ public struct WorkflowRunner {
         return hashes.allSatisfy { path, hash in hash != "missing" && hashPath(repository.root + "/" + path) == hash }
     }
 
-    func stopLeftover(_ pid: Int32) {
+    /// Stops a step's process left by a killed run, only if `identity` shows it is still that process (not one that
+    /// reused its pid after it died or after a reboot).
+    func stopLeftover(_ pid: Int32, identity: String?) {
         guard pid > 0, kill(pid, 0) == 0 else { return }
+        guard let identity, ProcessIdentity.of(pid) == identity else {
+            log("process \(pid), recorded for the killed run's step, is now another program (pid reused): left alone")
+            return
+        }
         kill(-pid, SIGTERM)   // the step's process group (Process starts each child in its own)
         kill(pid, SIGTERM)
         for _ in 0..<50 where kill(pid, 0) == 0 { usleep(20_000) }
-        kill(-pid, SIGKILL)
-        kill(pid, SIGKILL)
+        if ProcessIdentity.of(pid) == identity {
+            kill(-pid, SIGKILL)
+            kill(pid, SIGKILL)
+        }
         log("stopped process \(pid) left running by the killed run")
     }
 
@@ -194,21 +204,25 @@ public struct WorkflowRunner {
             try label(step, started: started)
         case "shell":
             let command = try step.command.map { try workflow.substitute($0, step: step) }
-            let (status, message) = try spawn("/usr/bin/env", command, started: started)
-            if status != 0 { throw WorkflowError(.failed, "\(command[0]) exited with \(status)" + (message.isEmpty ? "" : ": \(message)")) }
+            guard let program = command.first else { throw WorkflowError(.invalid, "step \(step.name): empty command") }
+            // The program itself, found like execvp does, given its arguments as they are: never a shell, never an
+            // option parser (a parameter such as "-S touch FILE" is a program name that does not exist).
+            let executable = try Self.locate(program, root: repository.root)
+            let (status, message) = try spawn(executable, Array(command.dropFirst()), started: started)
+            if status != 0 { throw WorkflowError(.failed, "\(program) \(status)" + (message.isEmpty ? "" : ": \(message)")) }
         default:
             var args = [step.run] + (try step.args.map { try workflow.substitute($0, step: step) })
             if let gates = step.failOn { args += ["--fail-on", try workflow.substitute(gates, step: step)] }
             let (status, message) = try spawn(options.curate, args, started: started)
-            if status == 65 && step.failOn != nil, let gate = message.range(of: "gate failed:") {
+            if status == .exited(65) && step.failOn != nil, let gate = message.range(of: "gate failed:") {
                 throw WorkflowError(.gate, String(message[gate.lowerBound...]))
             }
-            if status != 0 { throw WorkflowError(.failed, "curate \(step.run) exited with \(status)" + (message.isEmpty ? "" : ": \(message)")) }
+            if status != 0 { throw WorkflowError(.failed, "curate \(step.run) \(status)" + (message.isEmpty ? "" : ": \(message)")) }
         }
     }
 
-    /// Runs a process in the repository, its output passed through; returns its exit status and last stderr line.
-    func spawn(_ executable: String, _ arguments: [String], inheritAll: Bool = false, started: (Int32) -> Void) throws -> (Int32, String) {
+    /// Runs a process in the repository, its output passed through; returns how it ended and its last stderr line.
+    func spawn(_ executable: String, _ arguments: [String], inheritAll: Bool = false, started: (Int32) -> Void) throws -> (Termination, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -252,7 +266,8 @@ public struct WorkflowRunner {
         done.wait()
         var last = collected.text.split(separator: "\n").last.map(String.init) ?? ""
         if last.hasPrefix("error: ") { last.removeFirst("error: ".count) }
-        return (process.terminationStatus, last)
+        let ended: Termination = process.terminationReason == .uncaughtSignal ? .signalled(process.terminationStatus) : .exited(process.terminationStatus)
+        return (ended, last)
     }
 
     /// A label step: answered by the oracle, labeled here by a person, or awaited until others finish it.
@@ -288,7 +303,7 @@ public struct WorkflowRunner {
             let (status, _) = try spawn(options.curate, ["label", "--queue", queue, "--annotator", options.annotator], inheritAll: true, started: started)
             s = try summary()
             if s.done >= s.items { return }
-            throw WorkflowError(.waiting, "queue \(queue) has \(s.done) of \(s.items) items done" + (status != 0 ? " (the session exited with \(status))" : ""))
+            throw WorkflowError(.waiting, "queue \(queue) has \(s.done) of \(s.items) items done" + (status != 0 ? " (the session \(status))" : ""))
         }
         let deadline = Date().addingTimeInterval(step.timeout)
         log("  waiting for queue \(queue): \(s.done) of \(s.items) done (label it with curate label --queue \(queue) --annotator ID)")
@@ -317,4 +332,134 @@ final class Collected: Sendable {
     private let data = Mutex(Data())
     func append(_ d: Data) { data.withLock { $0.append(d); if $0.count > 65536 { $0.removeFirst($0.count - 65536) } } }
     var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
+}
+
+/// How a step's process ended: "exited with 3" or "killed by signal 9".
+enum Termination: Equatable, CustomStringConvertible {
+    case exited(Int32)
+    case signalled(Int32)
+
+    static func != (a: Termination, code: Int32) -> Bool { a != .exited(code) }
+
+    var description: String {
+        switch self {
+        case .exited(let code): return "exited with \(code)"
+        case .signalled(let signal): return "was killed by signal \(signal)" + (signal == SIGKILL ? " (SIGKILL: out of memory, or killed by hand?)" : "")
+        }
+    }
+}
+
+/// Who a process is beyond its pid: the boot and the start time the kernel gives it (`/proc/PID/stat` field 22),
+/// so a pid reused after the process died, or after a reboot, is never taken for it.
+enum ProcessIdentity {
+    static func of(_ pid: Int32) -> String? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // After "pid (comm)": field 3 (state) is index 0, so field 22 (starttime) is index 19.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19 else { return nil }
+        let boot = (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown-boot"
+        return boot + "/" + fields[19]
+    }
+}
+
+extension WorkflowRunner {
+    /// The executable for a shell step's program: a path (relative to the repository) when it has a `/`, else the
+    /// first executable file of that name on `PATH`, as `execvp` finds it.
+    static func locate(_ program: String, root: String) throws -> String {
+        func executable(_ path: String) -> Bool {
+            var st = stat()
+            return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
+        }
+        if program.contains("/") {
+            let path = program.hasPrefix("/") ? program : root + "/" + program
+            guard executable(path) else { throw WorkflowError(.failed, "cannot run \(program): not an executable file") }
+            return path
+        }
+        let search = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for folder in search.split(separator: ":") where !folder.isEmpty {
+            let path = folder + "/" + program
+            if executable(path) { return path }
+        }
+        throw WorkflowError(.failed, "cannot run '\(program)': no such program on PATH")
+    }
+}
+
+/// A step's declared outputs: each must resolve (symlinks followed) to a place inside the repository and outside
+/// `.curate`; what is there is moved aside before the step runs, put back if it fails, removed once it succeeded.
+final class StepOutputs {
+    private var moved: [(original: String, aside: String)] = []
+    private let asideFolder: String
+
+    init(root: String, paths: [String], step: String) throws {
+        asideFolder = root + "/.curate/aside/" + UUID().uuidString.lowercased()
+        let fm = FileManager.default
+        var checked: [String] = []
+        for output in paths {
+            let full = try Self.checked(output, root: root)
+            checked.append(full)
+        }
+        for (output, full) in zip(paths, checked) {
+            var st = stat()
+            if lstat(full, &st) == 0 {
+                try? fm.createDirectory(atPath: asideFolder, withIntermediateDirectories: true)
+                let aside = asideFolder + "/\(moved.count)"
+                guard rename(full, aside) == 0 else {
+                    let reason = String(cString: strerror(errno))
+                    restore()
+                    throw WorkflowError(.failed, "step \(step): cannot move the old output \(output) aside: \(reason)")
+                }
+                moved.append((full, aside))
+            }
+            let parent = (full as NSString).deletingLastPathComponent
+            if !fm.fileExists(atPath: parent) { try? fm.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+        }
+    }
+
+    /// The output's absolute path after checking that it, and every existing folder above it, stays in the repository.
+    static func checked(_ output: String, root: String) throws -> String {
+        guard !output.isEmpty, !output.hasPrefix("/"), !output.split(separator: "/").contains("..") else {
+            throw WorkflowError(.invalid, "output \(output): must be a path inside the repository (no leading / or ..)")
+        }
+        let full = root + "/" + output
+        // The deepest part that exists, with symlinks resolved, plus what does not exist yet.
+        var existing = full
+        var rest: [String] = []
+        var st = stat()
+        while lstat(existing, &st) != 0 {
+            rest.insert((existing as NSString).lastPathComponent, at: 0)
+            existing = (existing as NSString).deletingLastPathComponent
+        }
+        var real: String
+        if let resolved = realpath(existing, nil) {
+            real = String(cString: resolved)
+            free(resolved)
+        } else {
+            // A dangling symlink: where it points is unknown, so it cannot be proven safe.
+            throw WorkflowError(.invalid, "output \(output): \(existing) is a symbolic link to a missing place; remove it")
+        }
+        if !rest.isEmpty { real += "/" + rest.joined(separator: "/") }
+        guard real.hasPrefix(root + "/"), !(real == root + "/.curate" || real.hasPrefix(root + "/.curate/")) else {
+            throw WorkflowError(.invalid, "output \(output): resolves to \(real), outside the repository (a symbolic link?); nothing was changed")
+        }
+        return full
+    }
+
+    /// The step succeeded: the old outputs go.
+    func commit() {
+        for (_, aside) in moved { try? FileManager.default.removeItem(atPath: aside) }
+        try? FileManager.default.removeItem(atPath: asideFolder)
+        moved = []
+    }
+
+    /// The step failed: whatever it left at an output is removed and the old output put back.
+    func restore() {
+        for (original, aside) in moved.reversed() {
+            try? FileManager.default.removeItem(atPath: original)
+            rename(aside, original)
+        }
+        try? FileManager.default.removeItem(atPath: asideFolder)
+        moved = []
+    }
 }

@@ -202,7 +202,7 @@ func photoRepository() throws -> (ScratchDirectory, Repository) {
         #expect(gc.packsRemoved == 1)
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/.curate/packs/pack-stray.pack"))
         // Flip one byte of a stored object.
-        let packs = try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/.curate/packs")
+        let packs = try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/.curate/packs").filter { $0.hasSuffix(".pack") }
         let pack = scratch.path + "/.curate/packs/" + packs.sorted().first!
         chmod(pack, 0o644)
         var bytes = try Data(contentsOf: URL(fileURLWithPath: pack))
@@ -210,6 +210,6 @@ func photoRepository() throws -> (ScratchDirectory, Repository) {
         try bytes.write(to: URL(fileURLWithPath: pack))
         let report = try repo.fsck()
         #expect(!report.isHealthy)
-        #expect(report.problems.contains { $0.contains("does not match its hash") })
+        #expect(report.problems.contains { $0.contains("do not match its hash") })
     }
 }
