@@ -87,7 +87,12 @@ extension Curate {
                 let (sources, failures, schema) = try loadSources()
                 for failure in failures { if strict { throw CommandFailure(message: failure, exitCode: ExitCodes.dataError) }; Console.warning("skipped \(failure)") }
                 let outDir = out!
-                try prepare(outDir)
+                if try prepare(outDir, pipeline: loaded) {
+                    // A run killed after writing its outputs: they are complete and the same; only the commit is left.
+                    Console.out("\(outDir) already holds this augmentation (same pipeline and seed, lineage.jsonl complete): reusing it")
+                    if commit { try commitOutputs(outDir, count: nil) }
+                    return
+                }
                 let augmenter = Augmenter(pipeline: loaded, seed: seed, copies: copies, tool: "curate \(Curate.version)")
                 let progress = Progress(total: sources.count)
                 let results = augmenter.run(sources) { progress.update($0) }
@@ -103,14 +108,20 @@ extension Curate {
                 }
                 try write(outputs, loaded, schema: schema, to: outDir)
                 Console.out("augmented \(sources.count) images into \(outputs.count) outputs in \(outDir) (seed \(seed), pipeline \(augmenter.pipelineHash.prefix(12)))")
-                if commit {
-                    let repo = try repository.open()
-                    _ = try repo.add([outDir], labels: LabelImport(path: outDir + "/labels.jsonl", format: .jsonl, imagesRoot: outDir))
-                    let info = try repo.commit(message: message ?? "augment \(outputs.count) images (seed \(seed))",
-                                               author: ProcessInfo.processInfo.environment["USER"] ?? "curate")
-                    Console.out("[\(info.id.short())] committed the outputs with their lineage")
-                }
+                if commit { try commitOutputs(outDir, count: outputs.count) }
             }
+        }
+
+        func commitOutputs(_ outDir: String, count: Int?) throws {
+            let repo = try repository.open()
+            _ = try repo.add([outDir], labels: LabelImport(path: outDir + "/labels.jsonl", format: .jsonl, imagesRoot: outDir))
+            if count == nil, try repo.status().isClean {
+                Console.out("the outputs are already committed")
+                return
+            }
+            let info = try repo.commit(message: message ?? "augment \(count.map(String.init) ?? "the") images (seed \(seed))",
+                                       author: ProcessInfo.processInfo.environment["USER"] ?? "curate")
+            Console.out("[\(info.id.short())] committed the outputs with their lineage")
         }
 
         /// The sources (from --labels, else the repository at --rev), the reasons some could not be read, and their schema.
@@ -125,12 +136,23 @@ extension Curate {
             return (loaded.sources, loaded.failures, loaded.schema)
         }
 
-        func prepare(_ dir: String) throws {
+        /// Makes the output folder; returns true when it already holds this very augmentation, complete (lineage.jsonl
+        /// is written last), as a run killed before its commit leaves it.
+        func prepare(_ dir: String, pipeline: Pipeline) throws -> Bool {
             let fm = FileManager.default
             if let existing = try? fm.contentsOfDirectory(atPath: dir), !existing.isEmpty {
-                throw CommandFailure(message: "\(dir): already exists and is not empty; choose a new --out", exitCode: ExitCodes.usage)
+                guard let lineage = fm.contents(atPath: dir + "/lineage.jsonl") else {
+                    throw CommandFailure(message: "\(dir): holds an incomplete augmentation (no lineage.jsonl, which is written last: an interrupted run?); remove the folder and rerun, or choose a new --out", exitCode: ExitCodes.usage)
+                }
+                let samePipeline = fm.contents(atPath: dir + "/pipeline.yaml") == Data(pipeline.yaml().utf8)
+                let first = String(decoding: lineage, as: UTF8.self).split(separator: "\n").first.flatMap { try? JSONDecoder().decode(Lineage.self, from: Data($0.utf8)) }
+                guard samePipeline, first?.seed == seed else {
+                    throw CommandFailure(message: "\(dir): already holds the outputs of another augmentation (\(samePipeline ? "seed \(first?.seed ?? 0)" : "another pipeline")); choose a new --out", exitCode: ExitCodes.usage)
+                }
+                return true
             }
             try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            return false
         }
 
         func write(_ outputs: [Augmenter.Output], _ pipeline: Pipeline, schema: LabelSchema, to dir: String) throws {

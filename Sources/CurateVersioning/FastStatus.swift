@@ -220,16 +220,20 @@ extension WorkingTree {
     }
 }
 
-/// `.`, `..`, `.curate` and `.git` are never part of the dataset.
+/// `.`, `..`, `.curate`, `.git` and Curate's own temporary files (`.curate-tmp-*`, left by a killed checkout)
+/// are never part of the dataset.
 private func skippedName(_ name: UnsafeRawBufferPointer) -> Bool {
     switch name.count {
     case 1: return name[0] == 0x2E
     case 2: return name[0] == 0x2E && name[1] == 0x2E
     case 4: return name.elementsEqual(".git".utf8)
     case 7: return name.elementsEqual(".curate".utf8)
-    default: return false
+    default: return name.count > temporaryPrefix.count && name.starts(with: temporaryPrefix)
     }
 }
+
+/// The name prefix of Curate's temporary files in working folders.
+let temporaryPrefix = Array(".curate-tmp-".utf8)
 
 /// Paths (as bytes in one arena) with their stat and cache facts, in sorted order.
 struct PathTable {

@@ -40,23 +40,33 @@ extension Repository {
             let status = Self.status(index: index, state: state)
             var dirty = Set(status.added + status.modified + status.deleted + status.labelsChanged)
             for r in status.renamed { dirty.insert(r.from); dirty.insert(r.to) }
-            let affected = dirty.filter { matches($0, paths) && (selected[$0] != nil || state.contents[$0] != nil || index.labels[$0] != nil) }
+            // A change is at risk only if checkout would alter it: a path already holding the revision's content and
+            // labels (what an interrupted checkout of the same revision left) is finished, not overwritten.
+            let affected = dirty.filter { path in
+                guard matches(path, paths), selected[path] != nil || state.contents[path] != nil || index.labels[path] != nil else { return false }
+                let sameContent = state.contents[path]?.hash == selected[path]?.hash
+                let sameLabels = index.labels[path]?.hash == selected[path]?.labels
+                return !(sameContent && sameLabels)
+            }
             if !force, !affected.isEmpty {
                 let list = affected.sorted().prefix(5).joined(separator: ", ") + (affected.count > 5 ? ", …" : "")
                 throw VersioningError(.wouldOverwrite, "checkout would overwrite uncommitted changes to \(affected.count) path(s): \(list); commit them or pass --force")
             }
             var written = 0, unchanged = 0, removed = 0
             var writtenPaths: [String] = []
+            let writer = try FolderWriter(base: root)
+            // Leftovers of an interrupted checkout go, also where nothing is left to write.
+            for folder in Set(selected.keys.map(parentDirectory)) where access(tree.fullPath(folder), F_OK) == 0 { _ = try writer.folder(folder) }
             for (path, entry) in selected.sorted(by: { $0.key < $1.key }) {
                 if state.contents[path]?.hash == entry.hash { unchanged += 1; continue }
-                try writeWorkingFile(snapshot.reader.read(entry.hash), to: tree.fullPath(path))
+                try writer.write(snapshot.reader.read(entry.hash), to: path)
                 writtenPaths.append(path)
                 written += 1
             }
             // Files the revision does not have, under the selection and the tracked roots.
             var removedPaths: [String] = []
             for path in state.contents.keys.sorted() where selected[path] == nil && matches(path, paths) {
-                if unlink(tree.fullPath(path)) == 0 { removed += 1; removedPaths.append(path) }
+                if try writer.remove(path) { removed += 1; removedPaths.append(path) }
             }
             // Refresh the stat cache for what was written, so status stays fast and exact.
             let refreshed = try Hasher(tree: tree).hash(writtenPaths, store: nil, known: [])
@@ -91,27 +101,23 @@ extension Repository {
 
     private func materialise(_ snapshot: Snapshot, _ selected: [String: TreeEntry], into destination: String, force: Bool) throws(VersioningError) -> CheckoutReport {
         let fm = FileManager.default
-        if let existing = try? fm.contentsOfDirectory(atPath: destination), !existing.isEmpty, !force {
+        do { try fm.createDirectory(atPath: destination, withIntermediateDirectories: true) } catch {
+            throw VersioningError(.io, "\(destination): cannot create the folder: \(error.localizedDescription)")
+        }
+        let real = try canonical(destination)
+        if real == curateDirectory || real.hasPrefix(curateDirectory + "/") {
+            throw VersioningError(.badPath, "checkout --to \(destination): inside \(curateDirectory), which Curate manages itself; choose a folder outside it (nothing was written)")
+        }
+        if let existing = try? fm.contentsOfDirectory(atPath: real), !existing.isEmpty, !force {
             throw VersioningError(.wouldOverwrite, "\(destination): folder is not empty; choose a new folder or pass --force")
         }
+        let writer = try FolderWriter(base: real)
         var written = 0
         for (path, entry) in selected.sorted(by: { $0.key < $1.key }) {
-            try writeWorkingFile(snapshot.reader.read(entry.hash), to: destination + "/" + path)
+            try writer.write(snapshot.reader.read(entry.hash), to: path)
             written += 1
         }
         return CheckoutReport(commit: snapshot.commit.id, written: written, unchanged: 0, removed: 0, labels: 0)
-    }
-
-    /// Atomic replace: temporary file in the same folder, fsync, rename.
-    func writeWorkingFile(_ data: Data, to path: String) throws(VersioningError) {
-        let directory = (path as NSString).deletingLastPathComponent
-        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw VersioningError(.io, "\(directory): cannot create: \(error.localizedDescription)")
-        }
-        if let attributes = try? FileManager.default.attributesOfItem(atPath: path), (attributes[.posixPermissions] as? Int ?? 0o644) & 0o200 == 0 {
-            unlink(path)  // a read-only hard link into the store: replace it, never write through it
-        }
-        try writeDurably(data, to: path)
     }
 }
 
