@@ -152,16 +152,63 @@ extension Curate.Queue {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one queue: progress, annotators, settings.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show one queue: progress, each annotator's answers, skips, flags and gold accuracy, the flag notes.",
+            discussion: "Example:\n  curate queue show round1\n  curate queue show round1 --json")
         @Argument var name: String
+        @Flag(help: "Print JSON.") var json = false
         @OptionGroup var repository: RepositoryOption
+
+        struct Annotator: Encodable {
+            var annotator: String
+            var answers = 0, skips = 0, flags = 0, goldAnswered = 0, goldCorrect = 0
+        }
+
+        struct FlagNote: Encodable { var item: String, annotator: String, note: String }
+
+        struct Report: Encodable {
+            var queue: String, task: String, state: String, overlap: Int, goldRate: Double, leaseMinutes: Double
+            var items: Int, gold: Int, done: Int, answers: Int, leased: Int
+            var workedBy: [String]?, blocked: [String]
+            var annotators: [Annotator]
+            var flags: [FlagNote]
+        }
 
         func run() async throws {
             try await reportingErrors {
-                let q = try repository.open().queueSummary(name)
-                Console.out("queue \(q.spec.name) (\(q.closed ? "closed" : "open")): task \(q.spec.task.rawValue), overlap \(q.spec.overlap), gold rate \(q.spec.goldRate), lease \(Int(q.spec.leaseSeconds / 60)) min")
-                Console.out("\(q.done) of \(q.items) items done (\(q.gold) gold), \(q.answers) answers, \(q.activeLeases) leased now")
-                Console.out("annotators: " + (q.annotators.isEmpty ? "none yet" : q.annotators.joined(separator: ", ")))
+                let repo = try repository.open()
+                let q = try repo.queueSummary(name)
+                let gold = Dictionary(try repo.queueItems(name).compactMap { item in item.gold.map { (item.path, answerObject($0)["class"] as? String) } }, uniquingKeysWith: { a, _ in a })
+                var people: [String: Annotator] = [:]
+                var flags: [FlagNote] = []
+                for a in try repo.queueAnswers(name) {
+                    var p = people[a.annotator] ?? Annotator(annotator: a.annotator)
+                    let object = answerObject(a.answer)
+                    if object["skip"] != nil { p.skips += 1 } else if let note = object["flag"] {
+                        p.flags += 1
+                        flags.append(FlagNote(item: a.path, annotator: a.annotator, note: note as? String ?? ""))
+                    } else {
+                        p.answers += 1
+                        if let truth = gold[a.path] {
+                            p.goldAnswered += 1
+                            if truth != nil && (object["class"] as? String) == truth { p.goldCorrect += 1 }
+                        }
+                    }
+                    people[a.annotator] = p
+                }
+                let report = Report(queue: q.spec.name, task: q.spec.task.rawValue, state: q.closed ? "closed" : "open", overlap: q.spec.overlap,
+                                    goldRate: q.spec.goldRate, leaseMinutes: q.spec.leaseSeconds / 60, items: q.items, gold: q.gold, done: q.done,
+                                    answers: q.answers, leased: q.activeLeases, workedBy: q.spec.annotators, blocked: q.spec.blocked,
+                                    annotators: people.values.sorted { $0.annotator < $1.annotator }, flags: flags)
+                if json { return try printJSON(report) }
+                Console.out("queue \(q.spec.name) (\(report.state)): task \(q.spec.task.rawValue), overlap \(q.spec.overlap), gold rate \(q.spec.goldRate), lease \(Int(q.spec.leaseSeconds / 60)) min")
+                Console.out("\(q.done) of \(q.items) items done (\(q.gold) gold), \(q.answers) answers, \(q.activeLeases) leased now, \(flags.count) flagged")
+                if report.annotators.isEmpty { Console.out("annotators: none yet") } else {
+                    Console.out(Table(["annotator", "answers", "skips", "flags", "gold"], report.annotators.map { p in
+                        [p.annotator, String(p.answers), String(p.skips), String(p.flags), p.goldAnswered == 0 ? "-" : "\(p.goldCorrect)/\(p.goldAnswered)"]
+                    }).text)
+                }
+                for flag in flags { Console.out("flag: \(flag.item) (\(flag.annotator)): \(flag.note)") }
                 if let experts = q.spec.annotators { Console.out("worked by: " + experts.joined(separator: ", ") + " only") }
                 if !q.spec.blocked.isEmpty { Console.out("receive nothing (likely spam): " + q.spec.blocked.joined(separator: ", ")) }
             }
@@ -182,10 +229,14 @@ extension Curate.Queue {
     }
 
     struct Next: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Lease the next item to an annotator and print its path (for scripts).")
+        static let configuration = CommandConfiguration(
+            abstract: "Lease the next item to an annotator; print its path and the lease token (for scripts).",
+            discussion: "The answer must present the lease: curate queue answer Q --annotator ID --item PATH --lease TOKEN --label L.\n\nExample:\n  curate queue next round1 --annotator ana --json")
         @Argument var name: String
         @Option var annotator: String
         @OptionGroup var repository: RepositoryOption
+
+        @Flag(help: "Print JSON: {\"item\", \"lease\"}.") var json = false
 
         func run() async throws {
             try await reportingErrors {
@@ -193,19 +244,24 @@ extension Curate.Queue {
                     Console.out("nothing left for \(annotator) in \(name)")
                     throw ExitCode(1)
                 }
+                if json { return try printJSON(["item": item.path, "lease": item.lease ?? ""]) }
                 Console.out(item.path)
+                Console.out("lease \(item.lease ?? "")")
             }
         }
     }
 
     struct Answer: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Store an answer (for scripts and oracles).")
+        static let configuration = CommandConfiguration(
+            abstract: "Store an answer (for scripts and oracles), under the lease curate queue next gave.",
+            discussion: "Example:\n  curate queue answer round1 --annotator ana --item images/3/0003.png --lease TOKEN --label 3 --seconds 2.4")
         @Argument var name: String
         @Option var annotator: String
         @Option var item: String
         @Option(help: "The class (classify), or classes separated by '|' (multilabel).")
         var label: String
-        @Option var seconds: Double = 0
+        @Option(help: "Seconds spent on the item (finite, ≥ 0).") var seconds: Double = 0
+        @Option(help: "The lease token curate queue next printed for this item.") var lease: String
         @OptionGroup var repository: RepositoryOption
 
         func run() async throws {
@@ -216,45 +272,112 @@ extension Curate.Queue {
                 let classes = label.split(separator: "|").map(String.init)
                 for c in classes where schema.id(named: c) == nil { throw CommandFailure(message: "\(c): not a class of the schema", exitCode: ExitCodes.dataError) }
                 let object: [String: Any] = spec.task == .multilabel ? ["classes": classes] : ["class": classes.first ?? ""]
-                try repo.storeAnswer(name, path: item, annotator: annotator, answer: String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self), seconds: seconds)
+                try repo.storeAnswer(name, path: item, annotator: annotator, answer: String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self), seconds: seconds, lease: lease)
                 Console.out("stored \(item): \(label)")
             }
         }
     }
 
     struct Export: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write a queue's answers as labels (JSON Lines, source annotator:ID) for add/validate.")
+        static let configuration = CommandConfiguration(
+            abstract: "Write a queue's answers as labels (JSON Lines, source annotator:ID) for add/validate.",
+            discussion: """
+                Classes, class sets and boxes become labels. In review queues an accepted suggestion becomes the
+                suggested class or boxes, by the annotator who accepted it; a rejection is a decision, not a label.
+                --decisions FILE writes every answer that is not a label — rejections, skips, flags with their
+                notes — as JSON Lines {"item", "annotator", "decision", "note", "created"}.
+
+                Examples:
+                  curate queue export round1 --out answers.jsonl
+                  curate queue export review1 --out accepted.jsonl --decisions decisions.jsonl
+                """)
         @Argument var name: String
         @Option var out: String
+        @Option(help: "Also write the decisions that are not labels (rejections, skips, flags with notes) to this JSON Lines file.")
+        var decisions: String?
         @OptionGroup var repository: RepositoryOption
 
         func run() async throws {
             try await reportingErrors {
                 let repo = try repository.open()
                 let schema = try repo.labels(at: "HEAD").schema
+                let suggestions = Dictionary(try repo.queueItems(name).map { ($0.path, $0.suggestion) }, uniquingKeysWith: { a, _ in a })
                 var set = LabelSet(schema: schema)
                 var items = Set<String>()
-                var skipped = 0
+                var counts: [String: Int] = [:]
+                var listed: [[String: Any]] = []
                 for a in try repo.queueAnswers(name) {
-                    guard let object = try? JSONSerialization.jsonObject(with: Data(a.answer.utf8)) as? [String: Any] else { skipped += 1; continue }
-                    var labels: [Label]
-                    if let c = object["class"] as? String, let id = schema.id(named: c) {
-                        labels = [.classification(id)]
-                    } else if let cs = object["classes"] as? [String] {
-                        labels = [.multilabel(cs.compactMap { schema.id(named: $0) })]
-                    } else if let boxes = try suggestedBoxes(QueueItem(path: a.path, suggestion: a.answer), schema: schema) {
-                        // A reviewed item with no boxes stays listed: "nothing to box here" is an answer.
-                        labels = boxes.map { .object(ObjectLabel(classID: $0.classID, box: BoundingBox(x: $0.x, y: $0.y, width: $0.width, height: $0.height))) }
-                    } else { skipped += 1; continue }   // skips and flags are not labels
+                    let object = answerObject(a.answer)
+                    var labels: [Label]?
+                    var decision: String?
+                    if let review = object["review"] as? String {
+                        decision = review == "accept" ? "accepted" : "rejected"
+                        if review == "accept" {
+                            guard let suggestion = suggestions[a.path] ?? nil, let suggested = try labelsOf(suggestion, schema: schema) else {
+                                throw CommandFailure(message: "\(a.path): accepted in queue \(name), but its suggestion has no class or boxes to export", exitCode: ExitCodes.dataError)
+                            }
+                            labels = suggested
+                        }
+                    } else if object["skip"] != nil {
+                        decision = "skipped"
+                    } else if object["flag"] != nil {
+                        decision = "flagged"
+                    } else {
+                        labels = try labelsOf(a.answer, schema: schema)
+                        if labels == nil { decision = "unreadable" }
+                    }
+                    if let decision {
+                        counts[decision, default: 0] += 1
+                        if decision != "accepted" {
+                            let verb = ["rejected": "reject", "skipped": "skip", "flagged": "flag"][decision] ?? decision
+                            var line: [String: Any] = ["item": a.path, "annotator": a.annotator, "decision": verb, "created": a.created.timeIntervalSince1970]
+                            if let note = object["flag"] as? String { line["note"] = note }
+                            listed.append(line)
+                        }
+                    }
+                    guard let labels else { continue }
                     if items.insert(a.path).inserted { set.items.append(Item(path: a.path)) }
                     for label in labels {
                         set.annotations.append(Annotation(item: a.path, label: label, source: .annotator(a.annotator), createdAt: a.created, secondsSpent: a.seconds))
                     }
                 }
                 try LabelFormat.jsonl.write(set, to: out)
-                Console.out("\(set.annotations.count) answers on \(items.count) items written to \(out)\(skipped > 0 ? " (\(skipped) skips or flags left out)" : "")")
+                if let decisions {
+                    var text = ""
+                    for line in listed { text += String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self) + "\n" }
+                    try writeOutput(Data(text.utf8), to: decisions)
+                }
+                let notes = ["accepted", "rejected", "skipped", "flagged", "unreadable"].compactMap { k in counts[k].map { "\($0) \(k)" } }
+                let left = listed.count
+                Console.out("\(set.annotations.count) answers on \(items.count) items written to \(out)"
+                    + (notes.isEmpty ? "" : " (" + notes.joined(separator: ", ") + ")")
+                    + (left == 0 ? "" : decisions.map { "; \(left) decisions written to \($0)" } ?? "; \(left) decisions not written (--decisions FILE)"))
             }
         }
+    }
+}
+
+/// An answer's JSON object (empty when it is not one).
+func answerObject(_ json: String) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]) ?? [:]
+}
+
+/// The labels an answer or a suggestion holds: a class, a set of classes, or boxes; nil when none.
+func labelsOf(_ json: String, schema: LabelSchema) throws -> [Label]? {
+    let object = answerObject(json)
+    if let c = object["class"] as? String, let id = schema.id(named: c) { return [.classification(id)] }
+    if let cs = object["classes"] as? [String] { return [.multilabel(cs.compactMap { schema.id(named: $0) })] }
+    if let boxes = try suggestedBoxes(QueueItem(path: "", suggestion: json), schema: schema) {
+        // A reviewed item with no boxes stays listed: "nothing to box here" is an answer.
+        return boxes.map { .object(ObjectLabel(classID: $0.classID, box: BoundingBox(x: $0.x, y: $0.y, width: $0.width, height: $0.height))) }
+    }
+    return nil
+}
+
+/// Writes a file the user named, atomically.
+func writeOutput(_ data: Data, to path: String) throws {
+    do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+        throw CommandFailure(message: "\(path): cannot write: \(error.localizedDescription)", exitCode: ExitCodes.failure)
     }
 }
 

@@ -5,7 +5,8 @@ import Foundation
 /// Where a session gets items and stores answers (the repository's queue, or a fake in tests).
 public protocol LabelBackend {
     func next() throws -> QueueItem?
-    func store(path: String, answer: String, seconds: Double) throws
+    /// Stores the answer to `item` (as served, with its lease).
+    func store(item: QueueItem, answer: String, seconds: Double) throws
     func undo() throws -> QueueItem?
 }
 
@@ -22,8 +23,8 @@ public struct QueueBackend: LabelBackend {
     }
 
     public func next() throws -> QueueItem? { try repository.leaseNext(queue, annotator: annotator) }
-    public func store(path: String, answer: String, seconds: Double) throws {
-        try repository.storeAnswer(queue, path: path, annotator: annotator, answer: answer, seconds: seconds)
+    public func store(item: QueueItem, answer: String, seconds: Double) throws {
+        try repository.storeAnswer(queue, path: item.path, annotator: annotator, answer: answer, seconds: seconds, lease: item.lease ?? "")
     }
     public func undo() throws -> QueueItem? { try repository.undoLastAnswer(queue, annotator: annotator) }
 }
@@ -162,7 +163,7 @@ public final class LabelSession {
     func answer(_ object: [String: Any], now: Date) throws {
         guard let item = current else { return }
         let json = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
-        try backend.store(path: item.path, answer: json, seconds: max(0, now.timeIntervalSince(itemStarted)))
+        try backend.store(item: item, answer: json, seconds: max(0, now.timeIntervalSince(itemStarted)))
         answeredThisSession += 1
         mode = .labeling
         try show(try backend.next(), now: now)

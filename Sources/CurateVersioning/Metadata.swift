@@ -155,6 +155,10 @@ enum Metadata {
             // process that merely reused the pid.
             try db.execute(sql: "ALTER TABLE workflow_steps ADD COLUMN process TEXT")
         }
+        migrator.registerMigration("v7 lease tokens") { db in
+            // Each lease has a token; an answer must present it, so scripts keep the queue's rules as sessions do.
+            try db.execute(sql: "ALTER TABLE queue_leases ADD COLUMN token TEXT")
+        }
         return migrator
     }
 }

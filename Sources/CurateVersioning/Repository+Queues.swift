@@ -45,6 +45,8 @@ public struct QueueItem: Sendable, Equatable {
     public var predictedClass: String?
     /// An annotator who must not answer it (the one whose label is being questioned).
     public var excluded: String?
+    /// The lease token, when the item was leased (`leaseNext`, `undoLastAnswer`): an answer must present it.
+    public var lease: String?
 
     public init(path: String, gold: String? = nil, suggestion: String? = nil, overlap: Int? = nil, predictedClass: String? = nil, excluded: String? = nil) {
         self.path = path
@@ -81,6 +83,15 @@ public struct QueueSummary: Sendable, Equatable {
 }
 
 extension Repository {
+    /// Annotator ids: one line of printable text without ':' (it separates `annotator:ID` in label sources).
+    static func checkAnnotator(_ annotator: String) throws(VersioningError) {
+        guard !annotator.trimmingCharacters(in: .whitespaces).isEmpty, annotator.count <= 100,
+              !annotator.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f || $0 == ":" || $0.properties.generalCategory == .lineSeparator || $0.properties.generalCategory == .paragraphSeparator })
+        else {
+            throw VersioningError(.invalid, "annotator '\(annotator.unicodeScalars.map { $0.value < 0x20 ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined())': ids are one line of up to 100 characters, not empty, without control characters or ':'")
+        }
+    }
+
     static func validQueueName(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 100 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
     }
@@ -201,9 +212,7 @@ extension Repository {
     /// answered, with fewer than `overlap` answers plus other annotators' live leases; a gold item instead, at the
     /// queue's gold rate, among gold items they have not seen. nil when nothing is left for them.
     public func leaseNext(_ name: String, annotator: String, now: Date = Date()) throws(VersioningError) -> QueueItem? {
-        guard !annotator.isEmpty, annotator.count <= 100, !annotator.contains(where: { $0.isNewline || $0 == ":" }) else {
-            throw VersioningError(.invalid, "\(annotator): annotator ids are one line without ':'")
-        }
+        try Self.checkAnnotator(annotator)
         return try write("leasing from queue \(name)") { db -> QueueItem? in
             let (spec, closed) = try queueSpec(db, name)
             guard !closed else { throw VersioningError(.invalid, "queue \(name) is closed") }
@@ -213,10 +222,17 @@ extension Repository {
             if spec.blocked.contains(annotator) { return nil }   // measured as likely spam: nothing to label
             let t = now.timeIntervalSince1970
             if let held = try Row.fetchOne(db, sql: """
-                SELECT q.path, q.gold, q.suggestion FROM queue_leases l JOIN queue_items q ON q.queue = l.queue AND q.path = l.path
+                SELECT q.path, q.gold, q.suggestion, l.token FROM queue_leases l JOIN queue_items q ON q.queue = l.queue AND q.path = l.path
                 WHERE l.queue = ? AND l.annotator = ? AND l.expires > ? ORDER BY q.position LIMIT 1
                 """, arguments: [name, annotator, t]) {
-                return QueueItem(path: held["path"], gold: held["gold"], suggestion: held["suggestion"])
+                var item = QueueItem(path: held["path"], gold: held["gold"], suggestion: held["suggestion"])
+                item.lease = held["token"] ?? ""
+                if item.lease == "" {
+                    // A lease from before tokens: give it one.
+                    item.lease = UUID().uuidString.lowercased()
+                    try db.execute(sql: "UPDATE queue_leases SET token = ? WHERE queue = ? AND path = ? AND annotator = ?", arguments: [item.lease, name, item.path, annotator])
+                }
+                return item
             }
             try db.execute(sql: "DELETE FROM queue_leases WHERE queue = ? AND expires <= ?", arguments: [name, t])
             let answered = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queue_answers WHERE queue = ? AND annotator = ?", arguments: [name, annotator]) ?? 0
@@ -239,9 +255,10 @@ extension Repository {
             if wantGold { row = try Row.fetchOne(db, sql: String(format: open, "q.gold IS NOT NULL"), arguments: [name, annotator, spec.overlap]) }
             if row == nil { row = try Row.fetchOne(db, sql: String(format: open, "q.gold IS NULL"), arguments: [name, annotator, spec.overlap]) }
             guard let row else { return nil }
-            let item = QueueItem(path: row["path"], gold: row["gold"], suggestion: row["suggestion"])
-            try db.execute(sql: "INSERT OR REPLACE INTO queue_leases (queue, path, annotator, expires) VALUES (?, ?, ?, ?)",
-                           arguments: [name, item.path, annotator, t + spec.leaseSeconds])
+            var item = QueueItem(path: row["path"], gold: row["gold"], suggestion: row["suggestion"])
+            item.lease = UUID().uuidString.lowercased()
+            try db.execute(sql: "INSERT OR REPLACE INTO queue_leases (queue, path, annotator, expires, token) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [name, item.path, annotator, t + spec.leaseSeconds, item.lease])
             return item
         }
     }
@@ -268,17 +285,54 @@ extension Repository {
     }
 
     /// Stores an answer and releases the lease, in one durable transaction (synchronous = FULL): once this
-    /// returns, the answer survives a crash.
-    public func storeAnswer(_ name: String, path: String, annotator: String, answer: String, seconds: Double, now: Date = Date()) throws(VersioningError) {
+    /// returns, the answer survives a crash. The answer must present the annotator's lease on the item (its
+    /// token): no answer without a lease, on another annotator's lease, or past the item's overlap.
+    /// - Throws: `.invalid` naming what broke the queue's rules; `.notFound` for an unknown queue or item.
+    public func storeAnswer(_ name: String, path: String, annotator: String, answer: String, seconds: Double, lease: String,
+                            now: Date = Date()) throws(VersioningError) {
+        try Self.checkAnnotator(annotator)
+        guard seconds.isFinite, seconds >= 0, seconds < 1e7 else {
+            throw VersioningError(.invalid, "seconds spent must be a finite number of seconds ≥ 0, not \(seconds)")
+        }
         try write("storing an answer in queue \(name)") { db in
-            let (_, closed) = try queueSpec(db, name)
+            let (spec, closed) = try queueSpec(db, name)
             guard !closed else { throw VersioningError(.invalid, "queue \(name) is closed") }
-            guard try Int.fetchOne(db, sql: "SELECT 1 FROM queue_items WHERE queue = ? AND path = ?", arguments: [name, path]) != nil else {
+            guard let item = try Row.fetchOne(db, sql: "SELECT gold, overlap FROM queue_items WHERE queue = ? AND path = ?", arguments: [name, path]) else {
                 throw VersioningError(.notFound, "\(path) is not in queue \(name)")
             }
-            try db.execute(sql: "INSERT OR REPLACE INTO queue_answers (queue, path, annotator, answer, seconds, created) VALUES (?, ?, ?, ?, ?, ?)",
+            if try Int.fetchOne(db, sql: "SELECT 1 FROM queue_answers WHERE queue = ? AND path = ? AND annotator = ?", arguments: [name, path, annotator]) != nil {
+                throw VersioningError(.invalid, "\(path): \(annotator) has already answered it in queue \(name) (undo first to change it)")
+            }
+            guard let held = try Row.fetchOne(db, sql: "SELECT token, expires FROM queue_leases WHERE queue = ? AND path = ? AND annotator = ?",
+                                              arguments: [name, path, annotator]) else {
+                let others = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queue_leases WHERE queue = ? AND path = ? AND expires > ?",
+                                              arguments: [name, path, now.timeIntervalSince1970]) ?? 0
+                throw VersioningError(.invalid, "\(path): \(annotator) holds no lease on it in queue \(name)"
+                    + (others > 0 ? " (another annotator does)" : "") + "; lease it first with curate queue next")
+            }
+            guard (held["token"] as String?) == lease else {
+                throw VersioningError(.invalid, "\(path): the lease token does not match \(annotator)'s lease in queue \(name); lease it again with curate queue next")
+            }
+            // A lease that expired still counts only while the item needs answers.
+            if (held["expires"] as Double) <= now.timeIntervalSince1970, (item["gold"] as String?) == nil {
+                let answers = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queue_answers WHERE queue = ? AND path = ?", arguments: [name, path]) ?? 0
+                guard answers < ((item["overlap"] as Int?) ?? spec.overlap) else {
+                    throw VersioningError(.invalid, "\(path): \(annotator)'s lease expired and the item has all its answers in queue \(name)")
+                }
+            }
+            try db.execute(sql: "INSERT INTO queue_answers (queue, path, annotator, answer, seconds, created) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [name, path, annotator, answer, seconds, now.timeIntervalSince1970])
             try db.execute(sql: "DELETE FROM queue_leases WHERE queue = ? AND path = ? AND annotator = ?", arguments: [name, path, annotator])
+        }
+    }
+
+    /// Every item of a queue, in serving order.
+    public func queueItems(_ name: String) throws(VersioningError) -> [QueueItem] {
+        try read("reading queue \(name)") { db in
+            _ = try queueSpec(db, name)
+            return try Row.fetchAll(db, sql: "SELECT * FROM queue_items WHERE queue = ? ORDER BY position", arguments: [name]).map {
+                QueueItem(path: $0["path"], gold: $0["gold"], suggestion: $0["suggestion"], overlap: $0["overlap"], predictedClass: $0["class"], excluded: $0["excluded"])
+            }
         }
     }
 
@@ -290,11 +344,12 @@ extension Repository {
                 SELECT q.path, q.gold, q.suggestion FROM queue_answers a JOIN queue_items q ON q.queue = a.queue AND q.path = a.path
                 WHERE a.queue = ? AND a.annotator = ? ORDER BY a.created DESC, a.rowid DESC LIMIT 1
                 """, arguments: [name, annotator]) else { return nil }
-            let item = QueueItem(path: row["path"], gold: row["gold"], suggestion: row["suggestion"])
+            var item = QueueItem(path: row["path"], gold: row["gold"], suggestion: row["suggestion"])
+            item.lease = UUID().uuidString.lowercased()
             try db.execute(sql: "DELETE FROM queue_answers WHERE queue = ? AND path = ? AND annotator = ?", arguments: [name, item.path, annotator])
             try db.execute(sql: "DELETE FROM queue_leases WHERE queue = ? AND annotator = ?", arguments: [name, annotator])
-            try db.execute(sql: "INSERT INTO queue_leases (queue, path, annotator, expires) VALUES (?, ?, ?, ?)",
-                           arguments: [name, item.path, annotator, now.timeIntervalSince1970 + spec.leaseSeconds])
+            try db.execute(sql: "INSERT INTO queue_leases (queue, path, annotator, expires, token) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [name, item.path, annotator, now.timeIntervalSince1970 + spec.leaseSeconds, item.lease])
             return item
         }
     }

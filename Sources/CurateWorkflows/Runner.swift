@@ -286,7 +286,7 @@ public struct WorkflowRunner {
                 while let item = try repo.leaseNext(queue, annotator: name) {
                     let answer: String
                     if let c = truth[item.path] { answer = #"{"class":"\#(c)"}"# } else { answer = #"{"skip":true}"#; unknown += 1 }
-                    try repo.storeAnswer(queue, path: item.path, annotator: name, answer: answer, seconds: 0)
+                    try repo.storeAnswer(queue, path: item.path, annotator: name, answer: answer, seconds: 0, lease: item.lease ?? "")
                     served += 1
                 }
                 answered += served

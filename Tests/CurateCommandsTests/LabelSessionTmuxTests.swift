@@ -152,7 +152,7 @@ import Testing
             ((try? CLI.run(["queue", "show", "q"], in: scratch.path).stdout) ?? "").contains("11 of 11 items done")
         }
         let export = try CLI.run(["queue", "export", "q", "--out", "a.jsonl"], in: scratch.path)
-        #expect(export.stdout.hasPrefix("10 answers on 10 items written to a.jsonl (1 skips or flags left out)"), "\(export.stdout)")
+        #expect(export.stdout.hasPrefix("10 answers on 10 items written to a.jsonl (1 skipped); 1 decisions not written (--decisions FILE)"), "\(export.stdout)")
         let text = try String(contentsOfFile: scratch.path + "/a.jsonl", encoding: .utf8)
         #expect(text.contains("annotator:ana") && text.contains("annotator:ben"))
     }

@@ -1,4 +1,5 @@
 import CurateTestSupport
+import CurateVersioning
 import Foundation
 import Testing
 
@@ -26,14 +27,15 @@ import Testing
             while true {
                 let next = try CLI.run(["queue", "next", "round1", "--annotator", annotator], in: scratch.path)
                 if next.exitCode != 0 { #expect(next.stdout.hasPrefix("nothing left for \(annotator)")); break }
-                let item = next.stdout.trimmingCharacters(in: .newlines)
-                let stored = try CLI.run(["queue", "answer", "round1", "--annotator", annotator, "--item", item, "--label", truth[item]!, "--seconds", "2"], in: scratch.path)
+                let lines = next.stdout.split(separator: "\n").map(String.init)
+                let item = lines[0], lease = String(lines[1].dropFirst("lease ".count))
+                let stored = try CLI.run(["queue", "answer", "round1", "--annotator", annotator, "--item", item, "--lease", lease, "--label", truth[item]!, "--seconds", "2"], in: scratch.path)
                 #expect(stored.exitCode == 0, "\(stored.stderr)")
             }
         }
         let show = try CLI.run(["queue", "show", "round1"], in: scratch.path)
-        #expect(show.stdout.contains("11 of 11 items done (1 gold), 22 answers, 0 leased now"))
-        #expect(show.stdout.contains("annotators: ana, ben"))
+        #expect(show.stdout.contains("11 of 11 items done (1 gold), 22 answers, 0 leased now, 0 flagged"))
+        #expect(show.stdout.contains("annotator  answers  skips  flags  gold\nana             11      0      0  1/1\nben             11      0      0  1/1\n"), "\(show.stdout)")
         #expect(try CLI.run(["queue", "list"], in: scratch.path).stdout.contains("round1  classify"))
         let export = try CLI.run(["queue", "export", "round1", "--out", "answers.jsonl"], in: scratch.path)
         #expect(export.stdout.hasPrefix("22 answers on 11 items written to answers.jsonl"))
@@ -41,7 +43,7 @@ import Testing
         #expect(validate.exitCode == 0 && validate.stdout.contains("agreement of 2 annotators on 11 items: alpha 1.000"), "\(validate.stdout)\(validate.stderr)")
         // Errors: an unknown queue, a class outside the schema, an untracked item, a closed queue.
         #expect(try CLI.run(["queue", "next", "nope", "--annotator", "ana"], in: scratch.path).stderr.contains("no queue named nope (queues: round1)"))
-        #expect(try CLI.run(["queue", "answer", "round1", "--annotator", "ana", "--item", goldPath, "--label", "eleven"], in: scratch.path).exitCode == 65)
+        #expect(try CLI.run(["queue", "answer", "round1", "--annotator", "ana", "--item", goldPath, "--lease", "x", "--label", "eleven"], in: scratch.path).exitCode == 65)
         scratch.write("bad.jsonl", #"{"item": "images/none.png"}"# + "\n")
         #expect(try CLI.run(["queue", "create", "r2", "--from", "bad.jsonl"], in: scratch.path).stderr.contains("images/none.png: not a tracked file at HEAD"))
         #expect(try CLI.run(["queue", "close", "round1"], in: scratch.path).exitCode == 0)
@@ -63,5 +65,77 @@ import Testing
         let negative = try CLI.run(["queue", "create", "b", "--task", "boxes", "--from", "b.jsonl"], in: scratch.path)
         #expect(negative.exitCode == 65 && negative.stderr.contains("\(digit.path): suggested box needs finite x, y and positive w, h"))
         #expect(try CLI.run(["queue", "list"], in: scratch.path).stdout.contains("no queues"))
+    }
+
+    /// Attack 13: `queue answer` accepted answers without a lease, on another's lease, past the overlap, with
+    /// NaN seconds (a raw SQLite error) and with empty or multi-line annotator names.
+    @Test func answersKeepTheQueuesRules() throws {
+        let scratch = ScratchDirectory()
+        let digits = try scratch.copyDigits(3)
+        scratch.write("labels.csv", "path,label\n" + digits.map { "\($0.path),\($0.label)\n" }.joined())
+        for args in [["init"], ["add", "images", "--labels", "labels.csv", "--format", "csv"], ["commit", "-m", "d", "--author", "t"],
+                     ["queue", "create", "q", "--paths", "images"]] {
+            #expect(try CLI.run(args, in: scratch.path).exitCode == 0)
+        }
+        func next(_ who: String) throws -> (item: String, lease: String) {
+            let r = try CLI.run(["queue", "next", "q", "--annotator", who, "--json"], in: scratch.path)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: String])
+            return (object["item"]!, object["lease"]!)
+        }
+        func answer(_ who: String, _ item: String, _ lease: String, seconds: String = "1") throws -> CLIResult {
+            try CLI.run(["queue", "answer", "q", "--annotator", who, "--item", item, "--lease", lease, "--label", digits[0].label, "--seconds", seconds], in: scratch.path)
+        }
+        let free = digits[2].path
+        let noLease = try answer("ana", free, "whatever")
+        #expect(noLease.exitCode == 64 && noLease.stderr == "error: \(free): ana holds no lease on it in queue q; lease it first with curate queue next\n", "\(noLease.stderr)")
+        let ana = try next("ana")
+        let onAnother = try answer("ben", ana.item, ana.lease)
+        #expect(onAnother.exitCode == 64 && onAnother.stderr.contains("ben holds no lease on it in queue q (another annotator does)"))
+        let wrongToken = try answer("ana", ana.item, "forged")
+        #expect(wrongToken.exitCode == 64 && wrongToken.stderr.contains("the lease token does not match"))
+        let nan = try answer("ana", ana.item, ana.lease, seconds: "nan")
+        #expect(nan.exitCode == 64 && nan.stderr == "error: seconds spent must be a finite number of seconds ≥ 0, not nan\n", "\(nan.stderr)")
+        #expect(try answer("ana", ana.item, ana.lease).exitCode == 0)
+        // Overlap 1: the item is done; a second answer (by anyone, with any token) is refused.
+        let again = try answer("ana", ana.item, ana.lease)
+        #expect(again.exitCode == 64 && again.stderr.contains("ana has already answered it"))
+        #expect(try answer("ben", ana.item, ana.lease).exitCode == 64)
+        for bad in ["", "two\nlines", "a:b", " "] {
+            let r = try CLI.run(["queue", "next", "q", "--annotator", bad], in: scratch.path)
+            #expect(r.exitCode == 64 && r.stderr.contains("ids are one line of up to 100 characters, not empty, without control characters or ':'"), "\(bad): \(r.stderr)")
+        }
+        let show = try CLI.run(["queue", "show", "q", "--json"], in: scratch.path)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        #expect(report["answers"] as? Int == 1 && (report["annotators"] as? [[String: Any]])?.count == 1)
+    }
+
+    /// Attack 5: after a, r, a in a review queue, export wrote "0 answers on 0 items (3 skips or flags left out)";
+    /// flag notes were stored but shown nowhere.
+    @Test func reviewDecisionsAndFlagsAreExported() throws {
+        let scratch = ScratchDirectory()
+        let digits = try scratch.copyDigits(5)
+        scratch.write("labels.csv", "path,label\n" + digits.map { "\($0.path),\($0.label)\n" }.joined())
+        for args in [["init"], ["add", "images", "--labels", "labels.csv", "--format", "csv"], ["commit", "-m", "d", "--author", "t"]] {
+            #expect(try CLI.run(args, in: scratch.path).exitCode == 0)
+        }
+        scratch.write("batch.jsonl", digits.map { #"{"item": "\#($0.path)", "suggestion": {"class": "\#($0.label)", "confidence": 0.9}}"# + "\n" }.joined())
+        #expect(try CLI.run(["queue", "create", "review1", "--task", "review", "--from", "batch.jsonl"], in: scratch.path).exitCode == 0)
+        let repo = try Repository.open(at: scratch.path)
+        for answer in [#"{"review":"accept"}"#, #"{"review":"reject"}"#, #"{"review":"accept"}"#, #"{"flag":"blurry, maybe a 7"}"#, #"{"skip":true}"#] {
+            let item = try #require(try repo.leaseNext("review1", annotator: "ana"))
+            try repo.storeAnswer("review1", path: item.path, annotator: "ana", answer: answer, seconds: 1, lease: item.lease!)
+        }
+        let export = try CLI.run(["queue", "export", "review1", "--out", "accepted.jsonl", "--decisions", "decisions.jsonl"], in: scratch.path)
+        #expect(export.exitCode == 0, "\(export.stderr)")
+        #expect(export.stdout == "2 answers on 2 items written to accepted.jsonl (2 accepted, 1 rejected, 1 skipped, 1 flagged); 3 decisions written to decisions.jsonl\n", "\(export.stdout)")
+        let labels = try String(contentsOfFile: scratch.path + "/accepted.jsonl", encoding: .utf8)
+        #expect(labels.contains(#""path":"\#(digits[0].path)""#) && labels.contains(#""class":"\#(digits[0].label)""#) && labels.contains("annotator:ana"), "\(labels)")
+        #expect(labels.contains(digits[2].path) && !labels.contains(digits[1].path))
+        let decisions = try String(contentsOfFile: scratch.path + "/decisions.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(decisions.count == 3)
+        #expect(decisions[0].contains(#""decision":"reject""#) && decisions[0].contains(digits[1].path))
+        #expect(decisions[1].contains(#""decision":"flag""#) && decisions[1].contains(#""note":"blurry, maybe a 7""#))
+        let show = try CLI.run(["queue", "show", "review1"], in: scratch.path)
+        #expect(show.stdout.contains("1 flagged") && show.stdout.contains("flag: \(digits[3].path) (ana): blurry, maybe a 7"), "\(show.stdout)")
     }
 }

@@ -71,7 +71,7 @@ import Testing
         for annotator in ["ben", "ana", "cy"] {
             while let item = try repo.leaseNext("human", annotator: annotator) {
                 let label = annotator == "ben" ? "0" : truth[item.path]!
-                try repo.storeAnswer("human", path: item.path, annotator: annotator, answer: #"{"class":"\#(label)"}"#, seconds: 2)
+                try repo.storeAnswer("human", path: item.path, annotator: annotator, answer: #"{"class":"\#(label)"}"#, seconds: 2, lease: item.lease!)
                 answered[item.path, default: []].append(annotator)
             }
         }

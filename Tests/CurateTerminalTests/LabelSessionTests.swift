@@ -18,8 +18,8 @@ final class FakeBackend: LabelBackend, @unchecked Sendable {
         held = pending.isEmpty ? nil : pending.removeFirst()
         return held
     }
-    func store(path: String, answer: String, seconds: Double) throws {
-        answers.append((path, answer, seconds))
+    func store(item: QueueItem, answer: String, seconds: Double) throws {
+        answers.append((item.path, answer, seconds))
         held = nil
     }
     func undo() throws -> QueueItem? {

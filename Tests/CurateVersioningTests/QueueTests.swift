@@ -26,7 +26,7 @@ import Testing
             #expect(served[item.path] == nil, "\(item.path) served twice")
             served[item.path] = annotator
             // The other annotator, asking while this lease is live, gets a different item.
-            try repo.storeAnswer("q", path: item.path, annotator: annotator, answer: #"{"class":"a"}"#, seconds: 1)
+            try repo.storeAnswer("q", path: item.path, annotator: annotator, answer: #"{"class":"a"}"#, seconds: 1, lease: item.lease!)
         }
         #expect(served.count == 20)
         let summary = try repo.queueSummary("q")
@@ -51,7 +51,7 @@ import Testing
         _ = try repo.leaseNext("q", annotator: "ben")   // ben holds img1
         let upcoming = try repo.upcoming("q", annotator: "ana")
         #expect(held.path == "img0.png" && upcoming == ["img2.png", "img3.png"])
-        try repo.storeAnswer("q", path: held.path, annotator: "ana", answer: #"{"class":"a"}"#, seconds: 1)
+        try repo.storeAnswer("q", path: held.path, annotator: "ana", answer: #"{"class":"a"}"#, seconds: 1, lease: held.lease!)
         #expect(try repo.leaseNext("q", annotator: "ana")?.path == upcoming[0])
     }
 
@@ -71,13 +71,15 @@ import Testing
         #expect(added == 3 && again == 0)
         // ana is good at dogs, ben at cats: each is served their class first; b.png never goes to ana.
         try repo.setQueueSkills("h", ["ana": ["dog": 0.99, "cat": 0.6], "ben": ["cat": 0.98, "dog": 0.5]])
-        #expect(try repo.leaseNext("h", annotator: "ana")?.path == "c.png")
-        #expect(try repo.leaseNext("h", annotator: "ben")?.path == "a.png")
-        try repo.storeAnswer("h", path: "c.png", annotator: "ana", answer: #"{"class":"dog"}"#, seconds: 1)
-        #expect(try repo.leaseNext("h", annotator: "ana")?.path == "a.png")   // overlap 2: ben holds it, ana may too
-        try repo.storeAnswer("h", path: "a.png", annotator: "ana", answer: #"{"class":"cat"}"#, seconds: 1)
+        let anaC = try #require(try repo.leaseNext("h", annotator: "ana"))
+        let benA = try #require(try repo.leaseNext("h", annotator: "ben"))
+        #expect(anaC.path == "c.png" && benA.path == "a.png")
+        try repo.storeAnswer("h", path: "c.png", annotator: "ana", answer: #"{"class":"dog"}"#, seconds: 1, lease: anaC.lease!)
+        let anaA = try #require(try repo.leaseNext("h", annotator: "ana"))
+        #expect(anaA.path == "a.png")   // overlap 2: ben holds it, ana may too
+        try repo.storeAnswer("h", path: "a.png", annotator: "ana", answer: #"{"class":"cat"}"#, seconds: 1, lease: anaA.lease!)
         #expect(try repo.leaseNext("h", annotator: "ana") == nil)             // b.png excludes ana
-        try repo.storeAnswer("h", path: "a.png", annotator: "ben", answer: #"{"class":"cat"}"#, seconds: 1)
+        try repo.storeAnswer("h", path: "a.png", annotator: "ben", answer: #"{"class":"cat"}"#, seconds: 1, lease: benA.lease!)
         // Blocked: cy gets nothing although b.png is open; experts-only queues refuse others by name.
         try repo.setQueueAccess("h", annotators: nil, blocked: ["cy"])
         #expect(try repo.leaseNext("h", annotator: "cy") == nil)
@@ -98,7 +100,7 @@ import Testing
             progress = false
             for annotator in ["ana", "ben", "cleo"] {
                 if let item = try repo.leaseNext("q", annotator: annotator) {
-                    try repo.storeAnswer("q", path: item.path, annotator: annotator, answer: #"{"class":"a"}"#, seconds: 1)
+                    try repo.storeAnswer("q", path: item.path, annotator: annotator, answer: #"{"class":"a"}"#, seconds: 1, lease: item.lease!)
                     progress = true
                 }
             }
@@ -123,7 +125,7 @@ import Testing
         let (repo, _scratch) = try repository(items: 3, spec: QueueSpec(name: "q", task: .classify))
         _ = _scratch
         let first = try #require(try repo.leaseNext("q", annotator: "ana"))
-        try repo.storeAnswer("q", path: first.path, annotator: "ana", answer: #"{"class":"a"}"#, seconds: 2)
+        try repo.storeAnswer("q", path: first.path, annotator: "ana", answer: #"{"class":"a"}"#, seconds: 2, lease: first.lease!)
         let second = try #require(try repo.leaseNext("q", annotator: "ana"))
         #expect(second.path != first.path)
         #expect(try repo.undoLastAnswer("q", annotator: "ana")?.path == first.path)
@@ -140,7 +142,7 @@ import Testing
             while let item = try repo.leaseNext("q", annotator: annotator), total < 40 {
                 if item.gold != nil { gold += 1 }
                 total += 1
-                try repo.storeAnswer("q", path: item.path, annotator: annotator, answer: #"{"class":"a"}"#, seconds: 1)
+                try repo.storeAnswer("q", path: item.path, annotator: annotator, answer: #"{"class":"a"}"#, seconds: 1, lease: item.lease!)
             }
             #expect(gold >= 4 && gold <= 18, "\(annotator): \(gold) gold of \(total)")
         }
@@ -158,7 +160,7 @@ import Testing
             #expect(error.description.contains("no queue named nope (queues: q)"))
         }
         #expect(throws: VersioningError.self) { try repo.leaseNext("q", annotator: "a:b") }
-        #expect(throws: VersioningError.self) { try repo.storeAnswer("q", path: "elsewhere.png", annotator: "ana", answer: "{}", seconds: 0) }
+        #expect(throws: VersioningError.self) { try repo.storeAnswer("q", path: "elsewhere.png", annotator: "ana", answer: "{}", seconds: 0, lease: "x") }
         try repo.closeQueue("q")
         #expect(throws: VersioningError.self) { try repo.leaseNext("q", annotator: "ana") }
         #expect(try repo.queueSummary("q").closed)
