@@ -36,8 +36,9 @@ public enum AugmentSources {
         let grouped = set.annotationsByItem()
         var loaded = Loaded(sources: [], failures: [], schema: set.schema)
         for item in set.items where matches(item.path, paths) && item.mediaType?.hasPrefix("image/") == true {
-            guard let data = FileManager.default.contents(atPath: imagesRoot + "/" + item.path) else {
-                loaded.failures.append("\(imagesRoot)/\(item.path): cannot read")
+            let data: Data
+            do { data = try InputFile.read(imagesRoot + "/" + item.path) } catch {
+                loaded.failures.append("\(imagesRoot)/\(item.path): \(error)")
                 continue
             }
             loaded.sources.append(AugmentSource(path: item.path, contentHash: nil, bytes: Array(data), annotations: grouped[item.path] ?? []))

@@ -1,3 +1,4 @@
+import CurateCore
 import Foundation
 import Yams
 
@@ -18,8 +19,8 @@ extension Pipeline {
     /// - Throws: ``AugmentError`` naming `file`, the line, and the unknown name or bad value.
     public init(yaml: String, file: String) throws(AugmentError) {
         let root: Node?
-        do { root = try Yams.compose(yaml: yaml) } catch {
-            throw AugmentError(.pipeline, "\(file): not valid YAML: \(error)")
+        do { root = try BoundedYAML.compose(yaml) } catch {
+            throw AugmentError(.pipeline, "\(file): \(error)")
         }
         guard let mapping = root?.mapping else { throw AugmentError(.pipeline, "\(file): expected a mapping with 'transforms'") }
         for (key, _) in mapping where !["transforms", "box_rules"].contains(key.string ?? "") {
@@ -48,7 +49,8 @@ extension Pipeline {
 
     /// Reads a pipeline file.
     public init(contentsOf path: String) throws(AugmentError) {
-        guard let data = FileManager.default.contents(atPath: path) else { throw AugmentError(.pipeline, "\(path): no such file") }
+        let data: Data
+        do { data = try InputFile.read(path, limit: 1 << 20) } catch { throw AugmentError(.pipeline, "\(path): \(error)") }
         try self.init(yaml: String(decoding: data, as: UTF8.self), file: path)
     }
 

@@ -236,10 +236,10 @@ final class Progress: @unchecked Sendable {  // all state behind `lock`
         let eta = rate > 0 ? Double(total - done) / rate : 0
         let width = 30, filled = total > 0 ? width * done / total : width
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        FileHandle.standardError.write(Data(String(format: "\r[%@] %d/%d  %.1f img/s  ETA %.0f s", bar, done, total, rate, eta).utf8))
+        StandardStreams.err(String(format: "\r[%@] %d/%d  %.1f img/s  ETA %.0f s", bar, done, total, rate, eta))
     }
 
     func finish() {
-        if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        if isTerminal { StandardStreams.err("\n") }
     }
 }

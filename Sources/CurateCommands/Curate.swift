@@ -27,4 +27,10 @@ public struct Curate: AsyncParsableCommand {
         ])
 
     public init() {}
+
+    /// Runs the command line, then exits 1 if the command succeeded but its output could not be written.
+    public static func run() async {
+        await main()
+        Console.finish()
+    }
 }

@@ -64,15 +64,23 @@ struct CommandFailure: Error, CustomStringConvertible {
 /// Standard error, line by line (libraries never print; commands do it here).
 enum Console {
     static func error(_ line: String) {
-        FileHandle.standardError.write(Data(("error: " + line + "\n").utf8))
+        StandardStreams.err("error: " + line + "\n")
     }
 
     static func warning(_ line: String) {
-        FileHandle.standardError.write(Data(("warning: " + line + "\n").utf8))
+        StandardStreams.err("warning: " + line + "\n")
     }
 
     static func out(_ line: String) {
-        print(line)
+        StandardStreams.out(line + "\n")
+    }
+
+    /// After a command succeeded: if its output could not be written (a full disk, a closed file), say so and
+    /// exit 1 instead of 0.
+    static func finish() {
+        guard let failure = StandardStreams.outputFailure else { return }
+        error("cannot write to standard output: \(String(cString: strerror(failure)))")
+        exit(ExitCodes.failure)
     }
 }
 
@@ -91,4 +99,12 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
 extension Duration {
     /// The duration in seconds, as a Double (for rates and timings the commands print).
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// A text file the user named, read as `InputFile` does (regular files, capped): exit 66 when missing, 65 when it
+/// is not a readable regular file.
+func readText(_ path: String, limit: Int = InputFile.defaultLimit) throws -> String {
+    do { return String(decoding: try InputFile.read(path, limit: limit), as: UTF8.self) } catch {
+        throw CommandFailure(message: "\(path): \(error)", exitCode: error == .notFound ? ExitCodes.notFound : error == .folder ? ExitCodes.failure : ExitCodes.dataError)
+    }
 }

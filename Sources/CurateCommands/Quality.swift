@@ -164,6 +164,12 @@ extension Curate {
                     return
                 }
                 let loaded = try Predictions.load(predictions, ids: ids)
+                // Column k is class id k: a file with more or fewer columns than the schema has classes would
+                // suggest classes that do not exist (route refuses it the same way).
+                let classCount = set.schema.classes.count
+                if classCount > 0, loaded.classes != classCount {
+                    throw QualityError("\(predictions): \(loaded.classes) columns, but the schema has \(classCount) classes (columns are in class-id order)")
+                }
                 let report = try LabelIssueReport(predictions: loaded, given: givenClasses(set), items: set.items.isEmpty ? nil : Set(set.items.map(\.path)),
                                                   filter: ConfidentLearning.Filter(rawValue: filter)!, rankBy: ConfidentLearning.Score(rawValue: rankBy)!)
                 if json { Console.out(try Self.json(report, schema: set.schema)) } else { Self.print(report, schema: set.schema, top: top) }

@@ -120,7 +120,7 @@ extension Curate.Route {
             try await reportingErrors {
                 var policy = RoutingPolicy()
                 if let file = self.policy {
-                    guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw CommandFailure(message: "\(file): cannot read", exitCode: ExitCodes.notFound) }
+                    let text = try readText(file)
                     policy = try RoutingPolicy(yaml: text, file: file)
                 }
                 if let targetAccuracy { policy.targetAccuracy = targetAccuracy }

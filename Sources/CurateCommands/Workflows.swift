@@ -53,7 +53,7 @@ extension Curate {
 
         func run() async throws {
             try await reportingErrors {
-                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw CommandFailure(message: "\(file): cannot read", exitCode: ExitCodes.notFound) }
+                let text = try readText(file)
                 var overrides: [String: String] = [:]
                 for s in settings {
                     guard let eq = s.firstIndex(of: "="), eq != s.startIndex else { throw CommandFailure(message: "--set takes name=value, not \(s)", exitCode: ExitCodes.usage) }

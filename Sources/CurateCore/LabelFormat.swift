@@ -27,13 +27,21 @@ public enum LabelFormat: String, Sendable, Hashable, CaseIterable, Codable {
     /// - Throws: ``LabelError`` naming the file and the line or JSON path of the first invalid record
     ///   (strict mode), or of a file that cannot be parsed at all (both modes).
     public func read(from path: String, options: LabelReadOptions = LabelReadOptions()) throws(LabelError) -> LabelReadResult {
+        let result: LabelReadResult
         switch self {
-        case .coco: try COCOFormat.read(from: path, options: options)
-        case .yolo: try YOLOFormat.read(from: path, options: options)
-        case .voc: try VOCFormat.read(from: path, options: options)
-        case .csv: try CSVFormat.read(from: path, options: options)
-        case .jsonl: try JSONLFormat.read(from: path, options: options)
+        case .coco: result = try COCOFormat.read(from: path, options: options)
+        case .yolo: result = try YOLOFormat.read(from: path, options: options)
+        case .voc: result = try VOCFormat.read(from: path, options: options)
+        case .csv: result = try CSVFormat.read(from: path, options: options)
+        case .jsonl: result = try JSONLFormat.read(from: path, options: options)
         }
+        // Class names become keys, file names and screen text: one printable line each, whatever the format.
+        for c in result.labelSet.schema.classes {
+            if let problem = LabelSchema.problem(withClassName: c.name) {
+                throw LabelError(.malformed, file: path, message: "class name '\(LabelSchema.shown(c.name))' \(problem)")
+            }
+        }
+        return result
     }
 
     /// Writes labels; each file is written atomically.

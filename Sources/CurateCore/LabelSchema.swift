@@ -77,6 +77,22 @@ public struct LabelSchema: Hashable, Sendable, Codable {
 
     /// Adds a class with the next free id (or returns the existing id of a class with that name).
     @discardableResult
+    /// Why a class name cannot be used (nil when it can): empty, a control character (newline, tab, …), or
+    /// U+FFFD, the mark of bytes that were not valid UTF-8.
+    public static func problem(withClassName name: String) -> String? {
+        if name.trimmingCharacters(in: .whitespaces).isEmpty { return "is empty" }
+        if name.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}" }) {
+            return "contains a control character (newline, tab, …); class names are one line"
+        }
+        if name.unicodeScalars.contains("\u{FFFD}") { return "contains U+FFFD: the file is not valid UTF-8 there" }
+        return nil
+    }
+
+    /// A name with control characters made visible, for messages.
+    static func shown(_ name: String) -> String {
+        name.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
+    }
+
     public mutating func addClass(named name: String) -> Int {
         if let id = id(named: name) { return id }
         let id = (classes.map(\.id).max() ?? -1) + 1

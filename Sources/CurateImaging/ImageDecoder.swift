@@ -1,4 +1,5 @@
 import CTurboJPEG
+import CurateCore
 import Foundation
 
 /// Decodes PNG and JPEG images into ``PixelBuffer``s, refusing oversized or broken input with an ``ImagingError``.
@@ -112,16 +113,17 @@ public struct ImageDecoder: Sendable {
         }
     }
 
+    /// The largest image file read: 1 GiB.
+    static let maxFileBytes = 1 << 30
+
     static func read(_ path: String) throws(ImagingError) -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            let exists = FileManager.default.fileExists(atPath: path)
-            throw ImagingError(.io, source: path, message: exists ? "cannot read the file" : "no such file")
-        }
-        defer { try? handle.close() }
-        do {
-            return Array(try handle.readToEnd() ?? Data())
-        } catch {
-            throw ImagingError(.io, source: path, message: "cannot read the file: \(error.localizedDescription)")
+        do { return Array(try InputFile.read(path, limit: maxFileBytes)) } catch {
+            switch error {
+            case .notFound: throw ImagingError(.io, source: path, message: "no such file")
+            case .folder, .unreadable: throw ImagingError(.io, source: path, message: error.description)
+            case .notRegular: throw ImagingError(.unsupported, source: path, message: error.description)
+            case .tooLarge: throw ImagingError(.tooLarge, source: path, message: error.description)
+            }
         }
     }
 }

@@ -3,7 +3,27 @@ import CCurateCodecs
 enum PNGCodec {
     static let colorTypeNames: [Int32: String] = [0: "grey", 2: "rgb", 3: "palette", 4: "grey+alpha", 6: "rgba"]
 
+    /// Walks the chunk list before libpng sees it: every chunk must fit in the bytes there are, so a chunk
+    /// that declares gigabytes in a small file is refused instead of allocated (libpng sizes its buffer from the
+    /// declared length).
+    static func checkChunks(_ data: UnsafeRawBufferPointer) throws(ImagingError) {
+        var offset = 8
+        while offset < data.count {
+            guard data.count - offset >= 12 else {
+                throw ImagingError(.truncated, source: "", message: "truncated PNG: a chunk header is cut off at byte \(offset)")
+            }
+            let length = Int(data[offset]) << 24 | Int(data[offset + 1]) << 16 | Int(data[offset + 2]) << 8 | Int(data[offset + 3])
+            let type = String(decoding: data[(offset + 4)..<(offset + 8)].map { $0 >= 0x20 && $0 < 0x7f ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
+            guard length <= 0x7fff_ffff, length <= data.count - offset - 12 else {
+                throw ImagingError(.truncated, source: "", message: "truncated PNG: chunk '\(type)' at byte \(offset) declares \(length) bytes, the file has \(data.count - offset - 12) left")
+            }
+            offset += 12 + length
+            if type == "IEND" { break }
+        }
+    }
+
     static func info(_ data: UnsafeRawBufferPointer) throws(ImagingError) -> ImageInfo {
+        try checkChunks(data)
         var info = curate_png_info()
         var message = [CChar](repeating: 0, count: 256)
         let status = curate_png_read_info(
@@ -19,6 +39,7 @@ enum PNGCodec {
     static func decode(
         _ data: UnsafeRawBufferPointer, info: ImageInfo, format: PixelFormat, maxPixels: Int
     ) throws(ImagingError) -> PixelBuffer {
+        try checkChunks(data)
         let decodeFormat: PixelFormat = format == .rgba8 ? .rgba8 : .rgb8
         let count = info.width * info.height * decodeFormat.channels
         var message = [CChar](repeating: 0, count: 256)

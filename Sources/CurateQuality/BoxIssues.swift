@@ -15,7 +15,8 @@ public struct BoxPredictions: Sendable {
     public var source: String
 
     public static func load(_ path: String, schema: LabelSchema) throws(QualityError) -> BoxPredictions {
-        guard let data = FileManager.default.contents(atPath: path) else { throw QualityError("\(path): cannot read") }
+        let data: Data
+        do { data = try InputFile.read(path) } catch { throw QualityError("\(path): \(error)") }
         var result: [String: [Box]] = [:]
         for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let text = line.trimmingCharacters(in: .whitespaces)

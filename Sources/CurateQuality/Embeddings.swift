@@ -15,7 +15,8 @@ public struct Embeddings: Sendable {
     ///   not N × D, ids that do not match the rows.
     public static func load(_ path: String, ids idsPath: String?) throws(QualityError) -> Embeddings {
         if path.hasSuffix(".jsonl") {
-            guard let data = FileManager.default.contents(atPath: path) else { throw QualityError("\(path): cannot read") }
+            let data: Data
+            do { data = try InputFile.read(path) } catch { throw QualityError("\(path): \(error)") }
             var paths: [String] = [], values: [Double] = [], d = 0
             for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let text = line.trimmingCharacters(in: .whitespaces)

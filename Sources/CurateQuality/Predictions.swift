@@ -59,7 +59,8 @@ public struct Predictions: Sendable {
     }
 
     static func loadJSONL(_ path: String) throws(QualityError) -> Predictions {
-        guard let data = FileManager.default.contents(atPath: path) else { throw QualityError("\(path): cannot read") }
+        let data: Data
+        do { data = try InputFile.read(path) } catch { throw QualityError("\(path): \(error)") }
         var ids: [String] = [], values: [Double] = [], classes = 0
         for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let text = line.trimmingCharacters(in: .whitespaces)

@@ -1,4 +1,5 @@
 import Foundation
+import CurateCore
 import Yams
 
 /// Why routing refused to run.
@@ -84,7 +85,7 @@ public struct RoutingPolicy: Sendable, Equatable {
     /// Reads a policy file; errors name the file, the line and the problem.
     public init(yaml: String, file: String) throws(RoutingError) {
         let root: Node?
-        do { root = try Yams.compose(yaml: yaml) } catch { throw RoutingError("\(file): not valid YAML: \(error)") }
+        do { root = try BoundedYAML.compose(yaml) } catch { throw RoutingError("\(file): \(error)") }
         guard let mapping = root?.mapping else { throw RoutingError("\(file): expected a mapping (model, target_accuracy, human, …)") }
         func line(_ node: Node) -> Int { node.mark?.line ?? 0 }
         func section(_ key: String, _ node: Node, allowed: [String], _ body: (String, Node) throws(RoutingError) -> Void) throws(RoutingError) {

@@ -254,7 +254,7 @@ public struct WorkflowRunner {
                 while true {
                     let data = handle.availableData
                     if data.isEmpty { break }
-                    FileHandle.standardError.write(data)
+                    StandardStreams.write(STDERR_FILENO, data)
                     collected.append(data)
                 }
                 done.signal()

@@ -1,4 +1,5 @@
 import Foundation
+import CurateCore
 import Yams
 
 /// Why a workflow was refused or stopped.
@@ -61,7 +62,7 @@ public struct Workflow: Sendable, Equatable {
     /// duplicate or unknown step names, cycles, undefined parameters and outputs outside the repository.
     public init(yaml: String, file: String, overrides: [String: String] = [:]) throws(WorkflowError) {
         let root: Node?
-        do { root = try Yams.compose(yaml: yaml) } catch { throw WorkflowError(.invalid, "\(file): not valid YAML: \(error)") }
+        do { root = try BoundedYAML.compose(yaml) } catch { throw WorkflowError(.invalid, "\(file): \(error)") }
         guard let mapping = root?.mapping else { throw WorkflowError(.invalid, "\(file): expected a mapping with name and steps") }
         func line(_ node: Node) -> Int { (node.mark?.line ?? 0) }
         func strings(_ node: Node, _ what: String) throws(WorkflowError) -> [String] {

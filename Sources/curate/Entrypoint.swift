@@ -2,5 +2,5 @@ import CurateCommands
 
 @main
 enum Entrypoint {
-    static func main() async { await Curate.main() }
+    static func main() async { await Curate.run() }
 }

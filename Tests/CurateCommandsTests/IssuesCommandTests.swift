@@ -37,7 +37,7 @@ import Testing
         ("sum", "row 3 (images/2/0002.png): probabilities sum to 1.5, not 1 (tolerance 0.001)"),
         ("rows", "p.npy: 3 rows but "),
         ("shape", "shape [4] is not N × K with K ≥ 2 classes"),
-        ("classes", "p.npy: images/2/0002.png is labeled class 2, which has no column (the predictions have 2 classes)"),
+        ("classes", "p.npy: 2 columns, but the schema has 10 classes (columns are in class-id order)"),
         ("unknown", "p.npy: row 1: elsewhere/images/0/0000.png is not an item of the dataset"),
         ("duplicate", "row 2: images/0/0000.png already has row 1"),
     ])

@@ -128,7 +128,7 @@ import Testing
         let uniform = (0..<10).map { _ in "0.1" }.joined(separator: ",")
         scratch.write("preds.jsonl", #"{"item": "\#(digits[12].path)", "probs": [\#(uniform)]}"# + "\n" + #"{"item": "images/9/nope.png", "probs": [\#(uniform)]}"# + "\n")
         let unknown = try CLI.run(["route", "--predictions", "preds.jsonl", "--policy", "missing.yaml"], in: scratch.path)
-        #expect(unknown.exitCode == 66 && unknown.stderr.contains("missing.yaml: cannot read"))
+        #expect(unknown.exitCode == 66 && unknown.stderr.contains("missing.yaml: no such file"))
         let item = try CLI.run(["route", "--predictions", "preds.jsonl"], in: scratch.path)
         #expect(item.exitCode == 65 && item.stderr.contains("preds.jsonl: prediction for images/9/nope.png, which is not a tracked file at HEAD; nothing routed"), "\(item.stderr)")
         let target = try CLI.run(["route", "--predictions", "preds.jsonl", "--target-accuracy", "1.2"], in: scratch.path)

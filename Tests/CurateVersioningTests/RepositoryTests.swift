@@ -2,6 +2,7 @@ import CurateCore
 import CurateTestSupport
 @testable import CurateVersioning
 import Foundation
+import GRDB
 import Testing
 
 /// A scratch folder holding a copy of the photo dataset, made into a repository.
@@ -212,4 +213,14 @@ func photoRepository() throws -> (ScratchDirectory, Repository) {
         #expect(!report.isHealthy)
         #expect(report.problems.contains { $0.contains("do not match its hash") })
     }
+}
+
+/// Attack 17: readers on a full disk printed "SQLite error 10: disk I/O error"; the message now says what and where.
+@Test(arguments: [(ResultCode.SQLITE_FULL, "the disk is full"), (ResultCode.SQLITE_IOERR, "disk I/O error (is the disk full or failing?)"),
+                  (ResultCode.SQLITE_CORRUPT, "the metadata database is damaged")])
+func databaseFailuresNameTheFileAndTheCause(_ code: ResultCode, _ expected: String) {
+    let error = Metadata.databaseError(DatabaseError(resultCode: code, message: "low-level"), path: "/data/.curate/metadata.sqlite", "storing an answer")
+    #expect(error.message.hasPrefix("/data/.curate/metadata.sqlite: "))
+    #expect(error.message.contains(expected), "\(error.message)")
+    #expect(error.code == (code == .SQLITE_CORRUPT ? .corrupt : .io))
 }

@@ -86,7 +86,7 @@ enum COCOFormat {
             file = try JSONDecoder().decode(File.self, from: data)
         } catch let error as DecodingError {
             if case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
-                throw LabelError(.malformed, file: path, message: jsonSyntaxMessage(data))
+                throw LabelError(.malformed, file: path, message: jsonSyntaxMessage(data, decoding: error))
             }
             throw LabelError(.malformed, file: path, location: decodingLocation(error), message: decodingMessage(error))
         } catch {
@@ -102,6 +102,9 @@ enum COCOFormat {
             let location = RecordLocation.jsonPath("$.categories[\(i)]")
             guard seenCategories.insert(category.id).inserted else {
                 throw check.malformed(location, "duplicate category id \(category.id)")
+            }
+            if let first = file.categories[..<i].first(where: { $0.name == category.name }) {
+                throw check.malformed(location, "duplicate category name '\(category.name)' (ids \(first.id) and \(category.id)); give each class one category")
             }
             if let given = options.schema {
                 guard let id = try check.classID(named: category.name, schema: given, at: location) else { continue }
@@ -202,6 +205,10 @@ enum COCOFormat {
                 label.keypoints = stride(from: 0, to: kp.count, by: 3).map {
                     Keypoint(x: kp[$0], y: kp[$0 + 1], visibility: kp[$0 + 2].isFinite ? Int(kp[$0 + 2]) : -1)
                 }
+            }
+            guard label.box != nil || !label.polygons.isEmpty || label.mask != nil || !label.keypoints.isEmpty else {
+                try check.reject(location, "has no bbox, segmentation or keypoints: a COCO object needs a geometry (image-level classes belong in CSV or JSONL)")
+                continue
             }
             let item = items[itemIndex]
             guard try check.checkObject(label, width: item.width, height: item.height, at: location) else { continue }

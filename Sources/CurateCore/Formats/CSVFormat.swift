@@ -61,7 +61,7 @@ enum CSVFormat {
     }
 
     static func read(from path: String, options: LabelReadOptions) throws(LabelError) -> LabelReadResult {
-        let text = String(decoding: try readFile(path), as: UTF8.self)
+        let text = try readText(path)
         let rows = try records(text, file: path)
         guard let header = rows.first else {
             throw LabelError(.malformed, file: path, message: "empty CSV; expected a header row 'path,label'")
@@ -78,6 +78,7 @@ enum CSVFormat {
         var schema = options.schema ?? LabelSchema(classes: [])
         var items: [Item] = []
         var known = Set<String>()
+        var rowKeys = Set<String>()
         var annotations: [Annotation] = []
         var multilabel = false
         rowLoop: for row in rows.dropFirst() {
@@ -117,6 +118,12 @@ enum CSVFormat {
                     continue rowLoop
                 }
                 numbers.append(value)
+            }
+            // One row per item and annotator, as JSON Lines has one line per item: a repeated row is a mistake,
+            // never merged into a multi-label answer.
+            guard rowKeys.insert(itemPath + "\u{0}" + source.description).inserted else {
+                try check.reject(location, "duplicate row for '\(itemPath)'\(source == .imported ? "" : " by \(source)") (one row per item and annotator; several classes go in one cell as a|b)")
+                continue
             }
             if known.insert(itemPath).inserted {
                 items.append(Item(path: itemPath, width: nil, height: nil))

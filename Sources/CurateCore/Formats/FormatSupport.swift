@@ -59,10 +59,17 @@ private func typeName(_ type: Any.Type) -> String {
 }
 
 /// Why `data` is not JSON, with the line and column when Foundation says, and a hint for bare NaN.
-func jsonSyntaxMessage(_ data: Data) -> String {
+func jsonSyntaxMessage(_ data: Data, decoding: DecodingError? = nil) -> String {
     var message = "not valid JSON"
     do {
         _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        // The syntax is fine: a value does not fit where it goes (an id of 10^30 is not an integer Swift holds).
+        var detail = "a value does not fit its field"
+        if case .dataCorrupted(let context)? = decoding {
+            let text = context.underlyingError.map { "\($0)" } ?? context.debugDescription
+            if let range = text.range(of: #"[Nn]umber [^ ]+"#, options: .regularExpression) { detail = "the \(text[range].lowercased()) does not fit a 64-bit integer or double" }
+        }
+        return "valid JSON, but \(detail) (ids and sizes are integers up to 9223372036854775807)"
     } catch {
         let detail = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? ""
         if let range = detail.range(of: "line ") {
@@ -90,16 +97,33 @@ func filesWithExtension(_ ext: String, in folder: String, preferring subfolder: 
     return (base, files)
 }
 
-/// Reads a whole file, with errors naming it.
+/// Reads a whole file, with errors naming it (regular files only, size capped: see ``InputFile``).
 func readFile(_ path: String) throws(LabelError) -> Data {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-        throw LabelError(.notFound, file: path, message: "no such file")
+    do { return try InputFile.read(path) } catch {
+        switch error {
+        case .notFound: throw LabelError(.notFound, file: path, message: error.description)
+        case .folder, .unreadable: throw LabelError(.io, file: path, message: error.description)
+        case .notRegular, .tooLarge: throw LabelError(.malformed, file: path, message: error.description)
+        }
     }
-    guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: path) else {
-        throw LabelError(.io, file: path, message: isDirectory.boolValue ? "is a folder, expected a file" : "cannot read the file")
+}
+
+/// A text file's contents: UTF-8 (a leading byte-order mark dropped), or an error naming the line of the first
+/// invalid byte (lenient decoding would turn it into U+FFFD, and a class named with it would be stored).
+func readText(_ path: String) throws(LabelError) -> String {
+    var data = try readFile(path)
+    if data.starts(with: [0xEF, 0xBB, 0xBF]) { data.removeFirst(3) }
+    if let text = String(validating: data, as: UTF8.self) { return text }
+    // Find the first invalid byte: decode prefixes line by line.
+    var line = 1
+    var start = data.startIndex
+    while start < data.endIndex {
+        let end = data[start...].firstIndex(of: 0x0A) ?? data.endIndex
+        if String(validating: data[start..<end], as: UTF8.self) == nil { break }
+        line += 1
+        start = end < data.endIndex ? data.index(after: end) : end
     }
-    return data
+    throw LabelError(.malformed, file: path, location: .line(line), message: "not valid UTF-8 text (save the file as UTF-8)")
 }
 
 /// Writes a file atomically (temporary file, then rename), creating parent folders.

@@ -48,7 +48,7 @@ enum JSONLFormat {
     }
 
     static func read(from path: String, options: LabelReadOptions) throws(LabelError) -> LabelReadResult {
-        let text = String(decoding: try readFile(path), as: UTF8.self)
+        let text = try readText(path)
         var check = RecordChecker(file: path, options: options)
         let decoder = JSONDecoder()
         var schema = options.schema

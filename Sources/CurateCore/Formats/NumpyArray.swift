@@ -19,7 +19,7 @@ public struct NumpyArray: Sendable, Equatable {
 
     /// The `i`-th row of a 2-D array.
     public func row(_ i: Int) -> ArraySlice<Double> {
-        let width = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
+        let width = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1   // checked when read
         return values[(i * width)..<((i + 1) * width)]
     }
 
@@ -27,8 +27,7 @@ public struct NumpyArray: Sendable, Equatable {
     /// - Throws: ``LabelError`` naming the file and what is wrong (not .npy, Fortran order, unsupported dtype,
     ///   truncated data).
     public init(contentsOf path: String) throws(LabelError) {
-        guard let data = FileManager.default.contents(atPath: path) else { throw LabelError(.io, file: path, message: "cannot read the file") }
-        try self.init(bytes: [UInt8](data), source: path)
+        try self.init(bytes: [UInt8](readFile(path)), source: path)
     }
 
     public init(bytes: [UInt8], source: String) throws(LabelError) {
@@ -62,9 +61,20 @@ public struct NumpyArray: Sendable, Equatable {
         guard let shapeField = field("shape"), shapeField.hasPrefix("("), let close = shapeField.firstIndex(of: ")") else {
             throw LabelError(.malformed, file: source, message: "the .npy header has no shape")
         }
-        let shape = shapeField[shapeField.index(after: shapeField.startIndex)..<close]
-            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.compactMap { Int($0) }
-        let count = shape.reduce(1, *)
+        let dims = shapeField[shapeField.index(after: shapeField.startIndex)..<close]
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        // Sizes come from the file: each dimension a non-negative integer, and every product checked for overflow.
+        var shape: [Int] = []
+        var count = 1
+        for dim in dims {
+            guard let n = Int(dim), n >= 0 else {
+                throw LabelError(.malformed, file: source, message: "the .npy shape has a bad dimension '\(dim.prefix(40))' (expected non-negative integers)")
+            }
+            let (product, overflow) = count.multipliedReportingOverflow(by: n)
+            guard !overflow else { throw LabelError(.malformed, file: source, message: "the .npy shape (\(dims.joined(separator: ", "))) is too large") }
+            shape.append(n)
+            count = product
+        }
         let kinds: [String: (size: Int, read: (UnsafeRawPointer) -> Double)] = [
             "<f4": (4, { Double(Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)))) }),
             "<f8": (8, { Double(bitPattern: UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }),
@@ -77,8 +87,9 @@ public struct NumpyArray: Sendable, Equatable {
             throw LabelError(.malformed, file: source, message: "unsupported dtype '\(descr)' (expected float32, float64, int32, int64, uint8 or bool, little-endian)")
         }
         let body = start + headerLength
-        guard bytes.count - body >= count * kind.size else {
-            throw LabelError(.malformed, file: source, message: "truncated .npy data: shape \(shape) needs \(count * kind.size) bytes, the file has \(bytes.count - body)")
+        let (needed, overflow) = count.multipliedReportingOverflow(by: kind.size)
+        guard !overflow, bytes.count - body >= needed else {
+            throw LabelError(.malformed, file: source, message: "truncated .npy data: shape \(shape) needs \(overflow ? "more than \(Int.max)" : String(needed)) bytes, the file has \(bytes.count - body)")
         }
         let values = bytes.withUnsafeBytes { raw in
             (0..<count).map { kind.read(raw.baseAddress! + body + $0 * kind.size) }

@@ -27,7 +27,16 @@ enum VOCFormat {
         var stack: [Element] = []
         var root: Element?
 
+        /// VOC files nest 3 levels; a file nested deeper than this is refused before its tree grows (a tree
+        /// 50,000 levels deep overflowed the stack when it was freed).
+        static let maxDepth = 64
+
         func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+            guard stack.count < Self.maxDepth else {
+                if error == nil { error = (parser.lineNumber, "elements nest deeper than \(Self.maxDepth) levels") }
+                parser.abortParsing()
+                return
+            }
             let element = Element(name: name, line: parser.lineNumber)
             stack.last?.children.append(element)
             if stack.isEmpty { root = element }

@@ -12,12 +12,12 @@ enum YOLOFormat {
     static func classNames(in folder: String) throws(LabelError) -> [String] {
         let classesPath = folder + "/classes.txt"
         if FileManager.default.fileExists(atPath: classesPath) {
-            let text = String(decoding: try readFile(classesPath), as: UTF8.self)
+            let text = try readText(classesPath)
             return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         for name in ["data.yaml", "data.yml"] where FileManager.default.fileExists(atPath: folder + "/" + name) {
             let path = folder + "/" + name
-            let text = String(decoding: try readFile(path), as: UTF8.self)
+            let text = try readText(path)
             let node: Node?
             do { node = try Yams.compose(yaml: text) } catch {
                 throw LabelError(.malformed, file: path, message: "not valid YAML: \(error)")
@@ -95,7 +95,7 @@ enum YOLOFormat {
             }
             items.append(Item(path: itemPath, width: size.width, height: size.height))
             labeled.insert(itemPath)
-            let text = String(decoding: try readFile(labelPath), as: UTF8.self)
+            let text = try readText(labelPath)
             for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
                 if fields.isEmpty { continue }
