@@ -14,7 +14,13 @@ public final class Terminal: @unchecked Sendable {
     private var active = false
 
     /// Saved settings and output descriptor for the signal handlers (plain globals: handlers cannot capture).
-    nonisolated(unsafe) static var savedForSignals = termios()
+    /// Heap memory, not a Swift global: AddressSanitizer sized the global termios 57 bytes while tcgetattr and
+    /// assignments write 60 (found by `swift test --sanitize=address`); a C allocation has one size for both.
+    /// Written once in `enter()` before the handlers are installed; read only by the handlers.
+    nonisolated(unsafe) static let savedForSignals: UnsafeMutablePointer<termios> = {
+        let raw = calloc(1, max(MemoryLayout<termios>.stride, 128))!
+        return raw.bindMemory(to: termios.self, capacity: 1)
+    }()
     nonisolated(unsafe) static var outputForSignals: Int32 = -1
     nonisolated(unsafe) static var resized: sig_atomic_t = 0
 
@@ -42,7 +48,7 @@ public final class Terminal: @unchecked Sendable {
     /// Raw input, no echo, alternate screen, hidden cursor.
     public func enter() throws {
         guard tcgetattr(input, &saved) == 0 else { throw TerminalError("not a terminal (stdin): run curate label in a terminal") }
-        Terminal.savedForSignals = saved
+        Terminal.savedForSignals.pointee = saved
         Terminal.outputForSignals = output
         var raw = saved
         cfmakeraw(&raw)
@@ -141,7 +147,7 @@ public final class Terminal: @unchecked Sendable {
                 // Async-signal-safe: write(2), tcsetattr(3), then die by the same signal.
                 let reset = "\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l"
                 _ = reset.utf8CString.withUnsafeBufferPointer { Glibc.write(Terminal.outputForSignals, $0.baseAddress, $0.count - 1) }
-                tcsetattr(STDIN_FILENO, TCSAFLUSH, &Terminal.savedForSignals)
+                tcsetattr(STDIN_FILENO, TCSAFLUSH, Terminal.savedForSignals)
                 signal(number, SIG_DFL)
                 raise(number)
             }

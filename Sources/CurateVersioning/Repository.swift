@@ -68,7 +68,7 @@ public struct Repository: Sendable {
             // Upgrade now if no writer is busy; otherwise the next writer does (format 1 stays readable).
             if let lock = try? RepositoryLock.acquire(repository.curateDirectory + "/lock", wait: 0) {
                 defer { lock.release() }
-                try repository.upgradeFormat()
+                try? repository.upgradeFormat()   // best effort: a read-only copy stays readable as format 1
             }
         }
         return repository

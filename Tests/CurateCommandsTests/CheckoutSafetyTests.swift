@@ -69,13 +69,7 @@ import Testing
         #expect(try CLI.run(["commit", "-m", "v2", "--author", "t"], in: scratch.path).exitCode == 0)
         var rng = SplitMix64(seed: 11)
         for attempt in 0..<4 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: CLI.executable)
-            process.arguments = ["checkout", "HEAD~1"]
-            process.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try CLI.start(["checkout", "HEAD~1"], in: scratch.path)
             usleep(UInt32(20_000 + Int(rng.next() % 150_000)))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()

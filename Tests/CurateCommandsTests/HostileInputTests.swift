@@ -50,6 +50,16 @@ import Testing
         #expect(result.stderr.contains("a.xml") && result.stderr.contains("nest deeper than 64 levels"), "\(result.stderr)")
     }
 
+    /// Found by scripts/fuzz voc: Foundation's XMLParser trapped on an element name that is not valid UTF-8.
+    @Test func vocWithInvalidUTF8IsRefused() throws {
+        let scratch = ScratchDirectory()
+        let input = try Data(contentsOf: URL(fileURLWithPath: TestFixtures.repoPath("Fuzz/regressions/voc/crash-84815f443a7a56eace4b92b4f3f503c1880314c6")))
+        try FileManager.default.createDirectory(atPath: scratch.path + "/voc", withIntermediateDirectories: true)
+        try input.write(to: URL(fileURLWithPath: scratch.path + "/voc/a.xml"))
+        let result = try CLI.run(["labels", "convert", "voc", "--from", "voc", "--to", "jsonl", "--out", "out.jsonl"], in: scratch.path)
+        #expect(result.exitCode == 65 && result.stderr.contains("a.xml:1: not valid UTF-8 text"), "\(result)")
+    }
+
     /// Attack 8: YAML aliases expanded without limit (743 bytes → 5.9 GB, or 100,000 transforms per image).
     @Test func yamlAliasBombsAreRefused() throws {
         let scratch = ScratchDirectory()

@@ -119,13 +119,7 @@ private func cliRepository(files count: Int, size: ClosedRange<Int> = 1024...409
                 let path = files[Int.random(in: 0..<files.count, using: &rng)]
                 RandomTree.write(scratch.path + "/data/" + path, RandomTree.randomBytes(Int.random(in: 2048...8192, using: &rng), &rng))
             }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: CLI.executable)
-            process.arguments = ["commit", "-m", "round \(round)", "--author", "t"]
-            process.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try CLI.start(["commit", "-m", "round \(round)", "--author", "t"], in: scratch.path)
             usleep(UInt32.random(in: 0...120_000, using: &rng))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()

@@ -116,13 +116,7 @@ import Testing
                 run: shell
                 command: [sh, -c, "echo x >> last.count"]
             """)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.executable)
-        process.arguments = ["run", "flow.yaml"]
-        process.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try CLI.start(["run", "flow.yaml"], in: scratch.path)
         for _ in 0..<300 where (try? String(contentsOfFile: scratch.path + "/work/slow.txt", encoding: .utf8)) != "half" { Thread.sleep(forTimeInterval: 0.05) }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()

@@ -99,13 +99,7 @@ import Testing
         try bystander.run()
         defer { bystander.terminate() }
         Thread.sleep(forTimeInterval: 0.1)
-        let runner = Process()
-        runner.executableURL = URL(fileURLWithPath: CLI.executable)
-        runner.arguments = ["run", "flow.yaml"]
-        runner.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
-        runner.standardOutput = FileHandle.nullDevice
-        runner.standardError = FileHandle.nullDevice
-        try runner.run()
+        let runner = try CLI.start(["run", "flow.yaml"], in: scratch.path)
         for _ in 0..<300 where (try? String(contentsOfFile: scratch.path + "/work/slow.txt", encoding: .utf8)) != "half" { Thread.sleep(forTimeInterval: 0.05) }
         kill(runner.processIdentifier, SIGKILL)
         runner.waitUntilExit()

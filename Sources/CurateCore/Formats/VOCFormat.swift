@@ -59,7 +59,9 @@ enum VOCFormat {
     }
 
     static func parse(_ path: String) throws(LabelError) -> Element {
-        let data = try readFile(path)
+        // UTF-8 checked first: Foundation's XMLParser traps on an element name that is not valid UTF-8 (found by
+        // scripts/fuzz voc).
+        let data = Data(try readText(path).utf8)
         let parser = XMLParser(data: data)
         let builder = TreeBuilder()
         parser.delegate = builder
