@@ -60,6 +60,18 @@ import Testing
         #expect(result.exitCode == 65 && result.stderr.contains("a.xml:1: not valid UTF-8 text"), "\(result)")
     }
 
+    /// Found by scripts/fuzz coco: a keypoint visibility of 1e300 trapped converting to Int.
+    @Test func hugeKeypointVisibilityIsRefused() throws {
+        let scratch = ScratchDirectory()
+        let input = try Data(contentsOf: URL(fileURLWithPath: TestFixtures.repoPath("Fuzz/regressions/coco/crash-cb32a66f855dbe508599b9f5686e5e63f78ede73")))
+        try input.write(to: URL(fileURLWithPath: scratch.path + "/a.json"))
+        let coco = try CLI.run(["labels", "convert", "a.json", "--from", "coco", "--to", "jsonl", "--out", "o.jsonl"], in: scratch.path)
+        #expect(coco.exitCode == 65 && coco.stderr.contains("keypoints: keypoint 0 has visibility"), "\(coco)")
+        scratch.write("a.jsonl", #"{"path": "a.png", "labels": [{"class": "p", "keypoints": [[1, 2, 1e300]]}]}"# + "\n")
+        let jsonl = try CLI.run(["labels", "convert", "a.jsonl", "--from", "jsonl", "--to", "coco", "--out", "o.json"], in: scratch.path)
+        #expect(jsonl.exitCode == 65 && jsonl.stderr.contains("keypoint 0 has visibility 1e+300 (must be 0, 1 or 2)"), "\(jsonl)")
+    }
+
     /// Attack 8: YAML aliases expanded without limit (743 bytes → 5.9 GB, or 100,000 transforms per image).
     @Test func yamlAliasBombsAreRefused() throws {
         let scratch = ScratchDirectory()

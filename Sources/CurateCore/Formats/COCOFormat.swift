@@ -202,8 +202,12 @@ enum COCOFormat {
                     try check.reject(.jsonPath("$.annotations[\(i)].keypoints"), "keypoints has \(kp.count) numbers (needs x, y, v triples)")
                     continue
                 }
+                if let bad = stride(from: 2, to: kp.count, by: 3).first(where: { ![0, 1, 2].contains(kp[$0]) }) {
+                    try check.reject(.jsonPath("$.annotations[\(i)].keypoints"), "keypoint \(bad / 3) has visibility \(kp[bad]) (must be 0, 1 or 2)")
+                    continue
+                }
                 label.keypoints = stride(from: 0, to: kp.count, by: 3).map {
-                    Keypoint(x: kp[$0], y: kp[$0 + 1], visibility: kp[$0 + 2].isFinite ? Int(kp[$0 + 2]) : -1)
+                    Keypoint(x: kp[$0], y: kp[$0 + 1], visibility: Int(kp[$0 + 2]))
                 }
             }
             guard label.box != nil || !label.polygons.isEmpty || label.mask != nil || !label.keypoints.isEmpty else {

@@ -206,7 +206,11 @@ enum JSONLFormat {
                 try check.reject(at, prefix + "each keypoint must be [x, y, visibility]")
                 return nil
             }
-            object.keypoints = keypoints.map { Keypoint(x: $0[0], y: $0[1], visibility: $0[2].isFinite ? Int($0[2]) : -1) }
+            if let bad = keypoints.firstIndex(where: { ![0, 1, 2].contains($0[2]) }) {
+                try check.reject(at, prefix + "keypoint \(bad) has visibility \(keypoints[bad][2]) (must be 0, 1 or 2)")
+                return nil
+            }
+            object.keypoints = keypoints.map { Keypoint(x: $0[0], y: $0[1], visibility: Int($0[2])) }
         }
         object.polygons = r.polygons ?? []
         if let mask = r.mask {

@@ -112,8 +112,8 @@ enum VOCFormat {
             }
             var width: Int?, height: Int?
             if let size = root.child("size") {
-                width = size.value("width").flatMap { Int($0) ?? Double($0).map { Int($0) } }
-                height = size.value("height").flatMap { Int($0) ?? Double($0).map { Int($0) } }
+                width = size.value("width").flatMap { Int($0) ?? Double($0).flatMap { Int(exactly: $0.rounded(.towardZero)) } }
+                height = size.value("height").flatMap { Int($0) ?? Double($0).flatMap { Int(exactly: $0.rounded(.towardZero)) } }
                 if let w = width, let h = height, w <= 0 || h <= 0 {
                     // Some exporters write 0x0 for unknown sizes.
                     width = nil; height = nil
