@@ -99,7 +99,8 @@ let package = Package(
             dependencies: [
                 "CurateVersioning", "CurateTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
-            ]),
+            ],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "CurateAugmentTests",
             dependencies: ["CurateAugment", "CurateTestSupport"],

@@ -7,10 +7,11 @@ import Glibc
 /// The SQLite metadata database (`.curate/metadata.sqlite`, WAL mode through a GRDB `DatabasePool`):
 /// readers never block the one writer. See FORMAT.md for the tables.
 enum Metadata {
-    /// Version of the on-disk layout; bump it (with a migration) whenever the layout changes.
-    /// 1: packs without indexes. 2: every pack has a `.idx` beside it and ref moves are logged in `refs.log`,
-    /// so the history can be rebuilt from `.curate/` if the database is lost (`fsck --rebuild`).
-    static let formatVersion = 2
+    /// Version of the on-disk layout: the number of the latest migration (`vN …`), so every layout change — which
+    /// always comes with a migration — moves it. Written to `.curate/FORMAT`; a newer one is refused.
+    /// History: 1 (shipped; migrations v1–v5, packs without indexes); 7 (v6 process identity, v7 lease tokens,
+    /// pack indexes and the ref log). Versions 2–6 were never written.
+    static let formatVersion = 7
 
     /// What a lost or emptied database costs, and the way back.
     static func missingMessage(_ path: String, _ what: String) -> String {
@@ -52,6 +53,10 @@ enum Metadata {
                     try? pool.close()
                     throw VersioningError(.corrupt, missingMessage(path, "lacks the repository's tables"))
                 }
+            }
+            if !creating, try pool.read({ db in try migrator.hasBeenSuperseded(db) }) {
+                try? pool.close()
+                throw VersioningError(.invalid, "\(path) was written by a newer curate (it has migrations this one does not know); upgrade curate")
             }
             try migrator.migrate(pool)
             return pool

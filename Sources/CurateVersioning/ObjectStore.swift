@@ -127,7 +127,7 @@ final class PackWriter {
 }
 
 /// The index beside each pack (`pack-<uuid>.idx`): what the pack holds and where, so that the objects of a
-/// repository whose metadata database was lost can be found again (format 2; see FORMAT.md).
+/// repository whose metadata database was lost can be found again (since format 7; see FORMAT.md).
 enum PackIndex {
     static let header = "curate-pack-index 1\n"
 
@@ -206,7 +206,7 @@ func writeDurably(_ data: Data, to path: String, mode: mode_t = 0o644) throws(Ve
     fsyncDirectory(directory)
 }
 
-/// The ref log (`.curate/refs.log`, format 2): every move of HEAD and every new tag, appended and fsynced before
+/// The ref log (`.curate/refs.log`, since format 7): every move of HEAD and every new tag, appended and fsynced before
 /// the database records it, so `fsck --rebuild` can restore HEAD and the tags. Lines: `<unix seconds> <ref> <old|-> <new>`.
 enum RefLog {
     struct Entry: Equatable {

@@ -48,6 +48,10 @@ extension Repository {
             }
             checked += 1
         }
+        for pack in Set(reader.locations.values.compactMap(\.pack)).sorted()
+        where access(PackIndex.path(forPack: store.packsDirectory + "/" + pack), F_OK) != 0 {
+            problems.append("pack \(pack) has no index: a lost database could not be rebuilt from it; run curate gc to write it")
+        }
         let commits = try read("reading commits") { db in try Row.fetchAll(db, sql: "SELECT id, tree, parent FROM commits ORDER BY seq") }
         var walkedTrees = Set<ContentHash>()
         for row in commits {
@@ -97,6 +101,7 @@ extension Repository {
     public func gc(wait: Double = 0) throws(VersioningError) -> GCReport {
         try writing(wait: wait) { () throws(VersioningError) -> GCReport in
             try checkBeforeDeleting()
+            _ = try writeMissingPackIndexes()
             let reader = try ObjectReader(repository: self, preload: true)
             var live = Set<ContentHash>()
             let commits = try read("reading commits") { db in try String.fetchAll(db, sql: "SELECT id FROM commits") }

@@ -89,18 +89,35 @@ public struct Repository: Sendable {
         return version
     }
 
-    /// Format 1 → 2: writes the index of every pack from the metadata, then the new version. Needs the writer lock.
+    /// An older format → this one: the database was migrated when it was opened; the pack indexes (format 1 had
+    /// none) are written from it, then the new version. Needs the writer lock.
     func upgradeFormat() throws(VersioningError) {
         guard try Self.formatVersion(of: root) < Metadata.formatVersion else { return }
+        _ = try writeMissingPackIndexes()
+        // The ref log starts with the refs there are (format 1 kept them in the database only).
+        if access(RefLog.path(curateDirectory), F_OK) != 0 {
+            let refs = try read("reading refs") { db in try Row.fetchAll(db, sql: "SELECT name, commit_id FROM refs ORDER BY name = 'HEAD', name") }
+            for ref in refs {
+                guard let id = ContentHash(hex: ref[1]) else { continue }
+                try RefLog.append(curateDirectory, .init(name: ref[0], old: nil, new: id))
+            }
+        }
+        try writeDurably(Data("\(Metadata.formatVersion)\n".utf8), to: curateDirectory + "/FORMAT")
+    }
+
+    /// Writes the index of every pack the metadata knows that has none; returns how many were written.
+    func writeMissingPackIndexes() throws(VersioningError) -> Int {
         let locations = try read("reading objects") { db in try objectLocations(db) }
         var byPack: [String: [(ContentHash, ObjectLocation)]] = [:]
         for (hash, location) in locations { if let pack = location.pack { byPack[pack, default: []].append((hash, location)) } }
+        var written = 0
         for (pack, entries) in byPack {
             let index = PackIndex.path(forPack: store.packsDirectory + "/" + pack)
             guard access(index, F_OK) != 0 else { continue }
             try writeDurably(PackIndex.serialize(entries.sorted { $0.1.offset < $1.1.offset }), to: index, mode: 0o444)
+            written += 1
         }
-        try writeDurably(Data("\(Metadata.formatVersion)\n".utf8), to: curateDirectory + "/FORMAT")
+        return written
     }
 
     /// A repository-relative path for a user-given path (relative to the current folder or absolute).

@@ -158,9 +158,9 @@ private func packFiles(_ dir: String) throws -> [String: Data] {
         for arguments in [["status"], ["fsck"]] {
             let result = try CLI.run(arguments, in: dir)
             #expect(result.exitCode == 65)
-            #expect(result.stderr.contains(".curate/FORMAT is missing or damaged") && result.stderr.contains("echo 2 > "), "\(result.stderr)")
+            #expect(result.stderr.contains(".curate/FORMAT is missing or damaged") && result.stderr.contains("echo \(Metadata.formatVersion) > "), "\(result.stderr)")
         }
-        scratch.write("photos/.curate/FORMAT", "2\n")
+        scratch.write("photos/.curate/FORMAT", "\(Metadata.formatVersion)\n")
         #expect(try CLI.run(["fsck"], in: dir).exitCode == 0)
     }
 
@@ -182,7 +182,7 @@ private func packFiles(_ dir: String) throws -> [String: Data] {
         for name in try FileManager.default.contentsOfDirectory(atPath: packs) where name.hasSuffix(".idx") { try FileManager.default.removeItem(atPath: packs + "/" + name) }
         scratch.write("photos/.curate/FORMAT", "1\n")
         #expect(try CLI.run(["status"], in: dir).exitCode == 0)
-        #expect(try String(contentsOfFile: dir + "/.curate/FORMAT", encoding: .utf8) == "2\n")
+        #expect(try String(contentsOfFile: dir + "/.curate/FORMAT", encoding: .utf8) == "\(Metadata.formatVersion)\n")
         let names = try FileManager.default.contentsOfDirectory(atPath: packs)
         #expect(names.filter { $0.hasSuffix(".idx") }.count == names.filter { $0.hasSuffix(".pack") }.count)
         truncate(dir + "/.curate/metadata.sqlite", 0)

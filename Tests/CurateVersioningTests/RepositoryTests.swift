@@ -224,3 +224,25 @@ func databaseFailuresNameTheFileAndTheCause(_ code: ResultCode, _ expected: Stri
     #expect(error.message.contains(expected), "\(error.message)")
     #expect(error.code == (code == .SQLITE_CORRUPT ? .corrupt : .io))
 }
+
+/// The format version is the number of the latest migration, so every layout change moves it.
+@Test func theFormatVersionCountsTheMigrations() {
+    #expect(Metadata.formatVersion == Metadata.migrator.migrations.count)
+    #expect(Metadata.migrator.migrations.last?.hasPrefix("v\(Metadata.formatVersion) ") == true)
+}
+
+/// A repository written by a newer curate is refused, by its FORMAT file or by migrations this one does not know.
+@Test func aNewerRepositoryIsRefused() throws {
+    let scratch = ScratchDirectory()
+    let repo = try Repository.initialize(at: scratch.path)
+    try repo.write("a newer curate") { db in
+        try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v\(Metadata.formatVersion + 1) from the future')")
+    }
+    #expect { try Repository.open(at: scratch.path) } throws: { error in
+        (error as? VersioningError).map { $0.code == .invalid && $0.message.contains("was written by a newer curate") } ?? false
+    }
+    scratch.write(".curate/FORMAT", "\(Metadata.formatVersion + 1)\n")
+    #expect { try Repository.open(at: scratch.path) } throws: { error in
+        (error as? VersioningError)?.message.contains("uses format \(Metadata.formatVersion + 1); this curate reads up to \(Metadata.formatVersion): upgrade curate") ?? false
+    }
+}

@@ -1,0 +1,35 @@
+import CurateTestSupport
+@testable import CurateVersioning
+import Foundation
+import Testing
+
+/// Repositories written by earlier versions of Curate open with this one: every shipped on-disk format has a
+/// fixture made by the last curate of that format (scripts/make_format_fixture).
+@Suite struct FormatUpgradeTests {
+    @Test(arguments: [1])
+    func anOlderRepositoryOpensAndIsUpgraded(_ version: Int) throws {
+        let scratch = ScratchDirectory()
+        let dir = scratch.path + "/repo"
+        try FileManager.default.copyItem(atPath: TestFixtures.repoPath("Tests/CurateVersioningTests/Fixtures/format-\(version)"), toPath: dir)
+        #expect(try String(contentsOfFile: dir + "/.curate/FORMAT", encoding: .utf8) == "\(version)\n")
+        let log = try CLI.run(["log", "--json"], in: dir)
+        #expect(log.exitCode == 0, "\(log.stderr)")
+        let commits = try #require(try JSONSerialization.jsonObject(with: Data(log.stdout.utf8)) as? [[String: Any]])
+        #expect(commits.map { $0["message"] as? String } == ["relabel one", "six digits"])
+        // Opening upgraded it: the new version, and an index beside every pack.
+        #expect(try String(contentsOfFile: dir + "/.curate/FORMAT", encoding: .utf8) == "\(Metadata.formatVersion)\n")
+        let packs = try FileManager.default.contentsOfDirectory(atPath: dir + "/.curate/packs")
+        #expect(!packs.isEmpty && packs.filter { $0.hasSuffix(".idx") }.count == packs.filter { $0.hasSuffix(".pack") }.count)
+        #expect(try CLI.run(["status"], in: dir).stdout.hasSuffix("nothing to commit, working tree and labels match\n"))
+        #expect(try CLI.run(["fsck"], in: dir).stdout.hasSuffix("no problems\n"))
+        let show = try CLI.run(["queue", "show", "round1"], in: dir)
+        #expect(show.stdout.contains("1 answers") || show.stdout.contains(", 1 answers,"), "\(show.stdout)")
+        #expect(try CLI.run(["labels", "export", "--rev", "v1", "--format", "csv", "--out", scratch.path + "/v1.csv"], in: dir).exitCode == 0)
+        #expect(try String(contentsOfFile: scratch.path + "/v1.csv", encoding: .utf8) == String(contentsOfFile: dir + "/labels.csv", encoding: .utf8))
+        // And it can now be rebuilt from its objects alone.
+        truncate(dir + "/.curate/metadata.sqlite", 0)
+        let rebuild = try CLI.run(["fsck", "--rebuild"], in: dir)
+        #expect(rebuild.exitCode == 0 && rebuild.stdout.contains("2 commits") && rebuild.stdout.contains("1 tag(s)"), "\(rebuild)")
+        #expect(try CLI.run(["log", "--json"], in: dir).stdout == log.stdout)
+    }
+}
