@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `curate` command: a data-prep and labeling toolkit.
 public struct Curate: AsyncParsableCommand {
@@ -30,7 +31,38 @@ public struct Curate: AsyncParsableCommand {
 
     /// Runs the command line, then exits 1 if the command succeeded but its output could not be written.
     public static func run() async {
+        if let word = CommandLine.arguments.dropFirst().first, let message = unknownCommand(word) {
+            Console.error(message)
+            Glibc.exit(ExitCodes.usage)
+        }
         await main()
         Console.finish()
     }
+
+    /// The error for a first word that is not a verb ("comit" → did you mean "commit"?), or nil when it is one or
+    /// is an option. ArgumentParser alone would blame the next option ("Unknown option '-m'").
+    static func unknownCommand(_ word: String) -> String? {
+        guard !word.hasPrefix("-") else { return nil }
+        let verbs = configuration.subcommands.map { $0._commandName } + ["help"]
+        guard !verbs.contains(word) else { return nil }
+        let nearest = verbs.map { ($0, editDistance($0, word)) }.min { $0.1 < $1.1 }
+        if let (verb, distance) = nearest, distance <= max(1, word.count / 3) {
+            return "unknown command '\(word)'; did you mean '\(verb)'? (curate --help lists the commands)"
+        }
+        return "unknown command '\(word)' (curate --help lists the commands)"
+    }
+}
+
+/// Levenshtein distance between two words (for suggestions).
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    var previous = Array(0...b.count)
+    for i in 1...max(1, a.count) where !a.isEmpty {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...max(1, b.count) where !b.isEmpty {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return a.isEmpty ? b.count : previous[b.count]
 }

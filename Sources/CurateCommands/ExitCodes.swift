@@ -90,6 +90,8 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
         try await body()
     } catch let exit as ExitCode {
         throw exit
+    } catch let usage as ValidationError {
+        throw usage   // ArgumentParser prints it with the usage line and exits 64
     } catch {
         Console.error("\(error)")
         throw ExitCode(ExitCodes.code(for: error))

@@ -1,4 +1,5 @@
 import CurateTestSupport
+@testable import CurateCommands
 import Foundation
 import Testing
 
@@ -138,4 +139,18 @@ import Testing
         #expect(result.exitCode == 65)
         #expect(result.stderr.contains("\(labels):1: path '../../etc/passwd' escapes the dataset root"))
     }
+}
+
+/// CLI manners: a mistyped verb gets a suggestion (ArgumentParser alone blamed the next option), and a usage
+/// mistake found while a command runs exits 64 with the usage line, not 1.
+@Test func mistypedVerbsAndLateUsageErrorsExit64() throws {
+    let scratch = ScratchDirectory()
+    let typo = try CLI.run(["comit", "-m", "x"], in: scratch.path)
+    #expect(typo.exitCode == 64 && typo.stderr == "error: unknown command 'comit'; did you mean 'commit'? (curate --help lists the commands)\n")
+    let unknown = try CLI.run(["frobnicate"], in: scratch.path)
+    #expect(unknown.exitCode == 64 && unknown.stderr == "error: unknown command 'frobnicate' (curate --help lists the commands)\n")
+    #expect(try CLI.run(["init"], in: scratch.path).exitCode == 0)
+    let late = try CLI.run(["queue", "create", "q", "--where", "foo"], in: scratch.path)
+    #expect(late.exitCode == 64 && late.stderr.hasPrefix("Error: --where takes tag=NAME\nUsage: "), "\(late.stderr)")
+    #expect(editDistance("comit", "commit") == 1 && editDistance("", "ab") == 2 && editDistance("abc", "") == 3)
 }
