@@ -1,13 +1,19 @@
+import CurateCore
+
 /// The one error type of CurateAugment: a pipeline that cannot be read, or an input that cannot be augmented.
-public struct AugmentError: Error, CustomStringConvertible, Sendable, Equatable {
+public struct AugmentError: CurateError, Equatable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
+        /// Its kind in the shared vocabulary.
+        public let kind: FailureKind
         /// The pipeline YAML names an unknown transform or parameter, or a value out of range.
-        public static let pipeline = Code(name: "pipeline")
+        public static let pipeline = Code(name: "pipeline", kind: .invalidData)
         /// An input image or label could not be used.
-        public static let input = Code(name: "input")
+        public static let input = Code(name: "input", kind: .invalidData)
+        /// A pipeline or source file that does not exist.
+        public static let notFound = Code(name: "not found", kind: .notFound)
         /// Replay found different bytes or a missing record.
-        public static let replay = Code(name: "replay")
+        public static let replay = Code(name: "replay", kind: .invalidData)
         public var description: String { name }
     }
 
@@ -21,4 +27,5 @@ public struct AugmentError: Error, CustomStringConvertible, Sendable, Equatable 
     }
 
     public var description: String { message }
+    public var kind: FailureKind { code.kind }
 }

@@ -50,7 +50,7 @@ extension Pipeline {
     /// Reads a pipeline file.
     public init(contentsOf path: String) throws(AugmentError) {
         let data: Data
-        do { data = try InputFile.read(path, limit: 1 << 20) } catch { throw AugmentError(.pipeline, "\(path): \(error)") }
+        do { data = try InputFile.read(path, limit: 1 << 20) } catch { throw AugmentError(error == .notFound ? .notFound : .pipeline, "\(path): \(error)") }
         try self.init(yaml: String(decoding: data, as: UTF8.self), file: path)
     }
 

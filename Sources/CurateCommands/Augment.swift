@@ -85,7 +85,7 @@ extension Curate {
                 if let replay { return try replayOutput(replay) }
                 let loaded = try Pipeline(contentsOf: pipeline!)
                 let (sources, failures, schema) = try loadSources()
-                for failure in failures { if strict { throw CommandFailure(message: failure, exitCode: ExitCodes.dataError) }; Console.warning("skipped \(failure)") }
+                for failure in failures { if strict { throw CommandFailure(message: failure, kind: .invalidData) }; Console.warning("skipped \(failure)") }
                 let outDir = out!
                 if try prepare(outDir, pipeline: loaded) {
                     // A run killed after writing its outputs: they are complete and the same; only the commit is left.
@@ -102,7 +102,7 @@ extension Curate {
                     switch result {
                     case .outputs(let list): outputs += list
                     case .failed(let reason):
-                        if strict { throw CommandFailure(message: reason, exitCode: ExitCodes.dataError) }
+                        if strict { throw CommandFailure(message: reason, kind: .invalidData) }
                         Console.warning("skipped \(source.path): \(reason)")
                     }
                 }
@@ -142,12 +142,12 @@ extension Curate {
             let fm = FileManager.default
             if let existing = try? fm.contentsOfDirectory(atPath: dir), !existing.isEmpty {
                 guard let lineage = fm.contents(atPath: dir + "/lineage.jsonl") else {
-                    throw CommandFailure(message: "\(dir): holds an incomplete augmentation (no lineage.jsonl, which is written last: an interrupted run?); remove the folder and rerun, or choose a new --out", exitCode: ExitCodes.usage)
+                    throw CommandFailure(message: "\(dir): holds an incomplete augmentation (no lineage.jsonl, which is written last: an interrupted run?); remove the folder and rerun, or choose a new --out", kind: .usage)
                 }
                 let samePipeline = fm.contents(atPath: dir + "/pipeline.yaml") == Data(pipeline.yaml().utf8)
                 let first = String(decoding: lineage, as: UTF8.self).split(separator: "\n").first.flatMap { try? JSONDecoder().decode(Lineage.self, from: Data($0.utf8)) }
                 guard samePipeline, first?.seed == seed else {
-                    throw CommandFailure(message: "\(dir): already holds the outputs of another augmentation (\(samePipeline ? "seed \(first?.seed ?? 0)" : "another pipeline")); choose a new --out", exitCode: ExitCodes.usage)
+                    throw CommandFailure(message: "\(dir): already holds the outputs of another augmentation (\(samePipeline ? "seed \(first?.seed ?? 0)" : "another pipeline")); choose a new --out", kind: .usage)
                 }
                 return true
             }
@@ -181,14 +181,14 @@ extension Curate {
             var dir = (output as NSString).deletingLastPathComponent
             while !FileManager.default.fileExists(atPath: dir + "/lineage.jsonl") {
                 let parent = (dir as NSString).deletingLastPathComponent
-                if parent == dir || dir.isEmpty { throw CommandFailure(message: "\(output): no lineage.jsonl above it", exitCode: ExitCodes.notFound) }
+                if parent == dir || dir.isEmpty { throw CommandFailure(message: "\(output): no lineage.jsonl above it", kind: .notFound) }
                 dir = parent
             }
             let relative = String(output.dropFirst(dir.count + (dir.hasSuffix("/") ? 0 : 1)))
             let text = try String(contentsOfFile: dir + "/lineage.jsonl", encoding: .utf8)
             let records = try text.split(separator: "\n").map { try JSONDecoder().decode(Lineage.self, from: Data($0.utf8)) }
             guard let lineage = records.first(where: { $0.output == relative }) else {
-                throw CommandFailure(message: "\(output): not in \(dir)/lineage.jsonl", exitCode: ExitCodes.notFound)
+                throw CommandFailure(message: "\(output): not in \(dir)/lineage.jsonl", kind: .notFound)
             }
             let pipeline = try Pipeline(contentsOf: dir + "/pipeline.yaml")
             let augmenter = Augmenter(pipeline: pipeline, seed: lineage.seed, copies: 1)
@@ -201,13 +201,13 @@ extension Curate {
                 source = try loadSources().0.first { $0.path == lineage.source }
             }
             guard let source else {
-                throw CommandFailure(message: "\(output): its source \(lineage.source) is not in this repository; pass --labels/--format", exitCode: ExitCodes.notFound)
+                throw CommandFailure(message: "\(output): its source \(lineage.source) is not in this repository; pass --labels/--format", kind: .notFound)
             }
             let bytes = try augmenter.replay(lineage, source: source)
             let existing = FileManager.default.contents(atPath: output).map(Array.init) ?? []
             guard bytes == existing else {
                 let maker = lineage.tool.map { $0 == "curate \(Curate.version)" ? "" : "; it was made by \($0), this is curate \(Curate.version)" } ?? ""
-                throw CommandFailure(message: "\(output): replay gives different bytes (\(bytes.count) vs \(existing.count))\(maker)", exitCode: ExitCodes.dataError)
+                throw CommandFailure(message: "\(output): replay gives different bytes (\(bytes.count) vs \(existing.count))\(maker)", kind: .invalidData)
             }
             Console.out("replayed \(output): identical (\(bytes.count) bytes, from \(lineage.source), seed \(lineage.itemSeed))")
         }

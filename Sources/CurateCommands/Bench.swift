@@ -56,7 +56,7 @@ extension Curate.Bench {
                 var inputs: [(String, [UInt8])] = []
                 for path in files {
                     guard let data = FileManager.default.contents(atPath: path) else {
-                        throw CommandFailure(message: "\(path): no such file", exitCode: ExitCodes.notFound)
+                        throw CommandFailure(message: "\(path): no such file", kind: .notFound)
                     }
                     inputs.append((path, Array(data)))
                 }

@@ -18,7 +18,8 @@ public struct Curate: AsyncParsableCommand {
                   --images datasets/photos --out /tmp/photos-yolo
 
             Exit codes: 0 success, 1 unexpected failure, 64 usage error, 65 the data failed checks \
-            (invalid labels, corrupt image), 66 a file or folder was not found, 75 the repository lock is held.
+            (invalid labels, corrupt image), 66 a file, folder, revision or repository was not found or cannot be \
+            read, 75 the repository lock is held (retry), 79 a workflow paused until people finish a queue.
             """,
         version: version,
         subcommands: [

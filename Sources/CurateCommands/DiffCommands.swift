@@ -104,13 +104,13 @@ extension Curate {
                     let failed = try gates.failures(metrics)
                     if !failed.isEmpty {
                         if !json { for line in DiffText.lines(diff, stat: true) { Console.out(line) } }
-                        throw CommandFailure(message: "gate failed: " + failed.joined(separator: "; "), exitCode: ExitCodes.dataError)
+                        throw CommandFailure(message: "gate failed: " + failed.joined(separator: "; "), kind: .invalidData)
                     }
                 }
                 if let html {
                     let page = try DiffPage.render(diff, repository: repo)
                     do { try Data(page.utf8).write(to: URL(fileURLWithPath: html), options: .atomic) } catch {
-                        throw CommandFailure(message: "\(html): cannot write: \(error.localizedDescription)", exitCode: ExitCodes.failure)
+                        throw CommandFailure(message: "\(html): cannot write: \(error.localizedDescription)", kind: .internal)
                     }
                 }
                 if json { return try printJSON(diff) }
@@ -200,7 +200,7 @@ extension Curate {
                 if let condition {
                     let tag = String(condition.dropFirst(4))
                     let tagged = try repo.items(tagged: tag)
-                    guard !tagged.isEmpty else { throw CommandFailure(message: "no item is tagged \(tag)", exitCode: ExitCodes.notFound) }
+                    guard !tagged.isEmpty else { throw CommandFailure(message: "no item is tagged \(tag)", kind: .notFound) }
                     paths += tagged
                 }
                 let report = try repo.checkout(revision, to: to, paths: paths, force: force, wait: writer.wait)

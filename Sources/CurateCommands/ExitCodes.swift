@@ -9,7 +9,8 @@ import CurateImaging
 import CurateVersioning
 import Foundation
 
-/// The one place errors become exit codes (see README, "Exit codes").
+/// The one place errors become exit codes (see README, "Exit codes"): from the shared `FailureKind` of every
+/// Curate error, never from message text.
 enum ExitCodes {
     static let success: Int32 = 0
     static let failure: Int32 = 1
@@ -17,47 +18,30 @@ enum ExitCodes {
     static let dataError: Int32 = 65
     static let notFound: Int32 = 66
     static let locked: Int32 = 75
+    /// Paused until people finish their part (a workflow waiting for a labeling queue): run it again later.
+    static let waiting: Int32 = 79
+
+    static func code(for kind: FailureKind) -> Int32 {
+        switch kind {
+        case .notFound, .unreadable: notFound
+        case .invalidData: dataError
+        case .usage: usage
+        case .locked, .conflict: locked
+        case .waiting: waiting
+        case .internal: failure
+        }
+    }
 
     static func code(for error: any Error) -> Int32 {
-        switch error {
-        case let e as ImagingError:
-            if e.code == .io { return e.message.hasPrefix("no such file") ? notFound : failure }
-            if e.code == .invalidArgument { return usage }
-            return dataError
-        case let e as LabelError:
-            switch e.code {
-            case .notFound: return notFound
-            case .io: return failure
-            default: return dataError
-            }
-        case let e as VersioningError:
-            switch e.code {
-            case .notFound, .notARepository: return notFound
-            case .locked: return locked
-            case .corrupt, .labels, .badPath: return dataError
-            case .wouldOverwrite, .invalid: return usage
-            default: return failure
-            }
-        case is AugmentError, is QualityError, is SelectionError, is RoutingError:
-            return dataError
-        case let e as WorkflowError:
-            switch e.kind {
-            case .invalid, .gate: return dataError
-            case .waiting: return locked
-            case .failed: return failure
-            }
-        case let e as CommandFailure:
-            return e.exitCode
-        default:
-            return failure
-        }
+        if let e = error as? any CurateError { return code(for: e.kind) }
+        return failure
     }
 }
 
-/// A failure a command reports itself, with its exit code.
-struct CommandFailure: Error, CustomStringConvertible {
+/// A failure a command reports itself, with its kind.
+struct CommandFailure: CurateError {
     var message: String
-    var exitCode: Int32
+    var kind: FailureKind
     var description: String { message }
 }
 
@@ -107,6 +91,6 @@ extension Duration {
 /// is not a readable regular file.
 func readText(_ path: String, limit: Int = InputFile.defaultLimit) throws -> String {
     do { return String(decoding: try InputFile.read(path, limit: limit), as: UTF8.self) } catch {
-        throw CommandFailure(message: "\(path): \(error)", exitCode: error == .notFound ? ExitCodes.notFound : error == .folder ? ExitCodes.failure : ExitCodes.dataError)
+        throw CommandFailure(message: "\(path): \(error)", kind: error.kind)
     }
 }

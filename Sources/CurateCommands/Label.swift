@@ -41,9 +41,9 @@ extension Curate {
             try await reportingErrors {
                 let repo = try repository.open()
                 let summary = try repo.queueSummary(queue)
-                guard !summary.closed else { throw CommandFailure(message: "queue \(queue) is closed", exitCode: ExitCodes.usage) }
+                guard !summary.closed else { throw CommandFailure(message: "queue \(queue) is closed", kind: .usage) }
                 guard !annotator.isEmpty, !annotator.contains(":"), !annotator.contains(where: \.isNewline) else {
-                    throw CommandFailure(message: "\(annotator): annotator ids are one line without ':'", exitCode: ExitCodes.usage)
+                    throw CommandFailure(message: "\(annotator): annotator ids are one line without ':'", kind: .usage)
                 }
                 let labels = try repo.labels(at: "HEAD")
                 let schema = labels.schema
@@ -51,7 +51,7 @@ extension Curate {
                 let hashes = Dictionary(files.map { ($0.path, $0.hash) }, uniquingKeysWith: { a, _ in a })
                 let sizes = Dictionary(files.compactMap { f in f.width.flatMap { w in f.height.map { (f.path, (w, $0)) } } }, uniquingKeysWith: { a, _ in a })
                 let terminal = Terminal()
-                guard terminal.isTTY else { throw CommandFailure(message: "curate label needs a terminal (stdin and stdout)", exitCode: ExitCodes.usage) }
+                guard terminal.isTTY else { throw CommandFailure(message: "curate label needs a terminal (stdin and stdout)", kind: .usage) }
                 var boxSource: ((QueueItem) throws -> BoxReview)?
                 if summary.spec.task == .boxes {
                     var committed: [String: [BoxReview.Box]] = [:]
@@ -74,10 +74,10 @@ extension Curate {
                 let renderer = ImageRenderer(mode: pixelsWithBoxes ? .truecolor : detected, cellSize: terminal.cellSize ?? (10, 20))
                 let prefetcher = Prefetcher { path, columns, rows in
                     do {
-                        guard let hash = hashes[path] else { throw CommandFailure(message: "\(path) is not in the repository at HEAD", exitCode: 1) }
+                        guard let hash = hashes[path] else { throw CommandFailure(message: "\(path) is not in the repository at HEAD", kind: .notFound) }
                         if textExtensions.contains((path as NSString).pathExtension.lowercased()) {
                             guard let text = String(data: try repo.data(of: hash), encoding: .utf8) else {
-                                throw CommandFailure(message: "\(path): not UTF-8 text", exitCode: 1)
+                                throw CommandFailure(message: "\(path): not UTF-8 text", kind: .invalidData)
                             }
                             return .init(lines: Screen.wrap(text, columns, rows: Screen.imageRows(rows)), error: nil)
                         }
@@ -138,12 +138,12 @@ func suggestedBoxes(_ item: QueueItem, schema: LabelSchema) throws -> [BoxReview
           let list = object["boxes"] as? [[String: Any]] else { return nil }
     return try list.map { b in
         guard let name = b["class"] as? String, let id = schema.id(named: name) else {
-            throw CommandFailure(message: "\(item.path): suggested box with class \(b["class"].map { "\($0)" } ?? "none"), not a class of the schema", exitCode: ExitCodes.dataError)
+            throw CommandFailure(message: "\(item.path): suggested box with class \(b["class"].map { "\($0)" } ?? "none"), not a class of the schema", kind: .invalidData)
         }
         let v = { (k: String) in (b[k] as? NSNumber)?.doubleValue ?? .nan }
         let box = BoxReview.Box(classID: id, x: v("x"), y: v("y"), width: v("w"), height: v("h"))
         guard [box.x, box.y, box.width, box.height].allSatisfy(\.isFinite), box.width > 0, box.height > 0 else {
-            throw CommandFailure(message: "\(item.path): suggested box needs finite x, y and positive w, h", exitCode: ExitCodes.dataError)
+            throw CommandFailure(message: "\(item.path): suggested box needs finite x, y and positive w, h", kind: .invalidData)
         }
         return box
     }

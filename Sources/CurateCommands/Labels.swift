@@ -71,13 +71,13 @@ extension Curate.Labels {
                 if let images {
                     var isDirectory: ObjCBool = false
                     guard FileManager.default.fileExists(atPath: images, isDirectory: &isDirectory), isDirectory.boolValue else {
-                        throw CommandFailure(message: "\(images): no such folder (--images)", exitCode: ExitCodes.notFound)
+                        throw CommandFailure(message: "\(images): no such folder (--images)", kind: .notFound)
                     }
                 }
                 if let classes {
                     let data = FileManager.default.contents(atPath: classes)
                     guard let data else {
-                        throw CommandFailure(message: "\(classes): no such file (--classes)", exitCode: ExitCodes.notFound)
+                        throw CommandFailure(message: "\(classes): no such file (--classes)", kind: .notFound)
                     }
                     let names = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
                         .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -163,7 +163,7 @@ enum LabelConversion {
             let contents = (try? fm.contentsOfDirectory(atPath: path)) ?? ["?"]
             guard isDirectory.boolValue, contents.isEmpty else {
                 throw CommandFailure(message: "\(path): already exists and is not an empty folder; choose a new --out",
-                                     exitCode: ExitCodes.usage)
+                                     kind: .usage)
             }
             try? fm.removeItem(atPath: path)
         }

@@ -159,7 +159,7 @@ extension Curate {
                     Self.print(report, schema: set.schema, top: top, json: json)
                     if let gates {
                         let failed = try gates.failures(report.metrics)
-                        if !failed.isEmpty { throw CommandFailure(message: "gate failed: " + failed.joined(separator: "; "), exitCode: ExitCodes.dataError) }
+                        if !failed.isEmpty { throw CommandFailure(message: "gate failed: " + failed.joined(separator: "; "), kind: .invalidData) }
                     }
                     return
                 }
@@ -177,7 +177,7 @@ extension Curate {
                 if report.unlabeled > 0 { Console.warning("\(report.unlabeled) predicted items have no classification label and were not examined") }
                 if let gates {
                     let failed = try gates.failures(report.metrics)
-                    if !failed.isEmpty { throw CommandFailure(message: "gate failed: " + failed.joined(separator: "; "), exitCode: ExitCodes.dataError) }
+                    if !failed.isEmpty { throw CommandFailure(message: "gate failed: " + failed.joined(separator: "; "), kind: .invalidData) }
                 }
             }
         }
@@ -307,7 +307,7 @@ extension Curate {
                 }
                 if let gates {
                     let failed = try gates.failures(report.metrics)
-                    if !failed.isEmpty { throw CommandFailure(message: "gate failed: " + failed.joined(separator: "; "), exitCode: ExitCodes.dataError) }
+                    if !failed.isEmpty { throw CommandFailure(message: "gate failed: " + failed.joined(separator: "; "), kind: .invalidData) }
                 }
             }
         }
@@ -459,7 +459,7 @@ extension Curate {
                 if json { Console.out(try jsonText(object)) } else { lines.forEach { Console.out($0) } }
                 if let gates {
                     let failed = try gates.failures(metrics)
-                    if !failed.isEmpty { throw CommandFailure(message: "gate failed: " + failed.joined(separator: "; "), exitCode: ExitCodes.dataError) }
+                    if !failed.isEmpty { throw CommandFailure(message: "gate failed: " + failed.joined(separator: "; "), kind: .invalidData) }
                 }
             }
         }

@@ -101,18 +101,18 @@ extension Curate.Queue {
                     for item in items { _ = try suggestedBoxes(item, schema: schema) }   // a bad suggestion fails here, not mid-session
                 }
                 if let missing = items.first(where: { !tracked.contains($0.path) }) {
-                    throw CommandFailure(message: "\(missing.path): not a tracked file at HEAD (commit it first)", exitCode: ExitCodes.dataError)
+                    throw CommandFailure(message: "\(missing.path): not a tracked file at HEAD (commit it first)", kind: .invalidData)
                 }
                 if let gold {
-                    guard let text = try? String(contentsOfFile: gold, encoding: .utf8) else { throw CommandFailure(message: "\(gold): cannot read", exitCode: ExitCodes.notFound) }
+                    guard let text = try? String(contentsOfFile: gold, encoding: .utf8) else { throw CommandFailure(message: "\(gold): cannot read", kind: .notFound) }
                     let schema = try repo.labels(at: "HEAD").schema
                     var queued = Set(items.map(\.path))
                     for (n, line) in text.split(separator: "\n").enumerated() where n > 0 && !line.isEmpty {
                         let parts = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                         guard parts.count >= 2, schema.id(named: parts[1]) != nil else {
-                            throw CommandFailure(message: "\(gold):\(n + 1): expected path,label with a class of the schema", exitCode: ExitCodes.dataError)
+                            throw CommandFailure(message: "\(gold):\(n + 1): expected path,label with a class of the schema", kind: .invalidData)
                         }
-                        guard tracked.contains(parts[0]) else { throw CommandFailure(message: "\(gold):\(n + 1): \(parts[0]) is not a tracked file", exitCode: ExitCodes.dataError) }
+                        guard tracked.contains(parts[0]) else { throw CommandFailure(message: "\(gold):\(n + 1): \(parts[0]) is not a tracked file", kind: .invalidData) }
                         let answer = String(decoding: try JSONSerialization.data(withJSONObject: ["class": parts[1]]), as: UTF8.self)
                         if queued.contains(parts[0]) {
                             items = items.map { $0.path == parts[0] ? QueueItem(path: $0.path, gold: answer, suggestion: $0.suggestion) : $0 }
@@ -123,7 +123,7 @@ extension Curate.Queue {
                     }
                 }
                 let text = try instructions.map { path -> String in
-                    guard let t = try? String(contentsOfFile: path, encoding: .utf8) else { throw CommandFailure(message: "\(path): cannot read", exitCode: ExitCodes.notFound) }
+                    guard let t = try? String(contentsOfFile: path, encoding: .utf8) else { throw CommandFailure(message: "\(path): cannot read", kind: .notFound) }
                     return t
                 } ?? ""
                 let experts = annotators.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
@@ -270,7 +270,7 @@ extension Curate.Queue {
                 let spec = try repo.queueSummary(name).spec
                 let schema = try repo.labels(at: "HEAD").schema
                 let classes = label.split(separator: "|").map(String.init)
-                for c in classes where schema.id(named: c) == nil { throw CommandFailure(message: "\(c): not a class of the schema", exitCode: ExitCodes.dataError) }
+                for c in classes where schema.id(named: c) == nil { throw CommandFailure(message: "\(c): not a class of the schema", kind: .invalidData) }
                 let object: [String: Any] = spec.task == .multilabel ? ["classes": classes] : ["class": classes.first ?? ""]
                 try repo.storeAnswer(name, path: item, annotator: annotator, answer: String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self), seconds: seconds, lease: lease)
                 Console.out("stored \(item): \(label)")
@@ -314,7 +314,7 @@ extension Curate.Queue {
                         decision = review == "accept" ? "accepted" : "rejected"
                         if review == "accept" {
                             guard let suggestion = suggestions[a.path] ?? nil, let suggested = try labelsOf(suggestion, schema: schema) else {
-                                throw CommandFailure(message: "\(a.path): accepted in queue \(name), but its suggestion has no class or boxes to export", exitCode: ExitCodes.dataError)
+                                throw CommandFailure(message: "\(a.path): accepted in queue \(name), but its suggestion has no class or boxes to export", kind: .invalidData)
                             }
                             labels = suggested
                         }
@@ -377,17 +377,17 @@ func labelsOf(_ json: String, schema: LabelSchema) throws -> [Label]? {
 /// Writes a file the user named, atomically.
 func writeOutput(_ data: Data, to path: String) throws {
     do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-        throw CommandFailure(message: "\(path): cannot write: \(error.localizedDescription)", exitCode: ExitCodes.failure)
+        throw CommandFailure(message: "\(path): cannot write: \(error.localizedDescription)", kind: .internal)
     }
 }
 
 /// A batch file (JSON Lines, `{"item": PATH, …}` per line, as `curate select --out` writes): each item with its object.
 func readBatch(_ path: String) throws -> [(item: String, object: [String: Any])] {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CommandFailure(message: "\(path): cannot read", exitCode: ExitCodes.notFound) }
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CommandFailure(message: "\(path): cannot read", kind: .notFound) }
     var result: [(item: String, object: [String: Any])] = []
     for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let item = object["item"] as? String else {
-            throw CommandFailure(message: "\(path):\(n + 1): expected {\"item\": PATH, …}", exitCode: ExitCodes.dataError)
+            throw CommandFailure(message: "\(path):\(n + 1): expected {\"item\": PATH, …}", kind: .invalidData)
         }
         result.append((item, object))
     }

@@ -358,7 +358,7 @@ extension Curate.Route {
                     let suspended = Set(state.suspended.keys).union(suspend.map { classes[$0.classIndex!].name })
                     let failed = try gates.failures(["accuracy": report.overall.accuracy, "low": report.overall.low, "high": report.overall.high,
                                                      "audited": Double(report.overall.audited), "suspended": Double(suspended.count)])
-                    if !failed.isEmpty { throw CommandFailure(message: "gate failed: " + failed.joined(separator: "; "), exitCode: ExitCodes.dataError) }
+                    if !failed.isEmpty { throw CommandFailure(message: "gate failed: " + failed.joined(separator: "; "), kind: .invalidData) }
                 }
                 if json {
                     Console.out(try jsonText(["target": target, "overall": describe(report.overall), "classes": report.perClass.map(describe), "pending": pending,

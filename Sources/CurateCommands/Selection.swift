@@ -384,6 +384,6 @@ func writeOutput(_ text: String, to path: String) throws {
     do { try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
         let folder = (path as NSString).deletingLastPathComponent
         let reason = !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) ? "folder \(folder) does not exist" : "cannot write"
-        throw CommandFailure(message: "\(path): \(reason)", exitCode: ExitCodes.failure)
+        throw CommandFailure(message: "\(path): \(reason)", kind: .internal)
     }
 }

@@ -17,7 +17,7 @@ extension Curate {
                 A step whose definition, input files, repository state and earlier steps are unchanged since it \
                 last finished — and whose outputs are still as it left them — is skipped, as dvc repro does; \
                 --force STEP reruns it. A step's fail_on: gate (its verb's --fail-on) that fails pauses the run \
-                with exit 65 and says which check failed and by how much; a queue not done pauses it with exit 75; \
+                with exit 65 and says which check failed and by how much; a queue not done pauses it with exit 79; \
                 a failing step stops it with exit 1. `curate run FILE --resume` continues a paused, failed or \
                 killed run without repeating its finished steps (a killed step starts over, its outputs removed \
                 first). Runs are recorded in the repository: `curate runs`.
@@ -56,12 +56,12 @@ extension Curate {
                 let text = try readText(file)
                 var overrides: [String: String] = [:]
                 for s in settings {
-                    guard let eq = s.firstIndex(of: "="), eq != s.startIndex else { throw CommandFailure(message: "--set takes name=value, not \(s)", exitCode: ExitCodes.usage) }
+                    guard let eq = s.firstIndex(of: "="), eq != s.startIndex else { throw CommandFailure(message: "--set takes name=value, not \(s)", kind: .usage) }
                     overrides[String(s[..<eq])] = String(s[s.index(after: eq)...])
                 }
                 let workflow = try Workflow(yaml: text, file: file, overrides: overrides)
                 for name in force where !workflow.steps.contains(where: { $0.name == name }) {
-                    throw CommandFailure(message: "--force \(name): no such step (steps: \(workflow.steps.map(\.name).joined(separator: ", ")))", exitCode: ExitCodes.usage)
+                    throw CommandFailure(message: "--force \(name): no such step (steps: \(workflow.steps.map(\.name).joined(separator: ", ")))", kind: .usage)
                 }
                 let repo = try repository.open()
                 var options = WorkflowRunner.Options(curate: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path)
@@ -71,7 +71,7 @@ extension Curate {
                     path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
                 }
                 if let annotator { options.annotator = annotator }
-                if let o = options.oracle, !FileManager.default.fileExists(atPath: o) { throw CommandFailure(message: "\(o): cannot read (the oracle's labels)", exitCode: ExitCodes.notFound) }
+                if let o = options.oracle, !FileManager.default.fileExists(atPath: o) { throw CommandFailure(message: "\(o): cannot read (the oracle's labels)", kind: .notFound) }
                 let runner = WorkflowRunner(workflow: workflow, file: file, repository: repo, options: options) { Console.out($0) }
                 try runner.run()
             }

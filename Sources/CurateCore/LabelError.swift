@@ -46,20 +46,22 @@ public struct LabelIssue: Hashable, Sendable, CustomStringConvertible, Codable {
 /// do { _ = try LabelFormat.csv.read(from: "labels.csv") }
 /// catch let error as LabelError { print(error) } // "labels.csv:3: unknown class 'dgo' (known: cat, dog)"
 /// ```
-public struct LabelError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct LabelError: CurateError, Hashable {
     /// A category of failure.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
+        /// Its kind in the shared vocabulary.
+        public let kind: FailureKind
         /// A record failed validation (unknown class, bad box, missing image, …).
-        public static let invalidRecord = Code(name: "invalid record")
+        public static let invalidRecord = Code(name: "invalid record", kind: .invalidData)
         /// The file is not valid CSV/JSON/XML/YAML, or lacks a required part.
-        public static let malformed = Code(name: "malformed")
+        public static let malformed = Code(name: "malformed", kind: .invalidData)
         /// A file or folder could not be read or written.
-        public static let io = Code(name: "i/o")
+        public static let io = Code(name: "i/o", kind: .unreadable)
         /// A label file or image that was named does not exist.
-        public static let notFound = Code(name: "not found")
+        public static let notFound = Code(name: "not found", kind: .notFound)
         /// The labels cannot be expressed in the target format (e.g. YOLO without image sizes).
-        public static let unrepresentable = Code(name: "unrepresentable")
+        public static let unrepresentable = Code(name: "unrepresentable", kind: .invalidData)
         public var description: String { name }
     }
 
@@ -81,4 +83,6 @@ public struct LabelError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// `file:line: message`.
     public var description: String { issue.description }
+    public var message: String { issue.description }
+    public var kind: FailureKind { code.kind }
 }

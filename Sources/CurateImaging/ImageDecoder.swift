@@ -119,7 +119,7 @@ public struct ImageDecoder: Sendable {
     static func read(_ path: String) throws(ImagingError) -> [UInt8] {
         do { return Array(try InputFile.read(path, limit: maxFileBytes)) } catch {
             switch error {
-            case .notFound: throw ImagingError(.io, source: path, message: "no such file")
+            case .notFound: throw ImagingError(.notFound, source: path, message: "no such file")
             case .folder, .unreadable: throw ImagingError(.io, source: path, message: error.description)
             case .notRegular: throw ImagingError(.unsupported, source: path, message: error.description)
             case .tooLarge: throw ImagingError(.tooLarge, source: path, message: error.description)

@@ -16,7 +16,7 @@ public struct BoxPredictions: Sendable {
 
     public static func load(_ path: String, schema: LabelSchema) throws(QualityError) -> BoxPredictions {
         let data: Data
-        do { data = try InputFile.read(path) } catch { throw QualityError("\(path): \(error)") }
+        do { data = try InputFile.read(path) } catch { throw QualityError("\(path): \(error)", kind: error.kind) }
         var result: [String: [Box]] = [:]
         for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let text = line.trimmingCharacters(in: .whitespaces)

@@ -16,7 +16,7 @@ public struct Embeddings: Sendable {
     public static func load(_ path: String, ids idsPath: String?) throws(QualityError) -> Embeddings {
         if path.hasSuffix(".jsonl") {
             let data: Data
-            do { data = try InputFile.read(path) } catch { throw QualityError("\(path): \(error)") }
+            do { data = try InputFile.read(path) } catch { throw QualityError("\(path): \(error)", kind: error.kind) }
             var paths: [String] = [], values: [Double] = [], d = 0
             for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let text = line.trimmingCharacters(in: .whitespaces)
@@ -37,7 +37,8 @@ public struct Embeddings: Sendable {
         do { array = try NumpyArray(contentsOf: path) } catch { throw QualityError(error.description) }
         guard array.shape.count == 2, array.shape[1] >= 1 else { throw QualityError("\(path): shape \(array.shape) is not N × D") }
         if let bad = array.values.firstIndex(where: { !$0.isFinite }) { throw QualityError("\(path): row \(bad / array.shape[1] + 1) holds \(array.values[bad])") }
-        guard let text = try? String(contentsOfFile: idsPath, encoding: .utf8) else { throw QualityError("\(idsPath): cannot read") }
+        let text: String
+        do { text = String(decoding: try InputFile.read(idsPath), as: UTF8.self) } catch { throw QualityError("\(idsPath): \(error)", kind: error.kind) }
         let ids = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
         guard ids.count == array.shape[0] else { throw QualityError("\(path): \(array.shape[0]) rows but \(idsPath) lists \(ids.count) ids") }
         return Embeddings(paths: ids, values: array.values, dimensions: array.shape[1])

@@ -2,9 +2,11 @@ import CurateCore
 import Foundation
 
 /// A failure of the quality commands: the file (and row) and what is wrong, in one line.
-public struct QualityError: Error, Sendable, CustomStringConvertible {
+public struct QualityError: CurateError {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// Its kind in the shared vocabulary (most quality commands failures are data that failed checks).
+    public var kind: FailureKind
+    public init(_ message: String, kind: FailureKind = .invalidData) { self.message = message; self.kind = kind }
     public var description: String { message }
 }
 
@@ -45,7 +47,8 @@ public struct Predictions: Sendable {
                 throw QualityError("\(path): shape \(array.shape) is not N × K with K ≥ 2 classes")
             }
             guard let idsPath else { throw QualityError("\(path): a .npy needs --ids FILE naming the item of each row") }
-            guard let text = try? String(contentsOfFile: idsPath, encoding: .utf8) else { throw QualityError("\(idsPath): cannot read") }
+            let text: String
+        do { text = String(decoding: try InputFile.read(idsPath), as: UTF8.self) } catch { throw QualityError("\(idsPath): \(error)", kind: error.kind) }
             let ids = text.split(whereSeparator: \.isNewline).map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard ids.count == array.shape[0] else {
                 throw QualityError("\(path): \(array.shape[0]) rows but \(idsPath) lists \(ids.count) ids")
@@ -60,7 +63,7 @@ public struct Predictions: Sendable {
 
     static func loadJSONL(_ path: String) throws(QualityError) -> Predictions {
         let data: Data
-        do { data = try InputFile.read(path) } catch { throw QualityError("\(path): \(error)") }
+        do { data = try InputFile.read(path) } catch { throw QualityError("\(path): \(error)", kind: error.kind) }
         var ids: [String] = [], values: [Double] = [], classes = 0
         for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let text = line.trimmingCharacters(in: .whitespaces)

@@ -3,9 +3,11 @@ import CurateCore
 import Yams
 
 /// Why routing refused to run.
-public struct RoutingError: Error, Sendable, CustomStringConvertible {
+public struct RoutingError: CurateError {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// Its kind in the shared vocabulary (most routing failures are data that failed checks).
+    public var kind: FailureKind
+    public init(_ message: String, kind: FailureKind = .invalidData) { self.message = message; self.kind = kind }
     public var description: String { message }
 }
 

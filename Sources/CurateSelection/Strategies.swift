@@ -65,9 +65,11 @@ public enum Strategy: String, Sendable, CaseIterable {
     public var needsCommittee: Bool { [.voteEntropy, .meanKL, .bald].contains(self) }
 }
 
-public struct SelectionError: Error, Sendable, CustomStringConvertible {
+public struct SelectionError: CurateError {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// Its kind in the shared vocabulary (most selection failures are data that failed checks).
+    public var kind: FailureKind
+    public init(_ message: String, kind: FailureKind = .invalidData) { self.message = message; self.kind = kind }
     public var description: String { message }
 }
 

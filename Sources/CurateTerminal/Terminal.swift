@@ -1,3 +1,4 @@
+import CurateCore
 import Foundation
 
 #if canImport(Glibc)
@@ -162,7 +163,10 @@ public enum Key: Equatable, Sendable {
     case up(shift: Bool), down(shift: Bool), left(shift: Bool), right(shift: Bool)
 }
 
-public struct TerminalError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+public struct TerminalError: CurateError {
+    public var message: String
+    /// Its kind in the shared vocabulary (most are usage: no terminal, or an unknown queue).
+    public var kind: FailureKind
+    public init(_ message: String, kind: FailureKind = .usage) { self.message = message; self.kind = kind }
+    public var description: String { message }
 }

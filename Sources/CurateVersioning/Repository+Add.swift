@@ -130,7 +130,7 @@ extension Repository {
         options.itemExists = { present.contains($0) }
         let result: LabelReadResult
         do { result = try labels.format.read(from: labelPath, options: options) } catch {
-            throw VersioningError(.labels, error.description)
+            throw VersioningError(error.kind == .notFound ? .notFound : .labels, error.description)
         }
         var schema = index.schema ?? LabelSchema(classes: [])
         var remap: [Int: Int] = [:]

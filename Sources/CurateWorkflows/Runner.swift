@@ -104,13 +104,13 @@ public struct WorkflowRunner {
                 outputs.commit()
             } catch let error as WorkflowError {
                 outputs.restore()
-                record.status = error.kind == .failed ? .failed : .paused
+                record.status = error.reason == .failed ? .failed : .paused
                 record.finished = Date()
                 record.message = error.message
                 try repo.recordWorkflowStep(record)
-                try repo.finishWorkflowRun(runID, status: error.kind == .failed ? .failed : .paused, message: error.message, endRevision: repo.headID())
+                try repo.finishWorkflowRun(runID, status: error.reason == .failed ? .failed : .paused, message: error.message, endRevision: repo.headID())
                 let hint = "curate run \(file) --resume"
-                switch error.kind {
+                switch error.reason {
                 case .gate: throw WorkflowError(.gate, "paused at step \(step.name): \(error.message). Fix the data, then: \(hint)")
                 case .waiting: throw WorkflowError(.waiting, "paused at step \(step.name): \(error.message). When it is labeled: \(hint)")
                 default: throw WorkflowError(.failed, "step \(step.name) failed: \(error.message). Fix it, then: \(hint)")

@@ -3,12 +3,20 @@ import CurateCore
 import Yams
 
 /// Why a workflow was refused or stopped.
-public struct WorkflowError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable { case invalid, gate, waiting, failed }
-    public var kind: Kind
+public struct WorkflowError: CurateError {
+    /// What stopped the run: a bad workflow, a failed gate, a queue people have not finished, a failed step.
+    public enum Reason: Sendable { case invalid, gate, waiting, failed }
+    public var reason: Reason
     public var message: String
-    public init(_ kind: Kind = .invalid, _ message: String) { self.kind = kind; self.message = message }
+    public init(_ reason: Reason = .invalid, _ message: String) { self.reason = reason; self.message = message }
     public var description: String { message }
+    public var kind: FailureKind {
+        switch reason {
+        case .invalid, .gate: .invalidData
+        case .waiting: .waiting
+        case .failed: .internal
+        }
+    }
 }
 
 /// A workflow file: named steps that run Curate's verbs (or the user's commands) in order, with parameters.

@@ -1,4 +1,5 @@
 import CurateTestSupport
+import CurateCore
 @testable import CurateCommands
 import Foundation
 import Testing
@@ -153,4 +154,25 @@ import Testing
     let late = try CLI.run(["queue", "create", "q", "--where", "foo"], in: scratch.path)
     #expect(late.exitCode == 64 && late.stderr.hasPrefix("Error: --where takes tag=NAME\nUsage: "), "\(late.stderr)")
     #expect(editDistance("comit", "commit") == 1 && editDistance("", "ab") == 2 && editDistance("abc", "") == 3)
+}
+
+/// The exit-code contract of the README, one kind at a time, and on real command lines where a kind has one.
+@Test func everyFailureKindHasItsDocumentedExitCode() throws {
+    let table: [FailureKind: Int32] = [.notFound: 66, .unreadable: 66, .invalidData: 65, .usage: 64, .locked: 75, .conflict: 75, .waiting: 79, .internal: 1]
+    for kind in FailureKind.allCases { #expect(ExitCodes.code(for: kind) == table[kind], "\(kind)") }
+    let scratch = ScratchDirectory()
+    let digits = try scratch.copyDigits(3)
+    scratch.write("labels.csv", "path,label\n" + digits.map { "\($0.path),\($0.label)\n" }.joined())
+    // The same missing input is 66 whichever verb reads it (it was 65 for add and 66 for inspect).
+    #expect(try CLI.run(["inspect", "nope.png"], in: scratch.path).exitCode == 66)
+    #expect(try CLI.run(["init"], in: scratch.path).exitCode == 0)
+    #expect(try CLI.run(["add", "images", "--labels", "nope.jsonl", "--format", "jsonl"], in: scratch.path).exitCode == 66)
+    #expect(try CLI.run(["labels", "convert", "nope.csv", "--from", "csv", "--to", "jsonl", "--out", "o.jsonl"], in: scratch.path).exitCode == 66)
+    for args in [["add", "images", "--labels", "labels.csv", "--format", "csv"], ["commit", "-m", "d", "--author", "t"], ["queue", "create", "q", "--paths", "images"]] {
+        #expect(try CLI.run(args, in: scratch.path).exitCode == 0)
+    }
+    // 79: a workflow waiting for people to finish its queue.
+    scratch.write("flow.yaml", "name: w\nsteps:\n  - {name: label, run: label, queue: q, timeout: 0.1}\n")
+    let waiting = try CLI.run(["run", "flow.yaml"], in: scratch.path)
+    #expect(waiting.exitCode == 79 && waiting.stderr.contains("paused at step label: queue q has 0 of 3 items done"), "\(waiting)")
 }
