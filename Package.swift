@@ -81,6 +81,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "curate", dependencies: ["CurateCommands"]),
+        // Throughput measurements for benchmarks/*/run.sh: built on demand (swift build --product curate-bench),
+        // never part of the curate product.
+        .executableTarget(
+            name: "curate-bench",
+            dependencies: [
+                "CurateCommands", "CurateCore", "CurateImaging", "CurateVersioning", "CurateAugment", "CurateQuality",
+                "CurateSelection", "CurateRouting", "CurateTerminal",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         .target(
             name: "CurateTestSupport",

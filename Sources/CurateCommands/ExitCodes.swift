@@ -39,23 +39,24 @@ enum ExitCodes {
 }
 
 /// A failure a command reports itself, with its kind.
-struct CommandFailure: CurateError {
-    var message: String
-    var kind: FailureKind
-    var description: String { message }
+package struct CommandFailure: CurateError {
+    package var message: String
+    package var kind: FailureKind
+    package init(message: String, kind: FailureKind) { self.message = message; self.kind = kind }
+    package var description: String { message }
 }
 
 /// Standard error, line by line (libraries never print; commands do it here).
-enum Console {
-    static func error(_ line: String) {
+package enum Console {
+    package static func error(_ line: String) {
         StandardStreams.err("error: " + line + "\n")
     }
 
-    static func warning(_ line: String) {
+    package static func warning(_ line: String) {
         StandardStreams.err("warning: " + line + "\n")
     }
 
-    static func out(_ line: String) {
+    package static func out(_ line: String) {
         StandardStreams.out(line + "\n")
     }
 
@@ -69,7 +70,7 @@ enum Console {
 }
 
 /// Runs a command body, printing any error as one line on stderr and exiting with its mapped code.
-func reportingErrors(_ body: () async throws -> Void) async throws {
+package func reportingErrors(_ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let exit as ExitCode {
@@ -84,7 +85,7 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
 
 extension Duration {
     /// The duration in seconds, as a Double (for rates and timings the commands print).
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    package var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// A text file the user named, read as `InputFile` does (regular files, capped): exit 66 when missing, 65 when it

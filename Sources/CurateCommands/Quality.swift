@@ -6,7 +6,9 @@ import CurateVersioning
 import Foundation
 
 /// Where a quality command reads labels: a label file, or the repository at a revision.
-struct LabelSourceOptions: ParsableArguments {
+package struct LabelSourceOptions: ParsableArguments {
+    package init() {}
+
     @Option(help: "Read labels from this file instead of the repository.")
     var labels: String?
 
@@ -21,15 +23,15 @@ struct LabelSourceOptions: ParsableArguments {
 
     @OptionGroup var repository: RepositoryOption
 
-    func validate() throws {
+    package func validate() throws {
         if labels != nil && format == nil { throw ValidationError("--labels needs --format") }
     }
 
-    func load() throws -> LabelSet { try load(lenient: false).set }
+    package func load() throws -> LabelSet { try load(lenient: false).set }
 
     /// With `lenient`, invalid records of a label file are returned instead of stopping the read (a repository's
     /// labels were checked when committed).
-    func load(lenient: Bool) throws -> (set: LabelSet, skipped: [LabelIssue]) {
+    package func load(lenient: Bool) throws -> (set: LabelSet, skipped: [LabelIssue]) {
         if let labels, let format {
             let folder = (labels as NSString).deletingLastPathComponent
             let result = try format.read(from: labels, options: LabelReadOptions(imagesRoot: images ?? (folder.isEmpty ? "." : folder), lenient: lenient))
@@ -215,10 +217,10 @@ extension Curate {
 }
 
 /// A plain text table: columns padded to their widest cell, numbers right-aligned.
-struct Table {
-    var text: String
+package struct Table {
+    package var text: String
 
-    init(_ header: [String], _ rows: [[String]]) {
+    package init(_ header: [String], _ rows: [[String]]) {
         let all = [header] + rows
         let widths = header.indices.map { c in all.map { $0[c].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
@@ -533,7 +535,7 @@ extension Curate {
     }
 }
 
-func jsonText(_ object: [String: Any]) throws -> String {
+package func jsonText(_ object: [String: Any]) throws -> String {
     String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
 }
 

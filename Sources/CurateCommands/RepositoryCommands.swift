@@ -10,11 +10,13 @@ struct WriterOptions: ParsableArguments {
 }
 
 /// Opens the repository around the current folder (or `--repo`).
-struct RepositoryOption: ParsableArguments {
-    @Option(name: .customLong("repo"), help: "The repository folder (default: the one containing the current folder).")
-    var path: String = "."
+package struct RepositoryOption: ParsableArguments {
+    package init() {}
 
-    func open() throws -> Repository { try Repository.open(at: path) }
+    @Option(name: .customLong("repo"), help: "The repository folder (default: the one containing the current folder).")
+    package var path: String = "."
+
+    package func open() throws -> Repository { try Repository.open(at: path) }
 }
 
 func printJSON<T: Encodable>(_ value: T) throws {

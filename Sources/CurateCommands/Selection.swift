@@ -6,7 +6,7 @@ import CurateSelection
 import Foundation
 
 /// Pixel features of every image item that decodes, by path.
-func pixelFeatureTable(_ source: LabelSourceOptions, _ set: LabelSet) throws -> (paths: [String], features: [Double], dimensions: Int) {
+package func pixelFeatureTable(_ source: LabelSourceOptions, _ set: LabelSet) throws -> (paths: [String], features: [Double], dimensions: Int) {
     var paths: [String] = [], features: [Double] = [], dimensions = 0
     for file in try source.imageFiles(set) {
         guard let image = try? ImageDecoder().decode([UInt8](file.data), source: file.path).pixels else {

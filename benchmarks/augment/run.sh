@@ -13,6 +13,8 @@ fi
 PY="$HERE/.venv/bin/python"
 (cd "$ROOT" && swift build -c release --product curate --static-swift-stdlib >/dev/null)
 CURATE="$(cd "$ROOT" && swift build -c release --show-bin-path)/curate"
+(cd "$ROOT" && swift build -c release --product curate-bench >/dev/null)
+BENCH="$(cd "$ROOT" && swift build -c release --show-bin-path)/curate-bench"   # in-process throughput, not in the product
 CORPUS="$ROOT/.build/bench-imaging"
 "$PY" "$ROOT/benchmarks/imaging/make_corpus.py" "$CORPUS"
 PIPES="$ROOT/.build/bench-augment"
@@ -31,9 +33,9 @@ open('$PIPES/pipeline.yaml', 'w').write('transforms:\n  ' + PIPELINE_YAML + '\n'
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $REPEAT passes over $(ls "$CORPUS"/png | wc -l) 512x512 RGB images"
 peers=$(cd "$HERE" && "$PY" peers.py "$CORPUS/png" "$REPEAT" "$CORPUS/jpeg")
 printf "%-22s %12s %16s %8s\n" case curate-img/s albumentations ratio
-row() {  # name, then the curate bench arguments
+row() {  # name, then the curate-bench arguments
   local name="$1"; shift
-  ours=$("$CURATE" bench augment --repeat "$REPEAT" "$@" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['images_per_second'])")
+  ours=$("$BENCH" augment --repeat "$REPEAT" "$@" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['images_per_second'])")
   theirs=$(echo "$peers" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['$name'])")
   "$PY" -c "print(f'{\"$name\":<22} {$ours:12.0f} {$theirs:16.0f} {$ours/$theirs:7.2f}x')"
 }

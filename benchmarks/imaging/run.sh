@@ -15,15 +15,17 @@ PY="$HERE/.venv/bin/python"
 
 (cd "$ROOT" && swift build -c release --product curate >/dev/null)
 CURATE="$(cd "$ROOT" && swift build -c release --show-bin-path)/curate"
+(cd "$ROOT" && swift build -c release --product curate-bench >/dev/null)
+BENCH="$(cd "$ROOT" && swift build -c release --show-bin-path)/curate-bench"   # in-process throughput, not in the product
 CORPUS="$ROOT/.build/bench-imaging"
 "$PY" "$HERE/make_corpus.py" "$CORPUS"
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "corpus: $(ls "$CORPUS/jpeg" | wc -l) JPEG + $(ls "$CORPUS/png" | wc -l) PNG, 512x512 RGB, $REPEAT passes each"
 
-curate_jpeg=$("$CURATE" bench decode --repeat "$REPEAT" "$CORPUS"/jpeg/*.jpg)
-curate_png=$("$CURATE" bench decode --repeat "$REPEAT" "$CORPUS"/png/*.png)
-curate_q=$("$CURATE" bench decode --repeat "$REPEAT" --scale 4 "$CORPUS"/jpeg/*.jpg)
+curate_jpeg=$("$BENCH" decode --repeat "$REPEAT" "$CORPUS"/jpeg/*.jpg)
+curate_png=$("$BENCH" decode --repeat "$REPEAT" "$CORPUS"/png/*.png)
+curate_q=$("$BENCH" decode --repeat "$REPEAT" --scale 4 "$CORPUS"/jpeg/*.jpg)
 peers=$("$PY" "$HERE/peers.py" "$CORPUS" "$REPEAT")
 
 "$PY" - "$curate_jpeg" "$curate_png" "$curate_q" "$peers" <<'PYEOF'

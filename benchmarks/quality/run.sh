@@ -12,6 +12,8 @@ fi
 PY="$HERE/.venv/bin/python"
 (cd "$ROOT" && swift build -c release --product curate --static-swift-stdlib >/dev/null)
 CURATE="$(cd "$ROOT" && swift build -c release --show-bin-path)/curate"
+(cd "$ROOT" && swift build -c release --product curate-bench >/dev/null)
+BENCH="$(cd "$ROOT" && swift build -c release --show-bin-path)/curate-bench"   # in-process throughput, not in the product
 DATA="$ROOT/.build/bench-quality"
 [ -f "$DATA/probs.npy" ] || "$PY" "$HERE/make_data.py" "$DATA"
 CROWD="$ROOT/Tests/CurateQualityTests/Fixtures/crowd.npy"
@@ -20,7 +22,7 @@ printf "%-12s %10s %10s %10s %10s %8s %s\n" task curate-s peer-s curate-MB peer-
 tasks="issues dawid-skene alpha mace"
 [ "${1:-}" = "--skip-mace" ] && tasks="issues dawid-skene alpha"
 for task in $tasks; do
-  ours=$("$CURATE" bench quality "$task" --probs "$DATA/probs.npy" --labels "$DATA/labels.npy" --crowd "$CROWD" --ratings "$DATA/ratings.npy")
+  ours=$("$BENCH" quality "$task" --probs "$DATA/probs.npy" --labels "$DATA/labels.npy" --crowd "$CROWD" --ratings "$DATA/ratings.npy")
   theirs=$(cd "$HERE" && "$PY" peers.py "$DATA" "$CROWD" "$task")
   "$PY" - "$ours" "$theirs" <<'PYEOF'
 import json, sys

@@ -11,14 +11,16 @@ fi
 PY="$HERE/.venv/bin/python"
 (cd "$ROOT" && swift build -c release --product curate --static-swift-stdlib >/dev/null)
 CURATE="$(cd "$ROOT" && swift build -c release --show-bin-path)/curate"
+(cd "$ROOT" && swift build -c release --product curate-bench >/dev/null)
+BENCH="$(cd "$ROOT" && swift build -c release --show-bin-path)/curate-bench"   # in-process throughput, not in the product
 DATA="$ROOT/.build/bench-selection"
 [ -f "$DATA/probs.npy" ] || "$PY" "$HERE/make_data.py" "$DATA"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-ent=$("$CURATE" bench selection entropy --probs "$DATA/probs.npy" --budget 10000)
+ent=$("$BENCH" selection entropy --probs "$DATA/probs.npy" --budget 10000)
 entp=$(cd "$HERE" && "$PY" peers.py "$DATA" entropy 10000)
-kc=$("$CURATE" bench selection k-center --embeddings "$DATA/embeddings.npy" --budget 1000)
+kc=$("$BENCH" selection k-center --embeddings "$DATA/embeddings.npy" --budget 1000)
 kcp=$(cd "$HERE" && "$PY" peers.py "$DATA" k-center 1000)
-bd=$("$CURATE" bench selection badge --probs "$DATA/probs100k.npy" --embeddings "$DATA/embeddings.npy" --budget 1000)
+bd=$("$BENCH" selection badge --probs "$DATA/probs100k.npy" --embeddings "$DATA/embeddings.npy" --budget 1000)
 "$PY" - "$ent" "$entp" "$kc" "$kcp" "$bd" <<'PYEOF'
 import json, sys
 ent, entp, kc, kcp, bd = map(json.loads, sys.argv[1:])

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CurateAugment
+import CurateCommands
 import CurateCore
 import CurateImaging
 import CurateQuality
@@ -9,17 +10,17 @@ import CurateTerminal
 import CurateVersioning
 import Foundation
 
-extension Curate {
-    /// `curate bench decode FILES`: in-process decode throughput, for `benchmarks/imaging`.
-    struct Bench: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Measure in-process throughput (used by the scripts in benchmarks/).",
-            shouldDisplay: false,
-            subcommands: [Decode.self, AugmentBench.self, QualityBench.self, SelectionBench.self, RoutingBench.self])
-    }
+/// `curate-bench`: in-process throughput of Curate's hot paths, for the scripts in `benchmarks/`. A separate
+/// executable, not part of the `curate` product users install.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "curate-bench",
+        abstract: "Measure in-process throughput (used by the scripts in benchmarks/).",
+        subcommands: [Decode.self, AugmentBench.self, QualityBench.self, SelectionBench.self, RoutingBench.self])
 }
 
-extension Curate.Bench {
+extension Bench {
     struct Decode: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Decode files from memory repeatedly on one thread and print images per second as JSON.",
@@ -28,7 +29,7 @@ extension Curate.Bench {
                 loops in benchmarks/imaging/peers.py do).
 
                 Example:
-                  curate bench decode --repeat 20 --scale 4 .build/bench-imaging/jpeg/*.jpg
+                  curate-bench decode --repeat 20 --scale 4 .build/bench-imaging/jpeg/*.jpg
                 """)
 
         @Argument(help: "PNG or JPEG files.")
@@ -79,12 +80,12 @@ extension Curate.Bench {
     }
 }
 
-extension Curate.Bench {
+extension Bench {
     struct AugmentBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "augment",
             abstract: "Run a pipeline over decoded images on one thread and print images per second as JSON.",
-            discussion: "Example:\n  curate bench augment --pipeline flip.yaml --repeat 20 .build/bench-augment/*.png")
+            discussion: "Example:\n  curate-bench augment --pipeline flip.yaml --repeat 20 .build/bench-augment/*.png")
 
         @Option(help: "The pipeline YAML.")
         var pipeline: String
@@ -145,7 +146,7 @@ extension Curate.Bench {
     }
 }
 
-extension Curate.Bench {
+extension Bench {
     struct QualityBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "quality",
@@ -234,7 +235,7 @@ func maxResidentMegabytes() -> Double {
     return Double(usage.ru_maxrss) / 1024
 }
 
-extension Curate.Bench {
+extension Bench {
     struct SelectionBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "selection",
@@ -272,7 +273,7 @@ extension Curate.Bench {
     }
 }
 
-extension Curate.Bench {
+extension Bench {
     struct RoutingBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "routing",
