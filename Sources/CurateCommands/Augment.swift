@@ -76,7 +76,6 @@ extension Curate {
             if replay != nil { return }
             guard pipeline != nil, out != nil else { throw ValidationError("--pipeline and --out are required (or --replay OUTPUT)") }
             guard copies >= 1 else { throw ValidationError("--copies must be at least 1") }
-            if labels != nil && format == nil { throw ValidationError("--labels needs --format") }
             if commit && labels != nil { throw ValidationError("--commit records outputs of a repository; drop --labels") }
         }
 
@@ -127,7 +126,8 @@ extension Curate {
         /// The sources (from --labels, else the repository at --rev), the reasons some could not be read, and their schema.
         func loadSources() throws -> ([AugmentSource], [String], LabelSchema) {
             let loaded: AugmentSources.Loaded
-            if let labels, let format {
+            if let labels {
+                let format = try labelFormat(format, of: labels)
                 let folder = (labels as NSString).deletingLastPathComponent
                 loaded = try AugmentSources.load(labels: labels, format: format, imagesRoot: images ?? (folder.isEmpty ? "." : folder), paths: paths)
             } else {

@@ -95,3 +95,11 @@ func readText(_ path: String, limit: Int = InputFile.defaultLimit) throws -> Str
         throw CommandFailure(message: "\(path): \(error)", kind: error.kind)
     }
 }
+
+/// The format of a label file: as given with --format, else detected from the file (`LabelFormat.detect`).
+func labelFormat(_ given: LabelFormat?, of path: String) throws -> LabelFormat {
+    if let given { return given }
+    if let detected = LabelFormat.detect(path) { return detected }
+    guard FileManager.default.fileExists(atPath: path) else { throw CommandFailure(message: "\(path): no such file or folder", kind: .notFound) }
+    throw CommandFailure(message: "\(path): cannot tell its label format; pass --format coco|yolo|voc|csv|jsonl", kind: .usage)
+}

@@ -44,8 +44,8 @@ extension Curate.Labels {
         @Argument(help: "Input label file (COCO, CSV, JSONL) or folder (YOLO, VOC).")
         var input: String
 
-        @Option(help: "Input format: \(LabelFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
-        var from: LabelFormat
+        @Option(help: "Input format: \(LabelFormat.allCases.map(\.rawValue).joined(separator: ", ")) (default: detected from the input).")
+        var from: LabelFormat?
 
         @Option(help: "Output format.")
         var to: LabelFormat
@@ -83,6 +83,7 @@ extension Curate.Labels {
                         .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
                     options.schema = LabelSchema(classNames: names)
                 }
+                let from = try labelFormat(self.from, of: input)
                 let result = try from.read(from: input, options: options)
                 try LabelConversion.write(result.labelSet, as: to, to: out)
                 let labels = result.labelSet

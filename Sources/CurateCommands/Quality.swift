@@ -12,7 +12,7 @@ package struct LabelSourceOptions: ParsableArguments {
     @Option(help: "Read labels from this file instead of the repository.")
     var labels: String?
 
-    @Option(help: "The format of --labels.")
+    @Option(help: "The format of --labels (default: detected from the file).")
     var format: LabelFormat?
 
     @Option(help: "The folder --labels item paths are relative to (default: the label file's folder).")
@@ -24,7 +24,6 @@ package struct LabelSourceOptions: ParsableArguments {
     @OptionGroup var repository: RepositoryOption
 
     package func validate() throws {
-        if labels != nil && format == nil { throw ValidationError("--labels needs --format") }
     }
 
     package func load() throws -> LabelSet { try load(lenient: false).set }
@@ -32,7 +31,8 @@ package struct LabelSourceOptions: ParsableArguments {
     /// With `lenient`, invalid records of a label file are returned instead of stopping the read (a repository's
     /// labels were checked when committed).
     package func load(lenient: Bool) throws -> (set: LabelSet, skipped: [LabelIssue]) {
-        if let labels, let format {
+        if let labels {
+            let format = try labelFormat(format, of: labels)
             let folder = (labels as NSString).deletingLastPathComponent
             let result = try format.read(from: labels, options: LabelReadOptions(imagesRoot: images ?? (folder.isEmpty ? "." : folder), lenient: lenient))
             return (result.labelSet, result.skipped)

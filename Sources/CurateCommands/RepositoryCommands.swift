@@ -68,7 +68,7 @@ extension Curate {
                 last saw it is not read again. Each content is stored once. Folders stay tracked: new files \
                 in them show up in `curate status` and go into the next commit.
 
-                --labels imports a label file (--format coco|yolo|voc|csv|jsonl); its item paths are relative \
+                --labels imports a label file (--format coco|yolo|voc|csv|jsonl, detected when omitted); its item paths are relative \
                 to --images (default: the label file's folder). Every labeled item must be a tracked file. \
                 Classes are merged into the repository's schema by name.
 
@@ -110,7 +110,6 @@ extension Curate {
         var json = false
 
         func validate() throws {
-            if labels != nil, format == nil { throw ValidationError("--labels needs --format") }
             if paths.isEmpty, labels == nil { throw ValidationError("give paths to add, or --labels") }
         }
 
@@ -118,8 +117,7 @@ extension Curate {
             try await reportingErrors {
                 let repo = try repository.open()
                 let labelImport = try labels.map { path -> LabelImport in
-                    guard let format else { throw ValidationError("--labels needs --format") }
-                    return LabelImport(path: path, format: format, imagesRoot: images, lenient: lenient)
+                    LabelImport(path: path, format: try labelFormat(format, of: path), imagesRoot: images, lenient: lenient)
                 }
                 let report = try repo.add(paths, labels: labelImport, link: link, wait: writer.wait)
                 if json { return try printJSON(report) }

@@ -28,12 +28,22 @@ public enum LabelFormat: String, Sendable, Hashable, CaseIterable, Codable {
     ///   (strict mode), or of a file that cannot be parsed at all (both modes).
     public func read(from path: String, options: LabelReadOptions = LabelReadOptions()) throws(LabelError) -> LabelReadResult {
         let result: LabelReadResult
-        switch self {
-        case .coco: result = try COCOFormat.read(from: path, options: options)
-        case .yolo: result = try YOLOFormat.read(from: path, options: options)
-        case .voc: result = try VOCFormat.read(from: path, options: options)
-        case .csv: result = try CSVFormat.read(from: path, options: options)
-        case .jsonl: result = try JSONLFormat.read(from: path, options: options)
+        do {
+            switch self {
+            case .coco: result = try COCOFormat.read(from: path, options: options)
+            case .yolo: result = try YOLOFormat.read(from: path, options: options)
+            case .voc: result = try VOCFormat.read(from: path, options: options)
+            case .csv: result = try CSVFormat.read(from: path, options: options)
+            case .jsonl: result = try JSONLFormat.read(from: path, options: options)
+            }
+        } catch where error.kind == .invalidData {
+            // Read as the wrong format, a file fails in ways that say nothing of the real mistake.
+            if let detected = Self.detect(path), detected != self {
+                var hinted = error
+                hinted.issue.message += "; it looks like \(detected.rawValue), not \(rawValue): pass --format \(detected.rawValue)"
+                throw hinted
+            }
+            throw error
         }
         // Class names become keys, file names and screen text: one printable line each, whatever the format.
         for c in result.labelSet.schema.classes {

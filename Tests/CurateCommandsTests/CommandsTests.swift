@@ -176,3 +176,20 @@ import Testing
     let waiting = try CLI.run(["run", "flow.yaml"], in: scratch.path)
     #expect(waiting.exitCode == 79 && waiting.stderr.contains("paused at step label: queue q has 0 of 3 items done"), "\(waiting)")
 }
+
+/// --format is inferred from the file when omitted, and a wrong one is named with the format the file looks like.
+@Test func labelFormatsAreDetected() throws {
+    let photos = TestFixtures.repoPath("datasets/photos"), digits = TestFixtures.repoPath("datasets/digits")
+    #expect(LabelFormat.detect(photos + "/labels.coco.json") == .coco)
+    #expect(LabelFormat.detect(digits + "/labels.csv") == .csv)
+    #expect(LabelFormat.detect(digits + "/crowd.jsonl") == .jsonl)
+    #expect(LabelFormat.detect(photos + "/images") == nil)
+    let scratch = ScratchDirectory()
+    let inferred = try CLI.run(["labels", "convert", photos + "/labels.coco.json", "--to", "jsonl", "--images", photos, "--out", scratch.path + "/a.jsonl"])
+    #expect(inferred.exitCode == 0 && inferred.stdout.contains("(coco) -> "), "\(inferred)")
+    let wrong = try CLI.run(["labels", "convert", photos + "/labels.coco.json", "--from", "jsonl", "--to", "csv", "--images", photos, "--out", scratch.path + "/a.csv"])
+    #expect(wrong.exitCode == 65 && wrong.stderr.contains("it looks like coco, not jsonl: pass --format coco"), "\(wrong.stderr)")
+    scratch.write("notes.md", "hello")
+    let unknown = try CLI.run(["labels", "convert", "notes.md", "--to", "csv", "--out", "a.csv"], in: scratch.path)
+    #expect(unknown.exitCode == 64 && unknown.stderr.contains("notes.md: cannot tell its label format; pass --format"), "\(unknown.stderr)")
+}
