@@ -143,10 +143,17 @@ import Testing
         let benScreen = try waitFor("ben's first item") { $0.first?.hasPrefix("curate label — queue q — ben — images/") == true }
         #expect(benScreen[0].split(separator: " ").last != anaScreen[0].split(separator: " ").last)
         // Both answer everything in turn; afterwards every item has exactly one answer.
-        for _ in 0..<12 {
+        for round in 1...12 {
             try tmux(["send-keys", "-t", "L:1", "3"])
             try tmux(["send-keys", "-t", "L:0", "3"])
-            Thread.sleep(forTimeInterval: 0.2)
+            // Paced by the queue, not by a fixed sleep: wait until both keys were stored (or the queue ran out).
+            for _ in 0..<100 {
+                let show = (try? CLI.run(["queue", "show", "q", "--json"], in: scratch.path).stdout) ?? ""
+                let object = (try? JSONSerialization.jsonObject(with: Data(show.utf8))) as? [String: Any]
+                let answers = object?["answers"] as? Int ?? 0, items = object?["items"] as? Int ?? 0
+                if answers >= min(2 * round, items) { break }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
         }
         anaScreen = try waitFor("the end of the queue") { _ in
             ((try? CLI.run(["queue", "show", "q"], in: scratch.path).stdout) ?? "").contains("11 of 11 items done")

@@ -134,12 +134,16 @@ private func cliRepository(files count: Int, size: ClosedRange<Int> = 1024...409
             #expect(fsck.isHealthy, "round \(round): \(fsck.problems)")
         }
         // The lock of the last killed process is gone: a writer gets it at once.
-        let final = try CLI.run(["commit", "-m", "final", "--wait", "0"], in: scratch.path)
-        #expect(final.exitCode == 0 || final.exitCode == 64, "\(final.stderr)")
+        RandomTree.write(scratch.path + "/data/final.bin", RandomTree.randomBytes(4096, &rng))
+        #expect(try CLI.run(["add", "data"], in: scratch.path).exitCode == 0)
+        let final = try CLI.run(["commit", "-m", "final", "--author", "t", "--wait", "0"], in: scratch.path)
+        #expect(final.exitCode == 0, "\(final.stderr)")
         #expect(try CLI.run(["gc"], in: scratch.path).exitCode == 0)
         #expect(try CLI.run(["fsck"], in: scratch.path).exitCode == 0)
         #expect(try CLI.run(["status"], in: scratch.path).stdout.hasSuffix("nothing to commit, working tree and labels match\n"))
-        #expect(sawOld + sawNew == 50)
+        // Every round was checked above: the old HEAD, or the new commit with the right parent and message, and a
+        // healthy fsck. (How the kills split between the two depends on the machine's speed, so it is reported, not
+        // asserted.)
         print("crash test: \(sawOld) kills left the old head, \(sawNew) the new one")
     }
 }
