@@ -23,8 +23,10 @@ extension Curate {
                 rules: see workflows/augment-photos.yaml and the README.
 
                 Examples:
-                  curate augment --pipeline workflows/augment-photos.yaml --copies 2 --seed 7 --out augmented
-                  curate augment --labels datasets/photos/labels.coco.json --format coco --pipeline p.yaml --out /tmp/aug
+                  curate augment --pipeline workflows/augment-photos.yaml --copies 2 \\
+                      --seed 7 --out augmented
+                  curate augment --labels datasets/photos/labels.coco.json --format coco \\
+                      --pipeline p.yaml --out /tmp/aug
                   curate augment --replay augmented/images/chelsea-aug1.jpg
                 """)
 

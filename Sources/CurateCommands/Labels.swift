@@ -37,8 +37,10 @@ extension Curate.Labels {
                 Examples:
                   curate labels convert datasets/photos/labels.coco.json --from coco --to yolo \\
                       --images datasets/photos --out /tmp/photos-yolo
-                  curate labels convert /tmp/photos-yolo --from yolo --to voc --images datasets/photos --out /tmp/photos-voc
-                  curate labels convert datasets/digits/labels.csv --from csv --to jsonl --out /tmp/digits.jsonl
+                  curate labels convert /tmp/photos-yolo --from yolo --to voc \\
+                      --images datasets/photos --out /tmp/photos-voc
+                  curate labels convert datasets/digits/labels.csv --from csv --to jsonl \\
+                      --out /tmp/digits.jsonl
                 """)
 
         @Argument(help: "Input label file (COCO, CSV, JSONL) or folder (YOLO, VOC).")
@@ -119,7 +121,8 @@ extension Curate.Labels {
                 Reproduces exactly the labels committed in REV (classes, boxes, keypoints, masks, sources and                 times where the format holds them). Item paths are written relative to --relative-to (a folder                 inside the repository; default: the repository root); files outside it are left out.
 
                 Examples:
-                  curate labels export --rev v1 --format coco --out /tmp/v1.json --relative-to datasets/photos
+                  curate labels export --rev v1 --format coco --out /tmp/v1.json \\
+                      --relative-to datasets/photos
                   curate labels export --format yolo --out /tmp/yolo
                 """)
 

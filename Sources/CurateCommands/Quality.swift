@@ -82,7 +82,8 @@ extension Curate {
 
                 Examples:
                   curate issues --predictions probs.npy --ids ids.txt
-                  curate issues --predictions probs.jsonl --labels labels.csv --format csv --json
+                  curate issues --predictions probs.jsonl --labels labels.csv --format csv \\
+                      --json
                 """)
 
         @Option(help: "Predicted probabilities (.npy with --ids, or .jsonl).")
@@ -281,7 +282,8 @@ extension Curate {
                 --fail-on "spam>0" exits 65 when any annotator is likely spam.
 
                 Example:
-                  curate annotators --labels datasets/digits/crowd.jsonl --format jsonl --images datasets/digits --gold datasets/digits/gold.csv
+                  curate annotators --labels datasets/digits/crowd.jsonl --format jsonl \\
+                      --images datasets/digits --gold datasets/digits/gold.csv
                 """)
 
         @OptionGroup var source: LabelSourceOptions
@@ -362,7 +364,8 @@ extension Curate {
                 findings; the share is of items).
 
                 Example:
-                  curate validate --labels datasets/digits/crowd.jsonl --format jsonl --images datasets/digits --gold datasets/digits/gold.csv
+                  curate validate --labels datasets/digits/crowd.jsonl --format jsonl \\
+                      --images datasets/digits --gold datasets/digits/gold.csv
                 """)
 
         @OptionGroup var source: LabelSourceOptions

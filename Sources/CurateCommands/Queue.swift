@@ -15,10 +15,12 @@ extension Curate {
                 transaction before the next item is served. Queues live in the repository, outside commits.
 
                 Examples:
-                  curate queue create digits-round1 --task classify --from batch.jsonl --overlap 2 --gold gold.csv --gold-rate 0.1
+                  curate queue create digits-round1 --task classify --from batch.jsonl \\
+                      --overlap 2 --gold gold.csv --gold-rate 0.1
                   curate queue list
                   curate queue next digits-round1 --annotator ana
-                  curate queue answer digits-round1 --annotator ana --item images/3/0003.png --label 3 --seconds 2.5
+                  curate queue answer digits-round1 --annotator ana --item images/3/0003.png \\
+                      --label 3 --seconds 2.5
                   curate queue export digits-round1 --out answers.jsonl
                 """,
             subcommands: [Create.self, List.self, Show.self, Close.self, Next.self, Answer.self, Export.self])
@@ -27,7 +29,15 @@ extension Curate {
 
 extension Curate.Queue {
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a queue from a batch, a tag or path patterns.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a queue from a batch, a tag or path patterns.",
+            discussion: """
+                Examples:
+                  curate queue create round1 --from batch.jsonl --overlap 2 --gold gold.csv \\
+                      --gold-rate 0.1
+                  curate queue create review1 --task review --from batch.jsonl
+                  curate queue create boxes1 --task boxes --paths images/street
+                """)
 
         @Argument(help: "The queue's name.")
         var name: String
@@ -137,7 +147,8 @@ extension Curate.Queue {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the queues with their progress.")
+        static let configuration = CommandConfiguration(
+            abstract: "List the queues with their progress.", discussion: "Example:\n  curate queue list")
         @OptionGroup var repository: RepositoryOption
 
         func run() async throws {
@@ -216,7 +227,8 @@ extension Curate.Queue {
     }
 
     struct Close: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Close a queue: no more items are served; answers stay.")
+        static let configuration = CommandConfiguration(
+            abstract: "Close a queue: no more items are served; answers stay.", discussion: "Example:\n  curate queue close round1")
         @Argument var name: String
         @OptionGroup var repository: RepositoryOption
 
@@ -254,7 +266,7 @@ extension Curate.Queue {
     struct Answer: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Store an answer (for scripts and oracles), under the lease curate queue next gave.",
-            discussion: "Example:\n  curate queue answer round1 --annotator ana --item images/3/0003.png --lease TOKEN --label 3 --seconds 2.4")
+            discussion: "Example:\n  curate queue answer round1 --annotator ana --item images/3/0003.png \\\n      --lease TOKEN --label 3 --seconds 2.4")
         @Argument var name: String
         @Option var annotator: String
         @Option var item: String

@@ -32,8 +32,10 @@ extension Curate {
                 per class) and stops auto-accepting a class whose interval lies below the target.
 
                 Examples:
-                  curate queue create digits-human --empty && curate queue create digits-experts --empty --annotators ana
-                  curate route --predictions probs.npy --ids ids.txt --policy workflows/routing.yaml --dry-run
+                  curate queue create digits-human \\
+                      --empty && curate queue create digits-experts --empty --annotators ana
+                  curate route --predictions probs.npy --ids ids.txt \\
+                      --policy workflows/routing.yaml --dry-run
                   curate route --predictions preds.jsonl --target-accuracy 0.95 --per-class
                   curate route report
                 """,
@@ -44,7 +46,15 @@ extension Curate {
 
 extension Curate.Route {
     struct Run: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "run", abstract: "Route the predicted items (the default).")
+        static let configuration = CommandConfiguration(
+            commandName: "run", abstract: "Route the predicted items (the default).",
+            discussion: """
+                Examples:
+                  curate route --predictions probs.npy --ids ids.txt \\
+                      --policy workflows/routing-digits.yaml --dry-run
+                  curate route --learner --embeddings emb.npy --ids ids.txt \\
+                      --target-accuracy 0.95 --batch batch.jsonl
+                """)
 
         @Option(help: "Model probabilities: N × K .npy (with --ids) or JSON Lines {\"item\", \"probs\"}; columns in class-id order.")
         var predictions: String?
@@ -302,6 +312,10 @@ extension Curate.Route {
                 Compares each audited item's model label with the first human answer in its audit queue. A class \
                 whose whole interval lies below the target stops being auto-accepted (recorded in the repository; \
                 later route runs send its items to people). --dry-run measures without suspending.
+
+                Examples:
+                  curate route report
+                  curate route report --dry-run --json
                 """)
 
         @Option(help: "The target (default: the last route run's).")

@@ -41,8 +41,11 @@ extension Curate {
                 go to the earlier item.
 
                 Examples:
-                  curate select --strategy margin --budget 20 --labels labels.csv --format csv --images datasets/digits
-                  curate select --strategy cluster-margin --budget 100 --predictions p.npy --ids ids.txt --embeddings e.npy --embedding-ids ids.txt --out batch.jsonl
+                  curate select --strategy margin --budget 20 --labels labels.csv \\
+                      --format csv --images datasets/digits
+                  curate select --strategy cluster-margin --budget 100 --predictions p.npy \\
+                      --ids ids.txt --embeddings e.npy --embedding-ids ids.txt \\
+                      --out batch.jsonl
                 """)
 
         @OptionGroup var source: LabelSourceOptions
@@ -174,7 +177,8 @@ extension Curate {
                 reached it), --json, and --plot curve.svg.
 
                 Example:
-                  curate simulate --labels datasets/digits/labels.csv --format csv --images datasets/digits \\
+                  curate simulate --labels datasets/digits/labels.csv --format csv \\
+                      --images datasets/digits \\
                       --test datasets/digits/test.txt --strategies random,margin,entropy --rounds 15 --plot curve.svg
                 """)
 
@@ -310,7 +314,8 @@ extension Curate {
                 {"item", "tags"} lines.
 
                 Example:
-                  curate triage --labels datasets/digits/labels.csv --format csv --images datasets/digits --out triage.jsonl
+                  curate triage --labels datasets/digits/labels.csv --format csv \\
+                      --images datasets/digits --out triage.jsonl
                 """)
 
         @OptionGroup var source: LabelSourceOptions

@@ -26,7 +26,8 @@ extension Curate {
                 unknown parameters, outputs or inputs outside the repository.
 
                 Examples:
-                  curate run workflows/active-learning.yaml --oracle datasets/digits/labels.csv
+                  curate run workflows/active-learning.yaml \\
+                      --oracle datasets/digits/labels.csv
                   curate run workflows/quality-gate.yaml --set labels=answers.jsonl
                   curate run workflows/quality-gate.yaml --resume
                 """)
@@ -79,7 +80,8 @@ extension Curate {
     }
 
     struct Runs: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List workflow runs recorded in the repository.")
+        static let configuration = CommandConfiguration(
+            abstract: "List workflow runs recorded in the repository.", discussion: "Examples:\n  curate runs\n  curate runs --json")
 
         @Option(help: "Only this workflow's runs.")
         var workflow: String?

@@ -193,3 +193,18 @@ import Testing
     let unknown = try CLI.run(["labels", "convert", "notes.md", "--to", "csv", "--out", "a.csv"], in: scratch.path)
     #expect(unknown.exitCode == 64 && unknown.stderr.contains("notes.md: cannot tell its label format; pass --format"), "\(unknown.stderr)")
 }
+
+/// Every verb's help has an example, and every example line fits 80 columns (long ones continue with a
+/// backslash), so examples stay pasteable from a narrow terminal.
+@Test(arguments: [["init"], ["add"], ["status"], ["commit"], ["log"], ["show"], ["tag"], ["diff"], ["checkout"], ["fsck"], ["gc"],
+                  ["augment"], ["validate"], ["annotators"], ["issues"], ["select"], ["simulate"], ["triage"],
+                  ["queue", "create"], ["queue", "list"], ["queue", "show"], ["queue", "close"], ["queue", "next"], ["queue", "answer"],
+                  ["queue", "export"], ["label"], ["route", "run"], ["route", "report"], ["run"], ["runs"], ["inspect"],
+                  ["labels", "convert"], ["labels", "export"]])
+func everyHelpHasAPasteableExample(_ verb: [String]) throws {
+    let help = try CLI.run(verb + ["--help"], environment: ["COLUMNS": "300"]).stdout
+    #expect(help.contains("Example"), "\(verb.joined(separator: " ")) --help has no example")
+    for line in help.split(separator: "\n") where line.trimmingCharacters(in: .whitespaces).hasPrefix("curate ") {
+        #expect(line.count <= 80, "\(verb.joined(separator: " ")): \(line)")
+    }
+}
