@@ -90,7 +90,8 @@ public struct WorkflowRunner {
                 stopLeftover(pid, identity: leftover.process)
             }
             // Outputs are moved aside, not deleted: put back if the step fails, removed once it succeeded.
-            let outputs = try StepOutputs(root: repo.root, paths: step.outputs.map { try workflow.substitute($0, file: file, step: step) }, step: step.name)
+            let outputs = try StepOutputs(root: repo.root, paths: step.outputs.map { try workflow.substitute($0, file: file, step: step) },
+                                          step: step.name, run: runID)
             let started = Date()
             var record = WorkflowStepRecord(run: runID, step: step.name, status: .running, key: key, started: started)
             try repo.recordWorkflowStep(record)
@@ -392,29 +393,44 @@ final class StepOutputs {
     private var moved: [(original: String, aside: String)] = []
     private let asideFolder: String
 
-    init(root: String, paths: [String], step: String) throws {
-        asideFolder = root + "/.curate/aside/" + UUID().uuidString.lowercased()
+    /// The aside folder is named by run and step, so a resumed run finds the outputs a killed attempt moved there:
+    /// those are the originals, and whatever the killed attempt left at the output paths is discarded.
+    init(root: String, paths: [String], step: String, run: Int) throws {
+        asideFolder = root + "/.curate/aside/run\(run)-" + ContentHash.of(Data(step.utf8)).short(16)
         let fm = FileManager.default
         var checked: [String] = []
         for output in paths {
             let full = try Self.checked(output, root: root)
             checked.append(full)
         }
-        for (output, full) in zip(paths, checked) {
+        // `.complete` is written once every original is aside: before it, a file still at an output path is an
+        // original (the move was interrupted); after it, it is what a killed attempt wrote.
+        let complete = asideFolder + "/.complete"
+        let earlierAttemptFinishedMoving = fm.fileExists(atPath: complete)
+        for (index, (output, full)) in zip(paths, checked).enumerated() {
+            let aside = asideFolder + "/\(index)"
             var st = stat()
-            if lstat(full, &st) == 0 {
-                try? fm.createDirectory(atPath: asideFolder, withIntermediateDirectories: true)
-                let aside = asideFolder + "/\(moved.count)"
-                guard rename(full, aside) == 0 else {
-                    let reason = String(cString: strerror(errno))
-                    restore()
-                    throw WorkflowError(.failed, "step \(step): cannot move the old output \(output) aside: \(reason)")
-                }
+            if lstat(aside, &st) == 0 {
+                try? fm.removeItem(atPath: full)   // a killed attempt's partial output; the original is aside
                 moved.append((full, aside))
+            } else if lstat(full, &st) == 0 {
+                if earlierAttemptFinishedMoving {
+                    try? fm.removeItem(atPath: full)   // no original here: the killed attempt made this
+                } else {
+                    try? fm.createDirectory(atPath: asideFolder, withIntermediateDirectories: true)
+                    guard rename(full, aside) == 0 else {
+                        let reason = String(cString: strerror(errno))
+                        restore()
+                        throw WorkflowError(.failed, "step \(step): cannot move the old output \(output) aside: \(reason)")
+                    }
+                    moved.append((full, aside))
+                }
             }
             let parent = (full as NSString).deletingLastPathComponent
             if !fm.fileExists(atPath: parent) { try? fm.createDirectory(atPath: parent, withIntermediateDirectories: true) }
         }
+        try? fm.createDirectory(atPath: asideFolder, withIntermediateDirectories: true)
+        _ = fm.createFile(atPath: complete, contents: Data())
     }
 
     /// The output's absolute path after checking that it, and every existing folder above it, stays in the repository.

@@ -120,4 +120,37 @@ import Testing
         try pkill.run()
         pkill.waitUntilExit()
     }
+
+    /// A run killed mid-step left the old output aside: the resumed step that fails puts the original back (not
+    /// the killed attempt's half-written file); one that succeeds replaces it and leaves nothing aside.
+    @Test func aResumedStepRestoresTheOriginalOutputAfterAKill() throws {
+        let scratch = try repository()
+        scratch.write("work/out.txt", "original")
+        scratch.write("flow.yaml", """
+            name: w
+            params: {code: "0"}
+            steps:
+              - name: make
+                run: shell
+                command: [sh, -c, "printf half > work/out.txt; if [ ! -e go ]; then sleep 60; fi; exit ${code}"]
+                outputs: [work/out.txt]
+            """)
+        let runner = try CLI.start(["run", "flow.yaml"], in: scratch.path)
+        for _ in 0..<300 where (try? String(contentsOfFile: scratch.path + "/work/out.txt", encoding: .utf8)) != "half" { Thread.sleep(forTimeInterval: 0.05) }
+        kill(runner.processIdentifier, SIGKILL)
+        runner.waitUntilExit()
+        scratch.write("go", "")
+        let failed = try CLI.run(["run", "flow.yaml", "--resume", "--set", "code=4"], in: scratch.path)
+        #expect(failed.exitCode == 1, "\(failed)")
+        #expect(try String(contentsOfFile: scratch.path + "/work/out.txt", encoding: .utf8) == "original")
+        let done = try CLI.run(["run", "flow.yaml", "--resume", "--set", "code=0"], in: scratch.path)
+        #expect(done.exitCode == 0, "\(done)")
+        #expect(try String(contentsOfFile: scratch.path + "/work/out.txt", encoding: .utf8) == "half")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: scratch.path + "/.curate/aside")) ?? []).isEmpty)
+        let pkill = Process()
+        pkill.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+        pkill.arguments = ["-f", "printf half > work/out.txt"]
+        try pkill.run()
+        pkill.waitUntilExit()
+    }
 }
