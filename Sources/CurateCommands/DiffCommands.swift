@@ -219,7 +219,8 @@ extension Curate {
                 empty or damaged. --rebuild recovers the history from the objects after such a loss: commits, trees,
                 labels, schemas, HEAD and tags (from .curate/refs.log); commits no ref reaches are tagged
                 recovered-<id>. The old database is moved aside, never deleted. Uncommitted labels, queues, answers,
-                routing and workflow runs lived only in the database and are not recovered.
+                routing and workflow runs lived only in the database and are not recovered, so a database that
+                passes fsck is rebuilt only with --force.
 
                 Examples:
                   curate fsck
@@ -232,12 +233,19 @@ extension Curate {
         @Flag(help: "Rebuild .curate/metadata.sqlite from the objects (the old file is kept beside it).")
         var rebuild = false
 
+        @Flag(help: "With --rebuild: rebuild even a database that passes fsck (its queues, answers and runs are dropped).")
+        var force = false
+
         @OptionGroup var writer: WriterOptions
         @OptionGroup var repository: RepositoryOption
 
         func run() async throws {
             try await reportingErrors {
                 if rebuild {
+                    // A sound database holds state the objects do not (queues, answers, runs): keep it unless asked.
+                    if !force, let healthy = try? repository.open().fsck(), healthy.isHealthy {
+                        throw CommandFailure(message: "the metadata database passes fsck; --rebuild would drop its queues, answers and workflow runs (pass --force to rebuild anyway)", kind: .usage)
+                    }
                     let report = try Repository.rebuildMetadata(at: repository.path, wait: writer.wait)
                     if json { try printJSON(report); return }
                     if let previous = report.previousDatabase { Console.out("kept the old database as \(previous)") }
