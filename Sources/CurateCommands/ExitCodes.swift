@@ -87,19 +87,3 @@ extension Duration {
     /// The duration in seconds, as a Double (for rates and timings the commands print).
     package var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
-
-/// A text file the user named, read as `InputFile` does (regular files, capped): exit 66 when missing, 65 when it
-/// is not a readable regular file.
-func readText(_ path: String, limit: Int = InputFile.defaultLimit) throws -> String {
-    do { return String(decoding: try InputFile.read(path, limit: limit), as: UTF8.self) } catch {
-        throw CommandFailure(message: "\(path): \(error)", kind: error.kind)
-    }
-}
-
-/// The format of a label file: as given with --format, else detected from the file (`LabelFormat.detect`).
-func labelFormat(_ given: LabelFormat?, of path: String) throws -> LabelFormat {
-    if let given { return given }
-    if let detected = LabelFormat.detect(path) { return detected }
-    guard FileManager.default.fileExists(atPath: path) else { throw CommandFailure(message: "\(path): no such file or folder", kind: .notFound) }
-    throw CommandFailure(message: "\(path): cannot tell its label format; pass --format coco|yolo|voc|csv|jsonl", kind: .usage)
-}

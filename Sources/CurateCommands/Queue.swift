@@ -386,12 +386,6 @@ func labelsOf(_ json: String, schema: LabelSchema) throws -> [Label]? {
     return nil
 }
 
-/// Writes a file the user named, atomically.
-func writeOutput(_ data: Data, to path: String) throws {
-    do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-        throw CommandFailure(message: "\(path): cannot write: \(error.localizedDescription)", kind: .internal)
-    }
-}
 
 /// A batch file (JSON Lines, `{"item": PATH, …}` per line, as `curate select --out` writes): each item with its object.
 func readBatch(_ path: String) throws -> [(item: String, object: [String: Any])] {

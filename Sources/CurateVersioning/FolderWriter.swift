@@ -68,15 +68,7 @@ final class FolderWriter {
         let temporary = String(decoding: temporaryPrefix, as: UTF8.self) + UUID().uuidString.lowercased()
         let fd = openat(dir, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw VersioningError(.io, "\(base)/\(relative): cannot write: \(String(cString: strerror(errno)))") }
-        let ok = data.withUnsafeBytes { raw -> Bool in
-            var done = 0
-            while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                done += n
-            }
-            return fsync(fd) == 0
-        }
+        let ok = writeAllAndSync(fd, data)
         let writeError = errno
         close(fd)
         guard ok else {

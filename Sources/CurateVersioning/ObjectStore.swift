@@ -182,13 +182,9 @@ func fsyncDirectory(_ path: String) {
     }
 }
 
-/// Writes a whole file durably: temporary file, fsync, rename, fsync of the folder.
-func writeDurably(_ data: Data, to path: String, mode: mode_t = 0o644) throws(VersioningError) {
-    let directory = (path as NSString).deletingLastPathComponent
-    let temporary = directory + "/.tmp-\(UUID().uuidString.lowercased())"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-    guard fd >= 0 else { throw VersioningError(.io, "\(path): cannot write: \(String(cString: strerror(errno)))") }
-    let ok = data.withUnsafeBytes { raw -> Bool in
+/// Writes all of `data` to `fd` (retrying on EINTR) and fsyncs it; false on failure, with errno set.
+func writeAllAndSync(_ fd: Int32, _ data: Data) -> Bool {
+    data.withUnsafeBytes { raw -> Bool in
         var done = 0
         while done < raw.count {
             let n = write(fd, raw.baseAddress! + done, raw.count - done)
@@ -197,6 +193,15 @@ func writeDurably(_ data: Data, to path: String, mode: mode_t = 0o644) throws(Ve
         }
         return fsync(fd) == 0
     }
+}
+
+/// Writes a whole file durably: temporary file, fsync, rename, fsync of the folder.
+func writeDurably(_ data: Data, to path: String, mode: mode_t = 0o644) throws(VersioningError) {
+    let directory = (path as NSString).deletingLastPathComponent
+    let temporary = directory + "/.tmp-\(UUID().uuidString.lowercased())"
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+    guard fd >= 0 else { throw VersioningError(.io, "\(path): cannot write: \(String(cString: strerror(errno)))") }
+    let ok = writeAllAndSync(fd, data)
     close(fd)
     guard ok, rename(temporary, path) == 0 else {
         let reason = String(cString: strerror(errno))

@@ -126,3 +126,13 @@ import Testing
         #expect(message("a: [").hasPrefix("p.yaml: not valid YAML"))
     }
 }
+
+/// Attack 8 for routing policies: YAML aliases that would expand past the node bound are refused with the file named.
+@Test func policyAliasBombsAreRefused() {
+    var yaml = "x0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+    for k in 1...6 { yaml += "x\(k): &a\(k) [" + Array(repeating: "*a\(k - 1)", count: 10).joined(separator: ", ") + "]\n" }
+    #expect(throws: RoutingError.self) { try RoutingPolicy(yaml: yaml, file: "bomb.yaml") }
+    do { _ = try RoutingPolicy(yaml: yaml, file: "bomb.yaml") } catch {
+        #expect(error.message == "bomb.yaml: has more than 10000 YAML nodes once its aliases are expanded; write it out without so many aliases")
+    }
+}
