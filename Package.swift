@@ -54,6 +54,13 @@ let package = Package(
             ],
             exclude: ["FORMAT.md"]),
         .target(
+            name: "CurateStore",
+            dependencies: [
+                "CurateCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]),
+        .target(
             name: "CurateQuality",
             dependencies: ["CurateCore", "CurateImaging"]),
         .target(
@@ -61,13 +68,13 @@ let package = Package(
             dependencies: ["CurateCore", "CurateImaging", "CurateQuality"]),
         .target(
             name: "CurateTerminal",
-            dependencies: ["CurateCore", "CurateImaging", "CurateVersioning", "CChafa"]),
+            dependencies: ["CurateCore", "CurateImaging", "CurateStore", "CChafa"]),
         .target(
             name: "CurateRouting",
             dependencies: ["CurateCore", "CurateSelection", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "CurateWorkflows",
-            dependencies: ["CurateCore", "CurateVersioning", .product(name: "Yams", package: "Yams")]),
+            dependencies: ["CurateCore", "CurateVersioning", "CurateStore", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "CurateAugment",
             dependencies: [
@@ -77,7 +84,8 @@ let package = Package(
         .target(
             name: "CurateCommands",
             dependencies: [
-                "CurateCore", "CurateImaging", "CurateVersioning", "CurateAugment", "CurateQuality", "CurateSelection", "CurateTerminal", "CurateRouting", "CurateWorkflows",
+                "CurateCore", "CurateImaging", "CurateVersioning", "CurateStore", "CurateAugment", "CurateQuality", "CurateSelection",
+                "CurateTerminal", "CurateRouting", "CurateWorkflows",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "curate", dependencies: ["CurateCommands"]),
@@ -111,12 +119,15 @@ let package = Package(
             ],
             exclude: ["Fixtures"]),
         .testTarget(
+            name: "CurateStoreTests",
+            dependencies: ["CurateStore", "CurateTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(
             name: "CurateAugmentTests",
             dependencies: ["CurateAugment", "CurateTestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "CurateTerminalTests",
-            dependencies: ["CurateTerminal", "CurateImaging", "CurateTestSupport"]),
+            dependencies: ["CurateTerminal", "CurateImaging", "CurateStore", "CurateTestSupport"]),
         .testTarget(
             name: "CurateSelectionTests",
             dependencies: ["CurateSelection", "CurateImaging", "CurateTestSupport"],
@@ -131,10 +142,10 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(
             name: "CurateWorkflowsTests",
-            dependencies: ["CurateWorkflows", "CurateVersioning", "CurateTestSupport"]),
+            dependencies: ["CurateWorkflows", "CurateVersioning", "CurateStore", "CurateTestSupport"]),
         .testTarget(
             name: "CurateCommandsTests",
-            dependencies: ["CurateCommands", "curate", "CurateVersioning", "CurateImaging", "CurateTestSupport"]),
+            dependencies: ["CurateCommands", "curate", "CurateVersioning", "CurateStore", "CurateImaging", "CurateTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

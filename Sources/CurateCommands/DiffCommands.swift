@@ -218,9 +218,9 @@ extension Curate {
                 Exits 65 and names each damaged object, pack, commit or ref, or a metadata database that is missing,
                 empty or damaged. --rebuild recovers the history from the objects after such a loss: commits, trees,
                 labels, schemas, HEAD and tags (from .curate/refs.log); commits no ref reaches are tagged
-                recovered-<id>. The old database is moved aside, never deleted. Uncommitted labels, queues, answers,
-                routing and workflow runs lived only in the database and are not recovered, so a database that
-                passes fsck is rebuilt only with --force.
+                recovered-<id>. The old database is moved aside, never deleted. Uncommitted labels and item tags lived
+                only in the database and are not recovered, so a database that passes fsck is rebuilt only with
+                --force. Queues, answers, routing and workflow runs are in .curate/labeling.sqlite and are kept.
 
                 Examples:
                   curate fsck
@@ -233,7 +233,7 @@ extension Curate {
         @Flag(help: "Rebuild .curate/metadata.sqlite from the objects (the old file is kept beside it).")
         var rebuild = false
 
-        @Flag(help: "With --rebuild: rebuild even a database that passes fsck (its queues, answers and runs are dropped).")
+        @Flag(help: "With --rebuild: rebuild even a database that passes fsck (its uncommitted labels and item tags are dropped).")
         var force = false
 
         @OptionGroup var writer: WriterOptions
@@ -242,9 +242,9 @@ extension Curate {
         func run() async throws {
             try await reportingErrors {
                 if rebuild {
-                    // A sound database holds state the objects do not (queues, answers, runs): keep it unless asked.
+                    // A sound database holds state the objects do not (uncommitted labels, item tags): keep it unless asked.
                     if !force, let healthy = try? repository.open().fsck(), healthy.isHealthy {
-                        throw CommandFailure(message: "the metadata database passes fsck; --rebuild would drop its queues, answers and workflow runs (pass --force to rebuild anyway)", kind: .usage)
+                        throw CommandFailure(message: "the metadata database passes fsck; --rebuild would drop its uncommitted labels and item tags (pass --force to rebuild anyway)", kind: .usage)
                     }
                     let report = try Repository.rebuildMetadata(at: repository.path, wait: writer.wait)
                     if json { try printJSON(report); return }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CurateCore
 import CurateImaging
 import CurateTerminal
+import CurateStore
 import CurateVersioning
 import Foundation
 
@@ -39,8 +40,8 @@ extension Curate {
 
         func run() async throws {
             try await reportingErrors {
-                let repo = try repository.open()
-                let summary = try repo.queueSummary(queue)
+                let (repo, store) = try repository.openWithStore()
+                let summary = try store.queueSummary(queue)
                 guard !summary.closed else { throw CommandFailure(message: "queue \(queue) is closed", kind: .usage) }
                 guard !annotator.isEmpty, !annotator.contains(":"), !annotator.contains(where: \.isNewline) else {
                     throw CommandFailure(message: "\(annotator): annotator ids are one line without ':'", kind: .usage)
@@ -66,7 +67,7 @@ extension Curate {
                     }
                 }
                 let session = LabelSession(task: summary.spec.task, classes: schema.classes.map { ($0.id, $0.name) },
-                                           instructions: summary.spec.instructions, backend: QueueBackend(repository: repo, queue: queue, annotator: annotator),
+                                           instructions: summary.spec.instructions, backend: QueueBackend(store: store, queue: queue, annotator: annotator),
                                            boxSource: boxSource)
                 let detected = ImageRenderer.detect()
                 // Boxes are drawn as characters over the image: box queues keep to symbols.
@@ -100,7 +101,7 @@ extension Curate {
                         if let item = session.current, columns >= Screen.minimum.columns, rows >= Screen.minimum.rows {
                             shown = prefetcher.take(item.path, columns: columns, rows: rows)
                         }
-                        let q = try repo.queueSummary(queue)
+                        let q = try store.queueSummary(queue)
                         terminal.write(Screen.frame(session, title: "queue \(queue) — \(annotator)", image: shown.lines, error: shown.error,
                                                     progress: .init(done: q.done, total: q.items), columns: columns, rows: rows, now: Date(),
                                                     color: renderer.mode != .ascii))
@@ -108,13 +109,13 @@ extension Curate {
                         // While the annotator looks at this item, draw the ones likely to come next.
                         if let item = session.current, prefetchedFor != item.path {
                             prefetchedFor = item.path
-                            prefetcher.prefetch(try repo.upcoming(queue, annotator: annotator), columns: columns, rows: rows)
+                            prefetcher.prefetch(try store.upcoming(queue, annotator: annotator), columns: columns, rows: rows)
                         }
                     }
                     guard let key = terminal.readKey(timeout: 1) else {   // tick the clock on the status line
                         let (columns, rows) = terminal.size
                         if columns >= Screen.minimum.columns, rows >= Screen.minimum.rows {
-                            let q = try repo.queueSummary(queue)
+                            let q = try store.queueSummary(queue)
                             terminal.write(Screen.status(session, progress: .init(done: q.done, total: q.items), columns: columns, rows: rows,
                                                          now: Date(), color: renderer.mode != .ascii))
                         }

@@ -118,7 +118,9 @@ extension Curate.Labels {
         static let configuration = CommandConfiguration(
             abstract: "Write the labels committed in a revision, in any format.",
             discussion: """
-                Reproduces exactly the labels committed in REV (classes, boxes, keypoints, masks, sources and                 times where the format holds them). Item paths are written relative to --relative-to (a folder                 inside the repository; default: the repository root); files outside it are left out.
+                Reproduces exactly the labels committed in REV (classes, boxes, keypoints, masks, sources and \
+                times where the format holds them). Item paths are written relative to --relative-to (a folder \
+                inside the repository; default: the repository root); files outside it are left out.
 
                 Examples:
                   curate labels export --rev v1 --format coco --out /tmp/v1.json \\

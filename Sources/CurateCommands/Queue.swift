@@ -1,5 +1,6 @@
 import ArgumentParser
 import CurateCore
+import CurateStore
 import CurateVersioning
 import Foundation
 
@@ -88,8 +89,8 @@ extension Curate.Queue {
 
         func run() async throws {
             try await reportingErrors {
-                let repo = try repository.open()
-                if existOk, let existing = try? repo.queueSummary(name) {
+                let (repo, store) = try repository.openWithStore()
+                if existOk, let existing = try? store.queueSummary(name) {
                     return Console.out("queue \(name) exists (\(existing.items) items, task \(existing.spec.task.rawValue))")
                 }
                 var items: [QueueItem] = []
@@ -139,7 +140,7 @@ extension Curate.Queue {
                 let experts = annotators.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
                 let spec = QueueSpec(name: name, task: QueueSpec.Task(rawValue: task)!, overlap: overlap, goldRate: goldRate, leaseSeconds: leaseMinutes * 60,
                                      instructions: text, annotators: experts)
-                try repo.createQueue(spec, items: items, allowEmpty: empty)
+                try store.createQueue(spec, items: items, allowEmpty: empty)
                 let goldCount = items.filter { $0.gold != nil }.count
                 Console.out("queue \(name): \(items.count - goldCount) items\(goldCount > 0 ? " + \(goldCount) gold" : ""), task \(task), overlap \(overlap)")
             }
@@ -153,7 +154,7 @@ extension Curate.Queue {
 
         func run() async throws {
             try await reportingErrors {
-                let queues = try repository.open().queueSummaries()
+                let queues = try repository.store().queueSummaries()
                 if queues.isEmpty { Console.out("no queues (curate queue create)"); return }
                 Console.out(Table(["queue", "task", "items", "done", "answers", "leased", "annotators", "state"], queues.map { q in
                     [q.spec.name, q.spec.task.rawValue, String(q.items), String(q.done), String(q.answers), String(q.activeLeases), String(q.annotators.count), q.closed ? "closed" : "open"]
@@ -187,12 +188,12 @@ extension Curate.Queue {
 
         func run() async throws {
             try await reportingErrors {
-                let repo = try repository.open()
-                let q = try repo.queueSummary(name)
-                let gold = Dictionary(try repo.queueItems(name).compactMap { item in item.gold.map { (item.path, answerObject($0)["class"] as? String) } }, uniquingKeysWith: { a, _ in a })
+                let store = try repository.store()
+                let q = try store.queueSummary(name)
+                let gold = Dictionary(try store.queueItems(name).compactMap { item in item.gold.map { (item.path, answerObject($0)["class"] as? String) } }, uniquingKeysWith: { a, _ in a })
                 var people: [String: Annotator] = [:]
                 var flags: [FlagNote] = []
-                for a in try repo.queueAnswers(name) {
+                for a in try store.queueAnswers(name) {
                     var p = people[a.annotator] ?? Annotator(annotator: a.annotator)
                     let object = answerObject(a.answer)
                     if object["skip"] != nil { p.skips += 1 } else if let note = object["flag"] {
@@ -234,7 +235,7 @@ extension Curate.Queue {
 
         func run() async throws {
             try await reportingErrors {
-                try repository.open().closeQueue(name)
+                try repository.store().closeQueue(name)
                 Console.out("queue \(name) closed")
             }
         }
@@ -252,7 +253,7 @@ extension Curate.Queue {
 
         func run() async throws {
             try await reportingErrors {
-                guard let item = try repository.open().leaseNext(name, annotator: annotator) else {
+                guard let item = try repository.store().leaseNext(name, annotator: annotator) else {
                     Console.out("nothing left for \(annotator) in \(name)")
                     throw ExitCode(1)
                 }
@@ -278,13 +279,13 @@ extension Curate.Queue {
 
         func run() async throws {
             try await reportingErrors {
-                let repo = try repository.open()
-                let spec = try repo.queueSummary(name).spec
+                let (repo, store) = try repository.openWithStore()
+                let spec = try store.queueSummary(name).spec
                 let schema = try repo.labels(at: "HEAD").schema
                 let classes = label.split(separator: "|").map(String.init)
                 for c in classes where schema.id(named: c) == nil { throw CommandFailure(message: "\(c): not a class of the schema", kind: .invalidData) }
                 let object: [String: Any] = spec.task == .multilabel ? ["classes": classes] : ["class": classes.first ?? ""]
-                try repo.storeAnswer(name, path: item, annotator: annotator, answer: String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self), seconds: seconds, lease: lease)
+                try store.storeAnswer(name, path: item, annotator: annotator, answer: String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self), seconds: seconds, lease: lease)
                 Console.out("stored \(item): \(label)")
             }
         }
@@ -311,14 +312,14 @@ extension Curate.Queue {
 
         func run() async throws {
             try await reportingErrors {
-                let repo = try repository.open()
+                let (repo, store) = try repository.openWithStore()
                 let schema = try repo.labels(at: "HEAD").schema
-                let suggestions = Dictionary(try repo.queueItems(name).map { ($0.path, $0.suggestion) }, uniquingKeysWith: { a, _ in a })
+                let suggestions = Dictionary(try store.queueItems(name).map { ($0.path, $0.suggestion) }, uniquingKeysWith: { a, _ in a })
                 var set = LabelSet(schema: schema)
                 var items = Set<String>()
                 var counts: [String: Int] = [:]
                 var listed: [[String: Any]] = []
-                for a in try repo.queueAnswers(name) {
+                for a in try store.queueAnswers(name) {
                     let object = answerObject(a.answer)
                     var labels: [Label]?
                     var decision: String?

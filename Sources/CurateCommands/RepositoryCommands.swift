@@ -1,5 +1,6 @@
 import ArgumentParser
 import CurateCore
+import CurateStore
 import CurateVersioning
 import Foundation
 
@@ -17,6 +18,15 @@ package struct RepositoryOption: ParsableArguments {
     package var path: String = "."
 
     package func open() throws -> Repository { try Repository.open(at: path) }
+
+    /// The repository and its labeling store (queues, answers, routing, workflow runs).
+    package func openWithStore() throws -> (Repository, any LabelingStore) {
+        let repo = try open()
+        return (repo, try LabelingStores.open(curateDirectory: repo.root + "/.curate"))
+    }
+
+    /// The repository's labeling store.
+    package func store() throws -> any LabelingStore { try openWithStore().1 }
 }
 
 func printJSON<T: Encodable>(_ value: T) throws {

@@ -4,6 +4,7 @@ import CurateImaging
 import CurateQuality
 import CurateRouting
 import CurateSelection
+import CurateStore
 import CurateVersioning
 import Foundation
 
@@ -137,10 +138,10 @@ extension Curate.Route {
                 if perClass { policy.perClass = true }
                 if let model { policy.model = model }
                 try policy.validate()
-                let repo = try repository.open()
+                let (repo, store) = try repository.openWithStore()
                 let where_ = self.policy.map { "policy \($0)" } ?? "routing"
                 for q in policy.queues {
-                    guard (try? repo.queueSummary(q)) != nil else {
+                    guard (try? store.queueSummary(q)) != nil else {
                         throw RoutingError("\(where_) names queue \(q), which does not exist (curate queue create \(q) --empty); nothing routed")
                     }
                 }
@@ -174,7 +175,7 @@ extension Curate.Route {
                 let p = loaded
                 var forPeople: Set<String>?
                 if let batch { forPeople = Set(try readBatch(batch).map(\.item)) }
-                let state = try repo.routeState()
+                let state = try store.routeState()
                 let suspended = Set(state.suspended.keys.compactMap { name in classes.firstIndex { $0.name == name } })
                 let plan = Router.plan(ids: p.ids, probabilities: p.probabilities, classes: p.classes, committee: committeeValues,
                                        humanLabels: human, retired: state.retired, suspended: suspended, routed: Set(state.items.keys),
@@ -187,7 +188,7 @@ extension Curate.Route {
                 var adjudicate: [QueueItem] = []
                 if policy.adjudicationQueue != nil {
                     var answers: [String: Set<String>] = [:]
-                    for a in try repo.queueAnswers(policy.humanQueue) where !a.isGold {
+                    for a in try store.queueAnswers(policy.humanQueue) where !a.isGold {
                         if let o = try? JSONSerialization.jsonObject(with: Data(a.answer.utf8)) as? [String: Any], let c = o["class"] as? String { answers[a.path, default: []].insert(c) }
                     }
                     for (path, set) in answers.sorted(by: { $0.key < $1.key }) where set.count > 1 && state.items[path]?.decision != .adjudication {
@@ -286,16 +287,16 @@ extension Curate.Route {
                     }
                     if policy.annotatorLabels != nil {
                         for q in policy.queues {
-                            let spec = try repo.queueSummary(q).spec
-                            try repo.setQueueAccess(q, annotators: spec.annotators, blocked: spam.sorted())
-                            try repo.setQueueSkills(q, skills)
+                            let spec = try store.queueSummary(q).spec
+                            try store.setQueueAccess(q, annotators: spec.annotators, blocked: spam.sorted())
+                            try store.setQueueSkills(q, skills)
                         }
                     }
-                    var queued: [(queue: String, items: [QueueItem])] = [(policy.humanQueue, humanItems), (secondQueue, secondItems)]
-                    if let q = policy.auditQueue { queued.append((q, auditItems)) }
-                    if let q = policy.adjudicationQueue { queued.append((q, adjudicate)) }
-                    try repo.recordRoute(model: policy.model, target: policy.targetAccuracy, summary: try jsonText(summary), records: records,
-                                         retire: plan.retire.map { p.ids[$0] }, queueItems: queued)
+                    var queued = [QueueBatch(queue: policy.humanQueue, items: humanItems), QueueBatch(queue: secondQueue, items: secondItems)]
+                    if let q = policy.auditQueue { queued.append(QueueBatch(queue: q, items: auditItems)) }
+                    if let q = policy.adjudicationQueue { queued.append(QueueBatch(queue: q, items: adjudicate)) }
+                    try store.recordRoute(RouteRun(model: policy.model, target: policy.targetAccuracy, summary: try jsonText(summary), records: records,
+                                                   retire: plan.retire.map { p.ids[$0] }, queued: queued))
                 }
                 if json { Console.out(try jsonText(summary)) } else {
                     Console.out((dryRun ? "dry run — nothing changed\n" : "") + lines.joined(separator: "\n"))
@@ -334,10 +335,10 @@ extension Curate.Route {
 
         func run() async throws {
             try await reportingErrors {
-                let repo = try repository.open()
-                let state = try repo.routeState()
+                let (repo, store) = try repository.openWithStore()
+                let state = try store.routeState()
                 guard state.runs > 0 else { throw RoutingError("no routing runs yet (curate route)") }
-                let target = try targetAccuracy ?? repo.lastRouteTarget()
+                let target = targetAccuracy ?? state.lastTarget ?? 0.95
                 guard target > 0, target < 1 else { throw RoutingError("target accuracy \(target) is outside (0, 1)") }
                 let classes = try repo.labels(at: "HEAD").schema.classes.sorted { $0.id < $1.id }
                 let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1.name, $0) })
@@ -348,7 +349,7 @@ extension Curate.Route {
                     guard let queue = record.queue, let model = record.predictedClass.flatMap({ index[$0] }) else { continue }
                     if answersByQueue[queue] == nil {
                         var first: [String: String] = [:]
-                        for a in try repo.queueAnswers(queue) {
+                        for a in try store.queueAnswers(queue) {
                             if first[a.path] == nil, let o = try? JSONSerialization.jsonObject(with: Data(a.answer.utf8)) as? [String: Any], let c = o["class"] as? String { first[a.path] = c }
                         }
                         answersByQueue[queue] = first
@@ -362,7 +363,7 @@ extension Curate.Route {
                 if !dryRun {
                     for row in suspend {
                         let c = classes[row.classIndex!].name
-                        try repo.setRouteSuspended(c, reason: String(format: "audited accuracy %.3f, 95%% interval [%.3f, %.3f] below %.3f", row.accuracy, row.low, row.high, target))
+                        try store.setRouteSuspended(c, reason: String(format: "audited accuracy %.3f, 95%% interval [%.3f, %.3f] below %.3f", row.accuracy, row.low, row.high, target))
                     }
                 }
                 func describe(_ r: AuditReport.Row) -> [String: Any] {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CurateStore
 import CurateVersioning
 import CurateWorkflows
 import Foundation
@@ -64,7 +65,7 @@ extension Curate {
                 for name in force where !workflow.steps.contains(where: { $0.name == name }) {
                     throw CommandFailure(message: "--force \(name): no such step (steps: \(workflow.steps.map(\.name).joined(separator: ", ")))", kind: .usage)
                 }
-                let repo = try repository.open()
+                let (repo, store) = try repository.openWithStore()
                 var options = WorkflowRunner.Options(curate: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path)
                 options.resume = resume
                 options.force = Set(force)
@@ -73,7 +74,7 @@ extension Curate {
                 }
                 if let annotator { options.annotator = annotator }
                 if let o = options.oracle, !FileManager.default.fileExists(atPath: o) { throw CommandFailure(message: "\(o): cannot read (the oracle's labels)", kind: .notFound) }
-                let runner = WorkflowRunner(workflow: workflow, file: file, repository: repo, options: options) { Console.out($0) }
+                let runner = WorkflowRunner(workflow: workflow, file: file, repository: repo, store: store, options: options) { Console.out($0) }
                 try runner.run()
             }
         }
@@ -93,12 +94,12 @@ extension Curate {
 
         func run() async throws {
             try await reportingErrors {
-                let repo = try repository.open()
-                let runs = try repo.workflowRuns(workflow: workflow)
+                let store = try repository.store()
+                let runs = try store.workflowRuns(workflow: workflow)
                 var rows: [[String]] = [], objects: [[String: Any]] = []
                 let format = ISO8601DateFormatter()
                 for r in runs {
-                    let steps = try repo.workflowSteps(run: r.id)
+                    let steps = try store.workflowSteps(run: r.id)
                     let ran = steps.filter { $0.status == .done }.count, skipped = steps.filter { $0.status == .cached }.count
                     let seconds = (r.finished ?? Date()).timeIntervalSince(r.started)
                     rows.append([String(r.id), r.workflow, r.status.rawValue, format.string(from: r.started), String(format: "%.1f s", seconds),

@@ -1,5 +1,5 @@
 import CurateImaging
-import CurateVersioning
+import CurateStore
 import Foundation
 
 /// Where a session gets items and stores answers (the repository's queue, or a fake in tests).
@@ -10,23 +10,23 @@ public protocol LabelBackend {
     func undo() throws -> QueueItem?
 }
 
-/// The repository queue for one annotator.
+/// A queue of the labeling store, for one annotator.
 public struct QueueBackend: LabelBackend {
-    public var repository: Repository
+    public var store: any QueueStore
     public var queue: String
     public var annotator: String
 
-    public init(repository: Repository, queue: String, annotator: String) {
-        self.repository = repository
+    public init(store: any QueueStore, queue: String, annotator: String) {
+        self.store = store
         self.queue = queue
         self.annotator = annotator
     }
 
-    public func next() throws -> QueueItem? { try repository.leaseNext(queue, annotator: annotator) }
+    public func next() throws -> QueueItem? { try store.leaseNext(queue, annotator: annotator) }
     public func store(item: QueueItem, answer: String, seconds: Double) throws {
-        try repository.storeAnswer(queue, path: item.path, annotator: annotator, answer: answer, seconds: seconds, lease: item.lease ?? "")
+        try store.storeAnswer(queue, path: item.path, annotator: annotator, answer: answer, seconds: seconds, lease: item.lease ?? "")
     }
-    public func undo() throws -> QueueItem? { try repository.undoLastAnswer(queue, annotator: annotator) }
+    public func undo() throws -> QueueItem? { try store.undoLastAnswer(queue, annotator: annotator) }
 }
 
 /// The keyboard state machine of a labeling session, independent of the terminal: keys in, answers out

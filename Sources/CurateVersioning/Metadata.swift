@@ -10,8 +10,9 @@ enum Metadata {
     /// Version of the on-disk layout: the number of the latest migration (`vN …`), so every layout change — which
     /// always comes with a migration — moves it. Written to `.curate/FORMAT`; a newer one is refused.
     /// History: 1 (shipped; migrations v1–v5, packs without indexes); 7 (v6 process identity, v7 lease tokens,
-    /// pack indexes and the ref log). Versions 2–6 were never written.
-    static let formatVersion = 7
+    /// pack indexes and the ref log); 8 (labeling state in `labeling.sqlite`, CurateStore's). Versions 2–6 were
+    /// never written.
+    static let formatVersion = 8
 
     /// What a lost or emptied database costs, and the way back.
     static func missingMessage(_ path: String, _ what: String) -> String {
@@ -84,6 +85,10 @@ enum Metadata {
             return VersioningError(.io, "\(path): \(what): \(e.message ?? "\(error)")")
         }
     }
+
+    /// The tables migrations v3–v7 made for labeling state, which format 8 keeps in `labeling.sqlite`.
+    static let labelingTables = ["queues", "queue_items", "queue_leases", "queue_answers", "queue_skills", "route_runs", "route_items",
+                                 "route_retired", "route_suspended", "workflow_runs", "workflow_steps"]
 
     /// Migrations are frozen once shipped: never edit one, add the next (GRDB "Good Practices").
     static var migrator: DatabaseMigrator {
@@ -163,6 +168,15 @@ enum Metadata {
         migrator.registerMigration("v7 lease tokens") { db in
             // Each lease has a token; an answer must present it, so scripts keep the queue's rules as sessions do.
             try db.execute(sql: "ALTER TABLE queue_leases ADD COLUMN token TEXT")
+        }
+        migrator.registerMigration("v8 labeling state moves out") { db in
+            // Queues, answers, routing and workflow runs now live in .curate/labeling.sqlite (CurateStore), which
+            // copies these tables when it is first created. Empty ones (every new repository) are dropped here;
+            // a format-7 repository's are kept, unread after the copy, so no answer is ever lost in between.
+            let tables = Self.labelingTables
+            var rows = 0
+            for table in tables { rows += try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
+            if rows == 0 { for table in tables { try db.execute(sql: "DROP TABLE \(table)") } }
         }
         return migrator
     }

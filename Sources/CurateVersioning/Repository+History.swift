@@ -16,6 +16,9 @@ extension Repository {
         return ContentHash(trusted: id)
     }
 
+    /// The id of HEAD, or nil before the first commit.
+    public func headID() -> String? { try? resolve("HEAD").hex }
+
     /// Resolves a revision: `HEAD`, a tag, a full or unique short commit id (4+ hex digits), each optionally
     /// followed by `~N` (N parents back).
     /// - Throws: `.notFound` naming the revision.

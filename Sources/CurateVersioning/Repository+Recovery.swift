@@ -27,8 +27,8 @@ public struct RebuildReport: Sendable, Codable {
 extension Repository {
     /// Rebuilds `.curate/metadata.sqlite` from the objects: commits, trees, labels, schemas, HEAD and tags (from
     /// `refs.log`), then the index of the working tree at HEAD. The old database is moved aside, never deleted.
-    /// Working state that lives only in the database — uncommitted labels, queues, answers, routing and workflow
-    /// runs — cannot be recovered this way.
+    /// Working state that lives only in the database — uncommitted labels and item tags — cannot be recovered this
+    /// way; the labeling state (`labeling.sqlite`) is another file and is not touched.
     /// - Throws: `.notARepository`, `.locked`, or `.io` when the new database cannot be written.
     public static func rebuildMetadata(at path: String = ".", wait: Double = 0) throws(VersioningError) -> RebuildReport {
         let root = try findRoot(path)

@@ -1,4 +1,5 @@
 import CurateCore
+import CurateStore
 import CurateVersioning
 import Foundation
 import Synchronization
@@ -31,13 +32,17 @@ public struct WorkflowRunner {
     /// The workflow file as given (recorded with the run, and shown in resume hints).
     public var file: String
     public var repository: Repository
+    /// Where runs, steps and queues are recorded.
+    public var store: any LabelingStore
     public var options: Options
     public var log: @Sendable (String) -> Void
 
-    public init(workflow: Workflow, file: String, repository: Repository, options: Options, log: @escaping @Sendable (String) -> Void) {
+    public init(workflow: Workflow, file: String, repository: Repository, store: any LabelingStore, options: Options,
+                log: @escaping @Sendable (String) -> Void) {
         self.workflow = workflow
         self.file = file
         self.repository = repository
+        self.store = store
         self.options = options
         self.log = log
     }
@@ -47,7 +52,8 @@ public struct WorkflowRunner {
     @discardableResult
     public func run() throws -> Int {
         let repo = repository
-        let runs = try repo.workflowRuns(workflow: workflow.name)
+        let store = self.store
+        let runs = try store.workflowRuns(workflow: workflow.name)
         let runID: Int, token: String
         var finishedHere: [String: WorkflowStepRecord] = [:]
         if options.resume {
@@ -56,15 +62,15 @@ public struct WorkflowRunner {
             }
             runID = last.id
             token = last.token
-            for s in try repo.workflowSteps(run: runID) where s.status == .done || s.status == .cached { finishedHere[s.step] = s }
-            try repo.reopenWorkflowRun(runID)
+            for s in try store.workflowSteps(run: runID) where s.status == .done || s.status == .cached { finishedHere[s.step] = s }
+            try store.reopenWorkflowRun(runID)
             log("resuming run \(runID) of \(workflow.name) (\(finishedHere.count) steps already finished)")
         } else {
             let head = repo.headID() ?? "no commits"
             // A HEAD made by this workflow's last finished run is the state that run saw: not a change.
             if let done = runs.last(where: { $0.status == .done }), done.endRevision == head { token = done.token } else { token = head }
             let params = String(decoding: try JSONSerialization.data(withJSONObject: workflow.params, options: [.sortedKeys]), as: UTF8.self)
-            runID = try repo.startWorkflowRun(workflow: workflow.name, file: file, params: params, token: token)
+            runID = try store.startWorkflowRun(workflow: workflow.name, file: file, params: params, token: token)
             log("run \(runID) of \(workflow.name)")
         }
         var keys: [String: String] = [:]
@@ -78,15 +84,15 @@ public struct WorkflowRunner {
                 log("\(label): finished earlier in this run")
                 continue
             }
-            if !options.force.contains(step.name), let cached = try repo.lastDoneStep(workflow: workflow.name, step: step.name),
+            if !options.force.contains(step.name), let cached = try store.lastDoneStep(workflow: workflow.name, step: step.name),
                cached.key == key, try outputsMatch(cached.outputs) {
-                try repo.recordWorkflowStep(WorkflowStepRecord(run: runID, step: step.name, status: .cached, key: key, started: Date(), finished: Date(), outputs: cached.outputs))
+                try store.recordWorkflowStep(WorkflowStepRecord(run: runID, step: step.name, status: .cached, key: key, started: Date(), finished: Date(), outputs: cached.outputs))
                 log("\(label): unchanged, skipped")
                 continue
             }
             // A step left running by a killed run: stop what is left of it (if it is still that process), and start
             // clean (no half-written output).
-            if let leftover = try repo.workflowSteps(run: runID).first(where: { $0.step == step.name && $0.status == .running }), let pid = leftover.pid {
+            if let leftover = try store.workflowSteps(run: runID).first(where: { $0.step == step.name && $0.status == .running }), let pid = leftover.pid {
                 stopLeftover(pid, identity: leftover.process)
             }
             // Outputs are moved aside, not deleted: put back if the step fails, removed once it succeeded.
@@ -94,13 +100,13 @@ public struct WorkflowRunner {
                                           step: step.name, run: runID)
             let started = Date()
             var record = WorkflowStepRecord(run: runID, step: step.name, status: .running, key: key, started: started)
-            try repo.recordWorkflowStep(record)
+            try store.recordWorkflowStep(record)
             log("\(label): \(describe(step))")
             do {
                 try execute(step) { pid in
                     record.pid = pid
                     record.process = ProcessIdentity.of(pid)
-                    try? repo.recordWorkflowStep(record)
+                    try? store.recordWorkflowStep(record)
                 }
                 outputs.commit()
             } catch let error as WorkflowError {
@@ -108,8 +114,8 @@ public struct WorkflowRunner {
                 record.status = error.reason == .failed ? .failed : .paused
                 record.finished = Date()
                 record.message = error.message
-                try repo.recordWorkflowStep(record)
-                try repo.finishWorkflowRun(runID, status: error.reason == .failed ? .failed : .paused, message: error.message, endRevision: repo.headID())
+                try store.recordWorkflowStep(record)
+                try store.finishWorkflowRun(runID, status: error.reason == .failed ? .failed : .paused, message: error.message, endRevision: repo.headID())
                 let hint = "curate run \(file) --resume"
                 switch error.reason {
                 case .gate: throw WorkflowError(.gate, "paused at step \(step.name): \(error.message). Fix the data, then: \(hint)")
@@ -122,10 +128,10 @@ public struct WorkflowRunner {
             record.pid = nil
             record.outputs = try outputHashes(step)
             record.process = nil
-            try repo.recordWorkflowStep(record)
+            try store.recordWorkflowStep(record)
             log(String(format: "%@: done in %.1f s", label, Date().timeIntervalSince(started)))
         }
-        try repo.finishWorkflowRun(runID, status: .done, message: nil, endRevision: repo.headID())
+        try store.finishWorkflowRun(runID, status: .done, message: nil, endRevision: repo.headID())
         log("run \(runID) of \(workflow.name) finished")
         return runID
     }
@@ -274,8 +280,8 @@ public struct WorkflowRunner {
     /// A label step: answered by the oracle, labeled here by a person, or awaited until others finish it.
     func label(_ step: Workflow.Step, started: (Int32) -> Void) throws {
         let queue = try workflow.substitute(step.queue ?? "", step: step)
-        let repo = repository
-        func summary() throws -> QueueSummary { try repo.queueSummary(queue) }
+        let store = self.store
+        func summary() throws -> QueueSummary { try store.queueSummary(queue) }
         if let oracle = options.oracle {
             let truth = try Self.oracleLabels(oracle)
             let spec = try summary().spec
@@ -284,10 +290,10 @@ public struct WorkflowRunner {
             for i in 1...32 {
                 guard let name = spec.annotators.map({ i <= $0.count ? $0[i - 1] : nil }) ?? "oracle-\(i)" else { break }
                 var served = 0
-                while let item = try repo.leaseNext(queue, annotator: name) {
+                while let item = try store.leaseNext(queue, annotator: name) {
                     let answer: String
                     if let c = truth[item.path] { answer = #"{"class":"\#(c)"}"# } else { answer = #"{"skip":true}"#; unknown += 1 }
-                    try repo.storeAnswer(queue, path: item.path, annotator: name, answer: answer, seconds: 0, lease: item.lease ?? "")
+                    try store.storeAnswer(queue, path: item.path, annotator: name, answer: answer, seconds: 0, lease: item.lease ?? "")
                     served += 1
                 }
                 answered += served

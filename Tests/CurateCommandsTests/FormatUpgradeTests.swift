@@ -6,7 +6,7 @@ import Testing
 /// Repositories written by earlier versions of Curate open with this one: every shipped on-disk format has a
 /// fixture made by the last curate of that format (scripts/make_format_fixture).
 @Suite struct FormatUpgradeTests {
-    @Test(arguments: [1])
+    @Test(arguments: [1, 7])
     func anOlderRepositoryOpensAndIsUpgraded(_ version: Int) throws {
         let scratch = ScratchDirectory()
         let dir = scratch.path + "/repo"
@@ -31,5 +31,30 @@ import Testing
         let rebuild = try CLI.run(["fsck", "--rebuild"], in: dir)
         #expect(rebuild.exitCode == 0 && rebuild.stdout.contains("2 commits") && rebuild.stdout.contains("1 tag(s)"), "\(rebuild)")
         #expect(try CLI.run(["log", "--json"], in: dir).stdout == log.stdout)
+        // The labeling state moved to its own file at format 8, so the rebuild kept it.
+        let labeling = try CLI.run(["queue", "show", "round1", "--json"], in: dir)
+        let queue = try #require(try JSONSerialization.jsonObject(with: Data(labeling.stdout.utf8)) as? [String: Any], "\(labeling)")
+        #expect(queue["answers"] as? Int == 1 && queue["items"] as? Int == 6, "\(queue)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/.curate/labeling.sqlite"))
+        if version >= 7 {
+            // Routing runs and workflow runs came along too.
+            let runs = try CLI.run(["runs", "--json"], in: dir)
+            #expect(runs.exitCode == 0 && runs.stdout.contains(#""workflow":"tiny""#) && runs.stdout.contains(#""status":"done""#), "\(runs)")
+            let report = try CLI.run(["route", "report"], in: dir)
+            #expect(report.exitCode == 0 && report.stdout.contains("0 answered"), "\(report)")
+        }
+    }
+
+    /// A new repository keeps no labeling tables in metadata.sqlite (migration v8 drops the empty ones).
+    @Test func aNewRepositoryKeepsLabelingStateApart() throws {
+        let scratch = ScratchDirectory()
+        _ = try scratch.copyDigits(1)
+        for args in [["init"], ["add", "images"], ["commit", "-m", "one", "--author", "t"], ["queue", "create", "q", "--empty"]] {
+            #expect(try CLI.run(args, in: scratch.path).exitCode == 0)
+        }
+        let repo = try Repository.open(at: scratch.path)
+        let tables = try repo.read("tables") { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") }
+        #expect(Set(tables).isDisjoint(with: Metadata.labelingTables), "\(tables)")
+        #expect(try CLI.run(["queue", "list"], in: scratch.path).stdout.contains("q"))
     }
 }

@@ -1,5 +1,5 @@
 import CurateTestSupport
-import CurateVersioning
+import CurateStore
 import Foundation
 import Testing
 
@@ -120,7 +120,7 @@ import Testing
         }
         scratch.write("batch.jsonl", digits.map { #"{"item": "\#($0.path)", "suggestion": {"class": "\#($0.label)", "confidence": 0.9}}"# + "\n" }.joined())
         #expect(try CLI.run(["queue", "create", "review1", "--task", "review", "--from", "batch.jsonl"], in: scratch.path).exitCode == 0)
-        let repo = try Repository.open(at: scratch.path)
+        let repo = try SQLiteStore.open(curateDirectory: scratch.path + "/.curate")
         for answer in [#"{"review":"accept"}"#, #"{"review":"reject"}"#, #"{"review":"accept"}"#, #"{"flag":"blurry, maybe a 7"}"#, #"{"skip":true}"#] {
             let item = try #require(try repo.leaseNext("review1", annotator: "ana"))
             try repo.storeAnswer("review1", path: item.path, annotator: "ana", answer: answer, seconds: 1, lease: item.lease!)

@@ -68,7 +68,7 @@ private func packFiles(_ dir: String) throws -> [String: Data] {
         #expect(try CLI.run(["fsck"], in: dir).stdout.hasSuffix("no problems\n"))
         // A sound database is not rebuilt by accident (it holds queues and runs the objects do not).
         let casual = try CLI.run(["fsck", "--rebuild"], in: dir)
-        #expect(casual.exitCode == 64 && casual.stderr.contains("passes fsck; --rebuild would drop its queues"), "\(casual)")
+        #expect(casual.exitCode == 64 && casual.stderr.contains("passes fsck; --rebuild would drop its uncommitted labels"), "\(casual)")
         // And the repository works on: a new commit on top of the recovered history.
         scratch.write("photos/images/new.txt", "more")
         #expect(try CLI.run(["add", "images"], in: dir).exitCode == 0)

@@ -1,5 +1,5 @@
 import CurateTestSupport
-import CurateVersioning
+import CurateStore
 import Foundation
 import Testing
 
@@ -65,7 +65,7 @@ import Testing
         // People answer: spam annotators get nothing; each item gets its overlap from different annotators;
         // ben, first to ask, answers "0" to everything, so overlap-2 items where ana differs are disagreements and
         // his answers to the audits contradict the model.
-        let repo = try Repository.open(at: scratch.path)
+        let repo = try SQLiteStore.open(curateDirectory: scratch.path + "/.curate")
         #expect(try repo.leaseNext("human", annotator: "fay") == nil)
         var answered: [String: [String]] = [:]
         for annotator in ["ben", "ana", "cy"] {

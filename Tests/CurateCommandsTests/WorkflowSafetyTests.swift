@@ -1,4 +1,5 @@
 import CurateTestSupport
+@testable import CurateStore
 @testable import CurateVersioning
 import Foundation
 import Testing
@@ -104,8 +105,8 @@ import Testing
         kill(runner.processIdentifier, SIGKILL)
         runner.waitUntilExit()
         // The step's process is still there (sleep 60); an unrelated process now "has" the recorded pid.
-        let repo = try Repository.open(at: scratch.path)
-        try repo.write("pid reuse") { db in
+        let store = try SQLiteStore.open(curateDirectory: scratch.path + "/.curate")
+        try store.write("pid reuse") { db in
             try db.execute(sql: "UPDATE workflow_steps SET pid = ? WHERE status = 'running'", arguments: [bystander.processIdentifier])
         }
         scratch.write("fast", "")

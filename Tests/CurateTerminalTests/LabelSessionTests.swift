@@ -1,6 +1,6 @@
 @testable import CurateTerminal
 import CurateImaging
-import CurateVersioning
+import CurateStore
 import Foundation
 import Synchronization
 import Testing

@@ -1,12 +1,12 @@
+@testable import CurateStore
 import CurateTestSupport
-@testable import CurateVersioning
 import Foundation
 import Testing
 
 @Suite struct QueueTests {
-    func repository(items: Int, spec: QueueSpec, gold: Set<Int> = []) throws -> (Repository, ScratchDirectory) {
+    func repository(items: Int, spec: QueueSpec, gold: Set<Int> = []) throws -> (SQLiteStore, ScratchDirectory) {
         let scratch = ScratchDirectory()
-        let repo = try Repository.initialize(at: scratch.path)
+        let repo = try SQLiteStore.open(curateDirectory: scratch.path)
         try repo.createQueue(spec, items: (0..<items).map { QueueItem(path: "img\($0).png", gold: gold.contains($0) ? #"{"class":"a"}"# : nil) })
         return (repo, scratch)
     }
@@ -59,7 +59,7 @@ import Testing
     /// annotators get nothing, and each annotator is served first the classes they are most accurate on.
     @Test func routingAssignment() throws {
         let scratch = ScratchDirectory()
-        let repo = try Repository.initialize(at: scratch.path)
+        let repo = try SQLiteStore.open(curateDirectory: scratch.path)
         try repo.createQueue(QueueSpec(name: "h", task: .classify), items: [], allowEmpty: true)
         #expect(try repo.leaseNext("h", annotator: "ana") == nil)
         let added = try repo.addQueueItems("h", items: [
@@ -86,7 +86,7 @@ import Testing
         #expect(try repo.leaseNext("h", annotator: "ben")?.path == "b.png")
         try repo.createQueue(QueueSpec(name: "experts", task: .classify, annotators: ["ana"]), items: [QueueItem(path: "a.png")])
         #expect(try repo.leaseNext("experts", annotator: "ana")?.path == "a.png")
-        #expect(throws: VersioningError.self) { _ = try repo.leaseNext("experts", annotator: "ben") }
+        #expect(throws: StoreError.self) { _ = try repo.leaseNext("experts", annotator: "ben") }
         let summary = try repo.queueSummary("h"), experts = try repo.queueSummary("experts")
         #expect(summary.done == 2 && summary.spec.blocked == ["cy"] && experts.spec.annotators == ["ana"])
     }
@@ -153,16 +153,16 @@ import Testing
     @Test func errors() throws {
         let (repo, _scratch) = try repository(items: 2, spec: QueueSpec(name: "q", task: .classify))
         _ = _scratch
-        #expect(throws: VersioningError.self) { try repo.createQueue(QueueSpec(name: "q", task: .classify), items: [QueueItem(path: "x")]) }
-        #expect(throws: VersioningError.self) { try repo.createQueue(QueueSpec(name: "bad name", task: .classify), items: [QueueItem(path: "x")]) }
-        #expect(throws: VersioningError.self) { try repo.createQueue(QueueSpec(name: "dup", task: .classify), items: [QueueItem(path: "x"), QueueItem(path: "x")]) }
+        #expect(throws: StoreError.self) { try repo.createQueue(QueueSpec(name: "q", task: .classify), items: [QueueItem(path: "x")]) }
+        #expect(throws: StoreError.self) { try repo.createQueue(QueueSpec(name: "bad name", task: .classify), items: [QueueItem(path: "x")]) }
+        #expect(throws: StoreError.self) { try repo.createQueue(QueueSpec(name: "dup", task: .classify), items: [QueueItem(path: "x"), QueueItem(path: "x")]) }
         do { _ = try repo.leaseNext("nope", annotator: "ana"); Issue.record("no error") } catch {
             #expect(error.description.contains("no queue named nope (queues: q)"))
         }
-        #expect(throws: VersioningError.self) { try repo.leaseNext("q", annotator: "a:b") }
-        #expect(throws: VersioningError.self) { try repo.storeAnswer("q", path: "elsewhere.png", annotator: "ana", answer: "{}", seconds: 0, lease: "x") }
+        #expect(throws: StoreError.self) { try repo.leaseNext("q", annotator: "a:b") }
+        #expect(throws: StoreError.self) { try repo.storeAnswer("q", path: "elsewhere.png", annotator: "ana", answer: "{}", seconds: 0, lease: "x") }
         try repo.closeQueue("q")
-        #expect(throws: VersioningError.self) { try repo.leaseNext("q", annotator: "ana") }
+        #expect(throws: StoreError.self) { try repo.leaseNext("q", annotator: "ana") }
         #expect(try repo.queueSummary("q").closed)
     }
 }

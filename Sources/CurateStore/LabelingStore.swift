@@ -1,0 +1,158 @@
+import Foundation
+
+/// Labeling queues: items, leases, answers, gold, who may work them. Every implementation keeps the same rules
+/// (`QueueRules`): a lease is claimed in one transaction and carries a token; an answer is accepted only with the
+/// annotator's current token (a fencing token), so two sessions, two machines or a crashed session can never
+/// count an item twice.
+public protocol QueueStore: Sendable {
+    /// Creates a queue over `items` (their order is the serving order). An empty queue (`allowEmpty`) is filled
+    /// later, by `addQueueItems` or routing.
+    func createQueue(_ spec: QueueSpec, items: [QueueItem], allowEmpty: Bool) throws(StoreError)
+    /// Adds items to an open queue (those already in it are left as they are); returns how many were added.
+    func addQueueItems(_ name: String, items: [QueueItem]) throws(StoreError) -> Int
+    /// Sets who may work a queue (nil: anyone) and who receives nothing from it.
+    func setQueueAccess(_ name: String, annotators: [String]?, blocked: [String]) throws(StoreError)
+    /// Replaces the annotators' measured accuracy per class: each is served first the classes they do best.
+    func setQueueSkills(_ name: String, _ skills: [String: [String: Double]]) throws(StoreError)
+    /// Every queue's name, sorted.
+    func queueNames() throws(StoreError) -> [String]
+    func queueSummary(_ name: String, now: Date) throws(StoreError) -> QueueSummary
+    /// Closes a queue: nothing more is leased or answered; leases are dropped.
+    func closeQueue(_ name: String) throws(StoreError)
+    /// Leases the next item to `annotator` (or returns the one they already hold), with a fresh token: an item
+    /// they have not answered, with fewer than its overlap of answers plus other annotators' live leases; a gold
+    /// item instead, at the queue's gold rate. Respects experts-only queues, blocked and excluded annotators and
+    /// skills order. nil when nothing is left for them.
+    func leaseNext(_ name: String, annotator: String, now: Date) throws(StoreError) -> QueueItem?
+    /// Extends the annotator's lease on an item while they look at it; returns the new expiry.
+    /// - Throws: `.conflict` when the token is no longer the current one (the lease expired and moved on).
+    func renewLease(_ name: String, path: String, annotator: String, lease: String, now: Date) throws(StoreError) -> Date
+    /// The items `leaseNext` would serve this annotator next (a few non-gold items and the next gold one),
+    /// without leasing them: for prefetching.
+    func upcoming(_ name: String, annotator: String, limit: Int, now: Date) throws(StoreError) -> [String]
+    /// Stores an answer and releases the lease, durably, in one transaction. The answer must present the
+    /// annotator's current lease token on the item.
+    func storeAnswer(_ name: String, path: String, annotator: String, answer: String, seconds: Double, lease: String,
+                     now: Date) throws(StoreError)
+    /// Every item of a queue, in serving order.
+    func queueItems(_ name: String) throws(StoreError) -> [QueueItem]
+    /// Takes back the annotator's latest answer and leases its item to them again; returns it (nil if none).
+    func undoLastAnswer(_ name: String, annotator: String, now: Date) throws(StoreError) -> QueueItem?
+    /// Every answer of a queue, in the order they were given.
+    func queueAnswers(_ name: String) throws(StoreError) -> [QueueAnswer]
+}
+
+/// What routing runs decided and retired, and the classes their audits suspended.
+public protocol RoutingStore: Sendable {
+    func routeState() throws(StoreError) -> RouteState
+    /// Records a routing run in one transaction: its summary, the decisions, the retired validation items and the
+    /// items added to queues (all or nothing). Returns the run's number.
+    @discardableResult
+    func recordRoute(_ run: RouteRun, now: Date) throws(StoreError) -> Int
+    /// Stops (or, with nil reason, resumes) auto-accepting a class.
+    func setRouteSuspended(_ className: String, reason: String?, now: Date) throws(StoreError)
+}
+
+/// Workflow runs and their steps: the cache that lets a rerun skip what has not changed and `--resume` continue.
+public protocol WorkflowRunStore: Sendable {
+    func startWorkflowRun(workflow: String, file: String, params: String, token: String, now: Date) throws(StoreError) -> Int
+    func finishWorkflowRun(_ id: Int, status: WorkflowRun.Status, message: String?, endRevision: String?, now: Date) throws(StoreError)
+    /// Marks a paused, failed or killed run as running again (for --resume).
+    func reopenWorkflowRun(_ id: Int) throws(StoreError)
+    func recordWorkflowStep(_ record: WorkflowStepRecord) throws(StoreError)
+    func workflowRuns(workflow: String?) throws(StoreError) -> [WorkflowRun]
+    func workflowSteps(run: Int) throws(StoreError) -> [WorkflowStepRecord]
+    /// The latest finished (done) execution of a step of this workflow, in any run: the cache entry.
+    func lastDoneStep(workflow: String, step: String) throws(StoreError) -> WorkflowStepRecord?
+}
+
+/// Where a repository's labeling state lives: queues, answers, routing records and workflow runs — everything
+/// people and runs produce between commits. The embedded default is `SQLiteStore` (`.curate/labeling.sqlite`).
+public protocol LabelingStore: QueueStore, RoutingStore, WorkflowRunStore {
+    /// Where it is, for messages (a path, or a server address without credentials).
+    var location: String { get }
+}
+
+extension QueueStore {
+    public func createQueue(_ spec: QueueSpec, items: [QueueItem]) throws(StoreError) {
+        try createQueue(spec, items: items, allowEmpty: false)
+    }
+    public func queueSummary(_ name: String) throws(StoreError) -> QueueSummary { try queueSummary(name, now: Date()) }
+    public func queueSummaries(now: Date = Date()) throws(StoreError) -> [QueueSummary] {
+        var result: [QueueSummary] = []
+        for name in try queueNames() { result.append(try queueSummary(name, now: now)) }
+        return result
+    }
+    public func leaseNext(_ name: String, annotator: String) throws(StoreError) -> QueueItem? { try leaseNext(name, annotator: annotator, now: Date()) }
+    public func upcoming(_ name: String, annotator: String, limit: Int = 2) throws(StoreError) -> [String] {
+        try upcoming(name, annotator: annotator, limit: limit, now: Date())
+    }
+    public func storeAnswer(_ name: String, path: String, annotator: String, answer: String, seconds: Double, lease: String) throws(StoreError) {
+        try storeAnswer(name, path: path, annotator: annotator, answer: answer, seconds: seconds, lease: lease, now: Date())
+    }
+    public func undoLastAnswer(_ name: String, annotator: String) throws(StoreError) -> QueueItem? { try undoLastAnswer(name, annotator: annotator, now: Date()) }
+}
+
+extension RoutingStore {
+    @discardableResult
+    public func recordRoute(_ run: RouteRun) throws(StoreError) -> Int { try recordRoute(run, now: Date()) }
+    public func setRouteSuspended(_ className: String, reason: String?) throws(StoreError) { try setRouteSuspended(className, reason: reason, now: Date()) }
+}
+
+extension WorkflowRunStore {
+    public func startWorkflowRun(workflow: String, file: String, params: String, token: String) throws(StoreError) -> Int {
+        try startWorkflowRun(workflow: workflow, file: file, params: params, token: token, now: Date())
+    }
+    public func finishWorkflowRun(_ id: Int, status: WorkflowRun.Status, message: String?, endRevision: String?) throws(StoreError) {
+        try finishWorkflowRun(id, status: status, message: message, endRevision: endRevision, now: Date())
+    }
+    public func workflowRuns() throws(StoreError) -> [WorkflowRun] { try workflowRuns(workflow: nil) }
+}
+
+/// The rules every queue store applies before it touches storage, so implementations cannot drift apart.
+public enum QueueRules {
+    /// Annotator ids: one line of printable text without ':' (it separates `annotator:ID` in label sources).
+    public static func checkAnnotator(_ annotator: String) throws(StoreError) {
+        guard !annotator.trimmingCharacters(in: .whitespaces).isEmpty, annotator.count <= 100,
+              !annotator.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f || $0 == ":" || $0.properties.generalCategory == .lineSeparator || $0.properties.generalCategory == .paragraphSeparator })
+        else {
+            throw StoreError(.usage, "annotator '\(annotator.unicodeScalars.map { $0.value < 0x20 ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined())': ids are one line of up to 100 characters, not empty, without control characters or ':'")
+        }
+    }
+
+    /// Checks a new queue: its name, numbers and items.
+    public static func checkNew(_ spec: QueueSpec, items: [QueueItem], allowEmpty: Bool) throws(StoreError) {
+        guard !spec.name.isEmpty, spec.name.count <= 100, spec.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+            throw StoreError(.usage, "\(spec.name): queue names use letters, digits, '.', '_' and '-'")
+        }
+        guard spec.overlap >= 1, (0...1).contains(spec.goldRate), spec.leaseSeconds > 0 else {
+            throw StoreError(.usage, "\(spec.name): overlap must be ≥ 1, gold rate within [0, 1], lease time positive")
+        }
+        guard !items.isEmpty || allowEmpty else { throw StoreError(.usage, "\(spec.name): no items to queue") }
+        var seen = Set<String>()
+        for item in items where !seen.insert(item.path).inserted { throw StoreError(.usage, "\(spec.name): \(item.path) is listed twice") }
+    }
+
+    /// Checks the time an answer took.
+    public static func checkSeconds(_ seconds: Double) throws(StoreError) {
+        guard seconds.isFinite, seconds >= 0, seconds < 1e7 else {
+            throw StoreError(.usage, "seconds spent must be a finite number of seconds ≥ 0, not \(seconds)")
+        }
+    }
+
+    /// Whether the annotator's draw at this point of their work is a gold item: a deterministic draw per
+    /// (annotator, answers so far), so a resumed session — on any machine — serves the same mix.
+    public static func wantsGold(annotator: String, answered: Int, rate: Double) -> Bool {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in "\(annotator)#\(answered)".utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Double(hash % 1_000_000) / 1_000_000 < rate
+    }
+
+    /// A new lease token.
+    public static func newToken() -> String { UUID().uuidString.lowercased() }
+
+    static func unknownQueue(_ name: String, known: [String]) -> StoreError {
+        StoreError(.notFound, "no queue named \(name)" + (known.isEmpty ? " (there are none: curate queue create)" : " (queues: \(known.joined(separator: ", ")))"))
+    }
+    static func closed(_ name: String) -> StoreError { StoreError(.usage, "queue \(name) is closed") }
+}
