@@ -71,7 +71,10 @@ let package = Package(
             dependencies: ["CurateCore", "CurateImaging", "CurateStore", "CChafa"]),
         .target(
             name: "CurateRouting",
-            dependencies: ["CurateCore", "CurateSelection", .product(name: "Yams", package: "Yams")]),
+            dependencies: [
+                "CurateCore", "CurateImaging", "CurateQuality", "CurateSelection", "CurateStore", "CurateVersioning",
+                .product(name: "Yams", package: "Yams"),
+            ]),
         .target(
             name: "CurateWorkflows",
             dependencies: ["CurateCore", "CurateVersioning", "CurateStore", .product(name: "Yams", package: "Yams")]),

@@ -5,9 +5,7 @@ import Foundation
 
 /// A text file the user named, read as `InputFile` does (regular files, capped); the error has the failure's kind.
 func readText(_ path: String, limit: Int = InputFile.defaultLimit) throws -> String {
-    do { return String(decoding: try InputFile.read(path, limit: limit), as: UTF8.self) } catch {
-        throw CommandFailure(message: "\(path): \(error)", kind: error.kind)
-    }
+    try InputFile.text(path, limit: limit)
 }
 
 /// The format of a label file: as given with --format, else detected from the file (`LabelFormat.detect`).

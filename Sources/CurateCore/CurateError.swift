@@ -43,3 +43,14 @@ extension InputFile.Failure {
         }
     }
 }
+
+/// A `--fail-on` gate that failed: the command measured figures past a condition. Exit 65; a workflow step with
+/// gates pauses on it (its runner sees this type, never the message text).
+public struct GateFailure: CurateError, Equatable {
+    /// Each failed condition with the measured value ("alpha is 0.41, the gate fails at alpha<0.6").
+    public var failed: [String]
+    public init(_ failed: [String]) { self.failed = failed }
+    public var kind: FailureKind { .invalidData }
+    public var message: String { "gate failed: " + failed.joined(separator: "; ") }
+    public var description: String { message }
+}
