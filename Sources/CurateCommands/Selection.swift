@@ -8,8 +8,8 @@ import Foundation
 /// Pixel features of every image item that decodes, by path.
 package func pixelFeatureTable(_ source: LabelSourceOptions, _ set: LabelSet) throws -> (paths: [String], features: [Double], dimensions: Int) {
     var paths: [String] = [], features: [Double] = [], dimensions = 0
-    for file in try source.imageFiles(set) {
-        guard let image = try? ImageDecoder().decode([UInt8](file.data), source: file.path).pixels else {
+    for file in try source.input().images() {
+        guard let data = file.data, let image = try? ImageDecoder().decode([UInt8](data), source: file.path).pixels else {
             Console.warning("skipped \(file.path): cannot decode")
             continue
         }
