@@ -22,3 +22,12 @@ func writeOutput(_ data: Data, to path: String) throws {
         throw CommandFailure(message: "\(path): cannot write: \(error.localizedDescription)", kind: .internal)
     }
 }
+
+/// Writes a command's output file atomically; a failure is one line naming the file.
+func writeOutput(_ text: String, to path: String) throws {
+    do { try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+        let folder = (path as NSString).deletingLastPathComponent
+        let reason = !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) ? "folder \(folder) does not exist" : "cannot write"
+        throw CommandFailure(message: "\(path): \(reason)", kind: .internal)
+    }
+}

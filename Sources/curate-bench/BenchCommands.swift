@@ -332,8 +332,9 @@ extension Bench {
                     Console.out(try jsonText(["items": count, "seconds": seconds, "cpu_seconds": cpuSeconds() - cpu, "accepted": plan.accepted.count,
                                               "human": plan.human.count, "threshold": plan.thresholds[0]??.value ?? -1, "max_rss_mb": maxResidentMegabytes()]))
                 case "simulate":
-                    let set = try source.load()
-                    let table = try pixelFeatureTable(source, set)
+                    let input = try source.input()
+                    let set = input.labels
+                    let table = try FeatureTable.load(embeddings: nil, ids: nil, input: input)
                     let classIndex = Dictionary(uniqueKeysWithValues: set.schema.classes.sorted { $0.id < $1.id }.enumerated().map { ($1.id, $0) })
                     var labelOf: [String: Int] = [:]
                     for a in set.annotations { if case .classification(let id) = a.label, let j = classIndex[id] { labelOf[a.item] = j } }

@@ -1,0 +1,260 @@
+import CurateCore
+import CurateImaging
+import CurateQuality
+import Foundation
+
+/// Features per item: embeddings from a file, or pixel features of the images that decode.
+public struct FeatureTable: Sendable {
+    public var paths: [String]
+    /// Row-major, `paths.count` × `dimensions`.
+    public var features: [Double]
+    public var dimensions: Int
+    /// Images that could not be read or decoded (left out).
+    public var skipped: [String] = []
+
+    /// The embeddings file (`.npy` with ids, or `.jsonl`), when given; else the pixel features of `input`'s images.
+    public static func load(embeddings: String?, ids: String?, input: DatasetInput) throws -> FeatureTable {
+        if let embeddings {
+            let e = try Embeddings.load(embeddings, ids: ids)
+            return FeatureTable(paths: e.paths, features: e.values, dimensions: e.dimensions)
+        }
+        var table = FeatureTable(paths: [], features: [], dimensions: 0)
+        for file in try input.images() {
+            guard let data = file.data, let image = try? ImageDecoder().decode([UInt8](data), source: file.path).pixels else {
+                table.skipped.append(file.path)
+                continue
+            }
+            let f = pixelFeatures(image)
+            if table.dimensions == 0 { table.dimensions = f.count }
+            guard f.count == table.dimensions else {
+                throw SelectionError("\(file.path): \(image.width)x\(image.height) gives \(f.count) pixel features, other images \(table.dimensions); pass --embeddings")
+            }
+            table.paths.append(file.path)
+            table.features += f
+        }
+        return table
+    }
+
+    func row(_ i: Int) -> ArraySlice<Double> { features[(i * dimensions)..<((i + 1) * dimensions)] }
+}
+
+/// What `curate select` is asked for.
+public struct SelectRequest: Sendable {
+    public var strategy: Strategy
+    public var budget: Int
+    /// Model probabilities (`.npy` with `ids`, or `.jsonl`); nil: the built-in learner.
+    public var predictions: String?
+    public var ids: String?
+    /// Committee samples M × N × K (`.npy`, rows as `ids`).
+    public var committee: String?
+    public var embeddings: String?
+    public var embeddingIds: String?
+    public var seed: UInt64 = 0
+    /// Only these items may be chosen (an item tag), when given.
+    public var only: Set<String>?
+
+    public init(strategy: Strategy, budget: Int) {
+        self.strategy = strategy
+        self.budget = budget
+    }
+}
+
+/// The batch `curate select` chose.
+public struct SelectReport: Codable, Sendable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public var item: String
+        public var score: Double
+        public var reason: String
+        public var strategy: String
+    }
+    public var batch: [Entry]
+    /// The strategy used (cold start replaces an uncertainty strategy while fewer than two classes are labeled).
+    public var strategy: String
+    public var candidates: Int
+    /// How the probabilities were made, for people ("built-in learner trained on 40 labeled items").
+    public var note: String
+    public var skipped: [String]
+}
+
+/// The learning curves of `curate simulate`.
+public struct SimulationReport: Codable, Sendable {
+    public struct Point: Codable, Sendable { public var labels: Int; public var accuracy: Double }
+    public struct Run: Codable, Sendable {
+        public var strategy: String
+        /// Labels needed to reach the target, averaged over the seeds that reached it.
+        public var labelsToTarget: Double?
+        public var runsReachingTarget: Int
+        public var curves: [[Point]]
+        enum CodingKeys: String, CodingKey { case strategy, labelsToTarget = "labels_to_target", runsReachingTarget = "runs_reaching_target", curves }
+
+        /// The mean curve over the seeds.
+        public var mean: [Point] {
+            let length = curves.map(\.count).min() ?? 0
+            return (0..<length).map { i in Point(labels: curves[0][i].labels, accuracy: curves.map { $0[i].accuracy }.reduce(0, +) / Double(curves.count)) }
+        }
+    }
+    public var target: Double
+    public var seeds: Int
+    public var train: Int
+    public var test: Int
+    public var strategies: [Run]
+    public var skipped: [String] = []
+    enum CodingKeys: String, CodingKey { case target, seeds, train, test, strategies }
+
+    /// The mean curves as an SVG chart.
+    public var svg: String {
+        learningCurveSVG(strategies.map { r in (r.strategy, r.mean.map { Simulation.Point(labels: $0.labels, accuracy: $0.accuracy) }) }, target: target)
+    }
+}
+
+/// What `curate triage` found.
+public struct TriageReport: Codable, Sendable {
+    public struct Redundant: Codable, Sendable { public var item: String; public var of: String }
+    public struct Silhouette: Codable, Sendable { public var k: Int; public var score: Double }
+    public var k: Int
+    public var clusterSizes: [Int]
+    public var redundant: [Redundant]
+    public var ood: [String]
+    public var silhouettes: [Silhouette]
+    /// Tag → items (cluster-N, redundant, ood).
+    public var tags: [String: [String]] = [:]
+    /// Every item, in feature order.
+    public var items: [String] = []
+    public var skipped: [String] = []
+    enum CodingKeys: String, CodingKey { case k, clusterSizes = "cluster_sizes", redundant, ood, silhouettes }
+
+    /// Each item's tags, sorted.
+    public var tagsByItem: [String: [String]] {
+        var byItem: [String: [String]] = [:]
+        for (tag, paths) in tags { for p in paths { byItem[p, default: []].append(tag) } }
+        return byItem.mapValues { $0.sorted() }
+    }
+}
+
+/// `select`, `simulate` and `triage` as library calls.
+public enum ActiveLearning {
+    /// Chooses the next batch of unlabeled items (never a labeled one).
+    public static func select(_ input: DatasetInput, _ request: SelectRequest) throws -> SelectReport {
+        var strategy = request.strategy
+        let set = input.labels
+        let given = givenClasses(set)
+        // Features are needed to train the learner or for the diversity strategies; with predictions and an
+        // uncertainty strategy, no image is decoded.
+        let needsFeatures = request.predictions == nil || request.embeddings != nil || strategy.needsEmbeddings || strategy == .coldStart
+        let table = needsFeatures ? try FeatureTable.load(embeddings: request.embeddings, ids: request.embeddingIds, input: input)
+            : FeatureTable(paths: [], features: [], dimensions: 0)
+        let known = Set(set.items.map(\.path))
+        var rows: [String], probabilities: [Double], classes: Int
+        var note = ""
+        if let path = request.predictions {
+            let loaded = try Predictions.load(path, ids: request.ids)
+            for (r, id) in loaded.ids.enumerated() where !known.isEmpty && !known.contains(id) {
+                throw SelectionError("\(path): row \(r + 1): \(id) is not an item of the dataset")
+            }
+            (rows, probabilities, classes) = (loaded.ids, loaded.probabilities, loaded.classes)
+        } else {
+            rows = table.paths
+            classes = max(set.schema.classes.map(\.id).max().map { $0 + 1 } ?? 2, 2)
+            let labeledRows = rows.indices.filter { given[rows[$0]] != nil }
+            if Set(labeledRows.compactMap { given[rows[$0]] }).count < 2 {
+                if strategy != .random { strategy = .coldStart; note = " (fewer than two classes labeled: cold start by diversity)" }
+                probabilities = [Double](repeating: 1 / Double(classes), count: rows.count * classes)
+            } else {
+                let x = labeledRows.flatMap { table.row($0) }
+                let model = LogisticRegression.fit(features: x, dimensions: table.dimensions, labels: labeledRows.compactMap { given[rows[$0]] }, classes: classes)
+                probabilities = model.probabilities(table.features, count: rows.count)
+                note = " (built-in learner trained on \(labeledRows.count) labeled items)"
+            }
+        }
+        // Embeddings aligned with the rows, when the strategy or the table has them.
+        let position = Dictionary(table.paths.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        var aligned: [Double]? = []
+        for id in rows {
+            guard let p = position[id] else { aligned = nil; break }
+            aligned! += table.row(p)
+        }
+        if aligned == nil && strategy.needsEmbeddings { throw SelectionError("\(strategy.rawValue): some predicted items have no embedding or image") }
+        var pool = Pool(count: rows.count, classes: classes, probabilities: probabilities, embeddings: aligned, dimensions: aligned == nil ? 0 : table.dimensions)
+        if let committee = request.committee {
+            let c = try Committee.load(committee, rows: rows.count, classes: classes)
+            pool.committee = c.values
+            pool.members = c.members
+        }
+        let labeled = rows.indices.filter { given[rows[$0]] != nil }
+        var candidates = rows.indices.filter { given[rows[$0]] == nil }
+        if let only = request.only { candidates = candidates.filter { only.contains(rows[$0]) } }
+        let picks = try Selector.select(strategy, pool: pool, candidates: candidates, labeled: labeled, budget: request.budget, seed: request.seed)
+        return SelectReport(batch: picks.map { .init(item: rows[$0.row], score: $0.score, reason: $0.reason, strategy: strategy.rawValue) },
+                            strategy: strategy.rawValue, candidates: candidates.count, note: note, skipped: table.skipped)
+    }
+
+    /// What `curate simulate` is asked for.
+    public struct SimulationRequest: Sendable {
+        public var strategies: [Strategy]
+        public var rounds = 10, batch = 20, initial = 20, seeds = 3
+        public var seed: UInt64 = 0
+        public var target = 0.93
+        /// Test items, one path per line (nil: a seeded 20% of the labeled items).
+        public var test: String?
+        public var embeddings: String?
+        public var embeddingIds: String?
+        /// The learner's inverse regularisation strength.
+        public var c = 1.0
+        public init(strategies: [Strategy]) { self.strategies = strategies }
+    }
+
+    /// Replays active learning on labeled items: learning curves per strategy and seed.
+    public static func simulate(_ input: DatasetInput, _ request: SimulationRequest) throws -> SimulationReport {
+        let given = givenClasses(input.labels)
+        let table = try FeatureTable.load(embeddings: request.embeddings, ids: request.embeddingIds, input: input)
+        let rows = table.paths.indices.filter { given[table.paths[$0]] != nil }
+        guard !rows.isEmpty else { throw SelectionError("no item has both a classification label and features") }
+        let features = rows.flatMap { table.row($0) }
+        let paths = rows.map { table.paths[$0] }
+        let labels = paths.compactMap { given[$0] }
+        let classes = max((labels.max() ?? 0) + 1, 2)
+        var testRows: [Int]
+        if let test = request.test {
+            let wanted = Set(try InputFile.text(test).split(whereSeparator: \.isNewline).map(String.init))
+            testRows = paths.indices.filter { wanted.contains(paths[$0]) }
+            guard !testRows.isEmpty else { throw SelectionError("\(test): none of its paths is a labeled item") }
+        } else {
+            var rng = SplitMix64(seed: request.seed ^ 0x7e57)
+            testRows = Array(paths.indices)
+            for i in testRows.indices.dropLast() { testRows.swapAt(i, i + Int(rng.next() % UInt64(testRows.count - i))) }
+            testRows = Array(testRows.prefix(max(1, paths.count / 5)))
+        }
+        let testSet = Set(testRows)
+        var simulation = Simulation(features: features, dimensions: table.dimensions, labels: labels, classes: classes,
+                                    train: paths.indices.filter { !testSet.contains($0) }, test: testRows.sorted())
+        simulation.c = request.c
+        var runs: [SimulationReport.Run] = []
+        for strategy in request.strategies {
+            var curves: [[Simulation.Point]] = []
+            for s in 0..<request.seeds {
+                curves.append(try simulation.curve(strategy, initial: request.initial, batch: request.batch, rounds: request.rounds, seed: request.seed + UInt64(s)))
+            }
+            let reached = curves.compactMap { Simulation.labelsToReach(request.target, $0) }
+            runs.append(.init(strategy: strategy.rawValue, labelsToTarget: reached.isEmpty ? nil : Double(reached.reduce(0, +)) / Double(reached.count),
+                              runsReachingTarget: reached.count, curves: curves.map { $0.map { .init(labels: $0.labels, accuracy: $0.accuracy) } }))
+        }
+        var report = SimulationReport(target: request.target, seeds: request.seeds, train: simulation.train.count, test: simulation.test.count, strategies: runs)
+        report.skipped = table.skipped
+        return report
+    }
+
+    /// Clusters the items, marks redundant and out-of-distribution ones, and names their tags.
+    public static func triage(_ input: DatasetInput, embeddings: String?, embeddingIds: String?, clusters: Int?, redundancy: Double, seed: UInt64) throws -> TriageReport {
+        let table = try FeatureTable.load(embeddings: embeddings, ids: embeddingIds, input: input)
+        guard !table.paths.isEmpty else { throw SelectionError("no item has features") }
+        let result = Triage(features: table.features, dimensions: table.dimensions, count: table.paths.count, k: clusters, redundancy: redundancy, seed: seed)
+        let tags = result.tags().mapValues { $0.map { table.paths[$0] } }
+        var report = TriageReport(k: result.k, clusterSizes: (0..<result.k).map { c in tags["cluster-\(c)"]?.count ?? 0 },
+                                  redundant: result.redundant.map { .init(item: table.paths[$0.row], of: table.paths[$0.of]) },
+                                  ood: result.outOfDistribution.map { table.paths[$0] }, silhouettes: result.silhouettes.map { .init(k: $0.k, score: $0.score) })
+        report.tags = tags
+        report.items = table.paths
+        report.skipped = table.skipped
+        return report
+    }
+}
