@@ -76,6 +76,9 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]),
         .target(
+            name: "CurateLabeling",
+            dependencies: ["CurateCore", "CurateImaging", "CurateVersioning", "CurateStore", "CurateTerminal"]),
+        .target(
             name: "CurateWorkflows",
             dependencies: ["CurateCore", "CurateVersioning", "CurateStore", .product(name: "Yams", package: "Yams")]),
         .target(
@@ -88,7 +91,7 @@ let package = Package(
             name: "CurateCommands",
             dependencies: [
                 "CurateCore", "CurateImaging", "CurateVersioning", "CurateStore", "CurateAugment", "CurateQuality", "CurateSelection",
-                "CurateTerminal", "CurateRouting", "CurateWorkflows",
+                "CurateTerminal", "CurateRouting", "CurateLabeling", "CurateWorkflows",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "curate", dependencies: ["CurateCommands"]),

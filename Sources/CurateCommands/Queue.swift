@@ -1,5 +1,6 @@
 import ArgumentParser
 import CurateCore
+import CurateLabeling
 import CurateStore
 import CurateVersioning
 import Foundation
@@ -89,60 +90,21 @@ extension Curate.Queue {
 
         func run() async throws {
             try await reportingErrors {
+                let items: QueueCreateRequest.Items
+                if let from { items = .batch(from) } else if let condition {
+                    guard condition.hasPrefix("tag=") else { throw ValidationError("--where takes tag=NAME") }
+                    items = .tag(String(condition.dropFirst(4)))
+                } else { items = empty ? .empty : .paths(paths) }
+                let experts = annotators.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+                var request = QueueCreateRequest(spec: QueueSpec(name: name, task: QueueSpec.Task(rawValue: task)!, overlap: overlap, goldRate: goldRate,
+                                                                 leaseSeconds: leaseMinutes * 60, annotators: experts), items: items)
+                (request.gold, request.instructions, request.existOk) = (gold, instructions, existOk)
                 let (repo, store) = try repository.openWithStore()
-                if existOk, let existing = try? store.queueSummary(name) {
+                let created = try Queues.create(request, repository: repo, store: store)
+                if let existing = created.existed {
                     return Console.out("queue \(name) exists (\(existing.items) items, task \(existing.spec.task.rawValue))")
                 }
-                var items: [QueueItem] = []
-                if let from {
-                    for (item, object) in try readBatch(from) {
-                        var suggestion: String?
-                        if let s = object["suggestion"] { suggestion = (try? JSONSerialization.data(withJSONObject: s)).map { String(decoding: $0, as: UTF8.self) } }
-                        items.append(QueueItem(path: item, suggestion: suggestion))
-                    }
-                } else if let condition {
-                    guard condition.hasPrefix("tag=") else { throw ValidationError("--where takes tag=NAME") }
-                    items = try repo.items(tagged: String(condition.dropFirst(4))).map { QueueItem(path: $0) }
-                } else if !paths.isEmpty {
-                    items = try repo.files(at: "HEAD").filter { ($0.width != nil || textExtensions.contains(($0.path as NSString).pathExtension.lowercased())) && matches($0.path, paths) }.map { QueueItem(path: $0.path) }
-                }
-                let tracked = Set(try repo.files(at: "HEAD").map(\.path))
-                if task == "boxes" {
-                    let schema = try repo.labels(at: "HEAD").schema
-                    for item in items { _ = try suggestedBoxes(item, schema: schema) }   // a bad suggestion fails here, not mid-session
-                }
-                if let missing = items.first(where: { !tracked.contains($0.path) }) {
-                    throw CommandFailure(message: "\(missing.path): not a tracked file at HEAD (commit it first)", kind: .invalidData)
-                }
-                if let gold {
-                    guard let text = try? String(contentsOfFile: gold, encoding: .utf8) else { throw CommandFailure(message: "\(gold): cannot read", kind: .notFound) }
-                    let schema = try repo.labels(at: "HEAD").schema
-                    var queued = Set(items.map(\.path))
-                    for (n, line) in text.split(separator: "\n").enumerated() where n > 0 && !line.isEmpty {
-                        let parts = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                        guard parts.count >= 2, schema.id(named: parts[1]) != nil else {
-                            throw CommandFailure(message: "\(gold):\(n + 1): expected path,label with a class of the schema", kind: .invalidData)
-                        }
-                        guard tracked.contains(parts[0]) else { throw CommandFailure(message: "\(gold):\(n + 1): \(parts[0]) is not a tracked file", kind: .invalidData) }
-                        let answer = String(decoding: try JSONSerialization.data(withJSONObject: ["class": parts[1]]), as: UTF8.self)
-                        if queued.contains(parts[0]) {
-                            items = items.map { $0.path == parts[0] ? QueueItem(path: $0.path, gold: answer, suggestion: $0.suggestion) : $0 }
-                        } else {
-                            items.append(QueueItem(path: parts[0], gold: answer))
-                            queued.insert(parts[0])
-                        }
-                    }
-                }
-                let text = try instructions.map { path -> String in
-                    guard let t = try? String(contentsOfFile: path, encoding: .utf8) else { throw CommandFailure(message: "\(path): cannot read", kind: .notFound) }
-                    return t
-                } ?? ""
-                let experts = annotators.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
-                let spec = QueueSpec(name: name, task: QueueSpec.Task(rawValue: task)!, overlap: overlap, goldRate: goldRate, leaseSeconds: leaseMinutes * 60,
-                                     instructions: text, annotators: experts)
-                try store.createQueue(spec, items: items, allowEmpty: empty)
-                let goldCount = items.filter { $0.gold != nil }.count
-                Console.out("queue \(name): \(items.count - goldCount) items\(goldCount > 0 ? " + \(goldCount) gold" : ""), task \(task), overlap \(overlap)")
+                Console.out("queue \(name): \(created.items) items\(created.gold > 0 ? " + \(created.gold) gold" : ""), task \(task), overlap \(overlap)")
             }
         }
     }
@@ -171,58 +133,20 @@ extension Curate.Queue {
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup var repository: RepositoryOption
 
-        struct Annotator: Encodable {
-            var annotator: String
-            var answers = 0, skips = 0, flags = 0, goldAnswered = 0, goldCorrect = 0
-        }
-
-        struct FlagNote: Encodable { var item: String, annotator: String, note: String }
-
-        struct Report: Encodable {
-            var queue: String, task: String, state: String, overlap: Int, goldRate: Double, leaseMinutes: Double
-            var items: Int, gold: Int, done: Int, answers: Int, leased: Int
-            var workedBy: [String]?, blocked: [String]
-            var annotators: [Annotator]
-            var flags: [FlagNote]
-        }
-
         func run() async throws {
             try await reportingErrors {
-                let store = try repository.store()
-                let q = try store.queueSummary(name)
-                let gold = Dictionary(try store.queueItems(name).compactMap { item in item.gold.map { (item.path, answerObject($0)["class"] as? String) } }, uniquingKeysWith: { a, _ in a })
-                var people: [String: Annotator] = [:]
-                var flags: [FlagNote] = []
-                for a in try store.queueAnswers(name) {
-                    var p = people[a.annotator] ?? Annotator(annotator: a.annotator)
-                    let object = answerObject(a.answer)
-                    if object["skip"] != nil { p.skips += 1 } else if let note = object["flag"] {
-                        p.flags += 1
-                        flags.append(FlagNote(item: a.path, annotator: a.annotator, note: note as? String ?? ""))
-                    } else {
-                        p.answers += 1
-                        if let truth = gold[a.path] {
-                            p.goldAnswered += 1
-                            if truth != nil && (object["class"] as? String) == truth { p.goldCorrect += 1 }
-                        }
-                    }
-                    people[a.annotator] = p
-                }
-                let report = Report(queue: q.spec.name, task: q.spec.task.rawValue, state: q.closed ? "closed" : "open", overlap: q.spec.overlap,
-                                    goldRate: q.spec.goldRate, leaseMinutes: q.spec.leaseSeconds / 60, items: q.items, gold: q.gold, done: q.done,
-                                    answers: q.answers, leased: q.activeLeases, workedBy: q.spec.annotators, blocked: q.spec.blocked,
-                                    annotators: people.values.sorted { $0.annotator < $1.annotator }, flags: flags)
+                let report = try Queues.report(name, store: try repository.store())
                 if json { return try printJSON(report) }
-                Console.out("queue \(q.spec.name) (\(report.state)): task \(q.spec.task.rawValue), overlap \(q.spec.overlap), gold rate \(q.spec.goldRate), lease \(Int(q.spec.leaseSeconds / 60)) min")
-                Console.out("\(q.done) of \(q.items) items done (\(q.gold) gold), \(q.answers) answers, \(q.activeLeases) leased now, \(flags.count) flagged")
+                Console.out("queue \(report.queue) (\(report.state)): task \(report.task), overlap \(report.overlap), gold rate \(report.goldRate), lease \(Int(report.leaseMinutes)) min")
+                Console.out("\(report.done) of \(report.items) items done (\(report.gold) gold), \(report.answers) answers, \(report.leased) leased now, \(report.flags.count) flagged")
                 if report.annotators.isEmpty { Console.out("annotators: none yet") } else {
                     Console.out(Table(["annotator", "answers", "skips", "flags", "gold"], report.annotators.map { p in
                         [p.annotator, String(p.answers), String(p.skips), String(p.flags), p.goldAnswered == 0 ? "-" : "\(p.goldCorrect)/\(p.goldAnswered)"]
                     }).text)
                 }
-                for flag in flags { Console.out("flag: \(flag.item) (\(flag.annotator)): \(flag.note)") }
-                if let experts = q.spec.annotators { Console.out("worked by: " + experts.joined(separator: ", ") + " only") }
-                if !q.spec.blocked.isEmpty { Console.out("receive nothing (likely spam): " + q.spec.blocked.joined(separator: ", ")) }
+                for flag in report.flags { Console.out("flag: \(flag.item) (\(flag.annotator)): \(flag.note)") }
+                if let experts = report.workedBy { Console.out("worked by: " + experts.joined(separator: ", ") + " only") }
+                if !report.blocked.isEmpty { Console.out("receive nothing (likely spam): " + report.blocked.joined(separator: ", ")) }
             }
         }
     }
@@ -280,12 +204,8 @@ extension Curate.Queue {
         func run() async throws {
             try await reportingErrors {
                 let (repo, store) = try repository.openWithStore()
-                let spec = try store.queueSummary(name).spec
-                let schema = try repo.labels(at: "HEAD").schema
-                let classes = label.split(separator: "|").map(String.init)
-                for c in classes where schema.id(named: c) == nil { throw CommandFailure(message: "\(c): not a class of the schema", kind: .invalidData) }
-                let object: [String: Any] = spec.task == .multilabel ? ["classes": classes] : ["class": classes.first ?? ""]
-                try store.storeAnswer(name, path: item, annotator: annotator, answer: String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self), seconds: seconds, lease: lease)
+                try Queues.answer(name, item: item, annotator: annotator, classes: label.split(separator: "|").map(String.init), seconds: seconds, lease: lease,
+                                  schema: try repo.labels(at: "HEAD").schema, store: store)
                 Console.out("stored \(item): \(label)")
             }
         }
@@ -313,90 +233,17 @@ extension Curate.Queue {
         func run() async throws {
             try await reportingErrors {
                 let (repo, store) = try repository.openWithStore()
-                let schema = try repo.labels(at: "HEAD").schema
-                let suggestions = Dictionary(try store.queueItems(name).map { ($0.path, $0.suggestion) }, uniquingKeysWith: { a, _ in a })
-                var set = LabelSet(schema: schema)
-                var items = Set<String>()
-                var counts: [String: Int] = [:]
-                var listed: [[String: Any]] = []
-                for a in try store.queueAnswers(name) {
-                    let object = answerObject(a.answer)
-                    var labels: [Label]?
-                    var decision: String?
-                    if let review = object["review"] as? String {
-                        decision = review == "accept" ? "accepted" : "rejected"
-                        if review == "accept" {
-                            guard let suggestion = suggestions[a.path] ?? nil, let suggested = try labelsOf(suggestion, schema: schema) else {
-                                throw CommandFailure(message: "\(a.path): accepted in queue \(name), but its suggestion has no class or boxes to export", kind: .invalidData)
-                            }
-                            labels = suggested
-                        }
-                    } else if object["skip"] != nil {
-                        decision = "skipped"
-                    } else if object["flag"] != nil {
-                        decision = "flagged"
-                    } else {
-                        labels = try labelsOf(a.answer, schema: schema)
-                        if labels == nil { decision = "unreadable" }
-                    }
-                    if let decision {
-                        counts[decision, default: 0] += 1
-                        if decision != "accepted" {
-                            let verb = ["rejected": "reject", "skipped": "skip", "flagged": "flag"][decision] ?? decision
-                            var line: [String: Any] = ["item": a.path, "annotator": a.annotator, "decision": verb, "created": a.created.timeIntervalSince1970]
-                            if let note = object["flag"] as? String { line["note"] = note }
-                            listed.append(line)
-                        }
-                    }
-                    guard let labels else { continue }
-                    if items.insert(a.path).inserted { set.items.append(Item(path: a.path)) }
-                    for label in labels {
-                        set.annotations.append(Annotation(item: a.path, label: label, source: .annotator(a.annotator), createdAt: a.created, secondsSpent: a.seconds))
-                    }
-                }
-                try LabelFormat.jsonl.write(set, to: out)
+                let export = try Queues.export(name, schema: try repo.labels(at: "HEAD").schema, store: store)
+                try LabelFormat.jsonl.write(export.labels, to: out)
                 if let decisions {
-                    var text = ""
-                    for line in listed { text += String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self) + "\n" }
-                    try writeOutput(Data(text.utf8), to: decisions)
+                    try writeOutput(Data(try export.decisions.map { try $0.compactJSON() + "\n" }.joined().utf8), to: decisions)
                 }
-                let notes = ["accepted", "rejected", "skipped", "flagged", "unreadable"].compactMap { k in counts[k].map { "\($0) \(k)" } }
-                let left = listed.count
-                Console.out("\(set.annotations.count) answers on \(items.count) items written to \(out)"
+                let notes = ["accepted", "rejected", "skipped", "flagged", "unreadable"].compactMap { k in export.counts[k].map { "\($0) \(k)" } }
+                let left = export.decisions.count
+                Console.out("\(export.labels.annotations.count) answers on \(export.items) items written to \(out)"
                     + (notes.isEmpty ? "" : " (" + notes.joined(separator: ", ") + ")")
                     + (left == 0 ? "" : decisions.map { "; \(left) decisions written to \($0)" } ?? "; \(left) decisions not written (--decisions FILE)"))
             }
         }
     }
-}
-
-/// An answer's JSON object (empty when it is not one).
-func answerObject(_ json: String) -> [String: Any] {
-    (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]) ?? [:]
-}
-
-/// The labels an answer or a suggestion holds: a class, a set of classes, or boxes; nil when none.
-func labelsOf(_ json: String, schema: LabelSchema) throws -> [Label]? {
-    let object = answerObject(json)
-    if let c = object["class"] as? String, let id = schema.id(named: c) { return [.classification(id)] }
-    if let cs = object["classes"] as? [String] { return [.multilabel(cs.compactMap { schema.id(named: $0) })] }
-    if let boxes = try suggestedBoxes(QueueItem(path: "", suggestion: json), schema: schema) {
-        // A reviewed item with no boxes stays listed: "nothing to box here" is an answer.
-        return boxes.map { .object(ObjectLabel(classID: $0.classID, box: BoundingBox(x: $0.x, y: $0.y, width: $0.width, height: $0.height))) }
-    }
-    return nil
-}
-
-
-/// A batch file (JSON Lines, `{"item": PATH, …}` per line, as `curate select --out` writes): each item with its object.
-func readBatch(_ path: String) throws -> [(item: String, object: [String: Any])] {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CommandFailure(message: "\(path): cannot read", kind: .notFound) }
-    var result: [(item: String, object: [String: Any])] = []
-    for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let item = object["item"] as? String else {
-            throw CommandFailure(message: "\(path):\(n + 1): expected {\"item\": PATH, …}", kind: .invalidData)
-        }
-        result.append((item, object))
-    }
-    return result
 }

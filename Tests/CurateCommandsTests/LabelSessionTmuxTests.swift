@@ -110,7 +110,7 @@ import Testing
         let unknown = try CLI.run(["label", "--queue", "nope", "--annotator", "ana"], in: scratch.path)
         #expect(unknown.exitCode == 66 && unknown.stderr.contains("no queue named nope (queues: q)"))
         let badAnnotator = try CLI.run(["label", "--queue", "q", "--annotator", "a:b"], in: scratch.path)
-        #expect(badAnnotator.exitCode == 64 && badAnnotator.stderr.contains("annotator ids are one line without ':'"))
+        #expect(badAnnotator.exitCode == 64 && badAnnotator.stderr.contains("ids are one line of up to 100 characters, not empty, without control characters or ':'"))
     }
 
     /// Two annotators in two terminals on one queue: nobody is served an item the other holds or answered; an

@@ -1,0 +1,202 @@
+import CurateCore
+import CurateStore
+import CurateVersioning
+import Foundation
+
+/// What `curate queue create` is asked for.
+public struct QueueCreateRequest: Sendable {
+    /// Where the items come from.
+    public enum Items: Sendable {
+        /// A batch file from `curate select` (its suggestions kept).
+        case batch(String)
+        /// The items carrying a repository item tag.
+        case tag(String)
+        /// Tracked images and text files at HEAD matching globs or folders.
+        case paths([String])
+        /// None yet: routing fills it.
+        case empty
+    }
+
+    public var spec: QueueSpec
+    public var items: Items
+    /// Gold answers: a CSV `path,label` (items not queued otherwise are added).
+    public var gold: String?
+    /// A text file shown on demand in the session.
+    public var instructions: String?
+    /// Succeed without changes when the queue exists.
+    public var existOk = false
+
+    public init(spec: QueueSpec, items: Items) {
+        self.spec = spec
+        self.items = items
+    }
+}
+
+/// What `queue create` did.
+public struct QueueCreated: Sendable {
+    /// The queue existed already (with `existOk`): nothing changed.
+    public var existed: QueueSummary?
+    public var items = 0
+    public var gold = 0
+}
+
+/// `curate queue show`: a queue's progress and each annotator's work.
+public struct QueueReport: Codable, Sendable {
+    public struct Annotator: Codable, Sendable {
+        public var annotator: String
+        public var answers = 0, skips = 0, flags = 0, goldAnswered = 0, goldCorrect = 0
+    }
+    public struct FlagNote: Codable, Sendable { public var item: String, annotator: String, note: String }
+
+    public var queue: String, task: String, state: String, overlap: Int, goldRate: Double, leaseMinutes: Double
+    public var items: Int, gold: Int, done: Int, answers: Int, leased: Int
+    public var workedBy: [String]?, blocked: [String]
+    public var annotators: [Annotator]
+    public var flags: [FlagNote]
+}
+
+/// `curate queue export`: the answers as labels, and the decisions that are not labels.
+public struct QueueExport: Sendable {
+    public struct Decision: Codable, Sendable {
+        public var item: String
+        public var annotator: String
+        /// reject, skip, flag or unreadable.
+        public var decision: String
+        public var note: String?
+        /// Unix seconds.
+        public var created: Double
+    }
+    public var labels: LabelSet
+    /// Items that got a label.
+    public var items: Int
+    public var decisions: [Decision]
+    /// accepted / rejected / skipped / flagged / unreadable → how many.
+    public var counts: [String: Int]
+}
+
+/// The queue verbs as library calls over a repository (what is tracked, the schema) and its labeling store.
+public enum Queues {
+    public static func create(_ request: QueueCreateRequest, repository repo: Repository, store: any LabelingStore) throws -> QueueCreated {
+        let name = request.spec.name
+        if request.existOk, try store.queueNames().contains(name) { return QueueCreated(existed: try store.queueSummary(name)) }
+        let files = try repo.files(at: "HEAD")
+        let tracked = Set(files.map(\.path))
+        var items: [QueueItem] = []
+        switch request.items {
+        case .batch(let path):
+            for (item, object) in try BatchFile.read(path) {
+                items.append(QueueItem(path: item, suggestion: try object["suggestion"].map { try Answers.text($0) }))
+            }
+        case .tag(let tag): items = try repo.items(tagged: tag).map { QueueItem(path: $0) }
+        case .paths(let patterns): items = files.filter { ($0.width != nil || Answers.isText($0.path)) && matches($0.path, patterns) }.map { QueueItem(path: $0.path) }
+        case .empty: break
+        }
+        let schema = try repo.labels(at: "HEAD").schema
+        if request.spec.task == .boxes {
+            for item in items { _ = try Answers.suggestedBoxes(item, schema: schema) }   // a bad suggestion fails here, not mid-session
+        }
+        if let missing = items.first(where: { !tracked.contains($0.path) }) {
+            throw InputError("\(missing.path): not a tracked file at HEAD (commit it first)")
+        }
+        if let gold = request.gold {
+            var queued = Set(items.map(\.path))
+            for (n, line) in try InputFile.text(gold).split(separator: "\n").enumerated() where n > 0 && !line.isEmpty {
+                let parts = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count >= 2, schema.id(named: parts[1]) != nil else { throw InputError("\(gold):\(n + 1): expected path,label with a class of the schema") }
+                guard tracked.contains(parts[0]) else { throw InputError("\(gold):\(n + 1): \(parts[0]) is not a tracked file") }
+                let answer = try Answers.text(["class": parts[1]])
+                if queued.contains(parts[0]) {
+                    items = items.map { $0.path == parts[0] ? QueueItem(path: $0.path, gold: answer, suggestion: $0.suggestion) : $0 }
+                } else {
+                    items.append(QueueItem(path: parts[0], gold: answer))
+                    queued.insert(parts[0])
+                }
+            }
+        }
+        var spec = request.spec
+        if let path = request.instructions { spec.instructions = try InputFile.text(path) }
+        if case .empty = request.items {} else if items.isEmpty { throw StoreError(.usage, "\(name): no items to queue") }
+        try store.createQueue(spec, items: items, allowEmpty: true)
+        let gold = items.filter { $0.gold != nil }.count
+        return QueueCreated(existed: nil, items: items.count - gold, gold: gold)
+    }
+
+    public static func report(_ name: String, store: any LabelingStore) throws -> QueueReport {
+        let q = try store.queueSummary(name)
+        let gold = Dictionary(try store.queueItems(name).compactMap { item in item.gold.map { (item.path, Answers.object($0)["class"] as? String) } },
+                              uniquingKeysWith: { a, _ in a })
+        var people: [String: QueueReport.Annotator] = [:]
+        var flags: [QueueReport.FlagNote] = []
+        for a in try store.queueAnswers(name) {
+            var p = people[a.annotator] ?? QueueReport.Annotator(annotator: a.annotator)
+            let object = Answers.object(a.answer)
+            if object["skip"] != nil { p.skips += 1 } else if let note = object["flag"] {
+                p.flags += 1
+                flags.append(.init(item: a.path, annotator: a.annotator, note: note as? String ?? ""))
+            } else {
+                p.answers += 1
+                if let truth = gold[a.path] {
+                    p.goldAnswered += 1
+                    if truth != nil && (object["class"] as? String) == truth { p.goldCorrect += 1 }
+                }
+            }
+            people[a.annotator] = p
+        }
+        return QueueReport(queue: q.spec.name, task: q.spec.task.rawValue, state: q.closed ? "closed" : "open", overlap: q.spec.overlap,
+                           goldRate: q.spec.goldRate, leaseMinutes: q.spec.leaseSeconds / 60, items: q.items, gold: q.gold, done: q.done,
+                           answers: q.answers, leased: q.activeLeases, workedBy: q.spec.annotators, blocked: q.spec.blocked,
+                           annotators: people.values.sorted { $0.annotator < $1.annotator }, flags: flags)
+    }
+
+    /// Classes, class sets and boxes become labels with source `annotator:ID`; an accepted suggestion becomes the
+    /// suggested labels, by the annotator who accepted it; rejections, skips and flags are decisions.
+    public static func export(_ name: String, schema: LabelSchema, store: any LabelingStore) throws -> QueueExport {
+        let suggestions = Dictionary(try store.queueItems(name).map { ($0.path, $0.suggestion) }, uniquingKeysWith: { a, _ in a })
+        var result = QueueExport(labels: LabelSet(schema: schema), items: 0, decisions: [], counts: [:])
+        var items = Set<String>()
+        for a in try store.queueAnswers(name) {
+            let object = Answers.object(a.answer)
+            var labels: [Label]?
+            var decision: String?
+            if let review = object["review"] as? String {
+                decision = review == "accept" ? "accepted" : "rejected"
+                if review == "accept" {
+                    guard let suggestion = suggestions[a.path] ?? nil, let suggested = try Answers.labels(suggestion, schema: schema) else {
+                        throw InputError("\(a.path): accepted in queue \(name), but its suggestion has no class or boxes to export")
+                    }
+                    labels = suggested
+                }
+            } else if object["skip"] != nil {
+                decision = "skipped"
+            } else if object["flag"] != nil {
+                decision = "flagged"
+            } else {
+                labels = try Answers.labels(a.answer, schema: schema)
+                if labels == nil { decision = "unreadable" }
+            }
+            if let decision {
+                result.counts[decision, default: 0] += 1
+                if decision != "accepted" {
+                    result.decisions.append(.init(item: a.path, annotator: a.annotator, decision: ["rejected": "reject", "skipped": "skip", "flagged": "flag"][decision] ?? decision,
+                                                  note: object["flag"] as? String, created: a.created.timeIntervalSince1970))
+                }
+            }
+            guard let labels else { continue }
+            if items.insert(a.path).inserted { result.labels.items.append(Item(path: a.path)) }
+            for label in labels {
+                result.labels.annotations.append(Annotation(item: a.path, label: label, source: .annotator(a.annotator), createdAt: a.created, secondsSpent: a.seconds))
+            }
+        }
+        result.items = items.count
+        return result
+    }
+
+    /// Stores a script's answer (`classes`: one for classify, any for multilabel) under its lease.
+    public static func answer(_ name: String, item: String, annotator: String, classes: [String], seconds: Double, lease: String,
+                              schema: LabelSchema, store: any LabelingStore) throws {
+        let spec = try store.queueSummary(name).spec
+        for c in classes where schema.id(named: c) == nil { throw InputError("\(c): not a class of the schema") }
+        let object: [String: Any] = spec.task == .multilabel ? ["classes": classes] : ["class": classes.first ?? ""]
+        try store.storeAnswer(name, path: item, annotator: annotator, answer: try Answers.text(object), seconds: seconds, lease: lease)
+    }
+}

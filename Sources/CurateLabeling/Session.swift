@@ -1,0 +1,96 @@
+import CurateCore
+import CurateImaging
+import CurateStore
+import CurateTerminal
+import CurateVersioning
+import Foundation
+
+/// `curate label` as a library call: a full-screen session in this terminal on a queue of the repository's items.
+public enum LabelingSession {
+    /// Runs the session until the annotator quits (q, Ctrl-C) or the queue has nothing left for them; returns how
+    /// many answers this session stored. Every answer is stored before the next item appears.
+    public static func run(queue: String, annotator: String, repository repo: Repository, store: any LabelingStore) throws -> Int {
+        let summary = try store.queueSummary(queue)
+        guard !summary.closed else { throw StoreError(.usage, "queue \(queue) is closed") }
+        try QueueRules.checkAnnotator(annotator)
+        let labels = try repo.labels(at: "HEAD")
+        let schema = labels.schema
+        let files = try repo.files(at: "HEAD")
+        let hashes = Dictionary(files.map { ($0.path, $0.hash) }, uniquingKeysWith: { a, _ in a })
+        let sizes = Dictionary(files.compactMap { f in f.width.flatMap { w in f.height.map { (f.path, (w, $0)) } } }, uniquingKeysWith: { a, _ in a })
+        let terminal = Terminal()
+        guard terminal.isTTY else { throw TerminalError("curate label needs a terminal (stdin and stdout)") }
+        var boxSource: ((QueueItem) throws -> BoxReview)?
+        if summary.spec.task == .boxes {
+            var committed: [String: [BoxReview.Box]] = [:]
+            for a in labels.annotations {
+                if case .object(let o) = a.label, let b = o.box {
+                    committed[a.item, default: []].append(.init(classID: o.classID, x: b.x, y: b.y, width: b.width, height: b.height))
+                }
+            }
+            boxSource = { item in
+                let (w, h) = sizes[item.path] ?? (1, 1)
+                return BoxReview(boxes: try Answers.suggestedBoxes(item, schema: schema) ?? committed[item.path] ?? [], imageWidth: w, imageHeight: h)
+            }
+        }
+        let session = LabelSession(task: summary.spec.task, classes: schema.classes.map { ($0.id, $0.name) },
+                                   instructions: summary.spec.instructions, backend: QueueBackend(store: store, queue: queue, annotator: annotator),
+                                   boxSource: boxSource)
+        let detected = ImageRenderer.detect()
+        // Boxes are drawn as characters over the image: box queues keep to symbols.
+        let pixelsWithBoxes = (detected == .kitty || detected == .sixel) && summary.spec.task == .boxes
+        let renderer = ImageRenderer(mode: pixelsWithBoxes ? .truecolor : detected, cellSize: terminal.cellSize ?? (10, 20))
+        let prefetcher = Prefetcher { path, columns, rows in
+            do {
+                guard let hash = hashes[path] else { throw StoreError(.notFound, "\(path) is not in the repository at HEAD") }
+                if Answers.isText(path) {
+                    guard let text = String(data: try repo.data(of: hash), encoding: .utf8) else { throw InputError("\(path): not UTF-8 text") }
+                    return .init(lines: Screen.wrap(text, columns, rows: Screen.imageRows(rows)), error: nil)
+                }
+                let image = try ImageDecoder().decode([UInt8](try repo.data(of: hash)), source: path).pixels
+                return .init(lines: renderer.render(image, columns: columns, rows: Screen.imageRows(rows)), error: nil)
+            } catch {
+                return .init(lines: [], error: "\(error)")
+            }
+        }
+        try terminal.enter()
+        defer { terminal.restore() }
+        try session.start()
+        var dirty = true
+        var prefetchedFor: String?
+        while true {
+            if terminal.takeResize() { dirty = true }
+            if dirty {
+                let (columns, rows) = terminal.size
+                var shown = Prefetcher.Rendered(lines: [], error: nil)
+                if let item = session.current, columns >= Screen.minimum.columns, rows >= Screen.minimum.rows {
+                    shown = prefetcher.take(item.path, columns: columns, rows: rows)
+                }
+                let q = try store.queueSummary(queue)
+                terminal.write(Screen.frame(session, title: "queue \(queue) — \(annotator)", image: shown.lines, error: shown.error,
+                                            progress: .init(done: q.done, total: q.items), columns: columns, rows: rows, now: Date(),
+                                            color: renderer.mode != .ascii))
+                dirty = false
+                // While the annotator looks at this item, draw the ones likely to come next.
+                if let item = session.current, prefetchedFor != item.path {
+                    prefetchedFor = item.path
+                    prefetcher.prefetch(try store.upcoming(queue, annotator: annotator), columns: columns, rows: rows)
+                }
+            }
+            guard let key = terminal.readKey(timeout: 1) else {   // tick the clock on the status line
+                let (columns, rows) = terminal.size
+                if columns >= Screen.minimum.columns, rows >= Screen.minimum.rows {
+                    let q = try store.queueSummary(queue)
+                    terminal.write(Screen.status(session, progress: .init(done: q.done, total: q.items), columns: columns, rows: rows,
+                                                 now: Date(), color: renderer.mode != .ascii))
+                }
+                continue
+            }
+            if case .interrupt = key { break }
+            guard try session.handle(key) else { break }
+            dirty = true
+        }
+        terminal.restore()
+        return session.answeredThisSession
+    }
+}
