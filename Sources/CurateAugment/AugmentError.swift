@@ -14,6 +14,10 @@ public struct AugmentError: CurateError, Equatable {
         public static let notFound = Code(name: "not found", kind: .notFound)
         /// Replay found different bytes or a missing record.
         public static let replay = Code(name: "replay", kind: .invalidData)
+        /// The output folder holds something else (another augmentation, an interrupted one).
+        public static let output = Code(name: "output", kind: .usage)
+        /// An output could not be written.
+        public static let write = Code(name: "write", kind: .internal)
         public var description: String { name }
     }
 

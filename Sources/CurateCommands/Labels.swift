@@ -87,7 +87,7 @@ extension Curate.Labels {
                 }
                 let from = try labelFormat(self.from, of: input)
                 let result = try from.read(from: input, options: options)
-                try LabelConversion.write(result.labelSet, as: to, to: out)
+                try to.writeAtomically(result.labelSet, to: out)
                 let labels = result.labelSet
                 if json {
                     struct Summary: Encodable {
@@ -147,46 +147,9 @@ extension Curate.Labels {
                 let repo = try repository.open()
                 let folder = try relativeTo.map { try repo.relativePath($0) } ?? ""
                 let labels = try repo.labels(at: rev, relativeTo: folder)
-                try LabelConversion.write(labels, as: format, to: out)
+                try format.writeAtomically(labels, to: out)
                 Console.out("exported \(labels.items.count) items, \(labels.annotations.count) annotations, \(labels.schema.classes.count) classes from \(rev) to \(out) (\(format.rawValue))")
             }
-        }
-    }
-}
-
-/// Writing converted labels without leaving half an output behind.
-enum LabelConversion {
-    /// Folder formats are written to a staging folder beside `path` and renamed into place, so a failure
-    /// (an unrepresentable label, a full disk) leaves nothing behind. File formats are written atomically.
-    static func write(_ labels: LabelSet, as format: LabelFormat, to path: String) throws {
-        guard format.isFolder else {
-            try format.write(labels, to: path)
-            return
-        }
-        let fm = FileManager.default
-        var isDirectory: ObjCBool = false
-        if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
-            let contents = (try? fm.contentsOfDirectory(atPath: path)) ?? ["?"]
-            guard isDirectory.boolValue, contents.isEmpty else {
-                throw CommandFailure(message: "\(path): already exists and is not an empty folder; choose a new --out",
-                                     kind: .usage)
-            }
-            try? fm.removeItem(atPath: path)
-        }
-        let url = URL(fileURLWithPath: path)
-        let staging = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).curate-tmp-\(UUID().uuidString)")
-        do {
-            try format.write(labels, to: staging.path)
-            try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try fm.moveItem(at: staging, to: url)
-        } catch var error as LabelError {
-            try? fm.removeItem(at: staging)
-            // Report against the folder the user named, not the staging folder.
-            error.issue.file = error.issue.file.replacingOccurrences(of: staging.path, with: path)
-            throw error
-        } catch {
-            try? fm.removeItem(at: staging)
-            throw error
         }
     }
 }

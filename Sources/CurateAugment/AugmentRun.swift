@@ -1,0 +1,186 @@
+import CurateCore
+import CurateVersioning
+import Foundation
+
+/// What `curate augment` is asked to do.
+public struct AugmentRequest: Sendable {
+    /// Where sources come from.
+    public enum Source: Sendable {
+        /// The repository's images and labels at a revision.
+        case repository(revision: String)
+        /// A label file and the folder its item paths are relative to.
+        case labels(path: String, format: LabelFormat, imagesRoot: String)
+    }
+
+    public var pipeline: String
+    public var source: Source
+    public var out: String
+    public var copies = 1
+    public var seed: UInt64 = 0
+    /// Only sources matching these globs or folders.
+    public var paths: [String] = []
+    public var outFormat: LabelFormat = .jsonl
+    /// Stop at the first source that cannot be read instead of skipping it.
+    public var strict = false
+    /// Add the outputs to the repository and commit them.
+    public var commit = false
+    /// The commit message (default: "augment N images (seed S)").
+    public var message: String?
+    /// The tool recorded in the lineage.
+    public var tool = "curate"
+
+    public init(pipeline: String, source: Source, out: String) {
+        self.pipeline = pipeline
+        self.source = source
+        self.out = out
+    }
+}
+
+/// What an augmentation run did.
+public struct AugmentReport: Codable, Sendable {
+    public var sources: Int
+    public var outputs: Int
+    public var out: String
+    public var seed: UInt64
+    public var pipelineHash: String
+    /// The folder already held this very augmentation (a run killed before its commit): reused, nothing written.
+    public var reused = false
+    /// Sources that could not be read or decoded, with the reason (skipped).
+    public var skipped: [String] = []
+    /// The commit that recorded the outputs, if any (nil also when they were committed already).
+    public var commit: String?
+    public var alreadyCommitted = false
+}
+
+/// `curate augment` and `augment --replay` as library calls: the output folder's layout (images, labels, the
+/// canonical pipeline.yaml, lineage.jsonl written last), reuse after an interrupted run, commit, and replay.
+public enum Augmentation {
+    /// Runs the pipeline over the sources into `request.out` (new or empty), then commits when asked.
+    public static func run(_ request: AugmentRequest, repository: () throws -> Repository, author: String,
+                           progress: @escaping @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> AugmentReport {
+        let pipeline = try Pipeline(contentsOf: request.pipeline)
+        let loaded: AugmentSources.Loaded
+        switch request.source {
+        case .repository(let revision): loaded = try AugmentSources.load(repository: try repository(), revision: revision, paths: request.paths)
+        case .labels(let path, let format, let root): loaded = try AugmentSources.load(labels: path, format: format, imagesRoot: root, paths: request.paths)
+        }
+        if request.strict, let failure = loaded.failures.first { throw AugmentError(.input, failure) }
+        let augmenter = Augmenter(pipeline: pipeline, seed: request.seed, copies: request.copies, tool: request.tool)
+        var report = AugmentReport(sources: loaded.sources.count, outputs: 0, out: request.out, seed: request.seed, pipelineHash: augmenter.pipelineHash,
+                                   skipped: loaded.failures)
+        if try prepare(request.out, pipeline: pipeline, seed: request.seed) {
+            report.reused = true
+        } else {
+            let total = loaded.sources.count
+            let results = augmenter.run(loaded.sources) { progress($0, total) }
+            var outputs: [Augmenter.Output] = []
+            for (source, result) in zip(loaded.sources, results) {
+                switch result {
+                case .outputs(let list): outputs += list
+                case .failed(let reason):
+                    if request.strict { throw AugmentError(.input, reason) }
+                    report.skipped.append("\(source.path): \(reason)")
+                }
+            }
+            try write(outputs, pipeline, schema: loaded.schema, format: request.outFormat, to: request.out)
+            report.outputs = outputs.count
+        }
+        if request.commit {
+            let message = request.message ?? "augment \(report.reused ? "the" : String(report.outputs)) images (seed \(request.seed))"
+            let repo = try repository()
+            _ = try repo.add([request.out], labels: LabelImport(path: request.out + "/labels.jsonl", format: .jsonl, imagesRoot: request.out))
+            if report.reused, try repo.status().isClean {
+                report.alreadyCommitted = true
+            } else {
+                report.commit = try repo.commit(message: message, author: author).id.short()
+            }
+        }
+        return report
+    }
+
+    /// Makes the output folder; returns true when it already holds this very augmentation, complete (lineage.jsonl
+    /// is written last), as a run killed before its commit leaves it.
+    static func prepare(_ dir: String, pipeline: Pipeline, seed: UInt64) throws -> Bool {
+        let fm = FileManager.default
+        if let existing = try? fm.contentsOfDirectory(atPath: dir), !existing.isEmpty {
+            guard let lineage = fm.contents(atPath: dir + "/lineage.jsonl") else {
+                throw AugmentError(.output, "\(dir): holds an incomplete augmentation (no lineage.jsonl, which is written last: an interrupted run?); remove the folder and rerun, or choose a new --out")
+            }
+            let samePipeline = fm.contents(atPath: dir + "/pipeline.yaml") == Data(pipeline.yaml().utf8)
+            let first = String(decoding: lineage, as: UTF8.self).split(separator: "\n").first.flatMap { try? JSONDecoder().decode(Lineage.self, from: Data($0.utf8)) }
+            guard samePipeline, first?.seed == seed else {
+                throw AugmentError(.output, "\(dir): already holds the outputs of another augmentation (\(samePipeline ? "seed \(first?.seed ?? 0)" : "another pipeline")); choose a new --out")
+            }
+            return true
+        }
+        do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw AugmentError(.write, "\(dir): cannot create the folder: \(error.localizedDescription)")
+        }
+        return false
+    }
+
+    /// Images, labels (in `format`, and JSON Lines), the canonical pipeline, then lineage.jsonl — last, so its
+    /// presence means the folder is complete.
+    static func write(_ outputs: [Augmenter.Output], _ pipeline: Pipeline, schema: LabelSchema, format: LabelFormat, to dir: String) throws {
+        for output in outputs {
+            let path = dir + "/" + output.path
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(output.bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
+        }
+        let set = LabelSet(schema: schema, items: outputs.map { Item(path: $0.path, width: $0.width, height: $0.height) },
+                           annotations: outputs.flatMap(\.annotations))
+        try format.writeAtomically(set, to: dir + "/labels" + (format == .coco ? ".json" : format.isFolder ? "-" + format.rawValue : "." + format.rawValue))
+        if format != .jsonl { try LabelFormat.jsonl.write(set, to: dir + "/labels.jsonl") }
+        try Data(pipeline.yaml().utf8).write(to: URL(fileURLWithPath: dir + "/pipeline.yaml"), options: .atomic)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var lines = Data()
+        for output in outputs {
+            lines += try encoder.encode(output.lineage)
+            lines += Data("\n".utf8)
+        }
+        try lines.write(to: URL(fileURLWithPath: dir + "/lineage.jsonl"), options: .atomic)
+    }
+
+    /// What a replay found.
+    public struct Replayed: Codable, Sendable {
+        public var output: String
+        public var bytes: Int
+        public var source: String
+        public var itemSeed: UInt64
+    }
+
+    /// Makes one output again from its lineage (the nearest `lineage.jsonl` above it) and checks it is identical.
+    /// The source comes from `repository` by content hash (labels at `revision`), else from `labels`.
+    public static func replay(_ output: String, repository: Repository?, revision: String, labels: AugmentRequest.Source?, tool: String) throws -> Replayed {
+        var dir = (output as NSString).deletingLastPathComponent
+        while !FileManager.default.fileExists(atPath: dir + "/lineage.jsonl") {
+            let parent = (dir as NSString).deletingLastPathComponent
+            if parent == dir || dir.isEmpty { throw AugmentError(.notFound, "\(output): no lineage.jsonl above it") }
+            dir = parent
+        }
+        let relative = String(output.dropFirst(dir.count + (dir.hasSuffix("/") ? 0 : 1)))
+        let text = try InputFile.text(dir + "/lineage.jsonl")
+        let records = try text.split(separator: "\n").map { try JSONDecoder().decode(Lineage.self, from: Data($0.utf8)) }
+        guard let lineage = records.first(where: { $0.output == relative }) else { throw AugmentError(.notFound, "\(output): not in \(dir)/lineage.jsonl") }
+        let pipeline = try Pipeline(contentsOf: dir + "/pipeline.yaml")
+        let augmenter = Augmenter(pipeline: pipeline, seed: lineage.seed, copies: 1)
+        var source: AugmentSource?
+        if let hex = lineage.sourceHash, let hash = ContentHash(hex: hex), let repo = repository {
+            let annotations = try repo.labels(at: revision).annotations.filter { $0.item == lineage.source }
+            source = AugmentSource(path: lineage.source, contentHash: hex, bytes: Array(try repo.data(of: hash)), annotations: annotations)
+        } else if case .labels(let path, let format, let root) = labels {
+            source = try AugmentSources.load(labels: path, format: format, imagesRoot: root, paths: []).sources.first { $0.path == lineage.source }
+        }
+        guard let source else {
+            throw AugmentError(.notFound, "\(output): its source \(lineage.source) is not in this repository; pass --labels/--format")
+        }
+        let bytes = try augmenter.replay(lineage, source: source)
+        let existing = FileManager.default.contents(atPath: output).map(Array.init) ?? []
+        guard bytes == existing else {
+            let maker = lineage.tool.map { $0 == tool ? "" : "; it was made by \($0), this is \(tool)" } ?? ""
+            throw AugmentError(.replay, "\(output): replay gives different bytes (\(bytes.count) vs \(existing.count))\(maker)")
+        }
+        return Replayed(output: output, bytes: bytes.count, source: lineage.source, itemSeed: lineage.itemSeed)
+    }
+}
