@@ -55,22 +55,8 @@ extension ConsensusMethod: ExpressibleByArgument {}
 /// Optional `--fail-on` gates, parsed.
 func gates(_ text: String?) throws -> Gates? { try text.map { text throws(QualityError) in try Gates(text) } }
 
-/// A plain text table: columns padded to their widest cell, numbers right-aligned.
-package struct Table {
-    package var text: String
-
-    package init(_ header: [String], _ rows: [[String]]) {
-        let all = [header] + rows
-        let widths = header.indices.map { c in all.map { $0[c].count }.max() ?? 0 }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { c, cell in
-                let pad = String(repeating: " ", count: widths[c] - cell.count)
-                return Double(cell) != nil ? pad + cell : cell + pad
-            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
-        }
-        text = ([line(header)] + rows.map(line)).joined(separator: "\n")
-    }
-}
+/// A plain text table (CurateQuality's `TextTable`).
+package typealias Table = TextTable
 
 package func jsonText(_ object: [String: Any]) throws -> String {
     String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
