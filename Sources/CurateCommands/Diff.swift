@@ -49,24 +49,12 @@ extension Curate {
 
         func run() async throws {
             try await reportingErrors {
-                let gates = try failOn.map { text throws(QualityError) in try Gates(text) }
+                let gates = try gates(failOn)
                 let repo = try repository.open()
                 let diff = try repo.diff(from: from, to: to, labelDetails: !stat || html != nil || gates != nil)
-                if let gates {
-                    let before = Double(max(diff.before.files, 1)), labeled = Double(max(diff.before.labeledItems, 1))
-                    let lost = Double(max(0, diff.before.labeledItems - diff.after.labeledItems))
-                    let metrics: [String: Double] = [
-                        // A first labeling shifts nothing: with no labels before, tvd is 0.
-                        "tvd": diff.before.classCounts.isEmpty ? 0 : diff.shift.totalVariation, "p": diff.shift.pValue,
-                        "removed": Double(diff.removed.count), "removed%": Double(diff.removed.count) / before,
-                        "added": Double(diff.added.count), "added%": Double(diff.added.count) / before,
-                        "unlabeled": lost, "unlabeled%": lost / labeled,
-                    ]
-                    let failed = try gates.failures(metrics)
-                    if !failed.isEmpty {
-                        if !json { for line in DiffText.lines(diff, stat: true) { Console.out(line) } }
-                        throw CommandFailure(message: "gate failed: " + failed.joined(separator: "; "), kind: .invalidData)
-                    }
+                do { try checkGates(gates, diff.metrics) } catch let failure as GateFailure {
+                    if !json { for line in DiffText.lines(diff, stat: true) { Console.out(line) } }
+                    throw failure
                 }
                 if let html {
                     let page = try DiffPage.render(diff, repository: repo)

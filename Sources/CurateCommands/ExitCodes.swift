@@ -69,7 +69,13 @@ package enum Console {
     }
 }
 
-/// Runs a command body, printing any error as one line on stderr and exiting with its mapped code.
+/// Whether a verb runs inside another (a workflow step): its errors then go to the caller, typed, not to stderr.
+package enum InProcess {
+    @TaskLocal package static var active = false
+}
+
+/// Runs a command body, printing any error as one line on stderr and exiting with its mapped code (or, for a
+/// verb a workflow runs in process, handing the error to the workflow as it is).
 package func reportingErrors(_ body: () async throws -> Void) async throws {
     do {
         try await body()
@@ -78,6 +84,7 @@ package func reportingErrors(_ body: () async throws -> Void) async throws {
     } catch let usage as ValidationError {
         throw usage   // ArgumentParser prints it with the usage line and exits 64
     } catch {
+        if InProcess.active { throw error }
         Console.error("\(error)")
         throw ExitCode(ExitCodes.code(for: error))
     }

@@ -151,7 +151,7 @@ extension Curate.Route {
 
         func run() async throws {
             try await reportingErrors {
-                let gates = try failOn.map { text throws(QualityError) in try Gates(text) }
+                let gates = try gates(failOn)
                 let (repo, store) = try repository.openWithStore()
                 let outcome = try Routing.audit(repository: repo, store: store, target: targetAccuracy, dryRun: dryRun)
                 try checkGates(gates, outcome.metrics)

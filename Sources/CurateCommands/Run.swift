@@ -66,7 +66,7 @@ extension Curate {
                     throw CommandFailure(message: "--force \(name): no such step (steps: \(workflow.steps.map(\.name).joined(separator: ", ")))", kind: .usage)
                 }
                 let (repo, store) = try repository.openWithStore()
-                var options = WorkflowRunner.Options(curate: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path)
+                var options = WorkflowRunner.Options()
                 options.resume = resume
                 options.force = Set(force)
                 options.oracle = (oracle ?? ProcessInfo.processInfo.environment["CURATE_ORACLE"]).map { path in
@@ -74,8 +74,30 @@ extension Curate {
                 }
                 if let annotator { options.annotator = annotator }
                 if let o = options.oracle, !FileManager.default.fileExists(atPath: o) { throw CommandFailure(message: "\(o): cannot read (the oracle's labels)", kind: .notFound) }
-                let runner = WorkflowRunner(workflow: workflow, file: file, repository: repo, store: store, options: options) { Console.out($0) }
-                try runner.run()
+                let runner = WorkflowRunner(workflow: workflow, file: file, repository: repo, store: store, verbs: InProcessVerbs(), options: options) { Console.out($0) }
+                try await runner.run()
+            }
+        }
+    }
+}
+
+/// Runs workflow steps' verbs in this process: parsed by the same commands as on the command line, run with the
+/// repository root as the current folder, their errors handed back typed (a failed gate is a `GateFailure`).
+struct InProcessVerbs: VerbExecutor {
+    func run(verb: String, arguments: [String], root: String) async throws {
+        let fm = FileManager.default
+        let previous = fm.currentDirectoryPath
+        guard fm.changeCurrentDirectoryPath(root) else { throw CommandFailure(message: "\(root): cannot enter the repository folder", kind: .notFound) }
+        defer { _ = fm.changeCurrentDirectoryPath(previous) }
+        let command: any ParsableCommand
+        do { command = try Curate.parseAsRoot([verb] + arguments) } catch {
+            let text = Curate.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            throw CommandFailure(message: text, kind: .usage)
+        }
+        try await InProcess.$active.withValue(true) {
+            if var async = command as? any AsyncParsableCommand { try await async.run() } else {
+                var sync = command
+                try sync.run()
             }
         }
     }

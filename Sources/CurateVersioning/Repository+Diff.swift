@@ -314,3 +314,19 @@ extension Repository {
 }
 
 func boxArray(_ b: BoundingBox) -> [Double] { [b.x, b.y, b.width, b.height] }
+
+extension Diff {
+    /// The figures `diff --fail-on` gates test: class shift (`tvd`, `p`), files removed and added, labeled items
+    /// lost (`unlabeled`), each also as a share (`removed%` of the files before, `unlabeled%` of the labeled items).
+    public var metrics: [String: Double] {
+        let before = Double(max(self.before.files, 1)), labeled = Double(max(self.before.labeledItems, 1))
+        let lost = Double(max(0, self.before.labeledItems - after.labeledItems))
+        return [
+            // A first labeling shifts nothing: with no labels before, tvd is 0.
+            "tvd": self.before.classCounts.isEmpty ? 0 : shift.totalVariation, "p": shift.pValue,
+            "removed": Double(removed.count), "removed%": Double(removed.count) / before,
+            "added": Double(added.count), "added%": Double(added.count) / before,
+            "unlabeled": lost, "unlabeled%": lost / labeled,
+        ]
+    }
+}

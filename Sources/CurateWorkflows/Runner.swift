@@ -7,13 +7,20 @@ import Synchronization
 import Glibc
 #endif
 
-/// Runs a workflow in a repository: each step's verb as a `curate` process (or the user's command, without a
-/// shell), skipping steps whose inputs are unchanged, pausing on failed gates, recording every step so that
-/// `--resume` continues a paused or killed run.
+/// Runs a curate verb for a workflow step, in this process, with the repository root as the current folder.
+///
+/// The runner learns the outcome from the error type, never from text: a `GateFailure` pauses the run (its
+/// `--fail-on` gate failed); any other error fails the step.
+public protocol VerbExecutor: Sendable {
+    /// Runs `curate VERB ARGUMENTS…` in `root`; returns when it succeeded.
+    func run(verb: String, arguments: [String], root: String) async throws
+}
+
+/// Runs a workflow in a repository: each step's verb in this process through a `VerbExecutor` (the user's own
+/// commands as processes, without a shell), skipping steps whose inputs are unchanged, pausing on failed gates,
+/// recording every step so that `--resume` continues a paused or killed run.
 public struct WorkflowRunner {
     public struct Options: Sendable {
-        /// The `curate` executable the verbs run with.
-        public var curate: String
         public var resume = false
         /// Steps to run even if unchanged.
         public var force: Set<String> = []
@@ -25,7 +32,7 @@ public struct WorkflowRunner {
         public var interactive = isatty(0) == 1 && isatty(1) == 1
         /// Seconds between checks while a label step waits for others to finish a queue.
         public var pollSeconds = 2.0
-        public init(curate: String) { self.curate = curate }
+        public init() {}
     }
 
     public var workflow: Workflow
@@ -34,15 +41,18 @@ public struct WorkflowRunner {
     public var repository: Repository
     /// Where runs, steps and queues are recorded.
     public var store: any LabelingStore
+    /// Runs the verbs.
+    public var verbs: any VerbExecutor
     public var options: Options
     public var log: @Sendable (String) -> Void
 
-    public init(workflow: Workflow, file: String, repository: Repository, store: any LabelingStore, options: Options,
+    public init(workflow: Workflow, file: String, repository: Repository, store: any LabelingStore, verbs: any VerbExecutor, options: Options,
                 log: @escaping @Sendable (String) -> Void) {
         self.workflow = workflow
         self.file = file
         self.repository = repository
         self.store = store
+        self.verbs = verbs
         self.options = options
         self.log = log
     }
@@ -50,7 +60,7 @@ public struct WorkflowRunner {
     /// Runs (or resumes) the workflow; returns the run's id. Throws a ``WorkflowError``: `.gate` when a gate paused
     /// the run, `.waiting` when a queue is not done, `.failed` when a step failed.
     @discardableResult
-    public func run() throws -> Int {
+    public func run() async throws -> Int {
         let repo = repository
         let store = self.store
         let runs = try store.workflowRuns(workflow: workflow.name)
@@ -103,7 +113,7 @@ public struct WorkflowRunner {
             try store.recordWorkflowStep(record)
             log("\(label): \(describe(step))")
             do {
-                try execute(step) { pid in
+                try await execute(step) { pid in
                     record.pid = pid
                     record.process = ProcessIdentity.of(pid)
                     try? store.recordWorkflowStep(record)
@@ -205,10 +215,10 @@ public struct WorkflowRunner {
         log("stopped process \(pid) left running by the killed run")
     }
 
-    func execute(_ step: Workflow.Step, started: (Int32) -> Void) throws {
+    func execute(_ step: Workflow.Step, started: (Int32) -> Void) async throws {
         switch step.run {
         case "label":
-            try label(step, started: started)
+            try await label(step)
         case "shell":
             let command = try step.command.map { try workflow.substitute($0, step: step) }
             guard let program = command.first else { throw WorkflowError(.invalid, "step \(step.name): empty command") }
@@ -218,55 +228,47 @@ public struct WorkflowRunner {
             let (status, message) = try spawn(executable, Array(command.dropFirst()), started: started)
             if status != 0 { throw WorkflowError(.failed, "\(program) \(status)" + (message.isEmpty ? "" : ": \(message)")) }
         default:
-            var args = [step.run] + (try step.args.map { try workflow.substitute($0, step: step) })
+            var args = try step.args.map { try workflow.substitute($0, step: step) }
             if let gates = step.failOn { args += ["--fail-on", try workflow.substitute(gates, step: step)] }
-            let (status, message) = try spawn(options.curate, args, started: started)
-            if status == .exited(65) && step.failOn != nil, let gate = message.range(of: "gate failed:") {
-                throw WorkflowError(.gate, String(message[gate.lowerBound...]))
-            }
-            if status != 0 { throw WorkflowError(.failed, "curate \(step.run) \(status)" + (message.isEmpty ? "" : ": \(message)")) }
+            try await runVerb(step.run, args)
+        }
+    }
+
+    /// A verb through the executor: a failed gate pauses the run, any other failure fails the step.
+    func runVerb(_ verb: String, _ arguments: [String]) async throws {
+        fflush(nil)   // our own lines first
+        do {
+            try await verbs.run(verb: verb, arguments: arguments, root: repository.root)
+        } catch let gate as GateFailure {
+            throw WorkflowError(.gate, gate.message)
+        } catch let error as WorkflowError {
+            throw error
+        } catch {
+            throw WorkflowError(.failed, "curate \(verb): \(error)")
         }
     }
 
     /// Runs a process in the repository, its output passed through; returns how it ended and its last stderr line.
-    func spawn(_ executable: String, _ arguments: [String], inheritAll: Bool = false, started: (Int32) -> Void) throws -> (Termination, String) {
+    func spawn(_ executable: String, _ arguments: [String], started: (Int32) -> Void) throws -> (Termination, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: repository.root)
         let collected = Collected()
         let pipe = Pipe()
-        if !inheritAll { process.standardError = pipe }
+        process.standardError = pipe
         fflush(nil)   // our own lines first
         do { try process.run() } catch { throw WorkflowError(.failed, "cannot start \(executable): \(error.localizedDescription)") }
         started(process.processIdentifier)
-        // A session in the terminal: Process starts the child in its own process group, which the terminal would
-        // treat as background (its reads and mode changes stopped or refused). Hand it the terminal; take it back after.
-        let foreground = inheritAll && isatty(STDIN_FILENO) == 1
-        if foreground {
-            signal(SIGTTOU, SIG_IGN)
-            tcsetpgrp(STDIN_FILENO, process.processIdentifier)
-            kill(process.processIdentifier, SIGCONT)   // in case it touched the terminal before it was its own
-        }
-        defer {
-            if foreground {
-                tcsetpgrp(STDIN_FILENO, getpgrp())
-                signal(SIGTTOU, SIG_DFL)
-            }
-        }
         let done = DispatchSemaphore(value: 0)
-        if !inheritAll {
-            let handle = pipe.fileHandleForReading
-            DispatchQueue.global().async {
-                while true {
-                    let data = handle.availableData
-                    if data.isEmpty { break }
-                    StandardStreams.write(STDERR_FILENO, data)
-                    collected.append(data)
-                }
-                done.signal()
+        let handle = pipe.fileHandleForReading
+        DispatchQueue.global().async {
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                StandardStreams.write(STDERR_FILENO, data)
+                collected.append(data)
             }
-        } else {
             done.signal()
         }
         process.waitUntilExit()
@@ -278,7 +280,7 @@ public struct WorkflowRunner {
     }
 
     /// A label step: answered by the oracle, labeled here by a person, or awaited until others finish it.
-    func label(_ step: Workflow.Step, started: (Int32) -> Void) throws {
+    func label(_ step: Workflow.Step) async throws {
         let queue = try workflow.substitute(step.queue ?? "", step: step)
         let store = self.store
         func summary() throws -> QueueSummary { try store.queueSummary(queue) }
@@ -307,15 +309,16 @@ public struct WorkflowRunner {
         var s = try summary()
         if s.done >= s.items { log("  queue \(queue) is done (\(s.items) items)"); return }
         if options.interactive {
-            let (status, _) = try spawn(options.curate, ["label", "--queue", queue, "--annotator", options.annotator], inheritAll: true, started: started)
+            var ended = ""
+            do { try await runVerb("label", ["--queue", queue, "--annotator", options.annotator]) } catch let error as WorkflowError { ended = " (the session: \(error.message))" }
             s = try summary()
             if s.done >= s.items { return }
-            throw WorkflowError(.waiting, "queue \(queue) has \(s.done) of \(s.items) items done" + (status != 0 ? " (the session \(status))" : ""))
+            throw WorkflowError(.waiting, "queue \(queue) has \(s.done) of \(s.items) items done" + ended)
         }
         let deadline = Date().addingTimeInterval(step.timeout)
         log("  waiting for queue \(queue): \(s.done) of \(s.items) done (label it with curate label --queue \(queue) --annotator ID)")
         while Date() < deadline {
-            Thread.sleep(forTimeInterval: options.pollSeconds)
+            try await Task.sleep(for: .seconds(options.pollSeconds))
             s = try summary()
             if s.done >= s.items { return }
         }

@@ -258,4 +258,42 @@ import Testing
         #expect(out.contains("[9/9] commit: done") && out.contains("run 1 of active-learning finished"), "\(out)")
         #expect(try CLI.run(["log", "-n", "1"], in: scratch.path).stdout.contains("active-learning round: margin, budget 5"))
     }
+
+    /// A workflow's label step opens the session in this terminal, inside the `curate run` process: the person
+    /// labels, quits with items left, and the run pauses waiting (exit 79); answering the rest finishes it.
+    @Test func aWorkflowLabelStepRunsTheSessionInProcess() throws {
+        let scratch = ScratchDirectory()
+        let digits = try scratch.copyDigits(10)
+        let truth = Dictionary(uniqueKeysWithValues: digits.map { ($0.path, $0.label) })
+        scratch.write("labels.csv", "path,label\n" + digits.map { "\($0.path),\($0.label)\n" }.joined())
+        for args in [["init"], ["add", "images", "--labels", "labels.csv", "--format", "csv"], ["commit", "-m", "d", "--author", "t"],
+                     ["queue", "create", "q", "--paths", "images/0", "images/1", "images/2"]] {
+            let r = try CLI.run(args, in: scratch.path)
+            #expect(r.exitCode == 0, "\(args): \(r.stderr)")
+        }
+        scratch.write("flow.yaml", "name: flow\nsteps:\n  - {name: people, run: label, queue: q}\n  - {name: after, run: queue, args: [show, q]}\n")
+        scratch.write("run.sh", "#!/bin/sh\ncd '\(scratch.path)'\nUSER=ana '\(CLI.executable)' run flow.yaml 2> err.txt\necho \"exit $?\" > exit.txt\nsleep 120\n")
+        chmod(scratch.path + "/run.sh", 0o755)
+        defer { _ = try? tmux(["kill-server"]) }
+        _ = try tmux(["new-session", "-d", "-s", "L", "-x", "100", "-y", "30", scratch.path + "/run.sh"])
+        var s = try waitFor("the first item") { $0.first?.hasPrefix("curate label — queue q — ana — images/") == true }
+        let path = String(s[0].split(separator: " ").last!)
+        _ = try tmux(["send-keys", "-t", "L", truth[path]!])
+        s = try waitFor("the next item") { $0.first != s[0] && $0.first?.hasPrefix("curate label") == true }
+        _ = try tmux(["send-keys", "-t", "L", "q"])
+        for _ in 0..<300 where !FileManager.default.fileExists(atPath: scratch.path + "/exit.txt") { Thread.sleep(forTimeInterval: 0.1) }
+        #expect((try? String(contentsOfFile: scratch.path + "/exit.txt", encoding: .utf8)) == "exit 79\n")
+        let err = (try? String(contentsOfFile: scratch.path + "/err.txt", encoding: .utf8)) ?? ""
+        #expect(err.contains("paused at step people: queue q has 1 of 3 items done"), "\(err)")
+        // The rest answered by script (the first is the item ana's session still holds); the resumed run
+        // finishes and runs the next step.
+        for _ in 0..<2 {
+            let next = try CLI.run(["queue", "next", "q", "--annotator", "ana", "--json"], in: scratch.path)
+            let lease = try #require(try JSONSerialization.jsonObject(with: Data(next.stdout.utf8)) as? [String: String])
+            #expect(try CLI.run(["queue", "answer", "q", "--annotator", "ana", "--item", lease["item"]!, "--lease", lease["lease"]!,
+                                 "--label", truth[lease["item"]!]!], in: scratch.path).exitCode == 0)
+        }
+        let resumed = try CLI.run(["run", "flow.yaml", "--resume"], in: scratch.path)
+        #expect(resumed.exitCode == 0 && resumed.stdout.contains("3 of 3 items done"), "\(resumed)")
+    }
 }
