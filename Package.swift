@@ -4,17 +4,12 @@ import PackageDescription
 let package = Package(
     name: "Curate",
     platforms: [.macOS(.v14)],
+    // The tool, and the two libraries meant for use outside it: the label data model and formats, and
+    // augmentation with labels that follow the pixels. Every other module is Curate's own (`package` access).
     products: [
         .executable(name: "curate", targets: ["curate"]),
         .library(name: "CurateCore", targets: ["CurateCore"]),
-        .library(name: "CurateImaging", targets: ["CurateImaging"]),
-        .library(name: "CurateVersioning", targets: ["CurateVersioning"]),
-        .library(name: "CurateAugment", targets: ["CurateAugment"]),
-        .library(name: "CurateQuality", targets: ["CurateQuality"]),
-        .library(name: "CurateSelection", targets: ["CurateSelection"]),
-        .library(name: "CurateTerminal", targets: ["CurateTerminal"]),
-        .library(name: "CurateRouting", targets: ["CurateRouting"]),
-        .library(name: "CurateWorkflows", targets: ["CurateWorkflows"]),
+        .library(name: "CurateAugment", targets: ["CurateAugment", "CurateImaging"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -3,33 +3,33 @@ import CurateVersioning
 import Foundation
 
 /// What `curate augment` is asked to do.
-public struct AugmentRequest: Sendable {
+package struct AugmentRequest: Sendable {
     /// Where sources come from.
-    public enum Source: Sendable {
+    package enum Source: Sendable {
         /// The repository's images and labels at a revision.
         case repository(revision: String)
         /// A label file and the folder its item paths are relative to.
         case labels(path: String, format: LabelFormat, imagesRoot: String)
     }
 
-    public var pipeline: String
-    public var source: Source
-    public var out: String
-    public var copies = 1
-    public var seed: UInt64 = 0
+    package var pipeline: String
+    package var source: Source
+    package var out: String
+    package var copies = 1
+    package var seed: UInt64 = 0
     /// Only sources matching these globs or folders.
-    public var paths: [String] = []
-    public var outFormat: LabelFormat = .jsonl
+    package var paths: [String] = []
+    package var outFormat: LabelFormat = .jsonl
     /// Stop at the first source that cannot be read instead of skipping it.
-    public var strict = false
+    package var strict = false
     /// Add the outputs to the repository and commit them.
-    public var commit = false
+    package var commit = false
     /// The commit message (default: "augment N images (seed S)").
-    public var message: String?
+    package var message: String?
     /// The tool recorded in the lineage.
-    public var tool = "curate"
+    package var tool = "curate"
 
-    public init(pipeline: String, source: Source, out: String) {
+    package init(pipeline: String, source: Source, out: String) {
         self.pipeline = pipeline
         self.source = source
         self.out = out
@@ -37,26 +37,26 @@ public struct AugmentRequest: Sendable {
 }
 
 /// What an augmentation run did.
-public struct AugmentReport: Codable, Sendable {
-    public var sources: Int
-    public var outputs: Int
-    public var out: String
-    public var seed: UInt64
-    public var pipelineHash: String
+package struct AugmentReport: Codable, Sendable {
+    package var sources: Int
+    package var outputs: Int
+    package var out: String
+    package var seed: UInt64
+    package var pipelineHash: String
     /// The folder already held this very augmentation (a run killed before its commit): reused, nothing written.
-    public var reused = false
+    package var reused = false
     /// Sources that could not be read or decoded, with the reason (skipped).
-    public var skipped: [String] = []
+    package var skipped: [String] = []
     /// The commit that recorded the outputs, if any (nil also when they were committed already).
-    public var commit: String?
-    public var alreadyCommitted = false
+    package var commit: String?
+    package var alreadyCommitted = false
 }
 
 /// `curate augment` and `augment --replay` as library calls: the output folder's layout (images, labels, the
 /// canonical pipeline.yaml, lineage.jsonl written last), reuse after an interrupted run, commit, and replay.
-public enum Augmentation {
+package enum Augmentation {
     /// Runs the pipeline over the sources into `request.out` (new or empty), then commits when asked.
-    public static func run(_ request: AugmentRequest, repository: () throws -> Repository, author: String,
+    package static func run(_ request: AugmentRequest, repository: () throws -> Repository, author: String,
                            progress: @escaping @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> AugmentReport {
         let pipeline = try Pipeline(contentsOf: request.pipeline)
         let loaded: AugmentSources.Loaded
@@ -143,16 +143,16 @@ public enum Augmentation {
     }
 
     /// What a replay found.
-    public struct Replayed: Codable, Sendable {
-        public var output: String
-        public var bytes: Int
-        public var source: String
-        public var itemSeed: UInt64
+    package struct Replayed: Codable, Sendable {
+        package var output: String
+        package var bytes: Int
+        package var source: String
+        package var itemSeed: UInt64
     }
 
     /// Makes one output again from its lineage (the nearest `lineage.jsonl` above it) and checks it is identical.
     /// The source comes from `repository` by content hash (labels at `revision`), else from `labels`.
-    public static func replay(_ output: String, repository: Repository?, revision: String, labels: AugmentRequest.Source?, tool: String) throws -> Replayed {
+    package static func replay(_ output: String, repository: Repository?, revision: String, labels: AugmentRequest.Source?, tool: String) throws -> Replayed {
         var dir = (output as NSString).deletingLastPathComponent
         while !FileManager.default.fileExists(atPath: dir + "/lineage.jsonl") {
             let parent = (dir as NSString).deletingLastPathComponent

@@ -4,16 +4,16 @@ import CurateVersioning
 import Foundation
 
 /// Where `curate augment` reads its images and labels from.
-public enum AugmentSources {
+package enum AugmentSources {
     /// What loading found: the sources, one line per source that could not be read, and the label schema.
-    public struct Loaded: Sendable {
-        public var sources: [AugmentSource]
-        public var failures: [String]
-        public var schema: LabelSchema
+    package struct Loaded: Sendable {
+        package var sources: [AugmentSource]
+        package var failures: [String]
+        package var schema: LabelSchema
     }
 
     /// Every image file of a revision (files with an image size) whose path matches `paths`, with its labels.
-    public static func load(repository: Repository, revision: String, paths: [String]) throws(VersioningError) -> Loaded {
+    package static func load(repository: Repository, revision: String, paths: [String]) throws(VersioningError) -> Loaded {
         let set = try repository.labels(at: revision)
         let grouped = set.annotationsByItem()
         var loaded = Loaded(sources: [], failures: [], schema: set.schema)
@@ -29,7 +29,7 @@ public enum AugmentSources {
     }
 
     /// The image items of a label file (paths relative to `imagesRoot`) matching `paths`, with their labels.
-    public static func load(labels path: String, format: LabelFormat, imagesRoot: String, paths: [String]) throws(LabelError) -> Loaded {
+    package static func load(labels path: String, format: LabelFormat, imagesRoot: String, paths: [String]) throws(LabelError) -> Loaded {
         let set = try format.read(from: path, options: LabelReadOptions(imagesRoot: imagesRoot, imageSize: { file in
             (try? ImageDecoder().info(fileAt: file))?.displaySize
         })).labelSet

@@ -2,10 +2,10 @@ import ArgumentParser
 import Foundation
 
 /// The `curate` command: a data-prep and labeling toolkit.
-public struct Curate: AsyncParsableCommand {
-    public static let version = "0.1.0"
+package struct Curate: AsyncParsableCommand {
+    package static let version = "0.1.0"
 
-    public static let configuration = CommandConfiguration(
+    package static let configuration = CommandConfiguration(
         commandName: "curate",
         abstract: "Version, augment, validate, select and label training data.",
         discussion: """
@@ -28,10 +28,10 @@ public struct Curate: AsyncParsableCommand {
             Inspect.self, Labels.self,
         ])
 
-    public init() {}
+    package init() {}
 
     /// Runs the command line, then exits 1 if the command succeeded but its output could not be written.
-    public static func run() async {
+    package static func run() async {
         if let word = CommandLine.arguments.dropFirst().first, let message = unknownCommand(word) {
             Console.error(message)
             Glibc.exit(ExitCodes.usage)

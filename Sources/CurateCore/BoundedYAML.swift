@@ -7,18 +7,18 @@ import Yams
 /// ```swift
 /// let root = try BoundedYAML.compose(text)   // Node?, at most 10,000 nodes, 64 levels
 /// ```
-public enum BoundedYAML {
+package enum BoundedYAML {
     /// Why a document was refused (not valid YAML, or over a bound); one line.
-    public struct Failure: Error, Sendable, CustomStringConvertible {
-        public var description: String
+    package struct Failure: Error, Sendable, CustomStringConvertible {
+        package var description: String
     }
 
     /// The largest document read, in bytes.
-    public static let maxBytes = 1 << 20
+    package static let maxBytes = 1 << 20
 
     /// Composes `yaml` and checks its size as used (aliases expanded).
     /// - Throws: ``Failure``.
-    public static func compose(_ yaml: String, maxNodes: Int = 10_000, maxDepth: Int = 64) throws(Failure) -> Node? {
+    package static func compose(_ yaml: String, maxNodes: Int = 10_000, maxDepth: Int = 64) throws(Failure) -> Node? {
         guard yaml.utf8.count <= maxBytes else { throw Failure(description: "is \(yaml.utf8.count) bytes, over the limit of \(maxBytes) for a YAML file") }
         let root: Node?
         do { root = try Yams.compose(yaml: yaml) } catch { throw Failure(description: "not valid YAML: \(error)") }

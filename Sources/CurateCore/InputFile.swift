@@ -9,19 +9,19 @@ import Glibc
 /// ```swift
 /// let data = try InputFile.read("labels.coco.json")
 /// ```
-public enum InputFile {
+package enum InputFile {
     /// The default cap: 4 GiB.
-    public static let defaultLimit = 1 << 32
+    package static let defaultLimit = 1 << 32
 
     /// Why a file could not be read; `description` is the one-line reason (without the path).
-    public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
         case notFound
         case folder
         case notRegular
         case tooLarge(size: Int, limit: Int)
         case unreadable(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .notFound: return "no such file"
             case .folder: return "is a folder, expected a file"
@@ -34,7 +34,7 @@ public enum InputFile {
 
     /// The whole file.
     /// - Throws: ``Failure``.
-    public static func read(_ path: String, limit: Int = defaultLimit) throws(Failure) -> Data {
+    package static func read(_ path: String, limit: Int = defaultLimit) throws(Failure) -> Data {
         // O_NONBLOCK: opening a FIFO must not wait for a writer before fstat can refuse it.
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {

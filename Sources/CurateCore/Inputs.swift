@@ -1,16 +1,16 @@
 import Foundation
 
 /// An input error: a file a user named that is missing, unreadable or malformed.
-public struct InputError: CurateError, Equatable {
-    public var kind: FailureKind
-    public var message: String
-    public init(_ message: String, kind: FailureKind = .invalidData) { self.message = message; self.kind = kind }
-    public var description: String { message }
+package struct InputError: CurateError, Equatable {
+    package var kind: FailureKind
+    package var message: String
+    package init(_ message: String, kind: FailureKind = .invalidData) { self.message = message; self.kind = kind }
+    package var description: String { message }
 }
 
 extension InputFile {
     /// A text file a user named, read as `read` does; the error names the file and has the failure's kind.
-    public static func text(_ path: String, limit: Int = defaultLimit) throws(InputError) -> String {
+    package static func text(_ path: String, limit: Int = defaultLimit) throws(InputError) -> String {
         do { return String(decoding: try read(path, limit: limit), as: UTF8.self) } catch {
             throw InputError("\(path): \(error)", kind: error.kind)
         }
@@ -19,31 +19,31 @@ extension InputFile {
 
 extension LabelReadOptions {
     /// The folder a label file's item paths are relative to when none is given: the file's own folder, or `.`.
-    public static func defaultRoot(forLabelFile path: String) -> String {
+    package static func defaultRoot(forLabelFile path: String) -> String {
         let folder = (path as NSString).deletingLastPathComponent
         return folder.isEmpty ? "." : folder
     }
 }
 
 /// The bytes of one image item (nil with the reason when it cannot be read).
-public struct ImageBytes: Sendable {
-    public var path: String
-    public var data: Data?
-    public var problem: String?
-    public init(path: String, data: Data?, problem: String? = nil) { self.path = path; self.data = data; self.problem = problem }
+package struct ImageBytes: Sendable {
+    package var path: String
+    package var data: Data?
+    package var problem: String?
+    package init(path: String, data: Data?, problem: String? = nil) { self.path = path; self.data = data; self.problem = problem }
 }
 
 /// What a verb works on: labels, the records a lenient read set aside, and the image bytes of the items — from a
 /// label file and its folder, or from a repository at a revision. Commands build it; library entry points read it.
-public struct DatasetInput: Sendable {
-    public var labels: LabelSet
+package struct DatasetInput: Sendable {
+    package var labels: LabelSet
     /// Invalid records a lenient read skipped (validate lists them).
-    public var skipped: [LabelIssue]
+    package var skipped: [LabelIssue]
     /// What it is, for reports: "labels.csv" or "repository at HEAD".
-    public var name: String
+    package var name: String
     let readImages: @Sendable (LabelSet) throws -> [ImageBytes]
 
-    public init(labels: LabelSet, skipped: [LabelIssue] = [], name: String, images: @escaping @Sendable (LabelSet) throws -> [ImageBytes]) {
+    package init(labels: LabelSet, skipped: [LabelIssue] = [], name: String, images: @escaping @Sendable (LabelSet) throws -> [ImageBytes]) {
         self.labels = labels
         self.skipped = skipped
         self.name = name
@@ -51,11 +51,11 @@ public struct DatasetInput: Sendable {
     }
 
     /// Every image item's bytes, in item order.
-    public func images() throws -> [ImageBytes] { try readImages(labels) }
+    package func images() throws -> [ImageBytes] { try readImages(labels) }
 
     /// The items' files under `root` (a label file's images folder); items whose file is missing are listed
     /// with the reason.
-    public static func files(under root: String) -> @Sendable (LabelSet) throws -> [ImageBytes] {
+    package static func files(under root: String) -> @Sendable (LabelSet) throws -> [ImageBytes] {
         { set in
             set.items.map { item in
                 let path = root + "/" + item.path
@@ -67,9 +67,9 @@ public struct DatasetInput: Sendable {
 }
 
 /// A batch file: JSON Lines, `{"item": PATH, …}` per line, as `curate select --out` writes it.
-public enum BatchFile {
+package enum BatchFile {
     /// Each item with its whole record.
-    public static func read(_ path: String) throws -> [(item: String, object: [String: Any])] {
+    package static func read(_ path: String) throws -> [(item: String, object: [String: Any])] {
         let text = try InputFile.text(path)
         var result: [(item: String, object: [String: Any])] = []
         for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -84,7 +84,7 @@ public enum BatchFile {
 
 extension Encodable {
     /// Compact JSON with sorted keys and unescaped slashes: how commands print reports with `--json`.
-    public func compactJSON() throws -> String {
+    package func compactJSON() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601

@@ -2,26 +2,26 @@ import CurateCore
 import Foundation
 
 /// What `curate inspect` reports for one file: its header, and how decoding went.
-public struct ImageInspection: Codable, Sendable {
-    public var path: String
-    public var ok: Bool
-    public var format: String?
-    public var width: Int?
-    public var height: Int?
-    public var displayWidth: Int?
-    public var displayHeight: Int?
-    public var colorType: String?
-    public var bitDepth: Int?
-    public var interlaced: Bool?
-    public var subsampling: String?
-    public var orientation: Int?
-    public var decodedWidth: Int?
-    public var decodedHeight: Int?
-    public var channels: Int?
-    public var decodeMilliseconds: Double?
-    public var error: String?
+package struct ImageInspection: Codable, Sendable {
+    package var path: String
+    package var ok: Bool
+    package var format: String?
+    package var width: Int?
+    package var height: Int?
+    package var displayWidth: Int?
+    package var displayHeight: Int?
+    package var colorType: String?
+    package var bitDepth: Int?
+    package var interlaced: Bool?
+    package var subsampling: String?
+    package var orientation: Int?
+    package var decodedWidth: Int?
+    package var decodedHeight: Int?
+    package var channels: Int?
+    package var decodeMilliseconds: Double?
+    package var error: String?
     /// The kind of the failure, when the file did not decode.
-    public var failure: FailureKind?
+    package var failure: FailureKind?
 
     enum CodingKeys: String, CodingKey {
         case path, ok, format, width, height, displayWidth, displayHeight, colorType, bitDepth, interlaced, subsampling, orientation,
@@ -30,7 +30,7 @@ public struct ImageInspection: Codable, Sendable {
 
     /// Reads each file's header and decodes it fully, so a corrupt or truncated image is reported; the others are
     /// still inspected.
-    public static func inspect(_ paths: [String], decoder: ImageDecoder) -> [ImageInspection] {
+    package static func inspect(_ paths: [String], decoder: ImageDecoder) -> [ImageInspection] {
         paths.map { path in
             var report = ImageInspection(path: path, ok: false)
             do {
@@ -63,7 +63,7 @@ public struct ImageInspection: Codable, Sendable {
     }
 
     /// Folders are replaced by the .png/.jpg/.jpeg files below them, sorted; files stay as given.
-    public static func expand(_ paths: [String]) -> [String] {
+    package static func expand(_ paths: [String]) -> [String] {
         paths.flatMap { path -> [String] in
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return [path] }
@@ -76,7 +76,7 @@ public struct ImageInspection: Codable, Sendable {
     }
 
     /// One line for a person: "PATH: JPEG 640x480 RGB 8-bit 4:2:0, decoded 640x480x3 in 1.20 ms".
-    public var description: String {
+    package var description: String {
         guard ok, let format, let width, let height, let colorType, let bitDepth else { return "\(path): \(error ?? "not inspected")" }
         var text = "\(path): \(format.uppercased()) \(width)x\(height) \(colorType) \(bitDepth)-bit"
         if let s = subsampling, format == "jpeg" { text += " \(s)" }

@@ -4,9 +4,9 @@ import CurateVersioning
 import Foundation
 
 /// What `curate queue create` is asked for.
-public struct QueueCreateRequest: Sendable {
+package struct QueueCreateRequest: Sendable {
     /// Where the items come from.
-    public enum Items: Sendable {
+    package enum Items: Sendable {
         /// A batch file from `curate select` (its suggestions kept).
         case batch(String)
         /// The items carrying a repository item tag.
@@ -17,66 +17,66 @@ public struct QueueCreateRequest: Sendable {
         case empty
     }
 
-    public var spec: QueueSpec
-    public var items: Items
+    package var spec: QueueSpec
+    package var items: Items
     /// Gold answers: a CSV `path,label` (items not queued otherwise are added).
-    public var gold: String?
+    package var gold: String?
     /// A text file shown on demand in the session.
-    public var instructions: String?
+    package var instructions: String?
     /// Succeed without changes when the queue exists.
-    public var existOk = false
+    package var existOk = false
 
-    public init(spec: QueueSpec, items: Items) {
+    package init(spec: QueueSpec, items: Items) {
         self.spec = spec
         self.items = items
     }
 }
 
 /// What `queue create` did.
-public struct QueueCreated: Sendable {
+package struct QueueCreated: Sendable {
     /// The queue existed already (with `existOk`): nothing changed.
-    public var existed: QueueSummary?
-    public var items = 0
-    public var gold = 0
+    package var existed: QueueSummary?
+    package var items = 0
+    package var gold = 0
 }
 
 /// `curate queue show`: a queue's progress and each annotator's work.
-public struct QueueReport: Codable, Sendable {
-    public struct Annotator: Codable, Sendable {
-        public var annotator: String
-        public var answers = 0, skips = 0, flags = 0, goldAnswered = 0, goldCorrect = 0
+package struct QueueReport: Codable, Sendable {
+    package struct Annotator: Codable, Sendable {
+        package var annotator: String
+        package var answers = 0, skips = 0, flags = 0, goldAnswered = 0, goldCorrect = 0
     }
-    public struct FlagNote: Codable, Sendable { public var item: String, annotator: String, note: String }
+    package struct FlagNote: Codable, Sendable { package var item: String, annotator: String, note: String }
 
-    public var queue: String, task: String, state: String, overlap: Int, goldRate: Double, leaseMinutes: Double
-    public var items: Int, gold: Int, done: Int, answers: Int, leased: Int
-    public var workedBy: [String]?, blocked: [String]
-    public var annotators: [Annotator]
-    public var flags: [FlagNote]
+    package var queue: String, task: String, state: String, overlap: Int, goldRate: Double, leaseMinutes: Double
+    package var items: Int, gold: Int, done: Int, answers: Int, leased: Int
+    package var workedBy: [String]?, blocked: [String]
+    package var annotators: [Annotator]
+    package var flags: [FlagNote]
 }
 
 /// `curate queue export`: the answers as labels, and the decisions that are not labels.
-public struct QueueExport: Sendable {
-    public struct Decision: Codable, Sendable {
-        public var item: String
-        public var annotator: String
+package struct QueueExport: Sendable {
+    package struct Decision: Codable, Sendable {
+        package var item: String
+        package var annotator: String
         /// reject, skip, flag or unreadable.
-        public var decision: String
-        public var note: String?
+        package var decision: String
+        package var note: String?
         /// Unix seconds.
-        public var created: Double
+        package var created: Double
     }
-    public var labels: LabelSet
+    package var labels: LabelSet
     /// Items that got a label.
-    public var items: Int
-    public var decisions: [Decision]
+    package var items: Int
+    package var decisions: [Decision]
     /// accepted / rejected / skipped / flagged / unreadable → how many.
-    public var counts: [String: Int]
+    package var counts: [String: Int]
 }
 
 /// The queue verbs as library calls over a repository (what is tracked, the schema) and its labeling store.
-public enum Queues {
-    public static func create(_ request: QueueCreateRequest, repository repo: Repository, store: any LabelingStore) throws -> QueueCreated {
+package enum Queues {
+    package static func create(_ request: QueueCreateRequest, repository repo: Repository, store: any LabelingStore) throws -> QueueCreated {
         let name = request.spec.name
         if request.existOk, try store.queueNames().contains(name) { return QueueCreated(existed: try store.queueSummary(name)) }
         let files = try repo.files(at: "HEAD")
@@ -121,7 +121,7 @@ public enum Queues {
         return QueueCreated(existed: nil, items: items.count - gold, gold: gold)
     }
 
-    public static func report(_ name: String, store: any LabelingStore) throws -> QueueReport {
+    package static func report(_ name: String, store: any LabelingStore) throws -> QueueReport {
         let q = try store.queueSummary(name)
         let gold = Dictionary(try store.queueItems(name).compactMap { item in item.gold.map { (item.path, Answers.object($0)["class"] as? String) } },
                               uniquingKeysWith: { a, _ in a })
@@ -150,7 +150,7 @@ public enum Queues {
 
     /// Classes, class sets and boxes become labels with source `annotator:ID`; an accepted suggestion becomes the
     /// suggested labels, by the annotator who accepted it; rejections, skips and flags are decisions.
-    public static func export(_ name: String, schema: LabelSchema, store: any LabelingStore) throws -> QueueExport {
+    package static func export(_ name: String, schema: LabelSchema, store: any LabelingStore) throws -> QueueExport {
         let suggestions = Dictionary(try store.queueItems(name).map { ($0.path, $0.suggestion) }, uniquingKeysWith: { a, _ in a })
         var result = QueueExport(labels: LabelSet(schema: schema), items: 0, decisions: [], counts: [:])
         var items = Set<String>()
@@ -192,7 +192,7 @@ public enum Queues {
     }
 
     /// Stores a script's answer (`classes`: one for classify, any for multilabel) under its lease.
-    public static func answer(_ name: String, item: String, annotator: String, classes: [String], seconds: Double, lease: String,
+    package static func answer(_ name: String, item: String, annotator: String, classes: [String], seconds: Double, lease: String,
                               schema: LabelSchema, store: any LabelingStore) throws {
         let spec = try store.queueSummary(name).spec
         for c in classes where schema.id(named: c) == nil { throw InputError("\(c): not a class of the schema") }

@@ -6,10 +6,10 @@ import CurateVersioning
 import Foundation
 
 /// `curate label` as a library call: a full-screen session in this terminal on a queue of the repository's items.
-public enum LabelingSession {
+package enum LabelingSession {
     /// Runs the session until the annotator quits (q, Ctrl-C) or the queue has nothing left for them; returns how
     /// many answers this session stored. Every answer is stored before the next item appears.
-    public static func run(queue: String, annotator: String, repository repo: Repository, store: any LabelingStore) throws -> Int {
+    package static func run(queue: String, annotator: String, repository repo: Repository, store: any LabelingStore) throws -> Int {
         let summary = try store.queueSummary(queue)
         guard !summary.closed else { throw StoreError(.usage, "queue \(queue) is closed") }
         try QueueRules.checkAnnotator(annotator)

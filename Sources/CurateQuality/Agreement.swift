@@ -4,25 +4,25 @@
 /// let ratings = Ratings(values: [[0, 1, nil], [0, 1, 1], [0, 0, 1]])
 /// ratings.krippendorffAlpha(.nominal)   // agreement beyond chance, missing values allowed
 /// ```
-public struct Ratings: Sendable, Equatable {
-    public var values: [[Double?]]
+package struct Ratings: Sendable, Equatable {
+    package var values: [[Double?]]
 
-    public init(values: [[Double?]]) {
+    package init(values: [[Double?]]) {
         let items = values.map(\.count).max() ?? 0
         self.values = values.map { $0 + [Double?](repeating: nil, count: items - $0.count) }
     }
 
-    public init(categories: [[Int?]]) {
+    package init(categories: [[Int?]]) {
         self.init(values: categories.map { $0.map { $0.map(Double.init) } })
     }
 
-    public var raters: Int { values.count }
-    public var items: Int { values.first?.count ?? 0 }
+    package var raters: Int { values.count }
+    package var items: Int { values.first?.count ?? 0 }
 
     /// The answers given for item i.
     func unit(_ i: Int) -> [Double] { values.compactMap { $0[i] } }
 
-    public enum Level: String, Sendable, CaseIterable {
+    package enum Level: String, Sendable, CaseIterable {
         /// Categories: any two different answers disagree equally.
         case nominal
         /// Numbers: disagreement is the squared difference.
@@ -32,7 +32,7 @@ public struct Ratings: Sendable, Equatable {
     /// Krippendorff's alpha: 1 − observed / expected disagreement, from the coincidence matrix of all pairable
     /// values (items with fewer than two answers do not count). 1 is perfect agreement, 0 chance; nil when there
     /// is no disagreement to expect (a single value throughout).
-    public func krippendorffAlpha(_ level: Level = .nominal) -> Double? {
+    package func krippendorffAlpha(_ level: Level = .nominal) -> Double? {
         var index: [Double: Int] = [:], distinct: [Double] = []
         for row in values { for v in row.compactMap({ $0 }) where index[v] == nil { index[v] = distinct.count; distinct.append(v) } }
         let v = distinct.count
@@ -76,7 +76,7 @@ public struct Ratings: Sendable, Equatable {
     }
 
     /// Cohen's kappa between raters a and b over the items both answered; nil when chance agreement is 1.
-    public func cohenKappa(_ a: Int, _ b: Int) -> Double? {
+    package func cohenKappa(_ a: Int, _ b: Int) -> Double? {
         var pairs: [(Double, Double)] = []
         for i in 0..<items { if let x = values[a][i], let y = values[b][i] { pairs.append((x, y)) } }
         guard !pairs.isEmpty else { return nil }
@@ -91,7 +91,7 @@ public struct Ratings: Sendable, Equatable {
 
     /// Fleiss' kappa over the items answered by every rater (it needs the same number of answers per item);
     /// nil when fewer than two raters or no such item.
-    public func fleissKappa() -> Double? {
+    package func fleissKappa() -> Double? {
         let complete = (0..<items).filter { i in values.allSatisfy { $0[i] != nil } }
         let m = Double(raters)
         guard raters >= 2, !complete.isEmpty else { return nil }
@@ -111,7 +111,7 @@ public struct Ratings: Sendable, Equatable {
     }
 
     /// The share of agreeing pairs among all pairs of answers to the same item (items with two or more answers).
-    public func percentAgreement() -> Double? {
+    package func percentAgreement() -> Double? {
         var agreeing = 0.0, pairs = 0.0
         for i in 0..<items {
             let unit = self.unit(i)
@@ -122,7 +122,7 @@ public struct Ratings: Sendable, Equatable {
     }
 
     /// Per category: Krippendorff's alpha of "is it this category?" (each answer turned into yes/no).
-    public func alphaPerCategory() -> [Double: Double?] {
+    package func alphaPerCategory() -> [Double: Double?] {
         let categories = Set(values.joined().compactMap { $0 })
         var result: [Double: Double?] = [:]
         for c in categories {

@@ -2,61 +2,61 @@ import Foundation
 
 /// Per-annotator quality from a crowd and its consensus: accuracy on gold, agreement with the consensus beyond
 /// chance, the Dawid-Skene confusion matrix, answer entropy and speed — and a verdict with its evidence.
-public struct AnnotatorReport: Sendable {
-    public enum Verdict: String, Sendable {
+package struct AnnotatorReport: Sendable {
+    package enum Verdict: String, Sendable {
         case trusted
         case review
         case likelySpam = "likely spam"
     }
 
-    public struct Annotator: Sendable {
-        public var worker: Int
-        public var answers: Int
+    package struct Annotator: Sendable {
+        package var worker: Int
+        package var answers: Int
         /// Share of answers equal to the consensus label.
-        public var agreement: Double
+        package var agreement: Double
         /// Cohen's kappa between the annotator's answers and the consensus on the same tasks (0 is chance).
-        public var kappa: Double
+        package var kappa: Double
         /// Accuracy on gold tasks, when the annotator answered any.
-        public var goldAccuracy: Double?
-        public var goldAnswers: Int
+        package var goldAccuracy: Double?
+        package var goldAnswers: Int
         /// Entropy of the annotator's answers ÷ log(classes): 0 for one constant answer, 1 for uniform.
-        public var entropy: Double
+        package var entropy: Double
         /// The share of the annotator's most frequent answer.
-        public var topAnswerShare: Double
+        package var topAnswerShare: Double
         /// Median seconds per answer, when times were recorded.
-        public var medianSeconds: Double?
+        package var medianSeconds: Double?
         /// Dawid-Skene P(answer | true class), row-major classes × classes.
-        public var confusion: [Double]
-        public var verdict: Verdict
+        package var confusion: [Double]
+        package var verdict: Verdict
         /// Why: one short phrase per finding.
-        public var evidence: [String]
+        package var evidence: [String]
     }
 
     /// The thresholds the verdicts use (documented in `curate annotators --help`).
-    public struct Rules: Sendable {
+    package struct Rules: Sendable {
         /// Kappa with the consensus below this is chance-level: likely spam.
-        public var chanceKappa = 0.2
+        package var chanceKappa = 0.2
         /// Kappa below this (but above chance) asks for review.
-        public var reviewKappa = 0.6
+        package var reviewKappa = 0.6
         /// Gold accuracy below this asks for review.
-        public var reviewGoldAccuracy = 0.7
+        package var reviewGoldAccuracy = 0.7
         /// A confusion cell P(answer b | true a) at least this, for a ≠ b, is a systematic confusion.
-        public var confusion = 0.3
+        package var confusion = 0.3
         /// A median time below this fraction of the team's median is impossible speed: likely spam.
-        public var impossibleSpeed = 0.25
+        package var impossibleSpeed = 0.25
         /// Annotators with fewer answers are reported but get no verdict beyond review.
-        public var minimumAnswers = 10
-        public init() {}
+        package var minimumAnswers = 10
+        package init() {}
     }
 
-    public var classes: Int
-    public var annotators: [Annotator]
-    public var teamMedianSeconds: Double?
+    package var classes: Int
+    package var annotators: [Annotator]
+    package var teamMedianSeconds: Double?
 
     /// - Parameters:
     ///   - seconds: seconds spent per response, parallel to `crowd.responses` (nil entries when unknown).
     ///   - consensus: usually `crowd.dawidSkene()`; its confusion matrices are reported when present.
-    public init(crowd: Crowd, consensus: Crowd.Result, seconds: [Double?] = [], rules: Rules = Rules()) {
+    package init(crowd: Crowd, consensus: Crowd.Result, seconds: [Double?] = [], rules: Rules = Rules()) {
         let k = crowd.classes
         var perWorker = [[Int]](repeating: [], count: crowd.workers)
         for (i, r) in crowd.responses.enumerated() { perWorker[r.worker].append(i) }
@@ -139,14 +139,14 @@ public struct AnnotatorReport: Sendable {
 
     /// A weight per worker for breaking vote ties: gold accuracy when the worker answered gold items, else the
     /// share of answers agreeing with the consensus.
-    public func qualityWeights(workers: Int) -> [Double] {
+    package func qualityWeights(workers: Int) -> [Double] {
         var weights = [Double](repeating: 0, count: workers)
         for a in annotators where a.worker < workers { weights[a.worker] = a.goldAccuracy ?? a.agreement }
         return weights
     }
 
     /// Figures for `--fail-on`: `spam` and `review` (counts), `spam%` and `review%` (shares of annotators).
-    public var metrics: [String: Double] {
+    package var metrics: [String: Double] {
         let n = Double(max(annotators.count, 1))
         let spam = Double(annotators.filter { $0.verdict == .likelySpam }.count), review = Double(annotators.filter { $0.verdict == .review }.count)
         return ["spam": spam, "spam%": spam / n, "review": review, "review%": review / n]

@@ -4,17 +4,17 @@ import Foundation
 /// A detector's boxes per item, read from JSON Lines
 /// `{"item": PATH, "boxes": [{"class": NAME, "box": [x, y, w, h], "score": 0.93}, …]}` (COCO-style pixel boxes;
 /// `class` a schema name or id).
-public struct BoxPredictions: Sendable {
-    public struct Box: Sendable, Equatable {
-        public var classID: Int
-        public var box: BoundingBox
-        public var score: Double
+package struct BoxPredictions: Sendable {
+    package struct Box: Sendable, Equatable {
+        package var classID: Int
+        package var box: BoundingBox
+        package var score: Double
     }
 
-    public var boxes: [String: [Box]]
-    public var source: String
+    package var boxes: [String: [Box]]
+    package var source: String
 
-    public static func load(_ path: String, schema: LabelSchema) throws(QualityError) -> BoxPredictions {
+    package static func load(_ path: String, schema: LabelSchema) throws(QualityError) -> BoxPredictions {
         let data: Data
         do { data = try InputFile.read(path) } catch { throw QualityError("\(path): \(error)", kind: error.kind) }
         var result: [String: [Box]] = [:]
@@ -52,24 +52,24 @@ public struct BoxPredictions: Sendable {
 /// highest first, when IoU ≥ `iouThreshold`. An unmatched labeled box is *unsupported* (with the class of a model
 /// box that overlaps it at the threshold, when one does: a likely wrong class); an unmatched model box is a
 /// *missing label*. Items without a prediction line are not examined.
-public struct BoxIssueReport: Sendable {
-    public struct Entry: Sendable, Equatable {
-        public enum Kind: String, Sendable { case unsupported = "unsupported box", missing = "missing label", wrongClass = "wrong class" }
-        public var kind: Kind
-        public var item: String
-        public var classID: Int
-        public var box: BoundingBox
+package struct BoxIssueReport: Sendable {
+    package struct Entry: Sendable, Equatable {
+        package enum Kind: String, Sendable { case unsupported = "unsupported box", missing = "missing label", wrongClass = "wrong class" }
+        package var kind: Kind
+        package var item: String
+        package var classID: Int
+        package var box: BoundingBox
         /// The model's score for a missing label or a wrong class; 0 for an unsupported box.
-        public var score: Double
+        package var score: Double
         /// For a wrong class: what the model says.
-        public var modelClass: Int?
+        package var modelClass: Int?
     }
 
-    public var entries: [Entry]
-    public var examinedItems: Int
-    public var labeledBoxes: Int
+    package var entries: [Entry]
+    package var examinedItems: Int
+    package var labeledBoxes: Int
 
-    public init(labels: LabelSet, predictions: BoxPredictions, iouThreshold: Double = 0.5, minScore: Double = 0.5) {
+    package init(labels: LabelSet, predictions: BoxPredictions, iouThreshold: Double = 0.5, minScore: Double = 0.5) {
         var entries: [Entry] = []
         var labeledBoxes = 0, examined = 0
         let byItem = labels.annotationsByItem()
@@ -113,7 +113,7 @@ public struct BoxIssueReport: Sendable {
         self.labeledBoxes = labeledBoxes
     }
 
-    public var metrics: [String: Double] {
+    package var metrics: [String: Double] {
         ["issues": Double(entries.count), "issues%": Double(entries.count) / Double(max(1, labeledBoxes))]
     }
 }

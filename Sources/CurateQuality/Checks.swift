@@ -2,8 +2,8 @@ import CurateCore
 import Foundation
 
 /// One problem the schema and geometry checks found.
-public struct Finding: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable {
+package struct Finding: Sendable, Equatable {
+    package enum Kind: String, Sendable, CaseIterable {
         /// A record the label file's reader rejected.
         case invalidRecord = "invalid record"
         case unknownClass = "unknown class"
@@ -21,11 +21,11 @@ public struct Finding: Sendable, Equatable {
         case outlier
     }
 
-    public var kind: Kind
-    public var item: String
-    public var message: String
+    package var kind: Kind
+    package var item: String
+    package var message: String
 
-    public init(_ kind: Kind, _ item: String, _ message: String) {
+    package init(_ kind: Kind, _ item: String, _ message: String) {
         self.kind = kind
         self.item = item
         self.message = message
@@ -39,8 +39,8 @@ public struct Finding: Sendable, Equatable {
 /// known); two boxes of the same class from the same source on the same item are *duplicates* when their IoU is
 /// above 0.95. *Imbalance* is reported once when the most frequent class has more than `imbalanceRatio` times the
 /// items of the least frequent class that has any.
-public enum LabelChecks {
-    public static func run(_ set: LabelSet, imbalanceRatio: Double = 10) -> [Finding] {
+package enum LabelChecks {
+    package static func run(_ set: LabelSet, imbalanceRatio: Double = 10) -> [Finding] {
         var findings: [Finding] = []
         let known = Set(set.schema.classes.map(\.id))
         let sizes = Dictionary(set.items.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
@@ -85,12 +85,12 @@ public enum LabelChecks {
 
 /// Box agreement between annotators: for every pair of annotators and every item both boxed, boxes are matched
 /// greedily by IoU within a class; F1 counts matches at IoU ≥ 0.5, mean IoU averages the matched pairs.
-public struct BoxAgreement: Sendable, Equatable {
-    public var pairs: Int
-    public var meanIoU: Double
-    public var f1: Double
+package struct BoxAgreement: Sendable, Equatable {
+    package var pairs: Int
+    package var meanIoU: Double
+    package var f1: Double
 
-    public init?(_ set: LabelSet) {
+    package init?(_ set: LabelSet) {
         var byItem: [String: [String: [(Int, BoundingBox)]]] = [:]
         for a in set.annotations {
             guard case .object(let o) = a.label, let box = o.box, case .annotator(let id) = a.source else { continue }

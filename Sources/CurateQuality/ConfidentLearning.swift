@@ -8,9 +8,9 @@ import CurateCore
 /// let flagged = cl.issues(.pruneByNoiseRate)          // a mask, one Bool per item
 /// let ranked = cl.ranked(flagged, by: .normalizedMargin)
 /// ```
-public struct ConfidentLearning: Sendable {
+package struct ConfidentLearning: Sendable {
     /// How issues are chosen (cleanlab's `filter_by`).
-    public enum Filter: String, Sendable, CaseIterable {
+    package enum Filter: String, Sendable, CaseIterable {
         /// Per (given k, true j) cell of the calibrated confident joint, the items of class k with the largest
         /// margin p(j) − p(k) (cleanlab's default).
         case pruneByNoiseRate = "prune_by_noise_rate"
@@ -29,21 +29,21 @@ public struct ConfidentLearning: Sendable {
     }
 
     /// A per-item label-quality score (higher is more likely correct).
-    public enum Score: String, Sendable, CaseIterable {
+    package enum Score: String, Sendable, CaseIterable {
         /// p(given label).
         case selfConfidence = "self_confidence"
         /// (p(given) − max over other classes + 1) / 2.
         case normalizedMargin = "normalized_margin"
     }
 
-    public let labels: [Int]
+    package let labels: [Int]
     /// Row-major, `labels.count` × `classes`.
-    public let probabilities: [Double]
-    public let classes: Int
+    package let probabilities: [Double]
+    package let classes: Int
 
     /// - Precondition: every label is in `0..<classes` and `probabilities.count == labels.count * classes`
     ///   (``Predictions`` checks both, with messages, before this is built).
-    public init(labels: [Int], probabilities: [Double], classes: Int) {
+    package init(labels: [Int], probabilities: [Double], classes: Int) {
         precondition(probabilities.count == labels.count * classes && labels.allSatisfy { (0..<classes).contains($0) })
         self.labels = labels
         self.probabilities = probabilities
@@ -54,7 +54,7 @@ public struct ConfidentLearning: Sendable {
 
     /// Per class: the mean predicted probability of the class over items labeled with it (items of an absent
     /// class can never be confidently counted into it), at least 2e-6.
-    public var thresholds: [Double] {
+    package var thresholds: [Double] {
         var sums = [Double](repeating: 0, count: classes), counts = [Int](repeating: 0, count: classes)
         for (i, k) in labels.enumerated() { sums[k] += p(i, k); counts[k] += 1 }
         return (0..<classes).map { counts[$0] > 0 ? max(sums[$0] / Double(counts[$0]), 2e-6) : 2 }
@@ -62,7 +62,7 @@ public struct ConfidentLearning: Sendable {
 
     /// The confident joint C[given][true] (calibrated to the label counts when `calibrate`) and the items counted
     /// off its diagonal.
-    public func confidentJoint(calibrate: Bool = true) -> (joint: [[Int]], offDiagonal: [Int]) {
+    package func confidentJoint(calibrate: Bool = true) -> (joint: [[Int]], offDiagonal: [Int]) {
         let t = thresholds
         var joint = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var off: [Int] = []
@@ -139,7 +139,7 @@ public struct ConfidentLearning: Sendable {
     }
 
     /// The items flagged by `filter`, as a mask.
-    public func issues(_ filter: Filter = .pruneByNoiseRate) -> [Bool] {
+    package func issues(_ filter: Filter = .pruneByNoiseRate) -> [Bool] {
         var mask = [Bool](repeating: false, count: labels.count)
         var byClass = [[Int]](repeating: [], count: classes)
         for (i, k) in labels.enumerated() { byClass[k].append(i) }
@@ -190,7 +190,7 @@ public struct ConfidentLearning: Sendable {
     }
 
     /// A label-quality score per item.
-    public func scores(_ score: Score) -> [Double] {
+    package func scores(_ score: Score) -> [Double] {
         labels.indices.map { i in
             let given = p(i, labels[i])
             switch score {
@@ -204,7 +204,7 @@ public struct ConfidentLearning: Sendable {
     }
 
     /// The most probable class other than the given one: the suggested correction.
-    public func suggestion(_ i: Int) -> Int {
+    package func suggestion(_ i: Int) -> Int {
         var best = labels[i] == 0 && classes > 1 ? 1 : 0
         for k in 0..<classes where k != labels[i] && p(i, k) > p(i, best) { best = k }
         return best

@@ -8,26 +8,26 @@ import Foundation
 /// crowd.add(task: 0, worker: 0, label: 1)
 /// let result = crowd.dawidSkene()       // per task: posterior, label; per worker: confusion matrix
 /// ```
-public struct Crowd: Sendable {
-    public struct Response: Sendable, Equatable {
-        public var task: Int
-        public var worker: Int
-        public var label: Int
+package struct Crowd: Sendable {
+    package struct Response: Sendable, Equatable {
+        package var task: Int
+        package var worker: Int
+        package var label: Int
     }
 
-    public var tasks: Int
-    public var classes: Int
-    public var workers: Int = 0
-    public var responses: [Response] = []
+    package var tasks: Int
+    package var classes: Int
+    package var workers: Int = 0
+    package var responses: [Response] = []
     /// Known true labels (gold/honeypot tasks), held fixed by the estimators.
-    public var gold: [Int: Int] = [:]
+    package var gold: [Int: Int] = [:]
 
-    public init(tasks: Int, classes: Int) {
+    package init(tasks: Int, classes: Int) {
         self.tasks = tasks
         self.classes = classes
     }
 
-    public mutating func add(task: Int, worker: Int, label: Int) {
+    package mutating func add(task: Int, worker: Int, label: Int) {
         precondition(task >= 0 && task < tasks && label >= 0 && label < classes && worker >= 0)
         responses.append(Response(task: task, worker: worker, label: label))
         workers = max(workers, worker + 1)
@@ -41,18 +41,18 @@ public struct Crowd: Sendable {
     }
 
     /// Consensus labels with a posterior per task (row-major tasks × classes).
-    public struct Result: Sendable {
-        public var posteriors: [Double]
-        public var classes: Int
+    package struct Result: Sendable {
+        package var posteriors: [Double]
+        package var classes: Int
         /// The most probable class per task (ties to the lowest), or −1 for a task nobody answered.
-        public var labels: [Int]
+        package var labels: [Int]
         /// The posterior of the chosen label.
-        public var confidence: [Double]
+        package var confidence: [Double]
         /// Dawid-Skene: per worker, P(answer | true class) as confusion[w][true * classes + answer]; empty otherwise.
-        public var confusion: [[Double]] = []
+        package var confusion: [[Double]] = []
         /// MACE: per worker, the probability of answering from knowledge rather than at random; empty otherwise.
-        public var competence: [Double] = []
-        public var iterations = 0
+        package var competence: [Double] = []
+        package var iterations = 0
 
         init(posteriors: [Double], classes: Int, answered: [Bool]) {
             self.posteriors = posteriors
@@ -78,7 +78,7 @@ public struct Crowd: Sendable {
 
     /// Vote shares per task; ties go to the class whose voters have the higher total `weights` (e.g. annotator
     /// accuracy), then to the lowest class. Gold tasks keep their gold label.
-    public func majorityVote(weights: [Double]? = nil) -> Result {
+    package func majorityVote(weights: [Double]? = nil) -> Result {
         var shares = [Double](repeating: 0, count: tasks * classes)
         var weighted = shares
         var counts = [Double](repeating: 0, count: tasks)
@@ -109,7 +109,7 @@ public struct Crowd: Sendable {
     /// Dawid & Skene (1979): per-worker confusion matrices and class priors by expectation-maximisation, started
     /// from the vote shares, as crowd-kit's `DawidSkene` (probabilities floored at 1e-10, stopping when the
     /// evidence lower bound per response improves by less than `tolerance`).
-    public func dawidSkene(maxIterations: Int = 100, tolerance: Double = 1e-5) -> Result {
+    package func dawidSkene(maxIterations: Int = 100, tolerance: Double = 1e-5) -> Result {
         let k = classes, eps = 1e-10
         var posteriors = majorityVote().posteriors
         // Which answers each worker gave (confusion rows exist only for those, as in crowd-kit).
@@ -209,7 +209,7 @@ public struct Crowd: Sendable {
     /// draws from their own answer distribution ξ — the model that separates spammers from honest workers.
     /// Maximum likelihood by EM from θ = 0.8 and uniform ξ, uniform class prior, until the log-likelihood per
     /// response improves by less than `tolerance`.
-    public func mace(maxIterations: Int = 100, tolerance: Double = 1e-7) -> Result {
+    package func mace(maxIterations: Int = 100, tolerance: Double = 1e-7) -> Result {
         let k = classes
         var theta = [Double](repeating: 0.8, count: workers)
         var xi = [[Double]](repeating: [Double](repeating: 1 / Double(k), count: k), count: workers)
@@ -263,15 +263,15 @@ public struct Crowd: Sendable {
 
 /// A crowd read from a label set: the classification answers of annotators (source `annotator:ID`), with the
 /// item path of each task, the annotator id of each worker and the seconds each answer took.
-public struct LabeledCrowd: Sendable {
-    public var crowd: Crowd
-    public var items: [String]
-    public var annotators: [String]
+package struct LabeledCrowd: Sendable {
+    package var crowd: Crowd
+    package var items: [String]
+    package var annotators: [String]
     /// Parallel to `crowd.responses`.
-    public var seconds: [Double?]
+    package var seconds: [Double?]
 
     /// - Parameter gold: known labels by item path (held fixed, and used for accuracy).
-    public init(_ set: LabelSet, gold: [String: Int] = [:]) {
+    package init(_ set: LabelSet, gold: [String: Int] = [:]) {
         var answers: [(item: String, annotator: String, label: Int, seconds: Double?)] = []
         for a in set.annotations {
             guard case .classification(let k) = a.label, case .annotator(let id) = a.source else { continue }
@@ -296,7 +296,7 @@ public struct LabeledCrowd: Sendable {
 
     /// Answers as raters × items (a rater's answer per item, nil when they did not answer it; their last answer
     /// when they answered twice).
-    public var ratings: Ratings {
+    package var ratings: Ratings {
         var values = [[Int?]](repeating: [Int?](repeating: nil, count: items.count), count: annotators.count)
         for r in crowd.responses { values[r.worker][r.task] = r.label }
         return Ratings(categories: values)
@@ -306,7 +306,7 @@ public struct LabeledCrowd: Sendable {
 extension LabeledCrowd {
     /// For routing: the annotators whose verdict is likely spam (Dawid-Skene consensus), and every other annotator's
     /// accuracy per class name (the diagonal of their Dawid-Skene confusion matrix).
-    public func spamAndSkills(schema: LabelSchema) -> (spam: [String], skills: [String: [String: Double]]) {
+    package func spamAndSkills(schema: LabelSchema) -> (spam: [String], skills: [String: [String: Double]]) {
         let report = AnnotatorReport(crowd: crowd, consensus: crowd.dawidSkene(), seconds: seconds)
         let k = report.classes
         var spam: [String] = [], skills: [String: [String: Double]] = [:]

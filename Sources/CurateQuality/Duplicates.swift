@@ -8,10 +8,10 @@ import Foundation
 /// cosine similarity at least `minCosine`. A duplicate pair whose given classes differ is also reported as
 /// conflicting. Outliers: the mean cosine distance to the `k` nearest neighbours in embedding space, flagged when
 /// more than 3 standard deviations above the mean of that score.
-public enum Duplicates {
+package enum Duplicates {
     /// imagehash's `phash`: grey, area-resized to 32 × 32, 2-D DCT-II, the 8 × 8 lowest frequencies compared with
     /// their median, one bit each.
-    public static func perceptualHash(_ image: PixelBuffer) -> UInt64 {
+    package static func perceptualHash(_ image: PixelBuffer) -> UInt64 {
         let grey = image.converted(to: .gray8)
         let small = grey.resized(width: 32, height: 32)
         let pixels = small.bytes.map(Double.init)
@@ -29,7 +29,7 @@ public enum Duplicates {
     }
 
     /// Pairs of items (by index) whose hashes differ in at most `maxDistance` bits.
-    public static func nearPairs(_ hashes: [UInt64], maxDistance: Int) -> [(Int, Int, Int)] {
+    package static func nearPairs(_ hashes: [UInt64], maxDistance: Int) -> [(Int, Int, Int)] {
         var pairs: [(Int, Int, Int)] = []
         for i in 0..<hashes.count {
             for j in (i + 1)..<hashes.count {
@@ -53,7 +53,7 @@ public enum Duplicates {
     }
 
     /// Cosine similarity of every pair (row-major N × N), computed once for both duplicate and outlier search.
-    public static func cosineMatrix(_ embeddings: [Double], dimensions d: Int) -> [Double] {
+    package static func cosineMatrix(_ embeddings: [Double], dimensions d: Int) -> [Double] {
         let x = normalised(embeddings, dimensions: d), n = embeddings.count / d
         var sims = [Double](repeating: 0, count: n * n)
         x.withUnsafeBufferPointer { x in
@@ -72,14 +72,14 @@ public enum Duplicates {
     }
 
     /// Pairs with cosine similarity at least `minCosine`.
-    public static func similarPairs(_ sims: [Double], count n: Int, minCosine: Double) -> [(Int, Int, Double)] {
+    package static func similarPairs(_ sims: [Double], count n: Int, minCosine: Double) -> [(Int, Int, Double)] {
         var pairs: [(Int, Int, Double)] = []
         for i in 0..<n { for j in (i + 1)..<n where sims[i * n + j] >= minCosine { pairs.append((i, j, sims[i * n + j])) } }
         return pairs
     }
 
     /// Per item: the mean cosine distance to its `k` nearest neighbours, and which items are outliers.
-    public static func outliers(_ sims: [Double], count n: Int, k: Int = 5) -> (scores: [Double], outliers: [Int]) {
+    package static func outliers(_ sims: [Double], count n: Int, k: Int = 5) -> (scores: [Double], outliers: [Int]) {
         guard n > k else { return ([Double](repeating: 0, count: n), []) }
         let scores = (0..<n).map { i -> Double in
             let nearest = (0..<n).filter { $0 != i }.map { 1 - sims[i * n + $0] }.sorted().prefix(k)

@@ -3,17 +3,17 @@ import Foundation
 
 /// Embeddings by item: a `.npy` (N × D) with an ids file (one item path per line, row order), or JSON Lines
 /// `{"item": PATH, "embedding": [...]}`. Every value must be finite and every row the same length.
-public struct Embeddings: Sendable {
-    public var paths: [String]
+package struct Embeddings: Sendable {
+    package var paths: [String]
     /// Row-major, `paths.count` × `dimensions`.
-    public var values: [Double]
-    public var dimensions: Int
+    package var values: [Double]
+    package var dimensions: Int
 
-    public var table: (paths: [String], features: [Double], dimensions: Int) { (paths, values, dimensions) }
+    package var table: (paths: [String], features: [Double], dimensions: Int) { (paths, values, dimensions) }
 
     /// - Throws: ``QualityError`` naming the file and row: NaN or infinite values, ragged rows, a shape that is
     ///   not N × D, ids that do not match the rows.
-    public static func load(_ path: String, ids idsPath: String?) throws(QualityError) -> Embeddings {
+    package static func load(_ path: String, ids idsPath: String?) throws(QualityError) -> Embeddings {
         if path.hasSuffix(".jsonl") {
             let data: Data
             do { data = try InputFile.read(path) } catch { throw QualityError("\(path): \(error)", kind: error.kind) }

@@ -5,20 +5,20 @@ import Foundation
 ///
 /// Each condition names what *fails*: `metric<value`, `metric<=value`, `metric>value` or `metric>=value`; a
 /// value ending in `%` compares against the metric's fraction form (`issues` as a share of items).
-public struct Gates: Sendable, Equatable {
-    public struct Condition: Sendable, Equatable, CustomStringConvertible {
-        public var metric: String
-        public var comparison: String
-        public var value: Double
-        public var percent: Bool
-        public var description: String { "\(metric)\(comparison)\(percent ? formatted(value * 100) + "%" : formatted(value))" }
+package struct Gates: Sendable, Equatable {
+    package struct Condition: Sendable, Equatable, CustomStringConvertible {
+        package var metric: String
+        package var comparison: String
+        package var value: Double
+        package var percent: Bool
+        package var description: String { "\(metric)\(comparison)\(percent ? formatted(value * 100) + "%" : formatted(value))" }
     }
 
-    public var conditions: [Condition]
+    package var conditions: [Condition]
 
     /// Parses the comma-separated conditions.
     /// - Throws: ``QualityError`` naming the condition that cannot be read.
-    public init(_ text: String) throws(QualityError) {
+    package init(_ text: String) throws(QualityError) {
         var conditions: [Condition] = []
         for part in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !part.isEmpty {
             guard let op = ["<=", ">=", "<", ">"].first(where: { part.contains($0) }), let range = part.range(of: op) else {
@@ -38,7 +38,7 @@ public struct Gates: Sendable, Equatable {
 
     /// The failed conditions, each with the measured value, against `metrics` (fractions under the name with
     /// a `%` suffix, e.g. `issues%`). A metric the command does not measure is an error.
-    public func failures(_ metrics: [String: Double]) throws(QualityError) -> [String] {
+    package func failures(_ metrics: [String: Double]) throws(QualityError) -> [String] {
         var failed: [String] = []
         for c in conditions {
             guard let measured = metrics[c.percent ? c.metric + "%" : c.metric] else {

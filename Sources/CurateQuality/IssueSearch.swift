@@ -2,46 +2,46 @@ import CurateCore
 import Foundation
 
 /// What `curate issues` is asked for.
-public struct IssuesRequest: Sendable {
+package struct IssuesRequest: Sendable {
     /// Class probabilities (`.npy` with `ids`, or `.jsonl`), or detections (`.jsonl` whose records have "boxes").
-    public var predictions: String
-    public var ids: String?
-    public var filter: ConfidentLearning.Filter = .pruneByNoiseRate
-    public var rankBy: ConfidentLearning.Score = .normalizedMargin
+    package var predictions: String
+    package var ids: String?
+    package var filter: ConfidentLearning.Filter = .pruneByNoiseRate
+    package var rankBy: ConfidentLearning.Score = .normalizedMargin
     /// Boxes: the IoU at which a model box supports a labeled box, and the lowest score considered.
-    public var iou = 0.5
-    public var minScore = 0.5
+    package var iou = 0.5
+    package var minScore = 0.5
 
-    public init(predictions: String) { self.predictions = predictions }
+    package init(predictions: String) { self.predictions = predictions }
 }
 
 /// The likely label errors `curate issues` found: in classifications (confident learning) or boxes.
-public struct IssuesReport: Encodable, Sendable {
-    public struct LabelEntry: Codable, Sendable {
-        public var item: String, given: String, suggested: String
-        public var score: Double, pGiven: Double, pSuggested: Double
+package struct IssuesReport: Encodable, Sendable {
+    package struct LabelEntry: Codable, Sendable {
+        package var item: String, given: String, suggested: String
+        package var score: Double, pGiven: Double, pSuggested: Double
         enum CodingKeys: String, CodingKey { case item, given, suggested, score, pGiven = "p_given", pSuggested = "p_suggested" }
     }
-    public struct ClassCount: Codable, Sendable { public var examined: Int; public var flagged: Int }
-    public struct BoxEntry: Codable, Sendable {
-        public var kind: String, item: String, `class`: String
-        public var box: [Double]
-        public var score: Double
-        public var modelClass: String?
+    package struct ClassCount: Codable, Sendable { package var examined: Int; package var flagged: Int }
+    package struct BoxEntry: Codable, Sendable {
+        package var kind: String, item: String, `class`: String
+        package var box: [Double]
+        package var score: Double
+        package var modelClass: String?
         enum CodingKeys: String, CodingKey { case kind, item, `class`, box, score, modelClass = "model_class" }
     }
 
     /// Classification issues (nil for boxes).
-    public var labels: LabelIssueReport?
+    package var labels: LabelIssueReport?
     /// Box issues (nil for classifications).
-    public var boxes: BoxIssueReport?
-    public var schema: LabelSchema
+    package var boxes: BoxIssueReport?
+    package var schema: LabelSchema
 
     /// The figures `--fail-on` gates test.
-    public var metrics: [String: Double] { labels?.metrics ?? boxes?.metrics ?? [:] }
+    package var metrics: [String: Double] { labels?.metrics ?? boxes?.metrics ?? [:] }
 
     /// Warnings for people: predicted items without labels and labeled items without predictions.
-    public var warnings: [String] {
+    package var warnings: [String] {
         guard let r = labels else { return [] }
         return (r.unpredicted > 0 ? ["\(r.unpredicted) labeled items have no prediction and were not examined"] : [])
             + (r.unlabeled > 0 ? ["\(r.unlabeled) predicted items have no classification label and were not examined"] : [])
@@ -52,7 +52,7 @@ public struct IssuesReport: Encodable, Sendable {
              examinedItems = "examined_items", labeledBoxes = "labeled_boxes"
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         if let r = labels {
             try c.encode(r.filter.rawValue, forKey: .filter)
@@ -77,7 +77,7 @@ public struct IssuesReport: Encodable, Sendable {
     }
 
     /// The report as lines for a person, showing the first `top` issues.
-    public func lines(top: Int) -> [String] {
+    package func lines(top: Int) -> [String] {
         if let r = boxes {
             func box(_ b: BoundingBox) -> String { "[" + [b.x, b.y, b.width, b.height].map { String(format: "%g", $0) }.joined(separator: ", ") + "]" }
             var lines = ["\(r.entries.count) box issues in \(r.examinedItems) items (\(r.labeledBoxes) labeled boxes)"]
@@ -105,7 +105,7 @@ public struct IssuesReport: Encodable, Sendable {
     }
 
     /// Finds likely label errors: box issues when the predictions are detections, else confident learning.
-    public static func find(_ set: LabelSet, _ request: IssuesRequest) throws -> IssuesReport {
+    package static func find(_ set: LabelSet, _ request: IssuesRequest) throws -> IssuesReport {
         if holdsBoxes(request.predictions) {
             let report = BoxIssueReport(labels: set, predictions: try BoxPredictions.load(request.predictions, schema: set.schema),
                                         iouThreshold: request.iou, minScore: request.minScore)
@@ -135,10 +135,10 @@ public struct IssuesReport: Encodable, Sendable {
 }
 
 /// A plain text table: columns padded to their widest cell, numbers right-aligned.
-public struct TextTable: Sendable {
-    public var text: String
+package struct TextTable: Sendable {
+    package var text: String
 
-    public init(_ header: [String], _ rows: [[String]]) {
+    package init(_ header: [String], _ rows: [[String]]) {
         let all = [header] + rows
         let widths = header.indices.map { c in all.map { $0[c].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {

@@ -2,7 +2,7 @@ import CurateCore
 
 /// The given class of every classification item: its consensus label when there is one, else the class most of
 /// its annotations give (ties to the lowest id). Items with no classification label are absent.
-public func givenClasses(_ set: LabelSet) -> [String: Int] {
+package func givenClasses(_ set: LabelSet) -> [String: Int] {
     var result: [String: Int] = [:]
     for (item, annotations) in set.annotationsByItem() {
         var votes: [Int: Int] = [:]
@@ -19,34 +19,34 @@ public func givenClasses(_ set: LabelSet) -> [String: Int] {
 }
 
 /// What `curate issues` found: the flagged items ranked, with the evidence for each.
-public struct LabelIssueReport: Sendable {
-    public struct Entry: Sendable, Equatable {
-        public var item: String
-        public var given: Int
-        public var suggested: Int
+package struct LabelIssueReport: Sendable {
+    package struct Entry: Sendable, Equatable {
+        package var item: String
+        package var given: Int
+        package var suggested: Int
         /// The ranking score (lower is more likely wrong).
-        public var score: Double
-        public var givenProbability: Double
-        public var suggestedProbability: Double
+        package var score: Double
+        package var givenProbability: Double
+        package var suggestedProbability: Double
     }
 
-    public var filter: ConfidentLearning.Filter
-    public var rankedBy: ConfidentLearning.Score
+    package var filter: ConfidentLearning.Filter
+    package var rankedBy: ConfidentLearning.Score
     /// Items with both a prediction and a label (the ones examined).
-    public var examined: Int
+    package var examined: Int
     /// Labeled items without a prediction, and predicted items without a label.
-    public var unpredicted: Int
-    public var unlabeled: Int
+    package var unpredicted: Int
+    package var unlabeled: Int
     /// Flagged items, most likely wrong first.
-    public var entries: [Entry]
+    package var entries: [Entry]
     /// Per class id: items examined and items flagged.
-    public var perClass: [Int: (examined: Int, flagged: Int)]
+    package var perClass: [Int: (examined: Int, flagged: Int)]
 
     /// Runs confident learning over the items that have both a label in `given` and a row in `predictions`.
     /// - Throws: ``QualityError`` when a label is outside the predictions' classes or no item has both.
     /// - Parameter items: the dataset's item paths; a predicted id outside them is an error (the ids file and the
     ///   dataset disagree), while an item without a classification label is only skipped.
-    public init(predictions: Predictions, given: [String: Int], items: Set<String>? = nil, filter: ConfidentLearning.Filter = .pruneByNoiseRate,
+    package init(predictions: Predictions, given: [String: Int], items: Set<String>? = nil, filter: ConfidentLearning.Filter = .pruneByNoiseRate,
                 rankBy: ConfidentLearning.Score = .normalizedMargin) throws(QualityError) {
         var rows: [Int] = [], labels: [Int] = []
         for (row, id) in predictions.ids.enumerated() {
@@ -88,7 +88,7 @@ public struct LabelIssueReport: Sendable {
     }
 
     /// Figures for `--fail-on`: `issues` (count), `issues%` (share of examined items).
-    public var metrics: [String: Double] {
+    package var metrics: [String: Double] {
         ["issues": Double(entries.count), "issues%": Double(entries.count) / Double(max(1, examined))]
     }
 }

@@ -2,12 +2,12 @@ import CurateCore
 import Foundation
 
 /// A failure of the quality commands: the file (and row) and what is wrong, in one line.
-public struct QualityError: CurateError {
-    public var message: String
+package struct QualityError: CurateError {
+    package var message: String
     /// Its kind in the shared vocabulary (most quality commands failures are data that failed checks).
-    public var kind: FailureKind
-    public init(_ message: String, kind: FailureKind = .invalidData) { self.message = message; self.kind = kind }
-    public var description: String { message }
+    package var kind: FailureKind
+    package init(_ message: String, kind: FailureKind = .invalidData) { self.message = message; self.kind = kind }
+    package var description: String { message }
 }
 
 /// A model's predicted class probabilities, one row per item.
@@ -15,18 +15,18 @@ public struct QualityError: CurateError {
 /// Read from a `.npy` (N × K, float32 or float64) with an ids file (one item path per line, row order), or from
 /// JSON Lines `{"item": PATH, "probs": [p0, …, pK-1]}`. Column k is the class whose schema id is k. Every row
 /// must hold finite values in [0, 1] summing to 1 within ``rowSumTolerance``.
-public struct Predictions: Sendable {
-    public var ids: [String]
+package struct Predictions: Sendable {
+    package var ids: [String]
     /// Row-major, `ids.count` × `classes`.
-    public var probabilities: [Double]
-    public var classes: Int
+    package var probabilities: [Double]
+    package var classes: Int
     /// The file they came from (for messages).
-    public var source = "predictions"
+    package var source = "predictions"
 
     /// How far a row's sum may be from 1 (float32 softmax outputs are off by ~1e-7; 1e-3 allows rounding in text).
-    public static let rowSumTolerance = 1e-3
+    package static let rowSumTolerance = 1e-3
 
-    public init(ids: [String], probabilities: [Double], classes: Int) throws(QualityError) {
+    package init(ids: [String], probabilities: [Double], classes: Int) throws(QualityError) {
         guard probabilities.count == ids.count * classes else {
             throw QualityError("\(ids.count) ids and \(probabilities.count) probabilities do not make rows of \(classes) classes")
         }
@@ -36,7 +36,7 @@ public struct Predictions: Sendable {
     }
 
     /// Loads `path` (`.npy` with `idsPath`, or `.jsonl`) and checks every row.
-    public static func load(_ path: String, ids idsPath: String?) throws(QualityError) -> Predictions {
+    package static func load(_ path: String, ids idsPath: String?) throws(QualityError) -> Predictions {
         let predictions: Predictions
         if path.hasSuffix(".jsonl") || path.hasSuffix(".json") {
             predictions = try loadJSONL(path)
@@ -84,7 +84,7 @@ public struct Predictions: Sendable {
     }
 
     /// Every value finite and in [0, 1], every row summing to 1 within the tolerance, no id twice.
-    public func validate(source: String) throws(QualityError) {
+    package func validate(source: String) throws(QualityError) {
         var seen: [String: Int] = [:]
         for (row, id) in ids.enumerated() {
             if let first = seen[id] { throw QualityError("\(source): row \(row + 1): \(id) already has row \(first + 1)") }

@@ -4,17 +4,17 @@ import Foundation
 
 /// The self-contained HTML page of `curate validate --report`: inline SVG charts and inline thumbnails, no
 /// scripts and nothing fetched from elsewhere.
-public struct QualityReportPage {
-    public var title: String
-    public var set: LabelSet
-    public var findings: [Finding]
-    public var crowd: LabeledCrowd?
-    public var consensus: Crowd.Result?
-    public var annotators: AnnotatorReport?
+package struct QualityReportPage {
+    package var title: String
+    package var set: LabelSet
+    package var findings: [Finding]
+    package var crowd: LabeledCrowd?
+    package var consensus: Crowd.Result?
+    package var annotators: AnnotatorReport?
     /// The pixels of an item, for thumbnails (nil when unavailable).
-    public var image: (String) -> PixelBuffer?
+    package var image: (String) -> PixelBuffer?
 
-    public init(title: String, set: LabelSet, findings: [Finding], crowd: LabeledCrowd?, consensus: Crowd.Result?,
+    package init(title: String, set: LabelSet, findings: [Finding], crowd: LabeledCrowd?, consensus: Crowd.Result?,
                 annotators: AnnotatorReport?, image: @escaping (String) -> PixelBuffer?) {
         self.title = title
         self.set = set
@@ -27,7 +27,7 @@ public struct QualityReportPage {
 
     func name(_ k: Int) -> String { set.schema.name(of: k) }
 
-    public func render(maxIssues: Int = 60) -> String {
+    package func render(maxIssues: Int = 60) -> String {
         var html = """
             <!doctype html><html><head><meta charset="utf-8"><title>\(esc(title))</title>
             <style>

@@ -2,13 +2,13 @@ import CurateCore
 import Foundation
 
 /// Committee or MC-dropout samples: M members' probabilities over the same N × K rows.
-public struct Committee: Sendable {
+package struct Committee: Sendable {
     /// M × N × K, row-major.
-    public var values: [Double]
-    public var members: Int
+    package var values: [Double]
+    package var members: Int
 
     /// Reads a `.npy` of shape M × `rows` × `classes` with probabilities in [0, 1].
-    public static func load(_ path: String, rows: Int, classes: Int) throws -> Committee {
+    package static func load(_ path: String, rows: Int, classes: Int) throws -> Committee {
         let c = try NumpyArray(contentsOf: path)
         guard c.shape.count == 3, c.shape[1] == rows, c.shape[2] == classes else {
             throw QualityError("\(path): shape \(c.shape) is not M × \(rows) × \(classes)")
@@ -19,9 +19,9 @@ public struct Committee: Sendable {
 }
 
 /// Gold (honeypot) labels: a CSV `path,label` with a header, labels as class names or ids.
-public enum GoldLabels {
+package enum GoldLabels {
     /// Class ids by item path, names resolved with `schema`.
-    public static func read(_ path: String, schema: LabelSchema) throws -> [String: Int] {
+    package static func read(_ path: String, schema: LabelSchema) throws -> [String: Int] {
         let text = try InputFile.text(path)
         var result: [String: Int] = [:]
         for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where n > 0 {
@@ -38,11 +38,11 @@ public enum GoldLabels {
 }
 
 /// The consensus methods of `validate` and `annotators`.
-public enum ConsensusMethod: String, Sendable, Codable, CaseIterable {
+package enum ConsensusMethod: String, Sendable, Codable, CaseIterable {
     case dawidSkene = "dawid-skene", majority, mace
 
     /// The consensus of `crowd` by this method.
-    public func run(_ crowd: Crowd) -> Crowd.Result {
+    package func run(_ crowd: Crowd) -> Crowd.Result {
         switch self {
         case .majority:
             // Ties go to the annotators who agree more with a first, unweighted vote (or score better on gold).
@@ -55,7 +55,7 @@ public enum ConsensusMethod: String, Sendable, Codable, CaseIterable {
 
 /// Evaluates optional `--fail-on` gates against a report's figures.
 /// - Throws: `GateFailure` when a condition holds; `QualityError` for a gate on a figure that is not measured.
-public func checkGates(_ gates: Gates?, _ metrics: [String: Double]) throws {
+package func checkGates(_ gates: Gates?, _ metrics: [String: Double]) throws {
     guard let gates else { return }
     let failed = try gates.failures(metrics)
     if !failed.isEmpty { throw GateFailure(failed) }

@@ -3,47 +3,47 @@ import CurateImaging
 import Foundation
 
 /// What `curate validate` checks beyond the labels themselves.
-public struct ValidationOptions: Sendable {
-    public var consensus: ConsensusMethod = .dawidSkene
+package struct ValidationOptions: Sendable {
+    package var consensus: ConsensusMethod = .dawidSkene
     /// Gold labels (CSV `path,label`), held fixed in the consensus and scored.
-    public var gold: String?
+    package var gold: String?
     /// Decode every image and report the ones that fail.
-    public var decode = false
+    package var decode = false
     /// Exact (same bytes) and near (perceptual hash) duplicates.
-    public var duplicates = false
-    public var nearDistance = 4
+    package var duplicates = false
+    package var nearDistance = 4
     /// Embeddings (.npy N × D) and their row ids, for near duplicates by cosine and k-NN outliers.
-    public var embeddings: (values: String, ids: String)?
-    public var minCosine = 0.98
+    package var embeddings: (values: String, ids: String)?
+    package var minCosine = 0.98
     /// Write the labels plus one consensus annotation per item here (JSON Lines).
-    public var consensusOut: String?
+    package var consensusOut: String?
     /// Write a self-contained HTML report here.
-    public var htmlReport: String?
+    package var htmlReport: String?
 
-    public init() {}
+    package init() {}
 }
 
 /// One finding, as reported.
-public struct FindingRecord: Codable, Sendable, Equatable {
-    public var kind: String
-    public var item: String
-    public var message: String
+package struct FindingRecord: Codable, Sendable, Equatable {
+    package var kind: String
+    package var item: String
+    package var message: String
 }
 
 /// One annotator's row of `annotators` and `validate` reports.
-public struct AnnotatorRecord: Codable, Sendable, Equatable {
-    public var annotator: String
-    public var answers: Int
-    public var agreement: Double
-    public var kappa: Double
-    public var entropy: Double
-    public var topAnswerShare: Double
-    public var verdict: String
-    public var evidence: [String]
-    public var confusion: [Double]
-    public var goldAccuracy: Double?
-    public var goldAnswers: Int?
-    public var medianSeconds: Double?
+package struct AnnotatorRecord: Codable, Sendable, Equatable {
+    package var annotator: String
+    package var answers: Int
+    package var agreement: Double
+    package var kappa: Double
+    package var entropy: Double
+    package var topAnswerShare: Double
+    package var verdict: String
+    package var evidence: [String]
+    package var confusion: [Double]
+    package var goldAccuracy: Double?
+    package var goldAnswers: Int?
+    package var medianSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
         case annotator, answers, agreement, kappa, entropy, topAnswerShare = "top_answer_share", verdict, evidence, confusion,
@@ -51,7 +51,7 @@ public struct AnnotatorRecord: Codable, Sendable, Equatable {
     }
 
     /// The rows of a report, with the annotators' names.
-    public static func rows(_ report: AnnotatorReport, names: [String]) -> [AnnotatorRecord] {
+    package static func rows(_ report: AnnotatorReport, names: [String]) -> [AnnotatorRecord] {
         report.annotators.map { a in
             AnnotatorRecord(annotator: names[a.worker], answers: a.answers, agreement: a.agreement, kappa: a.kappa, entropy: a.entropy,
                             topAnswerShare: a.topAnswerShare, verdict: a.verdict.rawValue, evidence: a.evidence, confusion: a.confusion,
@@ -61,46 +61,46 @@ public struct AnnotatorRecord: Codable, Sendable, Equatable {
 }
 
 /// The outcome of `curate validate`.
-public struct ValidationReport: Codable, Sendable {
-    public struct Agreement: Codable, Sendable {
-        public var alpha: Double?
-        public var percent: Double?
-        public var fleissKappa: Double?
-        public var alphaPerClass: [String: Double?]
+package struct ValidationReport: Codable, Sendable {
+    package struct Agreement: Codable, Sendable {
+        package var alpha: Double?
+        package var percent: Double?
+        package var fleissKappa: Double?
+        package var alphaPerClass: [String: Double?]
         enum CodingKeys: String, CodingKey { case alpha, percent, fleissKappa = "fleiss_kappa", alphaPerClass = "alpha_per_class" }
     }
-    public struct Consensus: Codable, Sendable {
-        public var method: String
-        public var confidentItems: Int
+    package struct Consensus: Codable, Sendable {
+        package var method: String
+        package var confidentItems: Int
         enum CodingKeys: String, CodingKey { case method, confidentItems = "confident_items" }
     }
-    public struct Boxes: Codable, Sendable {
-        public var pairs: Int
-        public var meanIoU: Double
-        public var f1: Double
+    package struct Boxes: Codable, Sendable {
+        package var pairs: Int
+        package var meanIoU: Double
+        package var f1: Double
         enum CodingKeys: String, CodingKey { case pairs, meanIoU = "mean_iou", f1 = "f1_at_0.5" }
     }
 
-    public var items: Int
-    public var annotations: Int
-    public var findings: [FindingRecord]
-    public var agreement: Agreement?
-    public var consensus: Consensus?
-    public var annotators: [AnnotatorRecord]?
-    public var boxAgreement: Boxes?
+    package var items: Int
+    package var annotations: Int
+    package var findings: [FindingRecord]
+    package var agreement: Agreement?
+    package var consensus: Consensus?
+    package var annotators: [AnnotatorRecord]?
+    package var boxAgreement: Boxes?
     /// The figures `--fail-on` gates test.
-    public var metrics: [String: Double] = [:]
+    package var metrics: [String: Double] = [:]
     /// The report as lines for a person.
-    public var lines: [String] = []
+    package var lines: [String] = []
 
     enum CodingKeys: String, CodingKey { case items, annotations, findings, agreement, consensus, annotators, boxAgreement = "box_agreement" }
 }
 
 /// `curate validate` as a library call.
-public enum Validation {
+package enum Validation {
     /// Checks the labels (schema, geometry, unlabeled items, imbalance), optionally the images (decoding,
     /// duplicates, embeddings), and the annotators' agreement, consensus and verdicts.
-    public static func run(_ input: DatasetInput, options: ValidationOptions) throws -> ValidationReport {
+    package static func run(_ input: DatasetInput, options: ValidationOptions) throws -> ValidationReport {
         let set = input.labels
         var findings = input.skipped.map { Finding(.invalidRecord, $0.file + ($0.location.isEmpty ? "" : ":" + $0.location), $0.message) }
         findings += LabelChecks.run(set)
@@ -226,16 +226,16 @@ public enum Validation {
 }
 
 /// The outcome of `curate annotators`.
-public struct AnnotatorsReport: Codable, Sendable {
-    public var annotators: [AnnotatorRecord]
-    public var teamMedianSeconds: Double?
+package struct AnnotatorsReport: Codable, Sendable {
+    package var annotators: [AnnotatorRecord]
+    package var teamMedianSeconds: Double?
     /// "N annotators, M answers on K items, consensus METHOD".
-    public var headline = ""
-    public var metrics: [String: Double] = [:]
+    package var headline = ""
+    package var metrics: [String: Double] = [:]
     enum CodingKeys: String, CodingKey { case annotators, teamMedianSeconds = "team_median_seconds" }
 
     /// Judges each annotator of `set` (classification labels with an `annotator:ID` source).
-    public static func run(_ set: LabelSet, consensus method: ConsensusMethod, gold: String?) throws -> AnnotatorsReport {
+    package static func run(_ set: LabelSet, consensus method: ConsensusMethod, gold: String?) throws -> AnnotatorsReport {
         let labeled = LabeledCrowd(set, gold: try gold.map { try GoldLabels.read($0, schema: set.schema) } ?? [:])
         guard !labeled.annotators.isEmpty else { throw QualityError("no classification labels with an annotator:ID source") }
         let report = AnnotatorReport(crowd: labeled.crowd, consensus: method.run(labeled.crowd), seconds: labeled.seconds)

@@ -1,35 +1,35 @@
 import Foundation
 
 /// A confidence threshold for auto-accepting model labels, chosen on human-labeled validation items.
-public struct Threshold: Sendable, Equatable, Codable {
+package struct Threshold: Sendable, Equatable, Codable {
     /// Predictions with confidence ≥ this are auto-accepted.
-    public var value: Double
+    package var value: Double
     /// Validation items at or above it, and how many of those the model got wrong.
-    public var covered: Int
-    public var errors: Int
+    package var covered: Int
+    package var errors: Int
     /// error + penalty · √(1/covered): must be ≤ 1 − target.
-    public var bound: Double
+    package var bound: Double
 
-    public init(value: Double, covered: Int, errors: Int, bound: Double) {
+    package init(value: Double, covered: Int, errors: Int, bound: Double) {
         self.value = value; self.covered = covered; self.errors = errors; self.bound = bound
     }
 
-    public var error: Double { covered == 0 ? 0 : Double(errors) / Double(covered) }
+    package var error: Double { covered == 0 ? 0 : Double(errors) / Double(covered) }
 }
 
 /// Threshold choice: the lowest confidence t whose validation items at or above it meet the target accuracy with a
 /// penalty for small samples, error(t) + c·√(1/n(t)) ≤ 1 − target, with n(t) ≥ a minimum.
-public enum Calibration {
+package enum Calibration {
     /// The penalty weight c (0.35: c·√(1/n) ≈ 1.6 standard errors of a 5% error rate, a one-sided 95% margin at
     /// the usual target; audits watch the rest) and the minimum n(t).
-    public static let defaultPenalty = 0.35
-    public static let defaultMinimum = 30
+    package static let defaultPenalty = 0.35
+    package static let defaultMinimum = 30
 
     /// - Parameters:
     ///   - confidences: the model's confidence (its top probability) on each validation item.
     ///   - correct: whether its top class equals the human label, parallel.
     /// - Returns: the lowest passing threshold (candidates are the confidences themselves), or nil when none passes.
-    public static func choose(confidences: [Double], correct: [Bool], target: Double,
+    package static func choose(confidences: [Double], correct: [Bool], target: Double,
                               penalty: Double = defaultPenalty, minimum: Int = defaultMinimum) -> Threshold? {
         precondition(confidences.count == correct.count)
         let order = confidences.indices.sorted { confidences[$0] > confidences[$1] }
@@ -51,7 +51,7 @@ public enum Calibration {
 }
 
 /// The Wilson score interval for a binomial proportion (95% by default).
-public func wilsonInterval(successes: Int, trials: Int, z: Double = 1.959963984540054) -> (low: Double, high: Double) {
+package func wilsonInterval(successes: Int, trials: Int, z: Double = 1.959963984540054) -> (low: Double, high: Double) {
     guard trials > 0 else { return (0, 1) }
     let n = Double(trials), p = Double(successes) / n, z2 = z * z
     let centre = (p + z2 / (2 * n)) / (1 + z2 / n)

@@ -3,12 +3,12 @@ import CurateCore
 import Yams
 
 /// Why routing refused to run.
-public struct RoutingError: CurateError {
-    public var message: String
+package struct RoutingError: CurateError {
+    package var message: String
     /// Its kind in the shared vocabulary (most routing failures are data that failed checks).
-    public var kind: FailureKind
-    public init(_ message: String, kind: FailureKind = .invalidData) { self.message = message; self.kind = kind }
-    public var description: String { message }
+    package var kind: FailureKind
+    package init(_ message: String, kind: FailureKind = .invalidData) { self.message = message; self.kind = kind }
+    package var description: String { message }
 }
 
 /// How `curate route` sends items: the target, the queues, overlap rules, adjudication and audits.
@@ -38,43 +38,43 @@ public struct RoutingError: CurateError {
 ///   format: jsonl
 ///   gold: gold.csv
 /// ```
-public struct RoutingPolicy: Sendable, Equatable {
-    public var model = "model@1"
-    public var targetAccuracy = 0.95
-    public var perClass = false
-    public var penalty = Calibration.defaultPenalty
-    public var minValidation = Calibration.defaultMinimum
-    public var humanQueue = "human"
-    public var order = "margin"
-    public var overlap = 1
-    public var uncertainMargin: Double?
-    public var uncertainOverlap = 2
-    public var committeeOverlap = 3
-    public var adjudicationQueue: String?
-    public var auditRate = 0.0
-    public var auditQueue: String?
-    public var secondOpinionQueue: String?
-    public var annotatorLabels: String?
-    public var annotatorFormat = "jsonl"
-    public var annotatorGold: String?
+package struct RoutingPolicy: Sendable, Equatable {
+    package var model = "model@1"
+    package var targetAccuracy = 0.95
+    package var perClass = false
+    package var penalty = Calibration.defaultPenalty
+    package var minValidation = Calibration.defaultMinimum
+    package var humanQueue = "human"
+    package var order = "margin"
+    package var overlap = 1
+    package var uncertainMargin: Double?
+    package var uncertainOverlap = 2
+    package var committeeOverlap = 3
+    package var adjudicationQueue: String?
+    package var auditRate = 0.0
+    package var auditQueue: String?
+    package var secondOpinionQueue: String?
+    package var annotatorLabels: String?
+    package var annotatorFormat = "jsonl"
+    package var annotatorGold: String?
 
-    public init() {}
+    package init() {}
 
     /// The queues the policy names (each must exist).
-    public var queues: [String] {
+    package var queues: [String] {
         var names = [humanQueue]
         for q in [adjudicationQueue, auditQueue, secondOpinionQueue].compactMap({ $0 }) where !names.contains(q) { names.append(q) }
         return names
     }
 
     /// The model as (name, version) from `NAME@VERSION`.
-    public var modelSource: (name: String, version: String) {
+    package var modelSource: (name: String, version: String) {
         guard let at = model.lastIndex(of: "@"), at != model.startIndex else { return (model, "1") }
         return (String(model[..<at]), String(model[model.index(after: at)...]))
     }
 
     /// Checks ranges; throws a one-line error naming the setting.
-    public func validate() throws(RoutingError) {
+    package func validate() throws(RoutingError) {
         guard targetAccuracy > 0, targetAccuracy < 1 else { throw RoutingError("target accuracy \(targetAccuracy) is outside (0, 1)") }
         guard penalty >= 0, penalty.isFinite else { throw RoutingError("penalty must be ≥ 0") }
         guard minValidation >= 1 else { throw RoutingError("min_validation must be ≥ 1") }
@@ -85,7 +85,7 @@ public struct RoutingPolicy: Sendable, Equatable {
     }
 
     /// Reads a policy file; errors name the file, the line and the problem.
-    public init(yaml: String, file: String) throws(RoutingError) {
+    package init(yaml: String, file: String) throws(RoutingError) {
         let root: Node?
         do { root = try BoundedYAML.compose(yaml) } catch { throw RoutingError("\(file): \(error)") }
         guard let mapping = root?.mapping else { throw RoutingError("\(file): expected a mapping (model, target_accuracy, human, …)") }

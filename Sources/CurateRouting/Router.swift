@@ -2,32 +2,32 @@ import CurateSelection
 import Foundation
 
 /// Where one routing run sends items, computed without touching the repository (so `--dry-run` is exact).
-public struct RoutingPlan: Sendable {
-    public struct Accepted: Sendable, Equatable { public var row: Int; public var classIndex: Int; public var confidence: Double }
-    public struct Human: Sendable, Equatable { public var row: Int; public var overlap: Int; public var score: Double; public var reason: String }
-    public struct SecondOpinion: Sendable, Equatable { public var row: Int; public var humanClass: Int; public var modelClass: Int; public var confidence: Double }
+package struct RoutingPlan: Sendable {
+    package struct Accepted: Sendable, Equatable { package var row: Int; package var classIndex: Int; package var confidence: Double }
+    package struct Human: Sendable, Equatable { package var row: Int; package var overlap: Int; package var score: Double; package var reason: String }
+    package struct SecondOpinion: Sendable, Equatable { package var row: Int; package var humanClass: Int; package var modelClass: Int; package var confidence: Double }
 
     /// The threshold for all classes, or per predicted class (nil: no threshold passed, nothing auto-accepted).
-    public var thresholds: [Int: Threshold?] = [:]
-    public var validationItems = 0
-    public var accepted: [Accepted] = []
+    package var thresholds: [Int: Threshold?] = [:]
+    package var validationItems = 0
+    package var accepted: [Accepted] = []
     /// Rows of `accepted` also sent to people, blind.
-    public var audits: [Int] = []
+    package var audits: [Int] = []
     /// Items below the threshold, most uncertain first.
-    public var human: [Human] = []
-    public var secondOpinions: [SecondOpinion] = []
+    package var human: [Human] = []
+    package var secondOpinions: [SecondOpinion] = []
     /// Validation items inside the auto-accepted region: retired from later runs.
-    public var retire: [Int] = []
+    package var retire: [Int] = []
     /// Unlabeled predicted items left alone: routed by an earlier run.
-    public var skipped = 0
+    package var skipped = 0
     /// Items of classes whose audits fell below the target: sent to people.
-    public var suspendedToHuman = 0
+    package var suspendedToHuman = 0
     /// Items below the threshold outside the batch for people: left for a later run.
-    public var waiting = 0
+    package var waiting = 0
 }
 
 /// The routing decision for each predicted item (see `RoutingPolicy`).
-public enum Router {
+package enum Router {
     /// - Parameters:
     ///   - probabilities: N × K, rows parallel to `ids`.
     ///   - committee: optional M × N × K member probabilities (members disagreeing on the top class raise overlap).
@@ -39,7 +39,7 @@ public enum Router {
     ///   - forPeople: when given, only these items may go to people (a selected batch); the others below the
     ///     threshold wait for a later run. Auto-accepting still covers every predicted item: the validation items
     ///     represent the whole pool, not a batch chosen for its uncertainty, so the threshold holds for the pool.
-    public static func plan(ids: [String], probabilities: [Double], classes k: Int, committee: [Double]? = nil,
+    package static func plan(ids: [String], probabilities: [Double], classes k: Int, committee: [Double]? = nil,
                             humanLabels: [String: Int], validation: Set<String>? = nil, retired: Set<String> = [],
                             suspended: Set<Int> = [], routed: Set<String> = [], forPeople: Set<String>? = nil,
                             policy: RoutingPolicy) -> RoutingPlan {
@@ -123,7 +123,7 @@ public enum Router {
     }
 
     /// A deterministic draw in [0, 1) per item (FNV-1a), so a rerun audits the same items.
-    public static func auditDraw(_ path: String) -> Double {
+    package static func auditDraw(_ path: String) -> Double {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in "audit:\(path)".utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return Double(hash % 1_000_000) / 1_000_000
@@ -131,23 +131,23 @@ public enum Router {
 }
 
 /// Measured accuracy of auto-accepted labels from blind audits, per class, with 95% Wilson intervals.
-public struct AuditReport: Sendable {
-    public struct Row: Sendable, Equatable {
-        public var classIndex: Int?   // nil: all classes
-        public var audited: Int
-        public var correct: Int
-        public var low: Double
-        public var high: Double
-        public var accuracy: Double { audited == 0 ? 0 : Double(correct) / Double(audited) }
+package struct AuditReport: Sendable {
+    package struct Row: Sendable, Equatable {
+        package var classIndex: Int?   // nil: all classes
+        package var audited: Int
+        package var correct: Int
+        package var low: Double
+        package var high: Double
+        package var accuracy: Double { audited == 0 ? 0 : Double(correct) / Double(audited) }
         /// The interval lies below the target: stop auto-accepting.
-        public var suspend: Bool
+        package var suspend: Bool
     }
 
-    public var overall: Row
-    public var perClass: [Row]
+    package var overall: Row
+    package var perClass: [Row]
 
     /// - Parameter audits: (model class, human class) per audited item that has a human answer.
-    public init(audits: [(model: Int, human: Int)], classes k: Int, target: Double) {
+    package init(audits: [(model: Int, human: Int)], classes k: Int, target: Double) {
         func row(_ c: Int?, _ pairs: [(model: Int, human: Int)]) -> Row {
             let correct = pairs.filter { $0.model == $0.human }.count
             let (low, high) = wilsonInterval(successes: correct, trials: pairs.count)

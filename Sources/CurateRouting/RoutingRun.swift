@@ -7,26 +7,26 @@ import CurateVersioning
 import Foundation
 
 /// What `curate route` is asked to do.
-public struct RouteRequest: Sendable {
+package struct RouteRequest: Sendable {
     /// Where the model's probabilities come from.
-    public enum Source: Sendable {
+    package enum Source: Sendable {
         /// A file of probabilities (`.npy` with `ids`, or JSON Lines), optionally with committee samples.
         case predictions(path: String, ids: String?, committee: String?)
         /// The built-in learner, trained on the human labels outside a validation share.
         case learner(validationShare: Double)
     }
 
-    public var source: Source
-    public var policy: RoutingPolicy
+    package var source: Source
+    package var policy: RoutingPolicy
     /// The policy file, for messages ("policy FILE names queue …").
-    public var policyFile: String?
+    package var policyFile: String?
     /// A batch: only its items may go to people.
-    public var batch: String?
+    package var batch: String?
     /// Also write the auto-accepted labels here (JSON Lines).
-    public var out: String?
-    public var dryRun: Bool
+    package var out: String?
+    package var dryRun: Bool
 
-    public init(source: Source, policy: RoutingPolicy, policyFile: String? = nil, batch: String? = nil, out: String? = nil, dryRun: Bool = false) {
+    package init(source: Source, policy: RoutingPolicy, policyFile: String? = nil, batch: String? = nil, out: String? = nil, dryRun: Bool = false) {
         self.source = source
         self.policy = policy
         self.policyFile = policyFile
@@ -37,42 +37,42 @@ public struct RouteRequest: Sendable {
 }
 
 /// The outcome of a routing run: what `route --json` prints and the run's record keeps.
-public struct RouteReport: Codable, Sendable, Equatable {
-    public struct Threshold: Codable, Sendable, Equatable {
-        public var value: Double
-        public var covered: Int
-        public var errors: Int
-        public var bound: Double
+package struct RouteReport: Codable, Sendable, Equatable {
+    package struct Threshold: Codable, Sendable, Equatable {
+        package var value: Double
+        package var covered: Int
+        package var errors: Int
+        package var bound: Double
     }
 
     /// Per class name (or "all"), the threshold; nil when none passes.
-    public var thresholds: [String: Threshold?]
-    public var validation: Int
-    public var accepted: Int
-    public var audited: Int
-    public var human: Int
-    public var overlapRaised: Int
-    public var secondOpinion: Int
-    public var adjudication: Int
-    public var retired: Int
-    public var likelySpam: [String]
-    public var skipped: Int
-    public var waiting: Int
-    public var suspendedToHuman: Int
-    public var suspendedClasses: [String]
-    public var target: Double
-    public var model: String
-    public var dryRun: Bool
+    package var thresholds: [String: Threshold?]
+    package var validation: Int
+    package var accepted: Int
+    package var audited: Int
+    package var human: Int
+    package var overlapRaised: Int
+    package var secondOpinion: Int
+    package var adjudication: Int
+    package var retired: Int
+    package var likelySpam: [String]
+    package var skipped: Int
+    package var waiting: Int
+    package var suspendedToHuman: Int
+    package var suspendedClasses: [String]
+    package var target: Double
+    package var model: String
+    package var dryRun: Bool
     /// Of `overlapRaised`, those raised because the committee disagrees.
-    public var raisedByCommittee = 0
+    package var raisedByCommittee = 0
     /// Annotators given per-class skills (with `annotators:` in the policy).
-    public var skilled = 0
+    package var skilled = 0
     /// Items the built-in learner could not decode.
-    public var undecodable: [String] = []
+    package var undecodable: [String] = []
     /// The policy as run (for the text lines; not in the JSON).
-    public var policy = RoutingPolicy()
+    package var policy = RoutingPolicy()
     /// The class names in id order (for the text lines).
-    public var classNames: [String] = []
+    package var classNames: [String] = []
 
     enum CodingKeys: String, CodingKey {
         case thresholds, validation, accepted, audited, human, overlapRaised = "overlap_raised", secondOpinion = "second_opinion", adjudication,
@@ -81,7 +81,7 @@ public struct RouteReport: Codable, Sendable, Equatable {
     }
 
     /// The report as lines for a person.
-    public var lines: [String] {
+    package var lines: [String] {
         var lines: [String] = []
         let sorted = classNames.compactMap { c in thresholds[c].map { (key: c, value: $0) } }
         if !policy.perClass {
@@ -121,41 +121,41 @@ public struct RouteReport: Codable, Sendable, Equatable {
 }
 
 /// The outcome of `route report`: audited accuracy of auto-accepted labels, per class.
-public struct AuditOutcome: Codable, Sendable, Equatable {
-    public struct Row: Codable, Sendable, Equatable {
-        public var `class`: String
-        public var audited: Int
-        public var correct: Int
-        public var accuracy: Double
-        public var low: Double
-        public var high: Double
-        public var suspend: Bool
+package struct AuditOutcome: Codable, Sendable, Equatable {
+    package struct Row: Codable, Sendable, Equatable {
+        package var `class`: String
+        package var audited: Int
+        package var correct: Int
+        package var accuracy: Double
+        package var low: Double
+        package var high: Double
+        package var suspend: Bool
     }
 
-    public var target: Double
-    public var overall: Row
-    public var classes: [Row]
+    package var target: Double
+    package var overall: Row
+    package var classes: [Row]
     /// Audited items still waiting for a human answer.
-    public var pending: Int
+    package var pending: Int
     /// Classes not auto-accepted any more (earlier runs and this one).
-    public var suspended: [String]
+    package var suspended: [String]
     /// Classes suspended before this report.
-    public var suspendedBefore: [String] = []
+    package var suspendedBefore: [String] = []
 
     enum CodingKeys: String, CodingKey { case target, overall, classes, pending, suspended }
 
     /// The figures `--fail-on` gates test.
-    public var metrics: [String: Double] {
+    package var metrics: [String: Double] {
         ["accuracy": overall.accuracy, "low": overall.low, "high": overall.high, "audited": Double(overall.audited), "suspended": Double(suspended.count)]
     }
 }
 
 /// `curate route` and `curate route report`, as library calls: read the repository's labels and the labeling
 /// store's routing state, decide, record.
-public enum Routing {
+package enum Routing {
     /// Routes the predicted items: auto-accepted labels staged in `repository`, the rest queued in `store` (nothing
     /// changes with `dryRun`). See `Router.plan` for the decisions.
-    public static func route(_ request: RouteRequest, repository repo: Repository, store: any LabelingStore) throws -> RouteReport {
+    package static func route(_ request: RouteRequest, repository repo: Repository, store: any LabelingStore) throws -> RouteReport {
         let policy = request.policy
         try policy.validate()
         let where_ = request.policyFile.map { "policy \($0)" } ?? "routing"
@@ -295,7 +295,7 @@ public enum Routing {
 
     /// Measures the auto-accepted labels against their blind audits (the first human answer in each audit queue)
     /// and, unless `dryRun`, suspends the classes whose 95% interval lies below `target` (default: the last run's).
-    public static func audit(repository repo: Repository, store: any LabelingStore, target given: Double?, dryRun: Bool) throws -> AuditOutcome {
+    package static func audit(repository repo: Repository, store: any LabelingStore, target given: Double?, dryRun: Bool) throws -> AuditOutcome {
         let state = try store.routeState()
         guard state.runs > 0 else { throw RoutingError("no routing runs yet (curate route)") }
         let target = given ?? state.lastTarget ?? 0.95

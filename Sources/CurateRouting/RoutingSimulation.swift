@@ -4,33 +4,33 @@ import Foundation
 
 /// Routing rounds against an oracle (known labels), with the built-in learner: how many items the model labels and
 /// how accurate those labels really are, against what an oracle-chosen threshold would allow.
-public struct RoutingSimulation: Sendable {
-    public struct Round: Sendable, Equatable {
-        public var round: Int
-        public var threshold: Double?
-        public var validation: Int
-        public var accepted: Int
+package struct RoutingSimulation: Sendable {
+    package struct Round: Sendable, Equatable {
+        package var round: Int
+        package var threshold: Double?
+        package var validation: Int
+        package var accepted: Int
         /// Accuracy of the auto-accepted labels against the true labels (nil when none).
-        public var acceptedAccuracy: Double?
+        package var acceptedAccuracy: Double?
         /// Items an oracle threshold (the lowest whose accepted items are truly ≥ target) would accept.
-        public var oracleAccepted: Int
-        public var human: Int
-        public var retired: Int
+        package var oracleAccepted: Int
+        package var human: Int
+        package var retired: Int
     }
 
-    public var features: [Double]
-    public var dimensions: Int
-    public var labels: [Int]
-    public var classes: Int
-    public var policy: RoutingPolicy
+    package var features: [Double]
+    package var dimensions: Int
+    package var labels: [Int]
+    package var classes: Int
+    package var policy: RoutingPolicy
     /// Items people label at the start: for training and as validation.
-    public var initialTraining = 100
-    public var initialValidation = 200
+    package var initialTraining = 100
+    package var initialValidation = 200
     /// Of each incoming batch, a random sample people label for validation (validation items must represent the
     /// data: items chosen for uncertainty would not).
-    public var validationPerBatch = 60
+    package var validationPerBatch = 60
 
-    public init(features: [Double], dimensions: Int, labels: [Int], classes: Int, policy: RoutingPolicy) {
+    package init(features: [Double], dimensions: Int, labels: [Int], classes: Int, policy: RoutingPolicy) {
         self.features = features
         self.dimensions = dimensions
         self.labels = labels
@@ -40,7 +40,7 @@ public struct RoutingSimulation: Sendable {
 
     /// The rest of the pool arrives in `rounds` batches; each is routed: the model labels what passes the threshold,
     /// people (the oracle) label the rest, which joins the training set.
-    public func run(rounds: Int, seed: UInt64) -> [Round] {
+    package func run(rounds: Int, seed: UInt64) -> [Round] {
         var rng = SplitMix64(seed: seed)
         var order = Array(labels.indices)
         for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }

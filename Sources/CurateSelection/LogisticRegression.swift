@@ -8,15 +8,15 @@ import Foundation
 /// let model = LogisticRegression.fit(features: x, dimensions: 64, labels: y, classes: 10)
 /// let probs = model.probabilities(x, count: n)     // n × 10, row-major
 /// ```
-public struct LogisticRegression: Sendable {
-    public var classes: Int
-    public var dimensions: Int
+package struct LogisticRegression: Sendable {
+    package var classes: Int
+    package var dimensions: Int
     /// classes × (dimensions + 1): the weights of each class, then its intercept.
-    public var parameters: [Double]
-    public var iterations: Int
+    package var parameters: [Double]
+    package var iterations: Int
 
     /// `start`: parameters to begin from (a previous round's model, to converge in fewer steps).
-    public static func fit(features x: [Double], dimensions d: Int, labels y: [Int], classes k: Int, c: Double = 1,
+    package static func fit(features x: [Double], dimensions d: Int, labels y: [Int], classes k: Int, c: Double = 1,
                            tolerance: Double = 1e-5, maxIterations: Int = 1000, start: [Double]? = nil) -> LogisticRegression {
         let n = y.count, width = d + 1
         func objective(_ w: [Double]) -> (Double, [Double]) {
@@ -101,7 +101,7 @@ public struct LogisticRegression: Sendable {
     }
 
     /// Class probabilities of each row (row-major `count` × classes).
-    public func probabilities(_ x: [Double], count n: Int) -> [Double] {
+    package func probabilities(_ x: [Double], count n: Int) -> [Double] {
         let d = dimensions, k = classes, width = d + 1
         var out = [Double](repeating: 0, count: n * k)
         for i in 0..<n {
@@ -120,7 +120,7 @@ public struct LogisticRegression: Sendable {
     }
 
     /// The most probable class of each row.
-    public func predict(_ x: [Double], count n: Int) -> [Int] {
+    package func predict(_ x: [Double], count n: Int) -> [Int] {
         let p = probabilities(x, count: n)
         return (0..<n).map { i in (0..<classes).max { (p[i * classes + $0], -$0) < (p[i * classes + $1], -$1) }! }
     }

@@ -4,7 +4,7 @@ import Foundation
 
 /// Features for the built-in learner from pixels: grey, shrunk by area averaging to at most `side` × `side`,
 /// scaled to [0, 1] (small images such as the digits keep every pixel).
-public func pixelFeatures(_ image: PixelBuffer, side: Int = 16) -> [Double] {
+package func pixelFeatures(_ image: PixelBuffer, side: Int = 16) -> [Double] {
     var grey = image.converted(to: .gray8)
     if grey.width > side || grey.height > side { grey = grey.resized(width: min(side, grey.width), height: min(side, grey.height)) }
     return grey.bytes.map { Double($0) / 255 }
@@ -13,17 +13,17 @@ public func pixelFeatures(_ image: PixelBuffer, side: Int = 16) -> [Double] {
 /// Active-learning rounds with an oracle on a dataset whose labels are known: start from `initial` random
 /// labels of the training rows, then each round fit the built-in learner, measure test accuracy, select `batch`
 /// more with the strategy (features double as embeddings) and reveal their labels.
-public struct Simulation: Sendable {
-    public var features: [Double]
-    public var dimensions: Int
-    public var labels: [Int]
-    public var classes: Int
-    public var train: [Int]
-    public var test: [Int]
+package struct Simulation: Sendable {
+    package var features: [Double]
+    package var dimensions: Int
+    package var labels: [Int]
+    package var classes: Int
+    package var train: [Int]
+    package var test: [Int]
     /// The learner's C (inverse L2 strength, as scikit-learn's).
-    public var c: Double = 1
+    package var c: Double = 1
 
-    public init(features: [Double], dimensions: Int, labels: [Int], classes: Int, train: [Int], test: [Int]) {
+    package init(features: [Double], dimensions: Int, labels: [Int], classes: Int, train: [Int], test: [Int]) {
         self.features = features
         self.dimensions = dimensions
         self.labels = labels
@@ -32,15 +32,15 @@ public struct Simulation: Sendable {
         self.test = test
     }
 
-    public struct Point: Sendable, Equatable {
-        public var labels: Int
-        public var accuracy: Double
-        public init(labels: Int, accuracy: Double) { self.labels = labels; self.accuracy = accuracy }
+    package struct Point: Sendable, Equatable {
+        package var labels: Int
+        package var accuracy: Double
+        package init(labels: Int, accuracy: Double) { self.labels = labels; self.accuracy = accuracy }
     }
 
     func rows(_ indices: [Int]) -> [Double] { indices.flatMap { features[($0 * dimensions)..<(($0 + 1) * dimensions)] } }
 
-    public func curve(_ strategy: Strategy, initial: Int, batch: Int, rounds: Int, seed: UInt64) throws(SelectionError) -> [Point] {
+    package func curve(_ strategy: Strategy, initial: Int, batch: Int, rounds: Int, seed: UInt64) throws(SelectionError) -> [Point] {
         var rng = SplitMix64(seed: seed)
         var shuffled = train
         for i in 0..<min(initial, shuffled.count) { shuffled.swapAt(i, i + Int(rng.next() % UInt64(shuffled.count - i))) }
@@ -65,11 +65,11 @@ public struct Simulation: Sendable {
     }
 
     /// The labels the curve needed to reach `target` accuracy (nil when it never did).
-    public static func labelsToReach(_ target: Double, _ points: [Point]) -> Int? { points.first { $0.accuracy >= target }?.labels }
+    package static func labelsToReach(_ target: Double, _ points: [Point]) -> Int? { points.first { $0.accuracy >= target }?.labels }
 }
 
 /// A line chart of learning curves as a standalone SVG: one line per strategy, accuracy against labels.
-public func learningCurveSVG(_ curves: [(name: String, points: [Simulation.Point])], target: Double?) -> String {
+package func learningCurveSVG(_ curves: [(name: String, points: [Simulation.Point])], target: Double?) -> String {
     let width = 640, height = 400, left = 56, bottom = 44, top = 16, right = 150
     let maxLabels = curves.flatMap { $0.points.map(\.labels) }.max() ?? 1
     let lows = curves.flatMap { $0.points.map(\.accuracy) }

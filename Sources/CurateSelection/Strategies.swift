@@ -5,16 +5,16 @@ import Foundation
 ///
 /// `probabilities` is row-major N × K; `embeddings` row-major N × D; `committee` M × N × K (members' or MC-dropout
 /// samples' probabilities).
-public struct Pool: Sendable {
-    public var count: Int
-    public var classes: Int
-    public var probabilities: [Double]
-    public var embeddings: [Double]?
-    public var dimensions: Int
-    public var committee: [Double]?
-    public var members: Int
+package struct Pool: Sendable {
+    package var count: Int
+    package var classes: Int
+    package var probabilities: [Double]
+    package var embeddings: [Double]?
+    package var dimensions: Int
+    package var committee: [Double]?
+    package var members: Int
 
-    public init(count: Int, classes: Int, probabilities: [Double], embeddings: [Double]? = nil, dimensions: Int = 0,
+    package init(count: Int, classes: Int, probabilities: [Double], embeddings: [Double]? = nil, dimensions: Int = 0,
                 committee: [Double]? = nil, members: Int = 0) {
         self.count = count
         self.classes = classes
@@ -29,14 +29,14 @@ public struct Pool: Sendable {
 }
 
 /// One chosen item: its pool row, its score and why.
-public struct Pick: Sendable, Equatable {
-    public var row: Int
-    public var score: Double
-    public var reason: String
+package struct Pick: Sendable, Equatable {
+    package var row: Int
+    package var score: Double
+    package var reason: String
 }
 
 /// The selection strategies. Every one is deterministic given `seed` and breaks ties by the lower row.
-public enum Strategy: String, Sendable, CaseIterable {
+package enum Strategy: String, Sendable, CaseIterable {
     case random
     /// 1 − max p (modAL's classifier_uncertainty).
     case leastConfidence = "least-confidence"
@@ -61,22 +61,22 @@ public enum Strategy: String, Sendable, CaseIterable {
     /// Nothing labeled yet: k-center greedy from a seeded first item (random without embeddings).
     case coldStart = "cold-start"
 
-    public var needsEmbeddings: Bool { [.kCenter, .badge, .clusterMargin].contains(self) }
-    public var needsCommittee: Bool { [.voteEntropy, .meanKL, .bald].contains(self) }
+    package var needsEmbeddings: Bool { [.kCenter, .badge, .clusterMargin].contains(self) }
+    package var needsCommittee: Bool { [.voteEntropy, .meanKL, .bald].contains(self) }
 }
 
-public struct SelectionError: CurateError {
-    public var message: String
+package struct SelectionError: CurateError {
+    package var message: String
     /// Its kind in the shared vocabulary (most selection failures are data that failed checks).
-    public var kind: FailureKind
-    public init(_ message: String, kind: FailureKind = .invalidData) { self.message = message; self.kind = kind }
-    public var description: String { message }
+    package var kind: FailureKind
+    package init(_ message: String, kind: FailureKind = .invalidData) { self.message = message; self.kind = kind }
+    package var description: String { message }
 }
 
-public enum Selector {
+package enum Selector {
     /// Chooses `budget` rows from `candidates` (the unlabeled rows), with `labeled` rows as already covered (for
     /// the diversity strategies).
-    public static func select(_ strategy: Strategy, pool: Pool, candidates: [Int], labeled: [Int] = [], budget: Int,
+    package static func select(_ strategy: Strategy, pool: Pool, candidates: [Int], labeled: [Int] = [], budget: Int,
                               seed: UInt64 = 0) throws(SelectionError) -> [Pick] {
         let budget = min(budget, candidates.count)
         guard budget > 0 else { return [] }
@@ -112,7 +112,7 @@ public enum Selector {
     }
 
     /// Higher is more uncertain, for every uncertainty strategy (margin is negated).
-    public static func uncertainty(_ strategy: Strategy, pool: Pool, rows: [Int]) -> [Double] {
+    package static func uncertainty(_ strategy: Strategy, pool: Pool, rows: [Int]) -> [Double] {
         let k = pool.classes
         func entropy(_ values: ArraySlice<Double>) -> Double { values.reduce(0) { $1 > 0 ? $0 - $1 * log($1) : $0 } }
         return rows.map { i in
@@ -259,7 +259,7 @@ public enum Selector {
     }
 
     /// Seeded k-means (k-means++ start, Lloyd iterations) of the given rows' embeddings: a cluster per row.
-    public static func kMeans(_ x: [Double], dimensions d: Int, count n: Int, k: Int, seed: UInt64, iterations: Int = 20) -> [Int] {
+    package static func kMeans(_ x: [Double], dimensions d: Int, count n: Int, k: Int, seed: UInt64, iterations: Int = 20) -> [Int] {
         guard n > 0, k > 0 else { return [] }
         var rng = SplitMix64(seed: seed)
         var centers: [Int] = [Int(rng.next() % UInt64(n))]

@@ -4,16 +4,16 @@ import Foundation
 /// Groups items for review: k-means clusters (k chosen, or estimated by the silhouette), redundant items (nearly
 /// the same as an earlier item of their cluster: cosine ≥ `redundancy`), and out-of-distribution items (mean
 /// Euclidean distance to the 5 nearest neighbours over 3 standard deviations above the mean).
-public struct Triage: Sendable {
-    public var clusters: [Int]
-    public var k: Int
+package struct Triage: Sendable {
+    package var clusters: [Int]
+    package var k: Int
     /// Rows that repeat an earlier row of their cluster, with that row.
-    public var redundant: [(row: Int, of: Int)]
-    public var outOfDistribution: [Int]
+    package var redundant: [(row: Int, of: Int)]
+    package var outOfDistribution: [Int]
     /// The silhouette of each k tried, when k was estimated.
-    public var silhouettes: [(k: Int, score: Double)]
+    package var silhouettes: [(k: Int, score: Double)]
 
-    public init(features x: [Double], dimensions d: Int, count n: Int, k chosen: Int? = nil, redundancy: Double = 0.99, seed: UInt64 = 0) {
+    package init(features x: [Double], dimensions d: Int, count n: Int, k chosen: Int? = nil, redundancy: Double = 0.99, seed: UInt64 = 0) {
         var silhouettes: [(Int, Double)] = []
         let k: Int
         if let chosen {
@@ -97,10 +97,10 @@ public struct Triage: Sendable {
     }
 
     /// The tag names triage owns (a new run replaces them).
-    public static let tagPrefixes = ["cluster-", "redundant", "ood"]
+    package static let tagPrefixes = ["cluster-", "redundant", "ood"]
 
     /// Tags per item row: `cluster-N`, `redundant`, `ood`.
-    public func tags() -> [String: [Int]] {
+    package func tags() -> [String: [Int]] {
         var result: [String: [Int]] = [:]
         for (i, c) in clusters.enumerated() { result["cluster-\(c)", default: []].append(i) }
         if !redundant.isEmpty { result["redundant"] = redundant.map(\.row) }

@@ -4,16 +4,16 @@ import CurateQuality
 import Foundation
 
 /// Features per item: embeddings from a file, or pixel features of the images that decode.
-public struct FeatureTable: Sendable {
-    public var paths: [String]
+package struct FeatureTable: Sendable {
+    package var paths: [String]
     /// Row-major, `paths.count` × `dimensions`.
-    public var features: [Double]
-    public var dimensions: Int
+    package var features: [Double]
+    package var dimensions: Int
     /// Images that could not be read or decoded (left out).
-    public var skipped: [String] = []
+    package var skipped: [String] = []
 
     /// The embeddings file (`.npy` with ids, or `.jsonl`), when given; else the pixel features of `input`'s images.
-    public static func load(embeddings: String?, ids: String?, input: DatasetInput) throws -> FeatureTable {
+    package static func load(embeddings: String?, ids: String?, input: DatasetInput) throws -> FeatureTable {
         if let embeddings {
             let e = try Embeddings.load(embeddings, ids: ids)
             return FeatureTable(paths: e.paths, features: e.values, dimensions: e.dimensions)
@@ -39,92 +39,92 @@ public struct FeatureTable: Sendable {
 }
 
 /// What `curate select` is asked for.
-public struct SelectRequest: Sendable {
-    public var strategy: Strategy
-    public var budget: Int
+package struct SelectRequest: Sendable {
+    package var strategy: Strategy
+    package var budget: Int
     /// Model probabilities (`.npy` with `ids`, or `.jsonl`); nil: the built-in learner.
-    public var predictions: String?
-    public var ids: String?
+    package var predictions: String?
+    package var ids: String?
     /// Committee samples M × N × K (`.npy`, rows as `ids`).
-    public var committee: String?
-    public var embeddings: String?
-    public var embeddingIds: String?
-    public var seed: UInt64 = 0
+    package var committee: String?
+    package var embeddings: String?
+    package var embeddingIds: String?
+    package var seed: UInt64 = 0
     /// Only these items may be chosen (an item tag), when given.
-    public var only: Set<String>?
+    package var only: Set<String>?
 
-    public init(strategy: Strategy, budget: Int) {
+    package init(strategy: Strategy, budget: Int) {
         self.strategy = strategy
         self.budget = budget
     }
 }
 
 /// The batch `curate select` chose.
-public struct SelectReport: Codable, Sendable {
-    public struct Entry: Codable, Sendable, Equatable {
-        public var item: String
-        public var score: Double
-        public var reason: String
-        public var strategy: String
+package struct SelectReport: Codable, Sendable {
+    package struct Entry: Codable, Sendable, Equatable {
+        package var item: String
+        package var score: Double
+        package var reason: String
+        package var strategy: String
     }
-    public var batch: [Entry]
+    package var batch: [Entry]
     /// The strategy used (cold start replaces an uncertainty strategy while fewer than two classes are labeled).
-    public var strategy: String
-    public var candidates: Int
+    package var strategy: String
+    package var candidates: Int
     /// How the probabilities were made, for people ("built-in learner trained on 40 labeled items").
-    public var note: String
-    public var skipped: [String]
+    package var note: String
+    package var skipped: [String]
 }
 
 /// The learning curves of `curate simulate`.
-public struct SimulationReport: Codable, Sendable {
-    public struct Point: Codable, Sendable { public var labels: Int; public var accuracy: Double }
-    public struct Run: Codable, Sendable {
-        public var strategy: String
+package struct SimulationReport: Codable, Sendable {
+    package struct Point: Codable, Sendable { package var labels: Int; package var accuracy: Double }
+    package struct Run: Codable, Sendable {
+        package var strategy: String
         /// Labels needed to reach the target, averaged over the seeds that reached it.
-        public var labelsToTarget: Double?
-        public var runsReachingTarget: Int
-        public var curves: [[Point]]
+        package var labelsToTarget: Double?
+        package var runsReachingTarget: Int
+        package var curves: [[Point]]
         enum CodingKeys: String, CodingKey { case strategy, labelsToTarget = "labels_to_target", runsReachingTarget = "runs_reaching_target", curves }
 
         /// The mean curve over the seeds.
-        public var mean: [Point] {
+        package var mean: [Point] {
             let length = curves.map(\.count).min() ?? 0
             return (0..<length).map { i in Point(labels: curves[0][i].labels, accuracy: curves.map { $0[i].accuracy }.reduce(0, +) / Double(curves.count)) }
         }
     }
-    public var target: Double
-    public var seeds: Int
-    public var train: Int
-    public var test: Int
-    public var strategies: [Run]
-    public var skipped: [String] = []
+    package var target: Double
+    package var seeds: Int
+    package var train: Int
+    package var test: Int
+    package var strategies: [Run]
+    package var skipped: [String] = []
     enum CodingKeys: String, CodingKey { case target, seeds, train, test, strategies }
 
     /// The mean curves as an SVG chart.
-    public var svg: String {
+    package var svg: String {
         learningCurveSVG(strategies.map { r in (r.strategy, r.mean.map { Simulation.Point(labels: $0.labels, accuracy: $0.accuracy) }) }, target: target)
     }
 }
 
 /// What `curate triage` found.
-public struct TriageReport: Codable, Sendable {
-    public struct Redundant: Codable, Sendable { public var item: String; public var of: String }
-    public struct Silhouette: Codable, Sendable { public var k: Int; public var score: Double }
-    public var k: Int
-    public var clusterSizes: [Int]
-    public var redundant: [Redundant]
-    public var ood: [String]
-    public var silhouettes: [Silhouette]
+package struct TriageReport: Codable, Sendable {
+    package struct Redundant: Codable, Sendable { package var item: String; package var of: String }
+    package struct Silhouette: Codable, Sendable { package var k: Int; package var score: Double }
+    package var k: Int
+    package var clusterSizes: [Int]
+    package var redundant: [Redundant]
+    package var ood: [String]
+    package var silhouettes: [Silhouette]
     /// Tag → items (cluster-N, redundant, ood).
-    public var tags: [String: [String]] = [:]
+    package var tags: [String: [String]] = [:]
     /// Every item, in feature order.
-    public var items: [String] = []
-    public var skipped: [String] = []
+    package var items: [String] = []
+    package var skipped: [String] = []
     enum CodingKeys: String, CodingKey { case k, clusterSizes = "cluster_sizes", redundant, ood, silhouettes }
 
     /// Each item's tags, sorted.
-    public var tagsByItem: [String: [String]] {
+    package var tagsByItem: [String: [String]] {
         var byItem: [String: [String]] = [:]
         for (tag, paths) in tags { for p in paths { byItem[p, default: []].append(tag) } }
         return byItem.mapValues { $0.sorted() }
@@ -132,9 +132,9 @@ public struct TriageReport: Codable, Sendable {
 }
 
 /// `select`, `simulate` and `triage` as library calls.
-public enum ActiveLearning {
+package enum ActiveLearning {
     /// Chooses the next batch of unlabeled items (never a labeled one).
-    public static func select(_ input: DatasetInput, _ request: SelectRequest) throws -> SelectReport {
+    package static func select(_ input: DatasetInput, _ request: SelectRequest) throws -> SelectReport {
         var strategy = request.strategy
         let set = input.labels
         let given = givenClasses(set)
@@ -189,22 +189,22 @@ public enum ActiveLearning {
     }
 
     /// What `curate simulate` is asked for.
-    public struct SimulationRequest: Sendable {
-        public var strategies: [Strategy]
-        public var rounds = 10, batch = 20, initial = 20, seeds = 3
-        public var seed: UInt64 = 0
-        public var target = 0.93
+    package struct SimulationRequest: Sendable {
+        package var strategies: [Strategy]
+        package var rounds = 10, batch = 20, initial = 20, seeds = 3
+        package var seed: UInt64 = 0
+        package var target = 0.93
         /// Test items, one path per line (nil: a seeded 20% of the labeled items).
-        public var test: String?
-        public var embeddings: String?
-        public var embeddingIds: String?
+        package var test: String?
+        package var embeddings: String?
+        package var embeddingIds: String?
         /// The learner's inverse regularisation strength.
-        public var c = 1.0
-        public init(strategies: [Strategy]) { self.strategies = strategies }
+        package var c = 1.0
+        package init(strategies: [Strategy]) { self.strategies = strategies }
     }
 
     /// Replays active learning on labeled items: learning curves per strategy and seed.
-    public static func simulate(_ input: DatasetInput, _ request: SimulationRequest) throws -> SimulationReport {
+    package static func simulate(_ input: DatasetInput, _ request: SimulationRequest) throws -> SimulationReport {
         let given = givenClasses(input.labels)
         let table = try FeatureTable.load(embeddings: request.embeddings, ids: request.embeddingIds, input: input)
         let rows = table.paths.indices.filter { given[table.paths[$0]] != nil }
@@ -244,7 +244,7 @@ public enum ActiveLearning {
     }
 
     /// Clusters the items, marks redundant and out-of-distribution ones, and names their tags.
-    public static func triage(_ input: DatasetInput, embeddings: String?, embeddingIds: String?, clusters: Int?, redundancy: Double, seed: UInt64) throws -> TriageReport {
+    package static func triage(_ input: DatasetInput, embeddings: String?, embeddingIds: String?, clusters: Int?, redundancy: Double, seed: UInt64) throws -> TriageReport {
         let table = try FeatureTable.load(embeddings: embeddings, ids: embeddingIds, input: input)
         guard !table.paths.isEmpty else { throw SelectionError("no item has features") }
         let result = Triage(features: table.features, dimensions: table.dimensions, count: table.paths.count, k: clusters, redundancy: redundancy, seed: seed)

@@ -4,7 +4,7 @@ import Foundation
 /// (`QueueRules`): a lease is claimed in one transaction and carries a token; an answer is accepted only with the
 /// annotator's current token (a fencing token), so two sessions, two machines or a crashed session can never
 /// count an item twice.
-public protocol QueueStore: Sendable {
+package protocol QueueStore: Sendable {
     /// Creates a queue over `items` (their order is the serving order). An empty queue (`allowEmpty`) is filled
     /// later, by `addQueueItems` or routing.
     func createQueue(_ spec: QueueSpec, items: [QueueItem], allowEmpty: Bool) throws(StoreError)
@@ -43,7 +43,7 @@ public protocol QueueStore: Sendable {
 }
 
 /// What routing runs decided and retired, and the classes their audits suspended.
-public protocol RoutingStore: Sendable {
+package protocol RoutingStore: Sendable {
     func routeState() throws(StoreError) -> RouteState
     /// Records a routing run in one transaction: its summary, the decisions, the retired validation items and the
     /// items added to queues (all or nothing). Returns the run's number.
@@ -54,7 +54,7 @@ public protocol RoutingStore: Sendable {
 }
 
 /// Workflow runs and their steps: the cache that lets a rerun skip what has not changed and `--resume` continue.
-public protocol WorkflowRunStore: Sendable {
+package protocol WorkflowRunStore: Sendable {
     func startWorkflowRun(workflow: String, file: String, params: String, token: String, now: Date) throws(StoreError) -> Int
     func finishWorkflowRun(_ id: Int, status: WorkflowRun.Status, message: String?, endRevision: String?, now: Date) throws(StoreError)
     /// Marks a paused, failed or killed run as running again (for --resume).
@@ -68,51 +68,51 @@ public protocol WorkflowRunStore: Sendable {
 
 /// Where a repository's labeling state lives: queues, answers, routing records and workflow runs — everything
 /// people and runs produce between commits. The embedded default is `SQLiteStore` (`.curate/labeling.sqlite`).
-public protocol LabelingStore: QueueStore, RoutingStore, WorkflowRunStore {
+package protocol LabelingStore: QueueStore, RoutingStore, WorkflowRunStore {
     /// Where it is, for messages (a path, or a server address without credentials).
     var location: String { get }
 }
 
 extension QueueStore {
-    public func createQueue(_ spec: QueueSpec, items: [QueueItem]) throws(StoreError) {
+    package func createQueue(_ spec: QueueSpec, items: [QueueItem]) throws(StoreError) {
         try createQueue(spec, items: items, allowEmpty: false)
     }
-    public func queueSummary(_ name: String) throws(StoreError) -> QueueSummary { try queueSummary(name, now: Date()) }
-    public func queueSummaries(now: Date = Date()) throws(StoreError) -> [QueueSummary] {
+    package func queueSummary(_ name: String) throws(StoreError) -> QueueSummary { try queueSummary(name, now: Date()) }
+    package func queueSummaries(now: Date = Date()) throws(StoreError) -> [QueueSummary] {
         var result: [QueueSummary] = []
         for name in try queueNames() { result.append(try queueSummary(name, now: now)) }
         return result
     }
-    public func leaseNext(_ name: String, annotator: String) throws(StoreError) -> QueueItem? { try leaseNext(name, annotator: annotator, now: Date()) }
-    public func upcoming(_ name: String, annotator: String, limit: Int = 2) throws(StoreError) -> [String] {
+    package func leaseNext(_ name: String, annotator: String) throws(StoreError) -> QueueItem? { try leaseNext(name, annotator: annotator, now: Date()) }
+    package func upcoming(_ name: String, annotator: String, limit: Int = 2) throws(StoreError) -> [String] {
         try upcoming(name, annotator: annotator, limit: limit, now: Date())
     }
-    public func storeAnswer(_ name: String, path: String, annotator: String, answer: String, seconds: Double, lease: String) throws(StoreError) {
+    package func storeAnswer(_ name: String, path: String, annotator: String, answer: String, seconds: Double, lease: String) throws(StoreError) {
         try storeAnswer(name, path: path, annotator: annotator, answer: answer, seconds: seconds, lease: lease, now: Date())
     }
-    public func undoLastAnswer(_ name: String, annotator: String) throws(StoreError) -> QueueItem? { try undoLastAnswer(name, annotator: annotator, now: Date()) }
+    package func undoLastAnswer(_ name: String, annotator: String) throws(StoreError) -> QueueItem? { try undoLastAnswer(name, annotator: annotator, now: Date()) }
 }
 
 extension RoutingStore {
     @discardableResult
-    public func recordRoute(_ run: RouteRun) throws(StoreError) -> Int { try recordRoute(run, now: Date()) }
-    public func setRouteSuspended(_ className: String, reason: String?) throws(StoreError) { try setRouteSuspended(className, reason: reason, now: Date()) }
+    package func recordRoute(_ run: RouteRun) throws(StoreError) -> Int { try recordRoute(run, now: Date()) }
+    package func setRouteSuspended(_ className: String, reason: String?) throws(StoreError) { try setRouteSuspended(className, reason: reason, now: Date()) }
 }
 
 extension WorkflowRunStore {
-    public func startWorkflowRun(workflow: String, file: String, params: String, token: String) throws(StoreError) -> Int {
+    package func startWorkflowRun(workflow: String, file: String, params: String, token: String) throws(StoreError) -> Int {
         try startWorkflowRun(workflow: workflow, file: file, params: params, token: token, now: Date())
     }
-    public func finishWorkflowRun(_ id: Int, status: WorkflowRun.Status, message: String?, endRevision: String?) throws(StoreError) {
+    package func finishWorkflowRun(_ id: Int, status: WorkflowRun.Status, message: String?, endRevision: String?) throws(StoreError) {
         try finishWorkflowRun(id, status: status, message: message, endRevision: endRevision, now: Date())
     }
-    public func workflowRuns() throws(StoreError) -> [WorkflowRun] { try workflowRuns(workflow: nil) }
+    package func workflowRuns() throws(StoreError) -> [WorkflowRun] { try workflowRuns(workflow: nil) }
 }
 
 /// The rules every queue store applies before it touches storage, so implementations cannot drift apart.
-public enum QueueRules {
+package enum QueueRules {
     /// Annotator ids: one line of printable text without ':' (it separates `annotator:ID` in label sources).
-    public static func checkAnnotator(_ annotator: String) throws(StoreError) {
+    package static func checkAnnotator(_ annotator: String) throws(StoreError) {
         guard !annotator.trimmingCharacters(in: .whitespaces).isEmpty, annotator.count <= 100,
               !annotator.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f || $0 == ":" || $0.properties.generalCategory == .lineSeparator || $0.properties.generalCategory == .paragraphSeparator })
         else {
@@ -121,7 +121,7 @@ public enum QueueRules {
     }
 
     /// Checks a new queue: its name, numbers and items.
-    public static func checkNew(_ spec: QueueSpec, items: [QueueItem], allowEmpty: Bool) throws(StoreError) {
+    package static func checkNew(_ spec: QueueSpec, items: [QueueItem], allowEmpty: Bool) throws(StoreError) {
         guard !spec.name.isEmpty, spec.name.count <= 100, spec.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
             throw StoreError(.usage, "\(spec.name): queue names use letters, digits, '.', '_' and '-'")
         }
@@ -134,7 +134,7 @@ public enum QueueRules {
     }
 
     /// Checks the time an answer took.
-    public static func checkSeconds(_ seconds: Double) throws(StoreError) {
+    package static func checkSeconds(_ seconds: Double) throws(StoreError) {
         guard seconds.isFinite, seconds >= 0, seconds < 1e7 else {
             throw StoreError(.usage, "seconds spent must be a finite number of seconds ≥ 0, not \(seconds)")
         }
@@ -142,14 +142,14 @@ public enum QueueRules {
 
     /// Whether the annotator's draw at this point of their work is a gold item: a deterministic draw per
     /// (annotator, answers so far), so a resumed session — on any machine — serves the same mix.
-    public static func wantsGold(annotator: String, answered: Int, rate: Double) -> Bool {
+    package static func wantsGold(annotator: String, answered: Int, rate: Double) -> Bool {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in "\(annotator)#\(answered)".utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return Double(hash % 1_000_000) / 1_000_000 < rate
     }
 
     /// A new lease token.
-    public static func newToken() -> String { UUID().uuidString.lowercased() }
+    package static func newToken() -> String { UUID().uuidString.lowercased() }
 
     static func unknownQueue(_ name: String, known: [String]) -> StoreError {
         StoreError(.notFound, "no queue named \(name)" + (known.isEmpty ? " (there are none: curate queue create)" : " (queues: \(known.joined(separator: ", ")))"))

@@ -7,14 +7,14 @@ import CurateCore
 /// do { try store.storeAnswer("round1", path: p, annotator: "ana", answer: a, seconds: 2, lease: token) }
 /// catch let error where error.kind == .conflict { print(error) }   // "… another annotator holds it …"
 /// ```
-public struct StoreError: CurateError, Equatable {
-    public var kind: FailureKind
-    public var message: String
+package struct StoreError: CurateError, Equatable {
+    package var kind: FailureKind
+    package var message: String
 
-    public init(_ kind: FailureKind, _ message: String) {
+    package init(_ kind: FailureKind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

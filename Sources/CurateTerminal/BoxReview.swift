@@ -8,28 +8,28 @@ import Foundation
 /// H J K L by 10%; 0–9 set the selected box's class, `c` steps to the next class; `x` (or `d`) deletes it; `n` adds a
 /// box in the middle of the image; `u` undoes the last edit (then the last answer); Enter confirms the boxes as
 /// they are.
-public struct BoxReview: Equatable, Sendable {
+package struct BoxReview: Equatable, Sendable {
     /// One box: class id and pixel rectangle (x, y top-left).
-    public struct Box: Equatable, Sendable {
-        public var classID: Int
-        public var x: Double, y: Double, width: Double, height: Double
-        public init(classID: Int, x: Double, y: Double, width: Double, height: Double) {
+    package struct Box: Equatable, Sendable {
+        package var classID: Int
+        package var x: Double, y: Double, width: Double, height: Double
+        package init(classID: Int, x: Double, y: Double, width: Double, height: Double) {
             self.classID = classID
             self.x = x; self.y = y; self.width = width; self.height = height
         }
     }
 
-    public enum Edge: String, CaseIterable, Sendable { case whole = "whole box", left = "left edge", top = "top edge", right = "right edge", bottom = "bottom edge" }
+    package enum Edge: String, CaseIterable, Sendable { case whole = "whole box", left = "left edge", top = "top edge", right = "right edge", bottom = "bottom edge" }
 
-    public private(set) var boxes: [Box]
-    public let imageWidth: Int
-    public let imageHeight: Int
-    public private(set) var selected: Int?
-    public private(set) var edge: Edge = .whole
+    package private(set) var boxes: [Box]
+    package let imageWidth: Int
+    package let imageHeight: Int
+    package private(set) var selected: Int?
+    package private(set) var edge: Edge = .whole
     private var history: [(boxes: [Box], selected: Int?)] = []
     private let original: [Box]
 
-    public init(boxes: [Box], imageWidth: Int, imageHeight: Int) {
+    package init(boxes: [Box], imageWidth: Int, imageHeight: Int) {
         let clamped = boxes.map { Self.clamp($0, imageWidth, imageHeight) }
         self.boxes = clamped
         self.original = clamped
@@ -38,13 +38,13 @@ public struct BoxReview: Equatable, Sendable {
         self.selected = boxes.isEmpty ? nil : 0
     }
 
-    public static func == (a: BoxReview, b: BoxReview) -> Bool {
+    package static func == (a: BoxReview, b: BoxReview) -> Bool {
         a.boxes == b.boxes && a.selected == b.selected && a.edge == b.edge && a.imageWidth == b.imageWidth && a.imageHeight == b.imageHeight
     }
 
     /// Whether the boxes differ from the ones the item started with.
-    public var edited: Bool { boxes != original }
-    public var canUndo: Bool { !history.isEmpty }
+    package var edited: Bool { boxes != original }
+    package var canUndo: Bool { !history.isEmpty }
 
     mutating func remember() { history.append((boxes, selected)) }
 

@@ -5,26 +5,26 @@ import Foundation
 /// Draws pixels in the terminal with chafa: kitty or sixel graphics where the terminal has them, else truecolor
 /// symbols, 256 colours, or plain ASCII (for `NO_COLOR` or dumb terminals). Symbols work everywhere, in tmux and
 /// over ssh.
-public struct ImageRenderer: Sendable {
-    public enum Mode: String, Sendable, CaseIterable { case kitty, sixel, truecolor, colors256 = "256", ascii }
+package struct ImageRenderer: Sendable {
+    package enum Mode: String, Sendable, CaseIterable { case kitty, sixel, truecolor, colors256 = "256", ascii }
 
-    public var mode: Mode
+    package var mode: Mode
     /// Pixels per cell (from the terminal; kitty and sixel images are sized with it).
-    public var cellSize: (width: Int, height: Int)
+    package var cellSize: (width: Int, height: Int)
 
-    public init(mode: Mode, cellSize: (width: Int, height: Int) = (10, 20)) {
+    package init(mode: Mode, cellSize: (width: Int, height: Int) = (10, 20)) {
         self.mode = mode
         self.cellSize = cellSize
     }
 
     /// Whether the mode draws pixels (kitty, sixel) rather than characters.
-    public var drawsPixels: Bool { mode == .kitty || mode == .sixel }
+    package var drawsPixels: Bool { mode == .kitty || mode == .sixel }
 
     /// The mode for this environment: `CURATE_GRAPHICS` (kitty, sixel, truecolor, 256, ascii) when set; ASCII when
     /// `NO_COLOR` is set or TERM is dumb; kitty graphics in kitty, WezTerm and Ghostty, sixels in foot, mlterm and
     /// terminals whose TERM names sixel — but not inside tmux or screen, which do not pass images through; else
     /// truecolor symbols when COLORTERM says truecolor (or 24bit), 256 colours otherwise.
-    public static func detect(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Mode {
+    package static func detect(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Mode {
         if let forced = environment["CURATE_GRAPHICS"], let mode = Mode(rawValue: forced) { return mode }
         let term = environment["TERM"] ?? ""
         if environment["NO_COLOR"].map({ !$0.isEmpty }) == true || term == "dumb" { return .ascii }
@@ -39,7 +39,7 @@ public struct ImageRenderer: Sendable {
     }
 
     /// The size in cells that fits `columns` × `rows` with the image's aspect (cells are about twice as tall as wide).
-    public static func fit(width: Int, height: Int, columns: Int, rows: Int) -> (columns: Int, rows: Int) {
+    package static func fit(width: Int, height: Int, columns: Int, rows: Int) -> (columns: Int, rows: Int) {
         guard width > 0, height > 0 else { return (1, 1) }
         let aspect = Double(width) / Double(height) * 2  // columns per row for square pixels
         var c = columns, r = Int((Double(c) / aspect).rounded())
@@ -48,7 +48,7 @@ public struct ImageRenderer: Sendable {
     }
 
     /// The image as `rows` lines of at most `columns` cells (ANSI escapes included; each line ends reset).
-    public func render(_ image: PixelBuffer, columns: Int, rows: Int) -> [String] {
+    package func render(_ image: PixelBuffer, columns: Int, rows: Int) -> [String] {
         let rgba = image.converted(to: .rgba8)
         let (c, r) = Self.fit(width: rgba.width, height: rgba.height, columns: columns, rows: rows)
         guard let symbols = chafa_symbol_map_new() else { return [] }

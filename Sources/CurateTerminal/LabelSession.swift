@@ -3,7 +3,7 @@ import CurateStore
 import Foundation
 
 /// Where a session gets items and stores answers (the repository's queue, or a fake in tests).
-public protocol LabelBackend {
+package protocol LabelBackend {
     func next() throws -> QueueItem?
     /// Stores the answer to `item` (as served, with its lease).
     func store(item: QueueItem, answer: String, seconds: Double) throws
@@ -11,22 +11,22 @@ public protocol LabelBackend {
 }
 
 /// A queue of the labeling store, for one annotator.
-public struct QueueBackend: LabelBackend {
-    public var store: any QueueStore
-    public var queue: String
-    public var annotator: String
+package struct QueueBackend: LabelBackend {
+    package var store: any QueueStore
+    package var queue: String
+    package var annotator: String
 
-    public init(store: any QueueStore, queue: String, annotator: String) {
+    package init(store: any QueueStore, queue: String, annotator: String) {
         self.store = store
         self.queue = queue
         self.annotator = annotator
     }
 
-    public func next() throws -> QueueItem? { try store.leaseNext(queue, annotator: annotator) }
-    public func store(item: QueueItem, answer: String, seconds: Double) throws {
+    package func next() throws -> QueueItem? { try store.leaseNext(queue, annotator: annotator) }
+    package func store(item: QueueItem, answer: String, seconds: Double) throws {
         try store.storeAnswer(queue, path: item.path, annotator: annotator, answer: answer, seconds: seconds, lease: item.lease ?? "")
     }
-    public func undo() throws -> QueueItem? { try store.undoLastAnswer(queue, annotator: annotator) }
+    package func undo() throws -> QueueItem? { try store.undoLastAnswer(queue, annotator: annotator) }
 }
 
 /// The keyboard state machine of a labeling session, independent of the terminal: keys in, answers out
@@ -36,24 +36,24 @@ public struct QueueBackend: LabelBackend {
 /// class in multi-label (Enter confirms); Enter accepts the suggestion; `a`/`r` accept or reject in review;
 /// box review has its own keys (see `BoxReview`); `s` skips, `f` flags with a note (Enter stores, Esc cancels),
 /// `u` undoes the last answer (repeatable), `?` shows help, `i` the instructions, `q` quits.
-public final class LabelSession {
-    public enum Mode: Equatable { case labeling, help, instructions, note(String), finished }
+package final class LabelSession {
+    package enum Mode: Equatable { case labeling, help, instructions, note(String), finished }
 
-    public let task: QueueSpec.Task
+    package let task: QueueSpec.Task
     /// Classes in hotkey order: (id, name, key).
-    public let classes: [(id: Int, name: String, key: Character)]
-    public let instructions: String
+    package let classes: [(id: Int, name: String, key: Character)]
+    package let instructions: String
     let backend: LabelBackend
 
-    public private(set) var current: QueueItem?
-    public private(set) var mode: Mode = .labeling
-    public internal(set) var message: String?
-    public private(set) var selected: Set<Int> = []
-    public private(set) var answeredThisSession = 0
-    public private(set) var itemStarted = Date()
-    public let sessionStarted: Date
+    package private(set) var current: QueueItem?
+    package private(set) var mode: Mode = .labeling
+    package internal(set) var message: String?
+    package private(set) var selected: Set<Int> = []
+    package private(set) var answeredThisSession = 0
+    package private(set) var itemStarted = Date()
+    package let sessionStarted: Date
     /// Box review: the boxes being edited on the current item (nil for the other tasks).
-    public internal(set) var review: BoxReview?
+    package internal(set) var review: BoxReview?
     /// Where box review gets an item's starting boxes and image size.
     let boxSource: ((QueueItem) throws -> BoxReview)?
 
@@ -61,7 +61,7 @@ public final class LabelSession {
 
     /// `boxSource` gives box review an item's starting boxes (the suggestion's or the committed ones) and its
     /// image size; it is required for `.boxes` queues.
-    public init(task: QueueSpec.Task, classes: [(id: Int, name: String)], instructions: String = "", backend: LabelBackend,
+    package init(task: QueueSpec.Task, classes: [(id: Int, name: String)], instructions: String = "", backend: LabelBackend,
                 boxSource: ((QueueItem) throws -> BoxReview)? = nil, now: Date = Date()) {
         self.task = task
         let hotkeys = Array("0123456789") + Array("bcdeghjklmnoptvwxyz")
@@ -73,7 +73,7 @@ public final class LabelSession {
     }
 
     /// Leases the first item (or resumes the one held).
-    public func start(now: Date = Date()) throws {
+    package func start(now: Date = Date()) throws {
         try show(try backend.next(), now: now)
     }
 
@@ -88,7 +88,7 @@ public final class LabelSession {
     }
 
     /// The suggestion's class name, when the item has one: `{"class": NAME, "confidence": p}`.
-    public var suggestion: (name: String, confidence: Double?)? {
+    package var suggestion: (name: String, confidence: Double?)? {
         guard let json = current?.suggestion, let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
               let name = object["class"] as? String else { return nil }
         return (name, (object["confidence"] as? NSNumber)?.doubleValue)
@@ -96,7 +96,7 @@ public final class LabelSession {
 
     /// Handles one key; false when the session should end.
     @discardableResult
-    public func handle(_ key: Key, now: Date = Date()) throws -> Bool {
+    package func handle(_ key: Key, now: Date = Date()) throws -> Bool {
         message = nil
         switch mode {
         case .finished:

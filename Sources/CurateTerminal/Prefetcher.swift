@@ -4,12 +4,12 @@ import Synchronization
 /// Decodes and renders items in the background before they are needed, so that a key press shows the next
 /// image without waiting for it. Results are kept per (path, window size); `take` waits for a render in flight
 /// or renders on the spot when nothing was prefetched.
-public final class Prefetcher: Sendable {
+package final class Prefetcher: Sendable {
     /// An item's image as terminal lines, or why it cannot be shown.
-    public struct Rendered: Sendable {
-        public var lines: [String]
-        public var error: String?
-        public init(lines: [String], error: String?) { self.lines = lines; self.error = error }
+    package struct Rendered: Sendable {
+        package var lines: [String]
+        package var error: String?
+        package init(lines: [String], error: String?) { self.lines = lines; self.error = error }
     }
 
     struct Key: Hashable { var path: String; var columns: Int; var rows: Int }
@@ -22,13 +22,13 @@ public final class Prefetcher: Sendable {
     private let capacity: Int
 
     /// `render(path, columns, rows)` draws one item for a window; it runs on background threads.
-    public init(capacity: Int = 8, render: @escaping @Sendable (String, Int, Int) -> Rendered) {
+    package init(capacity: Int = 8, render: @escaping @Sendable (String, Int, Int) -> Rendered) {
         self.render = render
         self.capacity = capacity
     }
 
     /// Starts rendering these items for this window (those already done or in flight are left alone).
-    public func prefetch(_ paths: [String], columns: Int, rows: Int) {
+    package func prefetch(_ paths: [String], columns: Int, rows: Int) {
         for path in paths {
             let key = Key(path: path, columns: columns, rows: rows)
             let group = DispatchGroup()
@@ -49,7 +49,7 @@ public final class Prefetcher: Sendable {
     }
 
     /// The item drawn for this window: prefetched, awaited, or rendered now.
-    public func take(_ path: String, columns: Int, rows: Int) -> Rendered {
+    package func take(_ path: String, columns: Int, rows: Int) -> Rendered {
         let key = Key(path: path, columns: columns, rows: rows)
         switch state.withLock({ $0.entries[key] }) {
         case .done(let r, _)?: return r
@@ -79,7 +79,7 @@ public final class Prefetcher: Sendable {
     }
 
     /// Whether this item is already drawn for this window (for tests and the benchmark).
-    public func isReady(_ path: String, columns: Int, rows: Int) -> Bool {
+    package func isReady(_ path: String, columns: Int, rows: Int) -> Bool {
         if case .done? = state.withLock({ $0.entries[Key(path: path, columns: columns, rows: rows)] }) { return true }
         return false
     }

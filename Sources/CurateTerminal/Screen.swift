@@ -2,20 +2,20 @@ import CurateImaging
 import Foundation
 
 /// Lays out one full frame of the labeling screen for a window of `columns` × `rows`.
-public enum Screen {
-    public static let minimum = (columns: 40, rows: 12)
+package enum Screen {
+    package static let minimum = (columns: 40, rows: 12)
 
     /// Progress for the status line.
-    public struct Progress: Sendable {
-        public var done: Int
-        public var total: Int
-        public init(done: Int, total: Int) { self.done = done; self.total = total }
+    package struct Progress: Sendable {
+        package var done: Int
+        package var total: Int
+        package init(done: Int, total: Int) { self.done = done; self.total = total }
     }
 
     /// Rows the image may use in a window with `rows` rows.
-    public static func imageRows(_ rows: Int) -> Int { max(1, rows - 5) }
+    package static func imageRows(_ rows: Int) -> Int { max(1, rows - 5) }
 
-    public static func frame(_ s: LabelSession, title: String, image: [String], error: String?, progress: Progress,
+    package static func frame(_ s: LabelSession, title: String, image: [String], error: String?, progress: Progress,
                              columns: Int, rows: Int, now: Date, color: Bool) -> String {
         var out = "\u{1B}[H\u{1B}[2J"
         func line(_ row: Int, _ text: String) { out += "\u{1B}[\(row);1H\u{1B}[2K" + text }
@@ -100,7 +100,7 @@ public enum Screen {
 
     /// The status line alone, on the last row (redrawn every second without touching the image): done/total,
     /// items per hour, ETA, time on this item.
-    public static func status(_ s: LabelSession, progress: Progress, columns: Int, rows: Int, now: Date, color: Bool) -> String {
+    package static func status(_ s: LabelSession, progress: Progress, columns: Int, rows: Int, now: Date, color: Bool) -> String {
         let dim = color ? "\u{1B}[2m" : "", reset = color ? "\u{1B}[0m" : ""
         let elapsed = max(1, now.timeIntervalSince(s.sessionStarted))
         let rate = Double(s.answeredThisSession) / elapsed * 3600
@@ -169,7 +169,7 @@ public enum Screen {
 
     /// Text wrapped at word boundaries to `columns`, paragraphs kept, at most `rows` lines (the last then says how
     /// many are cut). Tabs become spaces; control characters are dropped so the text cannot move the cursor.
-    public static func wrap(_ text: String, _ columns: Int, rows: Int = .max) -> [String] {
+    package static func wrap(_ text: String, _ columns: Int, rows: Int = .max) -> [String] {
         let columns = max(1, columns)
         let clean = String(text.replacingOccurrences(of: "\t", with: "    ").unicodeScalars.filter { $0 == "\n" || !CharacterSet.controlCharacters.contains($0) })
         var lines: [String] = []

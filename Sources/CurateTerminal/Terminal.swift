@@ -8,9 +8,9 @@ import Glibc
 /// The controlling terminal in raw mode on the alternate screen, restored on every way out: normal return,
 /// `restore()`, SIGINT, SIGTERM, SIGHUP (closed ssh), SIGQUIT and the crash signals (the handlers restore the
 /// saved settings with async-signal-safe calls, then re-raise).
-public final class Terminal: @unchecked Sendable {
-    public let input: Int32
-    public let output: Int32
+package final class Terminal: @unchecked Sendable {
+    package let input: Int32
+    package let output: Int32
     private var saved = termios()
     private var active = false
 
@@ -25,29 +25,29 @@ public final class Terminal: @unchecked Sendable {
     nonisolated(unsafe) static var outputForSignals: Int32 = -1
     nonisolated(unsafe) static var resized: sig_atomic_t = 0
 
-    public init(input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO) {
+    package init(input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO) {
         self.input = input
         self.output = output
     }
 
-    public var isTTY: Bool { isatty(input) == 1 && isatty(output) == 1 }
+    package var isTTY: Bool { isatty(input) == 1 && isatty(output) == 1 }
 
     /// Columns × rows of the window.
-    public var size: (columns: Int, rows: Int) {
+    package var size: (columns: Int, rows: Int) {
         var w = winsize()
         if ioctl(output, UInt(TIOCGWINSZ), &w) == 0, w.ws_col > 0, w.ws_row > 0 { return (Int(w.ws_col), Int(w.ws_row)) }
         return (80, 24)
     }
 
     /// Pixels per character cell, when the terminal reports its size in pixels (kitty and sixel images need it).
-    public var cellSize: (width: Int, height: Int)? {
+    package var cellSize: (width: Int, height: Int)? {
         var w = winsize()
         guard ioctl(output, UInt(TIOCGWINSZ), &w) == 0, w.ws_col > 0, w.ws_row > 0, w.ws_xpixel > 0, w.ws_ypixel > 0 else { return nil }
         return (Int(w.ws_xpixel) / Int(w.ws_col), Int(w.ws_ypixel) / Int(w.ws_row))
     }
 
     /// Raw input, no echo, alternate screen, hidden cursor.
-    public func enter() throws {
+    package func enter() throws {
         guard tcgetattr(input, &saved) == 0 else { throw TerminalError("not a terminal (stdin): run curate label in a terminal") }
         Terminal.savedForSignals.pointee = saved
         Terminal.outputForSignals = output
@@ -66,7 +66,7 @@ public final class Terminal: @unchecked Sendable {
     }
 
     /// Back to the saved settings and the main screen (idempotent).
-    public func restore() {
+    package func restore() {
         guard active else { return }
         active = false
         write("\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l")
@@ -75,7 +75,7 @@ public final class Terminal: @unchecked Sendable {
 
     deinit { restore() }
 
-    public func write(_ text: String) {
+    package func write(_ text: String) {
         var bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
@@ -86,13 +86,13 @@ public final class Terminal: @unchecked Sendable {
     }
 
     /// Whether the window was resized since the last call.
-    public func takeResize() -> Bool {
+    package func takeResize() -> Bool {
         if Terminal.resized != 0 { Terminal.resized = 0; return true }
         return false
     }
 
     /// The next key, waiting up to `timeout` seconds (nil on timeout, so the caller can redraw a clock).
-    public func readKey(timeout: Double) -> Key? {
+    package func readKey(timeout: Double) -> Key? {
         guard let first = readByte(timeout: timeout) else { return nil }
         if first == 0x1B {
             // A lone Escape, or the start of a sequence: the rest arrives within a few milliseconds.
@@ -157,16 +157,16 @@ public final class Terminal: @unchecked Sendable {
 }
 
 /// A key press.
-public enum Key: Equatable, Sendable {
+package enum Key: Equatable, Sendable {
     case character(Character)
     case enter, tab, backTab, backspace, escape, interrupt, endOfInput, unknown
     case up(shift: Bool), down(shift: Bool), left(shift: Bool), right(shift: Bool)
 }
 
-public struct TerminalError: CurateError {
-    public var message: String
+package struct TerminalError: CurateError {
+    package var message: String
     /// Its kind in the shared vocabulary (most are usage: no terminal, or an unknown queue).
-    public var kind: FailureKind
-    public init(_ message: String, kind: FailureKind = .usage) { self.message = message; self.kind = kind }
-    public var description: String { message }
+    package var kind: FailureKind
+    package init(_ message: String, kind: FailureKind = .usage) { self.message = message; self.kind = kind }
+    package var description: String { message }
 }

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// A SHA-256 content id. Stored inline as four words (no allocation); shown as 64 lowercase hex characters.
-public struct ContentHash: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+package struct ContentHash: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
     // Big-endian words, so comparing them in order compares the hex text.
     private let w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
 
@@ -11,7 +11,7 @@ public struct ContentHash: Hashable, Sendable, Comparable, CustomStringConvertib
     }
 
     /// Parses hex digits; nil unless they are 64 lowercase hex characters.
-    public init?(hex: String) {
+    package init?(hex: String) {
         var text = hex
         guard let parsed = text.withUTF8({ ContentHash.parse(UnsafeRawBufferPointer($0)) }) else { return nil }
         self = parsed
@@ -48,17 +48,17 @@ public struct ContentHash: Hashable, Sendable, Comparable, CustomStringConvertib
     }
 
     /// Hashes bytes.
-    public static func of(_ bytes: UnsafeRawBufferPointer) -> ContentHash {
+    package static func of(_ bytes: UnsafeRawBufferPointer) -> ContentHash {
         ContentHash(digest: SHA256.hash(data: bytes))
     }
 
     /// Hashes bytes.
-    public static func of(_ data: Data) -> ContentHash {
+    package static func of(_ data: Data) -> ContentHash {
         data.withUnsafeBytes { of($0) }
     }
 
     /// The 64 hex digits.
-    public var hex: String {
+    package var hex: String {
         var out = [UInt8](repeating: 0, count: 64)
         for (k, word) in [w0, w1, w2, w3].enumerated() {
             for j in 0..<16 { out[k * 16 + j] = hexDigits[Int((word >> (60 - 4 * UInt64(j))) & 0xf)] }
@@ -67,12 +67,12 @@ public struct ContentHash: Hashable, Sendable, Comparable, CustomStringConvertib
     }
 
     /// The first `n` hex digits, for display.
-    public func short(_ n: Int = 10) -> String { String(hex.prefix(n)) }
+    package func short(_ n: Int = 10) -> String { String(hex.prefix(n)) }
 
-    public var description: String { hex }
-    public static func < (a: ContentHash, b: ContentHash) -> Bool { (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3) }
+    package var description: String { hex }
+    package static func < (a: ContentHash, b: ContentHash) -> Bool { (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3) }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let parsed = ContentHash(hex: text) else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a SHA-256 hex digest"))
@@ -80,7 +80,7 @@ public struct ContentHash: Hashable, Sendable, Comparable, CustomStringConvertib
         self = parsed
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(hex)
     }

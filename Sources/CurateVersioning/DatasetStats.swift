@@ -6,17 +6,17 @@ import Glibc
 
 /// Counts that describe a version: labels per class and images per size. Stored with each commit (derived
 /// from the parent's counts and what changed), so diffs report class balance without decoding every label.
-public struct DatasetStats: Hashable, Sendable, Codable {
+package struct DatasetStats: Hashable, Sendable, Codable {
     /// Labels per class name (objects, classifications, multi-label members, spans).
-    public var classCounts: [String: Int] = [:]
+    package var classCounts: [String: Int] = [:]
     /// Images per upright size, `"WxH"`; files that are not PNG/JPEG count under `"other"`.
-    public var sizes: [String: Int] = [:]
+    package var sizes: [String: Int] = [:]
     /// Files in the version.
-    public var files = 0
+    package var files = 0
     /// Files with at least one label.
-    public var labeledItems = 0
+    package var labeledItems = 0
 
-    public init() {}
+    package init() {}
 
     /// Adds (sign +1) or removes (-1) one item's labels given as the class ids they mention (see ``classSummary``).
     mutating func addClassIDs(_ ids: [Int], schema: LabelSchema, sign: Int) {
@@ -67,16 +67,16 @@ public struct DatasetStats: Hashable, Sendable, Codable {
 }
 
 /// Tests of a shift in class balance between two versions.
-public struct BalanceShift: Hashable, Sendable, Codable {
+package struct BalanceShift: Hashable, Sendable, Codable {
     /// Pearson's chi-square statistic of the 2×K table (before, after) × classes.
-    public var chiSquare: Double
+    package var chiSquare: Double
     /// K − 1, over the classes present in either version.
-    public var degreesOfFreedom: Int
+    package var degreesOfFreedom: Int
     /// P(χ² ≥ chiSquare) under "same class distribution". The two versions mostly share items, so this is a
     /// screening signal, not an exact test; `totalVariation` is the size of the shift.
-    public var pValue: Double
+    package var pValue: Double
     /// Total-variation distance between the two class distributions, 0…1.
-    public var totalVariation: Double
+    package var totalVariation: Double
 
     static func compute(before: [String: Int], after: [String: Int]) -> BalanceShift {
         let classes = Set(before.keys).union(after.keys).filter { (before[$0] ?? 0) + (after[$0] ?? 0) > 0 }.sorted()

@@ -12,7 +12,7 @@ struct ObjectLocation: Sendable, Hashable {
 }
 
 /// How a working file and the store share bytes.
-public enum LinkMode: String, Sendable, CaseIterable, Codable {
+package enum LinkMode: String, Sendable, CaseIterable, Codable {
     /// Copy bytes into the store (default; safe everywhere).
     case copy
     /// Hard-link the working file into the store and make it read-only (saves space; edits must replace the file).

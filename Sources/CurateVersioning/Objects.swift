@@ -83,21 +83,21 @@ struct Tree: Hashable, Sendable {
 }
 
 /// A snapshot of files and labels with its parent: immutable, named by the hash of its text.
-public struct CommitInfo: Hashable, Sendable, Codable {
+package struct CommitInfo: Hashable, Sendable, Codable {
     /// The commit id.
-    public var id: ContentHash
+    package var id: ContentHash
     /// The root folder tree.
-    public var tree: ContentHash
+    package var tree: ContentHash
     /// The label schema object, if any labels were committed.
-    public var schema: ContentHash?
+    package var schema: ContentHash?
     /// The previous commit (nil for the first).
-    public var parent: ContentHash?
+    package var parent: ContentHash?
     /// Who committed.
-    public var author: String
+    package var author: String
     /// When.
-    public var date: Date
+    package var date: Date
     /// The commit message.
-    public var message: String
+    package var message: String
 
     func serialized() -> Data {
         var text = "curate-commit 1\ntree \(tree.hex)\nschema \(schema?.hex ?? "-")\n"

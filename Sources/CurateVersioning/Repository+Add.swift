@@ -7,21 +7,21 @@ import Glibc
 #endif
 
 /// What `add` did.
-public struct AddReport: Sendable, Codable {
+package struct AddReport: Sendable, Codable {
     /// Tracked roots after the add.
-    public var roots: [String]
+    package var roots: [String]
     /// Files found under the added paths.
-    public var files: Int
+    package var files: Int
     /// Files whose content was hashed now (the rest were vouched for by the stat cache).
-    public var hashed: Int
+    package var hashed: Int
     /// Contents stored for the first time (the rest were already in the store: deduplicated).
-    public var storedObjects: Int
+    package var storedObjects: Int
     /// Items whose labels were imported.
-    public var labeledItems: Int
+    package var labeledItems: Int
     /// Label records skipped in lenient mode.
-    public var skipped: [LabelIssue]
+    package var skipped: [LabelIssue]
     /// Files the reflink mode had to copy because the file system cannot clone.
-    public var reflinkFallbacks: Int
+    package var reflinkFallbacks: Int
 }
 
 extension Repository {
@@ -33,7 +33,7 @@ extension Repository {
     ///   - labels: a label file to import; its items must be tracked files.
     ///   - link: how the store shares bytes with the working files.
     ///   - wait: seconds to wait for the writer lock.
-    public func add(_ paths: [String], labels: LabelImport? = nil, link: LinkMode = .copy, wait: Double = 0) throws(VersioningError) -> AddReport {
+    package func add(_ paths: [String], labels: LabelImport? = nil, link: LinkMode = .copy, wait: Double = 0) throws(VersioningError) -> AddReport {
         try writing(wait: wait) { () throws(VersioningError) -> AddReport in
             var relative: [String] = []
             for path in paths { relative.append(try relativePath(path)) }

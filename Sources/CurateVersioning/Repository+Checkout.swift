@@ -6,17 +6,17 @@ import Glibc
 #endif
 
 /// What `checkout` did.
-public struct CheckoutReport: Sendable, Codable {
+package struct CheckoutReport: Sendable, Codable {
     /// The commit materialised.
-    public var commit: ContentHash
+    package var commit: ContentHash
     /// Files written (content differed or was missing).
-    public var written: Int
+    package var written: Int
     /// Files already identical, left alone.
-    public var unchanged: Int
+    package var unchanged: Int
     /// Working files removed because the revision does not have them (in-place checkout only).
-    public var removed: Int
+    package var removed: Int
     /// Items whose working labels were restored.
-    public var labels: Int
+    package var labels: Int
 }
 
 extension Repository {
@@ -27,7 +27,7 @@ extension Repository {
     /// changes to commit — and uncommitted changes to the affected files or labels are refused unless `force`.
     /// - Parameters:
     ///   - paths: glob patterns (`fnmatch`, `*` also crosses `/`) or folder prefixes; empty for everything.
-    public func checkout(_ revision: String, to destination: String? = nil, paths: [String] = [], force: Bool = false,
+    package func checkout(_ revision: String, to destination: String? = nil, paths: [String] = [], force: Bool = false,
                          wait: Double = 0) throws(VersioningError) -> CheckoutReport {
         let snapshot = try snapshot(resolve(revision), preload: true)
         let selected = snapshot.files.filter { matches($0.key, paths) }

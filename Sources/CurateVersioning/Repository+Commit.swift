@@ -11,7 +11,7 @@ extension Repository {
     /// database transaction moves HEAD: a commit killed at any instant leaves HEAD at the old commit or the new one.
     /// - Throws: `.invalid` when nothing changed, `.locked` when another writer holds the lock past `wait`.
     @discardableResult
-    public func commit(message: String, author: String, date: Date = Date(), wait: Double = 0) throws(VersioningError) -> CommitInfo {
+    package func commit(message: String, author: String, date: Date = Date(), wait: Double = 0) throws(VersioningError) -> CommitInfo {
         guard !author.contains("\n") else { throw VersioningError(.invalid, "--author must be one line") }
         return try writing(wait: wait) { () throws(VersioningError) -> CommitInfo in
             let index = try read("reading the index") { db in try Index.load(db, labelBodies: true) }

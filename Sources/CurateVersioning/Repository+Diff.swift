@@ -3,62 +3,62 @@ import Foundation
 import GRDB
 
 /// What changed between two versions: files, labels item by item, and the class and size balance.
-public struct Diff: Sendable, Codable {
+package struct Diff: Sendable, Codable {
     /// The older side: a commit id.
-    public var from: String
+    package var from: String
     /// The newer side: a commit id, or `"working"` for the working tree and labels.
-    public var to: String
-    public var added: [String] = []
-    public var removed: [String] = []
-    public var modified: [String] = []
-    public var renamed: [Status.Rename] = []
+    package var to: String
+    package var added: [String] = []
+    package var removed: [String] = []
+    package var modified: [String] = []
+    package var renamed: [Status.Rename] = []
     /// Items whose labels changed, with each change.
-    public var labels: [ItemLabelDiff] = []
+    package var labels: [ItemLabelDiff] = []
     /// Counts before and after.
-    public var before: DatasetStats
-    public var after: DatasetStats
+    package var before: DatasetStats
+    package var after: DatasetStats
     /// Per-class counts, before and after, sorted by class name.
-    public var classes: [ClassCount]
+    package var classes: [ClassCount]
     /// How much the class balance moved.
-    public var shift: BalanceShift
+    package var shift: BalanceShift
 
     /// One class's count on both sides.
-    public struct ClassCount: Sendable, Codable, Hashable {
-        public var name: String
-        public var before: Int
-        public var after: Int
+    package struct ClassCount: Sendable, Codable, Hashable {
+        package var name: String
+        package var before: Int
+        package var after: Int
     }
 }
 
 /// The label changes of one item.
-public struct ItemLabelDiff: Sendable, Codable, Hashable {
+package struct ItemLabelDiff: Sendable, Codable, Hashable {
     /// The item path.
-    public var item: String
+    package var item: String
     /// What changed, in order: class changes, then boxes (changed, removed, added), then others.
-    public var changes: [LabelChange]
+    package var changes: [LabelChange]
     /// Who made the new labels (annotation sources, or the commit's author).
-    public var by: [String]
+    package var by: [String]
     /// When (the newest annotation time, or the commit's date).
-    public var date: Date?
+    package var date: Date?
 }
 
 /// One label change on an item.
-public struct LabelChange: Sendable, Codable, Hashable, CustomStringConvertible {
+package struct LabelChange: Sendable, Codable, Hashable, CustomStringConvertible {
     /// `class` (item class a → b), `classes` (multi-label), `box-added`, `box-removed`, `box-moved`,
     /// `box-class` (same place, new class), `object-added`, `object-removed`, `span-added`, `span-removed`.
-    public var kind: String
-    public var fromClass: String?
-    public var toClass: String?
+    package var kind: String
+    package var fromClass: String?
+    package var toClass: String?
     /// `[x, y, width, height]` before and after, for boxes.
-    public var fromBox: [Double]?
-    public var toBox: [Double]?
+    package var fromBox: [Double]?
+    package var toBox: [Double]?
     /// IoU of a matched box pair.
-    public var iou: Double?
+    package var iou: Double?
     /// Added and removed classes, for multi-label changes.
-    public var addedClasses: [String]?
-    public var removedClasses: [String]?
+    package var addedClasses: [String]?
+    package var removedClasses: [String]?
 
-    public var description: String {
+    package var description: String {
         func box(_ b: [Double]?) -> String {
             guard let b, b.count == 4 else { return "" }
             return "(\(fmtNumber(b[0])),\(fmtNumber(b[1])) \(fmtNumber(b[2]))x\(fmtNumber(b[3])))"
@@ -103,7 +103,7 @@ extension Repository {
     ///   - from: the older revision (default HEAD).
     ///   - to: the newer revision; nil for the working tree and labels.
     ///   - labelDetails: compute item-by-item label changes (off for `--stat`: items are listed without changes).
-    public func diff(from: String = "HEAD", to: String? = nil, labelDetails: Bool = true) throws(VersioningError) -> Diff {
+    package func diff(from: String = "HEAD", to: String? = nil, labelDetails: Bool = true) throws(VersioningError) -> Diff {
         guard let to else {
             let a = try side(from)
             return try Self.diff(a, try workingSide(base: a), labelDetails: labelDetails)
@@ -318,7 +318,7 @@ func boxArray(_ b: BoundingBox) -> [Double] { [b.x, b.y, b.width, b.height] }
 extension Diff {
     /// The figures `diff --fail-on` gates test: class shift (`tvd`, `p`), files removed and added, labeled items
     /// lost (`unlabeled`), each also as a share (`removed%` of the files before, `unlabeled%` of the labeled items).
-    public var metrics: [String: Double] {
+    package var metrics: [String: Double] {
         let before = Double(max(self.before.files, 1)), labeled = Double(max(self.before.labeledItems, 1))
         let lost = Double(max(0, self.before.labeledItems - after.labeledItems))
         return [

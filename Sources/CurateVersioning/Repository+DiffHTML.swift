@@ -5,7 +5,7 @@ import Foundation
 extension Repository {
     /// A self-contained HTML page for reviewing a diff: inline thumbnails (no external files or scripts),
     /// boxes in class colours, changed labels highlighted, and the class-balance chart.
-    public func diffHTML(_ diff: Diff, thumbnail: Int = 256) throws(VersioningError) -> String {
+    package func diffHTML(_ diff: Diff, thumbnail: Int = 256) throws(VersioningError) -> String {
         let a = try side(diff.from)
         let b = diff.to == "working" ? try workingSide(base: a) : try side(diff.to)
         let renameOf = Dictionary(uniqueKeysWithValues: diff.renamed.map { ($0.to, $0.from) })

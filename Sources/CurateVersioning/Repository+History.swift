@@ -4,7 +4,7 @@ import GRDB
 
 extension Repository {
     /// The current commit, or nil before the first commit.
-    public func head() throws(VersioningError) -> ContentHash? {
+    package func head() throws(VersioningError) -> ContentHash? {
         let row = try read("reading HEAD") { db in
             try Row.fetchOne(db, sql: "SELECT refs.commit_id, commits.id FROM refs LEFT JOIN commits ON commits.id = refs.commit_id WHERE refs.name = 'HEAD'")
         }
@@ -17,12 +17,12 @@ extension Repository {
     }
 
     /// The id of HEAD, or nil before the first commit.
-    public func headID() -> String? { try? resolve("HEAD").hex }
+    package func headID() -> String? { try? resolve("HEAD").hex }
 
     /// Resolves a revision: `HEAD`, a tag, a full or unique short commit id (4+ hex digits), each optionally
     /// followed by `~N` (N parents back).
     /// - Throws: `.notFound` naming the revision.
-    public func resolve(_ revision: String) throws(VersioningError) -> ContentHash {
+    package func resolve(_ revision: String) throws(VersioningError) -> ContentHash {
         var base = revision
         var back = 0
         if let tilde = revision.lastIndex(of: "~") {
@@ -62,7 +62,7 @@ extension Repository {
     }
 
     /// A commit's metadata.
-    public func commitInfo(_ id: ContentHash) throws(VersioningError) -> CommitInfo {
+    package func commitInfo(_ id: ContentHash) throws(VersioningError) -> CommitInfo {
         let row = try read("reading commit") { db in
             try Row.fetchOne(db, sql: "SELECT tree, schema, parent, author, date, message FROM commits WHERE id = ?", arguments: [id.hex])
         }
@@ -73,7 +73,7 @@ extension Repository {
     }
 
     /// Commits from `revision` (default HEAD) back to the first, newest first.
-    public func log(from revision: String = "HEAD", limit: Int = .max) throws(VersioningError) -> [CommitInfo] {
+    package func log(from revision: String = "HEAD", limit: Int = .max) throws(VersioningError) -> [CommitInfo] {
         guard try head() != nil else { return [] }
         var id: ContentHash? = try resolve(revision)
         var result: [CommitInfo] = []
@@ -86,7 +86,7 @@ extension Repository {
     }
 
     /// Tags: name → commit.
-    public func tags() throws(VersioningError) -> [String: ContentHash] {
+    package func tags() throws(VersioningError) -> [String: ContentHash] {
         try read("reading tags") { db in
             var result: [String: ContentHash] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT name, commit_id FROM refs WHERE name LIKE 'tag/%'") {
@@ -99,7 +99,7 @@ extension Repository {
     /// Names a commit. Tag names use letters, digits, `.`, `_` and `-`, and are never moved.
     /// - Throws: `.invalid` for a bad or existing name.
     @discardableResult
-    public func tag(_ name: String, at revision: String = "HEAD", wait: Double = 0) throws(VersioningError) -> ContentHash {
+    package func tag(_ name: String, at revision: String = "HEAD", wait: Double = 0) throws(VersioningError) -> ContentHash {
         guard !name.isEmpty, name != "HEAD", name.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }), name.allSatisfy(\.isASCII),
               !(name.count >= 4 && name.allSatisfy(\.isHexDigit)) else {
             throw VersioningError(.invalid, "\(name): tag names use letters, digits, '.', '_' and '-' and must not look like a commit id")
@@ -213,23 +213,23 @@ final class ObjectReader {
 }
 
 /// A file in a committed version.
-public struct VersionedFile: Sendable, Hashable {
-    public var path: String
-    public var hash: ContentHash
-    public var width: Int?
-    public var height: Int?
+package struct VersionedFile: Sendable, Hashable {
+    package var path: String
+    package var hash: ContentHash
+    package var width: Int?
+    package var height: Int?
 }
 
 extension Repository {
     /// The files of a revision, in path order.
-    public func files(at revision: String) throws(VersioningError) -> [VersionedFile] {
+    package func files(at revision: String) throws(VersioningError) -> [VersionedFile] {
         let snapshot = try snapshot(resolve(revision))
         return snapshot.files.map { VersionedFile(path: $0.key, hash: $0.value.hash, width: $0.value.width, height: $0.value.height) }
             .sorted { compareBytes($0.path, $1.path) < 0 }
     }
 
     /// The bytes of a stored object (a file's content), checked against its hash.
-    public func data(of hash: ContentHash) throws(VersioningError) -> Data {
+    package func data(of hash: ContentHash) throws(VersioningError) -> Data {
         try object(hash)
     }
 }

@@ -4,7 +4,7 @@ import GRDB
 extension Repository {
     /// Replaces every tag starting with one of `prefixes` by `tags` (tag → item paths), in one transaction: a triage
     /// run re-tags without leaving the previous run's clusters behind. Tag names as for commit tags, plus ':'.
-    public func setItemTags(_ tags: [String: [String]], replacing prefixes: [String], wait: Double = 0) throws(VersioningError) {
+    package func setItemTags(_ tags: [String: [String]], replacing prefixes: [String], wait: Double = 0) throws(VersioningError) {
         for name in tags.keys where name.isEmpty || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-:".contains($0)) }) {
             throw VersioningError(.invalid, "\(name): item tag names use letters, digits, '.', '_', '-' and ':'")
         }
@@ -21,12 +21,12 @@ extension Repository {
     }
 
     /// The item paths carrying `tag`, sorted.
-    public func items(tagged tag: String) throws(VersioningError) -> [String] {
+    package func items(tagged tag: String) throws(VersioningError) -> [String] {
         try read("reading item tags") { db in try String.fetchAll(db, sql: "SELECT path FROM item_tags WHERE tag = ? ORDER BY path", arguments: [tag]) }
     }
 
     /// Every item tag with its number of items.
-    public func itemTags() throws(VersioningError) -> [(tag: String, items: Int)] {
+    package func itemTags() throws(VersioningError) -> [(tag: String, items: Int)] {
         try read("reading item tags") { db in
             try Row.fetchAll(db, sql: "SELECT tag, COUNT(*) AS n FROM item_tags GROUP BY tag ORDER BY tag").map { ($0["tag"], $0["n"]) }
         }

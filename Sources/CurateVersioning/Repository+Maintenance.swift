@@ -6,16 +6,16 @@ import Glibc
 #endif
 
 /// What `fsck` found.
-public struct FsckReport: Sendable, Codable {
+package struct FsckReport: Sendable, Codable {
     /// Objects whose bytes were read and hashed.
-    public var objectsChecked: Int
+    package var objectsChecked: Int
     /// Commits whose trees were walked.
-    public var commitsChecked: Int
+    package var commitsChecked: Int
     /// One line per problem, naming the damaged object, pack, commit or ref.
-    public var problems: [String]
-    public var isHealthy: Bool { problems.isEmpty }
+    package var problems: [String]
+    package var isHealthy: Bool { problems.isEmpty }
 
-    public init(objectsChecked: Int, commitsChecked: Int, problems: [String]) {
+    package init(objectsChecked: Int, commitsChecked: Int, problems: [String]) {
         self.objectsChecked = objectsChecked
         self.commitsChecked = commitsChecked
         self.problems = problems
@@ -23,16 +23,16 @@ public struct FsckReport: Sendable, Codable {
 }
 
 /// What `gc` removed.
-public struct GCReport: Sendable, Codable {
-    public var objectsRemoved: Int
-    public var packsRemoved: Int
-    public var packsRewritten: Int
-    public var bytesFreed: Int
+package struct GCReport: Sendable, Codable {
+    package var objectsRemoved: Int
+    package var packsRemoved: Int
+    package var packsRewritten: Int
+    package var bytesFreed: Int
 }
 
 extension Repository {
     /// Reads and hashes every object, and walks every commit's trees and labels; reports what is damaged.
-    public func fsck() throws(VersioningError) -> FsckReport {
+    package func fsck() throws(VersioningError) -> FsckReport {
         var problems: [String] = []
         let integrity = try read("checking the database") { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
         if integrity != ["ok"] {
@@ -98,7 +98,7 @@ extension Repository {
 
     /// Removes objects no commit, tag or tracked file refers to: leftovers of interrupted or failed operations.
     /// Packs with nothing live are deleted; packs that are mostly dead are rewritten.
-    public func gc(wait: Double = 0) throws(VersioningError) -> GCReport {
+    package func gc(wait: Double = 0) throws(VersioningError) -> GCReport {
         try writing(wait: wait) { () throws(VersioningError) -> GCReport in
             try checkBeforeDeleting()
             _ = try writeMissingPackIndexes()
@@ -195,7 +195,7 @@ extension Repository {
 
     /// The labels committed in a revision, with item paths relative to `folder` (repository-relative; "" for the root).
     /// Every file under `folder` that has labels or is an image becomes an item.
-    public func labels(at revision: String, relativeTo folder: String = "") throws(VersioningError) -> LabelSet {
+    package func labels(at revision: String, relativeTo folder: String = "") throws(VersioningError) -> LabelSet {
         let snapshot = try snapshot(resolve(revision), preload: true)
         var items: [Item] = []
         var annotations: [Annotation] = []

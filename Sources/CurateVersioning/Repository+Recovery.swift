@@ -6,22 +6,22 @@ import Glibc
 #endif
 
 /// What `fsck --rebuild` recovered from `.curate/packs` and `.curate/objects`.
-public struct RebuildReport: Sendable, Codable {
+package struct RebuildReport: Sendable, Codable {
     /// Objects found through the pack indexes and loose files.
-    public var objects: Int
+    package var objects: Int
     /// Commits recovered (every commit object whose bytes match its id).
-    public var commits: Int
+    package var commits: Int
     /// HEAD after the rebuild, if any commit was found.
-    public var head: ContentHash?
+    package var head: ContentHash?
     /// Tags restored from the ref log.
-    public var tags: [String]
+    package var tags: [String]
     /// Commits no ref reached, tagged `recovered-<id>` so nothing is hidden.
-    public var recoveredTags: [String]
+    package var recoveredTags: [String]
     /// Where the old database was moved (kept, never deleted), if there was one.
-    public var previousDatabase: String?
+    package var previousDatabase: String?
     /// Packs without an index (format 1 packs written before the upgrade): their objects cannot be located; the
     /// files are kept.
-    public var unindexedPacks: [String]
+    package var unindexedPacks: [String]
 }
 
 extension Repository {
@@ -30,7 +30,7 @@ extension Repository {
     /// Working state that lives only in the database — uncommitted labels and item tags — cannot be recovered this
     /// way; the labeling state (`labeling.sqlite`) is another file and is not touched.
     /// - Throws: `.notARepository`, `.locked`, or `.io` when the new database cannot be written.
-    public static func rebuildMetadata(at path: String = ".", wait: Double = 0) throws(VersioningError) -> RebuildReport {
+    package static func rebuildMetadata(at path: String = ".", wait: Double = 0) throws(VersioningError) -> RebuildReport {
         let root = try findRoot(path)
         _ = try formatVersion(of: root)
         let dot = root + "/.curate"

@@ -3,28 +3,28 @@ import Foundation
 import GRDB
 
 /// Changes in the working tree since the last commit.
-public struct Status: Sendable, Codable, Equatable {
+package struct Status: Sendable, Codable, Equatable {
     /// Files that are new (not in the last commit).
-    public var added: [String] = []
+    package var added: [String] = []
     /// Files whose content changed.
-    public var modified: [String] = []
+    package var modified: [String] = []
     /// Files in the last commit that are gone.
-    public var deleted: [String] = []
+    package var deleted: [String] = []
     /// Files moved: same content at a new path.
-    public var renamed: [Rename] = []
+    package var renamed: [Rename] = []
     /// Items whose labels differ from the last commit.
-    public var labelsChanged: [String] = []
+    package var labelsChanged: [String] = []
     /// Whether the label schema (classes) differs from the last commit.
-    public var schemaChanged = false
+    package var schemaChanged = false
 
     /// A move of unchanged content.
-    public struct Rename: Sendable, Codable, Equatable, Hashable {
-        public var from: String
-        public var to: String
+    package struct Rename: Sendable, Codable, Equatable, Hashable {
+        package var from: String
+        package var to: String
     }
 
     /// True when there is nothing to commit.
-    public var isClean: Bool {
+    package var isClean: Bool {
         added.isEmpty && modified.isEmpty && deleted.isEmpty && renamed.isEmpty && labelsChanged.isEmpty && !schemaChanged
     }
 }
@@ -32,7 +32,7 @@ public struct Status: Sendable, Codable, Equatable {
 extension Repository {
     /// Compares the working tree and the working labels with the last commit. A reader: it takes no lock and
     /// writes nothing; files whose size, mtime or inode changed are hashed to tell a real change from a touch.
-    public func status() throws(VersioningError) -> Status {
+    package func status() throws(VersioningError) -> Status {
         try fastStatus()
     }
 

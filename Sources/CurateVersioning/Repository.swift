@@ -13,9 +13,9 @@ import Glibc
 /// let commit = try repo.commit(message: "first labels", author: "ana")
 /// print(try repo.status().isClean)   // true
 /// ```
-public struct Repository: Sendable {
+package struct Repository: Sendable {
     /// The dataset root (the folder that holds `.curate/`), canonical.
-    public let root: String
+    package let root: String
     let metadata: DatabasePool
     let store: ObjectStore
     let tree: WorkingTree
@@ -24,7 +24,7 @@ public struct Repository: Sendable {
 
     /// Creates `.curate/` in `path` (made if missing).
     /// - Throws: `.invalid` if a repository already exists there.
-    public static func initialize(at path: String) throws(VersioningError) -> Repository {
+    package static func initialize(at path: String) throws(VersioningError) -> Repository {
         let fm = FileManager.default
         do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
             throw VersioningError(.io, "\(path): cannot create the folder: \(error.localizedDescription)")
@@ -59,7 +59,7 @@ public struct Repository: Sendable {
 
     /// Opens the repository containing `path` (searching upward for `.curate/`).
     /// - Throws: `.notARepository` when there is none; `.invalid` for a newer on-disk format.
-    public static func open(at path: String = ".") throws(VersioningError) -> Repository {
+    package static func open(at path: String = ".") throws(VersioningError) -> Repository {
         let current = try findRoot(path)
         let version = try formatVersion(of: current)
         let pool = try Metadata.open(current + "/.curate/metadata.sqlite")
@@ -122,7 +122,7 @@ public struct Repository: Sendable {
 
     /// A repository-relative path for a user-given path (relative to the current folder or absolute).
     /// - Throws: `.badPath` when it is outside the repository or inside `.curate/`.
-    public func relativePath(_ path: String, mustExist: Bool = true) throws(VersioningError) -> String {
+    package func relativePath(_ path: String, mustExist: Bool = true) throws(VersioningError) -> String {
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         let resolved: String
         if mustExist {
@@ -160,18 +160,18 @@ public struct Repository: Sendable {
 }
 
 /// Labels to import with `add`.
-public struct LabelImport: Sendable {
+package struct LabelImport: Sendable {
     /// The label file or folder.
-    public var path: String
+    package var path: String
     /// Its format.
-    public var format: LabelFormat
+    package var format: LabelFormat
     /// The folder the label file's item paths are relative to (default: the label file's folder, or the
     /// parent of a YOLO/VOC folder).
-    public var imagesRoot: String?
+    package var imagesRoot: String?
     /// Skip invalid records instead of failing.
-    public var lenient: Bool
+    package var lenient: Bool
 
-    public init(path: String, format: LabelFormat, imagesRoot: String? = nil, lenient: Bool = false) {
+    package init(path: String, format: LabelFormat, imagesRoot: String? = nil, lenient: Bool = false) {
         self.path = path
         self.format = format
         self.imagesRoot = imagesRoot

@@ -11,7 +11,7 @@ import Glibc
 ///
 /// The runner learns the outcome from the error type, never from text: a `GateFailure` pauses the run (its
 /// `--fail-on` gate failed); any other error fails the step.
-public protocol VerbExecutor: Sendable {
+package protocol VerbExecutor: Sendable {
     /// Runs `curate VERB ARGUMENTS…` in `root`; returns when it succeeded.
     func run(verb: String, arguments: [String], root: String) async throws
 }
@@ -19,34 +19,34 @@ public protocol VerbExecutor: Sendable {
 /// Runs a workflow in a repository: each step's verb in this process through a `VerbExecutor` (the user's own
 /// commands as processes, without a shell), skipping steps whose inputs are unchanged, pausing on failed gates,
 /// recording every step so that `--resume` continues a paused or killed run.
-public struct WorkflowRunner {
-    public struct Options: Sendable {
-        public var resume = false
+package struct WorkflowRunner {
+    package struct Options: Sendable {
+        package var resume = false
         /// Steps to run even if unchanged.
-        public var force: Set<String> = []
+        package var force: Set<String> = []
         /// Answers label steps from these known labels (a label file: CSV path,label, JSON Lines or COCO).
-        public var oracle: String?
+        package var oracle: String?
         /// Who labels in an interactive label step.
-        public var annotator = ProcessInfo.processInfo.environment["USER"] ?? "annotator"
+        package var annotator = ProcessInfo.processInfo.environment["USER"] ?? "annotator"
         /// Whether a label step may open the labeling session in this terminal.
-        public var interactive = isatty(0) == 1 && isatty(1) == 1
+        package var interactive = isatty(0) == 1 && isatty(1) == 1
         /// Seconds between checks while a label step waits for others to finish a queue.
-        public var pollSeconds = 2.0
-        public init() {}
+        package var pollSeconds = 2.0
+        package init() {}
     }
 
-    public var workflow: Workflow
+    package var workflow: Workflow
     /// The workflow file as given (recorded with the run, and shown in resume hints).
-    public var file: String
-    public var repository: Repository
+    package var file: String
+    package var repository: Repository
     /// Where runs, steps and queues are recorded.
-    public var store: any LabelingStore
+    package var store: any LabelingStore
     /// Runs the verbs.
-    public var verbs: any VerbExecutor
-    public var options: Options
-    public var log: @Sendable (String) -> Void
+    package var verbs: any VerbExecutor
+    package var options: Options
+    package var log: @Sendable (String) -> Void
 
-    public init(workflow: Workflow, file: String, repository: Repository, store: any LabelingStore, verbs: any VerbExecutor, options: Options,
+    package init(workflow: Workflow, file: String, repository: Repository, store: any LabelingStore, verbs: any VerbExecutor, options: Options,
                 log: @escaping @Sendable (String) -> Void) {
         self.workflow = workflow
         self.file = file
@@ -60,7 +60,7 @@ public struct WorkflowRunner {
     /// Runs (or resumes) the workflow; returns the run's id. Throws a ``WorkflowError``: `.gate` when a gate paused
     /// the run, `.waiting` when a queue is not done, `.failed` when a step failed.
     @discardableResult
-    public func run() async throws -> Int {
+    package func run() async throws -> Int {
         let repo = repository
         let store = self.store
         let runs = try store.workflowRuns(workflow: workflow.name)

@@ -3,14 +3,14 @@ import CurateCore
 import Yams
 
 /// Why a workflow was refused or stopped.
-public struct WorkflowError: CurateError {
+package struct WorkflowError: CurateError {
     /// What stopped the run: a bad workflow, a failed gate, a queue people have not finished, a failed step.
-    public enum Reason: Sendable { case invalid, gate, waiting, failed }
-    public var reason: Reason
-    public var message: String
-    public init(_ reason: Reason = .invalid, _ message: String) { self.reason = reason; self.message = message }
-    public var description: String { message }
-    public var kind: FailureKind {
+    package enum Reason: Sendable { case invalid, gate, waiting, failed }
+    package var reason: Reason
+    package var message: String
+    package init(_ reason: Reason = .invalid, _ message: String) { self.reason = reason; self.message = message }
+    package var description: String { message }
+    package var kind: FailureKind {
         switch reason {
         case .invalid, .gate: .invalidData
         case .waiting: .waiting
@@ -43,32 +43,32 @@ public struct WorkflowError: CurateError {
 ///     fail_on: "alpha<0.6,spam>0"         # the step's own --fail-on: a failure pauses the run
 /// ```
 /// Steps run in file order; `after: [a, b]` makes the dependencies explicit (default: the step before).
-public struct Workflow: Sendable, Equatable {
-    public struct Step: Sendable, Equatable {
-        public var name: String
-        public var run: String
-        public var args: [String] = []
-        public var command: [String] = []
-        public var inputs: [String] = []
-        public var outputs: [String] = []
-        public var after: [String] = []
-        public var failOn: String?
-        public var queue: String?
-        public var timeout: Double = 3600
-        public var line: Int = 0
+package struct Workflow: Sendable, Equatable {
+    package struct Step: Sendable, Equatable {
+        package var name: String
+        package var run: String
+        package var args: [String] = []
+        package var command: [String] = []
+        package var inputs: [String] = []
+        package var outputs: [String] = []
+        package var after: [String] = []
+        package var failOn: String?
+        package var queue: String?
+        package var timeout: Double = 3600
+        package var line: Int = 0
     }
 
-    public var name: String
-    public var params: [String: String]
-    public var steps: [Step]
+    package var name: String
+    package var params: [String: String]
+    package var steps: [Step]
 
     /// The verbs a step may run: Curate's own, `label` (wait for a queue, or answer it from an oracle) and `shell`.
-    public static let verbs: Set<String> = ["select", "route", "label", "validate", "annotators", "issues", "augment", "commit", "add",
+    package static let verbs: Set<String> = ["select", "route", "label", "validate", "annotators", "issues", "augment", "commit", "add",
                                             "simulate", "triage", "queue", "diff", "tag", "checkout", "labels", "shell"]
 
     /// Parses and checks a workflow before anything runs: YAML errors with file and line, unknown verbs or keys,
     /// duplicate or unknown step names, cycles, undefined parameters and outputs outside the repository.
-    public init(yaml: String, file: String, overrides: [String: String] = [:]) throws(WorkflowError) {
+    package init(yaml: String, file: String, overrides: [String: String] = [:]) throws(WorkflowError) {
         let root: Node?
         do { root = try BoundedYAML.compose(yaml) } catch { throw WorkflowError(.invalid, "\(file): \(error)") }
         guard let mapping = root?.mapping else { throw WorkflowError(.invalid, "\(file): expected a mapping with name and steps") }
@@ -170,7 +170,7 @@ public struct Workflow: Sendable, Equatable {
     }
 
     /// `${name}` replaced by the parameter's value, inside one argument (values are never split into several).
-    public func substitute(_ text: String, file: String = "workflow", step: Step, depth: Int = 0) throws(WorkflowError) -> String {
+    package func substitute(_ text: String, file: String = "workflow", step: Step, depth: Int = 0) throws(WorkflowError) -> String {
         guard depth < 8 else { throw WorkflowError(.invalid, "\(file):\(step.line): step \(step.name): parameters refer to each other in a loop") }
         var out = "", rest = Substring(text)
         while let open = rest.range(of: "${") {
@@ -196,7 +196,7 @@ public struct Workflow: Sendable, Equatable {
     }
 
     /// Steps in an order that respects `after` (file order among ready steps); a cycle is an error naming it.
-    public func order(file: String = "workflow") throws(WorkflowError) -> [Step] {
+    package func order(file: String = "workflow") throws(WorkflowError) -> [Step] {
         var done = Set<String>(), result: [Step] = []
         while result.count < steps.count {
             guard let next = steps.first(where: { !done.contains($0.name) && $0.after.allSatisfy(done.contains) }) else {

@@ -1,15 +1,15 @@
 import Foundation
 
 /// Runs the built `curate` executable and captures what it prints.
-public struct CLIResult: Sendable {
-    public var exitCode: Int32
-    public var stdout: String
-    public var stderr: String
+package struct CLIResult: Sendable {
+    package var exitCode: Int32
+    package var stdout: String
+    package var stderr: String
 }
 
-public enum CLI {
+package enum CLI {
     /// The `curate` binary next to the test bundle (SwiftPM puts products and tests in one folder).
-    public static let executable: String = {
+    package static let executable: String = {
         let candidates = [
             Bundle.main.bundleURL.appendingPathComponent("curate").path,
             Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("curate").path,
@@ -19,7 +19,7 @@ public enum CLI {
     }()
 
     /// Starts `curate ARGS` in `directory` without waiting (its output discarded): for tests that kill it midway.
-    public static func start(_ arguments: [String], in directory: String) throws -> Process {
+    package static func start(_ arguments: [String], in directory: String) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -31,7 +31,7 @@ public enum CLI {
     }
 
     /// Runs `curate ARGS` in `directory` (default: the package root), with no standard input.
-    public static func run(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]) throws -> CLIResult {
+    package static func run(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]) throws -> CLIResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

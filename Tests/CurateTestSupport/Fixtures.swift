@@ -2,26 +2,26 @@ import Crypto
 import Foundation
 
 /// Locates committed fixtures and makes scratch folders for tests.
-public enum TestFixtures {
+package enum TestFixtures {
     /// The package root (the folder holding Package.swift).
-    public static let packageRoot: URL = {
+    package static let packageRoot: URL = {
         var url = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { url.deleteLastPathComponent() }
         return url
     }()
 
     /// `Tests/<module>Tests/Fixtures/<relative>`.
-    public static func path(_ module: String, _ relative: String) -> String {
+    package static func path(_ module: String, _ relative: String) -> String {
         packageRoot.appendingPathComponent("Tests/\(module)Tests/Fixtures/\(relative)").path
     }
 
     /// A file under the package root, e.g. `datasets/photos/labels.coco.json`.
-    public static func repoPath(_ relative: String) -> String {
+    package static func repoPath(_ relative: String) -> String {
         packageRoot.appendingPathComponent(relative).path
     }
 
     /// The bytes of a file; fails the test run loudly if missing.
-    public static func bytes(_ path: String) -> [UInt8] {
+    package static func bytes(_ path: String) -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
             preconditionFailure("missing fixture \(path)")
         }
@@ -29,26 +29,26 @@ public enum TestFixtures {
     }
 
     /// Files in a folder with the given extension, sorted by name.
-    public static func files(in folder: String, ext: String) -> [String] {
+    package static func files(in folder: String, ext: String) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         return names.filter { $0.hasSuffix("." + ext) }.sorted().map { folder + "/" + $0 }
     }
 }
 
 /// A temporary directory removed when the value is released.
-public final class ScratchDirectory: Sendable {
+package final class ScratchDirectory: Sendable {
     /// The directory's path.
-    public let path: String
+    package let path: String
 
     /// Makes a fresh, empty directory under the system temporary folder.
-    public init() {
+    package init() {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("curate-test-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         path = url.path
     }
 
     /// `path/relative`, with parent folders created.
-    public func file(_ relative: String) -> String {
+    package func file(_ relative: String) -> String {
         let full = path + "/" + relative
         try? FileManager.default.createDirectory(
             atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -57,7 +57,7 @@ public final class ScratchDirectory: Sendable {
 
     /// Writes text to `relative` and returns its full path.
     @discardableResult
-    public func write(_ relative: String, _ text: String) -> String {
+    package func write(_ relative: String, _ text: String) -> String {
         let full = file(relative)
         _ = FileManager.default.createFile(atPath: full, contents: Data(text.utf8))
         return full
@@ -67,14 +67,14 @@ public final class ScratchDirectory: Sendable {
 }
 
 /// SHA-256 of bytes as lowercase hex.
-public func sha256Hex(_ bytes: [UInt8]) -> String {
+package func sha256Hex(_ bytes: [UInt8]) -> String {
     SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
 }
 
 extension ScratchDirectory {
     /// Copies the first `count` bundled digits (in labels.csv order: classes 0, 1, …, 9, 0, …) into this directory
     /// under their own paths and returns them with their labels.
-    public func copyDigits(_ count: Int) throws -> [(path: String, label: String)] {
+    package func copyDigits(_ count: Int) throws -> [(path: String, label: String)] {
         let rows = try String(contentsOfFile: TestFixtures.repoPath("datasets/digits/labels.csv"), encoding: .utf8)
             .split(separator: "\n").dropFirst().prefix(count).map { $0.split(separator: ",").map(String.init) }
         for row in rows {

@@ -2,10 +2,10 @@ import CurateCore
 import Foundation
 
 /// Builds and edits random file trees for versioning tests.
-public enum RandomTree {
+package enum RandomTree {
     /// Writes `count` files with random bytes (unique content) into `root`, spread over a few folders.
     @discardableResult
-    public static func populate(_ root: String, count: Int, rng: inout SplitMix64, size: ClosedRange<Int> = 16...2048) -> [String] {
+    package static func populate(_ root: String, count: Int, rng: inout SplitMix64, size: ClosedRange<Int> = 16...2048) -> [String] {
         var paths: [String] = []
         for i in 0..<count {
             let folder = "d\(Int.random(in: 0..<4, using: &rng))/s\(Int.random(in: 0..<3, using: &rng))"
@@ -18,7 +18,7 @@ public enum RandomTree {
 
     /// Random edits: modify, delete, add and rename some files. Returns a description.
     @discardableResult
-    public static func edit(_ root: String, rng: inout SplitMix64) -> String {
+    package static func edit(_ root: String, rng: inout SplitMix64) -> String {
         var files = list(root)
         var log: [String] = []
         for _ in 0..<Int.random(in: 1...4, using: &rng) where !files.isEmpty {
@@ -47,7 +47,7 @@ public enum RandomTree {
     }
 
     /// Regular files below `root` (relative, sorted), skipping `.curate` and `.git`.
-    public static func list(_ root: String) -> [String] {
+    package static func list(_ root: String) -> [String] {
         let all = FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? []
         return all.filter { path in
             guard !path.hasPrefix(".curate"), !path.hasPrefix(".git") else { return false }
@@ -57,17 +57,17 @@ public enum RandomTree {
     }
 
     /// path → bytes for every file below `root`.
-    public static func contents(_ root: String) -> [String: Data] {
+    package static func contents(_ root: String) -> [String: Data] {
         Dictionary(uniqueKeysWithValues: list(root).map { ($0, FileManager.default.contents(atPath: root + "/" + $0) ?? Data()) })
     }
 
-    public static func randomBytes(_ count: Int, _ rng: inout SplitMix64) -> Data {
+    package static func randomBytes(_ count: Int, _ rng: inout SplitMix64) -> Data {
         var data = Data(count: count)
         for i in 0..<count { data[i] = UInt8.random(in: 0...255, using: &rng) }
         return data
     }
 
-    public static func write(_ path: String, _ data: Data) {
+    package static func write(_ path: String, _ data: Data) {
         try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: path, contents: data)
     }
@@ -75,7 +75,7 @@ public enum RandomTree {
 
 /// Runs a command line tool and returns its exit code and standard output.
 @discardableResult
-public func runTool(_ arguments: [String], in directory: String) throws -> (code: Int32, output: String) {
+package func runTool(_ arguments: [String], in directory: String) throws -> (code: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = arguments

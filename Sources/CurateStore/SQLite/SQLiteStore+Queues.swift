@@ -40,7 +40,7 @@ extension QueueItem {
 }
 
 extension SQLiteStore {
-    public func createQueue(_ spec: QueueSpec, items: [QueueItem], allowEmpty: Bool) throws(StoreError) {
+    package func createQueue(_ spec: QueueSpec, items: [QueueItem], allowEmpty: Bool) throws(StoreError) {
         try QueueRules.checkNew(spec, items: items, allowEmpty: allowEmpty)
         try write("creating queue \(spec.name)") { db in
             if try QueueRow.fetchOne(db, key: spec.name) != nil { throw StoreError(.usage, "queue \(spec.name) already exists") }
@@ -61,14 +61,14 @@ extension SQLiteStore {
         return added
     }
 
-    public func addQueueItems(_ name: String, items: [QueueItem]) throws(StoreError) -> Int {
+    package func addQueueItems(_ name: String, items: [QueueItem]) throws(StoreError) -> Int {
         try write("adding to queue \(name)") { db in
             guard try queue(db, name).closed == nil else { throw QueueRules.closed(name) }
             return try insertItems(db, name, items)
         }
     }
 
-    public func setQueueAccess(_ name: String, annotators: [String]?, blocked: [String]) throws(StoreError) {
+    package func setQueueAccess(_ name: String, annotators: [String]?, blocked: [String]) throws(StoreError) {
         try write("setting who works queue \(name)") { db in
             var row = try queue(db, name)
             row.annotators = annotators?.joined(separator: ",")
@@ -77,7 +77,7 @@ extension SQLiteStore {
         }
     }
 
-    public func setQueueSkills(_ name: String, _ skills: [String: [String: Double]]) throws(StoreError) {
+    package func setQueueSkills(_ name: String, _ skills: [String: [String: Double]]) throws(StoreError) {
         try write("setting skills for queue \(name)") { db in
             _ = try queue(db, name)
             try db.execute(sql: "DELETE FROM queue_skills WHERE queue = ?", arguments: [name])
@@ -97,11 +97,11 @@ extension SQLiteStore {
         return row
     }
 
-    public func queueNames() throws(StoreError) -> [String] {
+    package func queueNames() throws(StoreError) -> [String] {
         try read("listing queues") { db in try String.fetchAll(db, sql: "SELECT name FROM queues ORDER BY name") }
     }
 
-    public func queueSummary(_ name: String, now: Date) throws(StoreError) -> QueueSummary {
+    package func queueSummary(_ name: String, now: Date) throws(StoreError) -> QueueSummary {
         try read("reading queue \(name)") { db in
             let row = try queue(db, name)
             let items = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queue_items WHERE queue = ?", arguments: [name]) ?? 0
@@ -117,7 +117,7 @@ extension SQLiteStore {
         }
     }
 
-    public func closeQueue(_ name: String) throws(StoreError) {
+    package func closeQueue(_ name: String) throws(StoreError) {
         try write("closing queue \(name)") { db in
             var row = try queue(db, name)
             row.closed = Date().timeIntervalSince1970
@@ -138,7 +138,7 @@ extension SQLiteStore {
           q.position LIMIT ?4
         """
 
-    public func leaseNext(_ name: String, annotator: String, now: Date) throws(StoreError) -> QueueItem? {
+    package func leaseNext(_ name: String, annotator: String, now: Date) throws(StoreError) -> QueueItem? {
         try QueueRules.checkAnnotator(annotator)
         return try write("leasing from queue \(name)") { db -> QueueItem? in
             let row = try queue(db, name)
@@ -183,7 +183,7 @@ extension SQLiteStore {
         }
     }
 
-    public func renewLease(_ name: String, path: String, annotator: String, lease: String, now: Date) throws(StoreError) -> Date {
+    package func renewLease(_ name: String, path: String, annotator: String, lease: String, now: Date) throws(StoreError) -> Date {
         try write("renewing a lease in queue \(name)") { db -> Date in
             let row = try queue(db, name)
             guard row.closed == nil else { throw QueueRules.closed(name) }
@@ -197,7 +197,7 @@ extension SQLiteStore {
         }
     }
 
-    public func upcoming(_ name: String, annotator: String, limit: Int, now: Date) throws(StoreError) -> [String] {
+    package func upcoming(_ name: String, annotator: String, limit: Int, now: Date) throws(StoreError) -> [String] {
         try read("reading queue \(name)") { db -> [String] in
             let spec = try queue(db, name).spec
             let open = { (gold: Bool) in
@@ -209,7 +209,7 @@ extension SQLiteStore {
         }
     }
 
-    public func storeAnswer(_ name: String, path: String, annotator: String, answer: String, seconds: Double, lease: String,
+    package func storeAnswer(_ name: String, path: String, annotator: String, answer: String, seconds: Double, lease: String,
                             now: Date) throws(StoreError) {
         try QueueRules.checkAnnotator(annotator)
         try QueueRules.checkSeconds(seconds)
@@ -245,14 +245,14 @@ extension SQLiteStore {
         }
     }
 
-    public func queueItems(_ name: String) throws(StoreError) -> [QueueItem] {
+    package func queueItems(_ name: String) throws(StoreError) -> [QueueItem] {
         try read("reading queue \(name)") { db in
             _ = try queue(db, name)
             return try Row.fetchAll(db, sql: "SELECT * FROM queue_items WHERE queue = ? ORDER BY position", arguments: [name]).map(QueueItem.init(row:))
         }
     }
 
-    public func undoLastAnswer(_ name: String, annotator: String, now: Date) throws(StoreError) -> QueueItem? {
+    package func undoLastAnswer(_ name: String, annotator: String, now: Date) throws(StoreError) -> QueueItem? {
         try write("undoing in queue \(name)") { db -> QueueItem? in
             let row = try queue(db, name)
             guard let last = try Row.fetchOne(db, sql: """
@@ -269,7 +269,7 @@ extension SQLiteStore {
         }
     }
 
-    public func queueAnswers(_ name: String) throws(StoreError) -> [QueueAnswer] {
+    package func queueAnswers(_ name: String) throws(StoreError) -> [QueueAnswer] {
         try read("reading answers of queue \(name)") { db in
             _ = try queue(db, name)
             return try Row.fetchAll(db, sql: """

@@ -14,7 +14,7 @@ struct RouteRunRow: Codable, FetchableRecord, MutablePersistableRecord {
 }
 
 extension SQLiteStore {
-    public func routeState() throws(StoreError) -> RouteState {
+    package func routeState() throws(StoreError) -> RouteState {
         try read("reading the routing state") { db in
             let runs = try RouteRunRow.fetchCount(db)
             let last = try RouteRunRow.order(Column("id").desc).fetchOne(db)
@@ -31,7 +31,7 @@ extension SQLiteStore {
     }
 
     @discardableResult
-    public func recordRoute(_ run: RouteRun, now: Date) throws(StoreError) -> Int {
+    package func recordRoute(_ run: RouteRun, now: Date) throws(StoreError) -> Int {
         try write("recording a routing run") { db -> Int in
             for batch in run.queued where !batch.items.isEmpty {
                 guard try queue(db, batch.queue).closed == nil else { throw QueueRules.closed(batch.queue) }
@@ -49,7 +49,7 @@ extension SQLiteStore {
         }
     }
 
-    public func setRouteSuspended(_ className: String, reason: String?, now: Date) throws(StoreError) {
+    package func setRouteSuspended(_ className: String, reason: String?, now: Date) throws(StoreError) {
         try write("suspending class \(className)") { db in
             if let reason {
                 try db.execute(sql: "INSERT OR REPLACE INTO route_suspended (class, created, reason) VALUES (?, ?, ?)", arguments: [className, now.timeIntervalSince1970, reason])

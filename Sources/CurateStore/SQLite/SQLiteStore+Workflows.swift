@@ -51,7 +51,7 @@ struct WorkflowStepRow: Codable, FetchableRecord, PersistableRecord {
 }
 
 extension SQLiteStore {
-    public func startWorkflowRun(workflow: String, file: String, params: String, token: String, now: Date) throws(StoreError) -> Int {
+    package func startWorkflowRun(workflow: String, file: String, params: String, token: String, now: Date) throws(StoreError) -> Int {
         try write("starting a workflow run") { db in
             var row = WorkflowRunRow(id: nil, workflow: workflow, file: file, params: params, status: WorkflowRun.Status.running.rawValue, token: token,
                                      started: now.timeIntervalSince1970)
@@ -60,24 +60,24 @@ extension SQLiteStore {
         }
     }
 
-    public func finishWorkflowRun(_ id: Int, status: WorkflowRun.Status, message: String?, endRevision: String?, now: Date) throws(StoreError) {
+    package func finishWorkflowRun(_ id: Int, status: WorkflowRun.Status, message: String?, endRevision: String?, now: Date) throws(StoreError) {
         try write("recording a workflow run") { db in
             try db.execute(sql: "UPDATE workflow_runs SET status = ?, message = ?, end_rev = ?, finished = ? WHERE id = ?",
                            arguments: [status.rawValue, message, endRevision, now.timeIntervalSince1970, id])
         }
     }
 
-    public func reopenWorkflowRun(_ id: Int) throws(StoreError) {
+    package func reopenWorkflowRun(_ id: Int) throws(StoreError) {
         try write("resuming a workflow run") { db in
             try db.execute(sql: "UPDATE workflow_runs SET status = 'running', message = NULL, finished = NULL WHERE id = ?", arguments: [id])
         }
     }
 
-    public func recordWorkflowStep(_ record: WorkflowStepRecord) throws(StoreError) {
+    package func recordWorkflowStep(_ record: WorkflowStepRecord) throws(StoreError) {
         try write("recording workflow step \(record.step)") { db in try WorkflowStepRow(record).save(db) }
     }
 
-    public func workflowRuns(workflow: String?) throws(StoreError) -> [WorkflowRun] {
+    package func workflowRuns(workflow: String?) throws(StoreError) -> [WorkflowRun] {
         try read("reading workflow runs") { db in
             var request = WorkflowRunRow.order(Column("id"))
             if let workflow { request = request.filter(Column("workflow") == workflow) }
@@ -85,13 +85,13 @@ extension SQLiteStore {
         }
     }
 
-    public func workflowSteps(run: Int) throws(StoreError) -> [WorkflowStepRecord] {
+    package func workflowSteps(run: Int) throws(StoreError) -> [WorkflowStepRecord] {
         try read("reading workflow steps") { db in
             try WorkflowStepRow.filter(Column("run") == run).order(Column("started")).fetchAll(db).map(\.record)
         }
     }
 
-    public func lastDoneStep(workflow: String, step: String) throws(StoreError) -> WorkflowStepRecord? {
+    package func lastDoneStep(workflow: String, step: String) throws(StoreError) -> WorkflowStepRecord? {
         try read("reading workflow steps") { db in
             try WorkflowStepRow.fetchOne(db, sql: """
                 SELECT s.* FROM workflow_steps s JOIN workflow_runs r ON r.id = s.run

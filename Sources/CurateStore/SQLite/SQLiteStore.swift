@@ -8,20 +8,20 @@ import Glibc
 /// one writer; each answer is one durable transaction). Separate from the repository's `metadata.sqlite`, so a
 /// commit never waits for an annotator and `fsck --rebuild` of the history never touches a queue. Tables are
 /// listed in CurateVersioning's FORMAT.md.
-public struct SQLiteStore: LabelingStore {
+package struct SQLiteStore: LabelingStore {
     /// The database file.
-    public let path: String
+    package let path: String
     let pool: DatabasePool
 
-    public var location: String { path }
+    package var location: String { path }
 
     /// The version of this store's schema: the number of its latest migration. A newer one is refused.
-    public static let schemaVersion = 1
+    package static let schemaVersion = 1
 
     /// Opens the store of the repository whose `.curate` folder is `curateDirectory`, creating it on first use.
     /// A repository of format 7 or older kept its labeling state in `metadata.sqlite`; it is copied here when the
     /// store is created (the old tables are left as they were, unread).
-    public static func open(curateDirectory: String) throws(StoreError) -> SQLiteStore {
+    package static func open(curateDirectory: String) throws(StoreError) -> SQLiteStore {
         let path = curateDirectory + "/labeling.sqlite"
         if access(path, F_OK) != 0 { try create(path, legacy: curateDirectory + "/metadata.sqlite") }
         let pool: DatabasePool
@@ -173,9 +173,9 @@ public struct SQLiteStore: LabelingStore {
 }
 
 /// Opening the labeling store a repository uses.
-public enum LabelingStores {
+package enum LabelingStores {
     /// The store of the repository whose `.curate` folder is given: today the embedded `SQLiteStore`.
-    public static func open(curateDirectory: String) throws(StoreError) -> any LabelingStore {
+    package static func open(curateDirectory: String) throws(StoreError) -> any LabelingStore {
         try SQLiteStore.open(curateDirectory: curateDirectory)
     }
 }
