@@ -14,11 +14,6 @@ extension Curate {
 
 extension LabelFormat: ExpressibleByArgument {}
 
-/// The image-size reader label readers use: header only, upright (EXIF orientation applied).
-let imageSizeReader: @Sendable (String) -> (width: Int, height: Int)? = { path in
-    guard let info = try? ImageDecoder().info(fileAt: path) else { return nil }
-    return info.displaySize
-}
 
 extension Curate.Labels {
     /// `curate labels convert IN --from FMT --to FMT --out OUT`.
@@ -69,44 +64,12 @@ extension Curate.Labels {
 
         func run() async throws {
             try await reportingErrors {
-                var options = LabelReadOptions(imagesRoot: images, lenient: lenient, imageSize: imageSizeReader)
-                if let images {
-                    var isDirectory: ObjCBool = false
-                    guard FileManager.default.fileExists(atPath: images, isDirectory: &isDirectory), isDirectory.boolValue else {
-                        throw CommandFailure(message: "\(images): no such folder (--images)", kind: .notFound)
-                    }
-                }
-                if let classes {
-                    let data = FileManager.default.contents(atPath: classes)
-                    guard let data else {
-                        throw CommandFailure(message: "\(classes): no such file (--classes)", kind: .notFound)
-                    }
-                    let names = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
-                        .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-                    options.schema = LabelSchema(classNames: names)
-                }
-                let from = try labelFormat(self.from, of: input)
-                let result = try from.read(from: input, options: options)
-                try to.writeAtomically(result.labelSet, to: out)
-                let labels = result.labelSet
-                if json {
-                    struct Summary: Encodable {
-                        var input: String, from: String, to: String, out: String
-                        var items: Int, annotations: Int, classes: Int
-                        var skipped: [LabelIssue]
-                    }
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                    let summary = Summary(input: input, from: from.rawValue, to: to.rawValue, out: out, items: labels.items.count,
-                                          annotations: labels.annotations.count, classes: labels.schema.classes.count,
-                                          skipped: result.skipped)
-                    Console.out(String(decoding: try encoder.encode(summary), as: UTF8.self))
-                } else {
-                    for issue in result.skipped { Console.warning("skipped \(issue)") }
-                    Console.out("converted \(labels.items.count) items, \(labels.annotations.count) annotations, "
-                        + "\(labels.schema.classes.count) classes: \(input) (\(from.rawValue)) -> \(out) (\(to.rawValue))"
-                        + (result.skipped.isEmpty ? "" : "; skipped \(result.skipped.count) invalid records"))
-                }
+                let report = try LabelConversion.convert(input, from: try labelFormat(from, of: input), to: to, out: out, images: images, classes: classes,
+                                                         lenient: lenient)
+                if json { return try printJSON(report) }
+                for issue in report.skipped { Console.warning("skipped \(issue)") }
+                Console.out("converted \(report.items) items, \(report.annotations) annotations, \(report.classes) classes: \(input) (\(report.from)) -> \(out) (\(report.to))"
+                    + (report.skipped.isEmpty ? "" : "; skipped \(report.skipped.count) invalid records"))
             }
         }
     }

@@ -125,32 +125,6 @@ extension Curate.Queue {
         }
     }
 
-    struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Show one queue: progress, each annotator's answers, skips, flags and gold accuracy, the flag notes.",
-            discussion: "Example:\n  curate queue show round1\n  curate queue show round1 --json")
-        @Argument var name: String
-        @Flag(help: "Print JSON.") var json = false
-        @OptionGroup var repository: RepositoryOption
-
-        func run() async throws {
-            try await reportingErrors {
-                let report = try Queues.report(name, store: try repository.store())
-                if json { return try printJSON(report) }
-                Console.out("queue \(report.queue) (\(report.state)): task \(report.task), overlap \(report.overlap), gold rate \(report.goldRate), lease \(Int(report.leaseMinutes)) min")
-                Console.out("\(report.done) of \(report.items) items done (\(report.gold) gold), \(report.answers) answers, \(report.leased) leased now, \(report.flags.count) flagged")
-                if report.annotators.isEmpty { Console.out("annotators: none yet") } else {
-                    Console.out(Table(["annotator", "answers", "skips", "flags", "gold"], report.annotators.map { p in
-                        [p.annotator, String(p.answers), String(p.skips), String(p.flags), p.goldAnswered == 0 ? "-" : "\(p.goldCorrect)/\(p.goldAnswered)"]
-                    }).text)
-                }
-                for flag in report.flags { Console.out("flag: \(flag.item) (\(flag.annotator)): \(flag.note)") }
-                if let experts = report.workedBy { Console.out("worked by: " + experts.joined(separator: ", ") + " only") }
-                if !report.blocked.isEmpty { Console.out("receive nothing (likely spam): " + report.blocked.joined(separator: ", ")) }
-            }
-        }
-    }
-
     struct Close: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Close a queue: no more items are served; answers stay.", discussion: "Example:\n  curate queue close round1")
@@ -161,88 +135,6 @@ extension Curate.Queue {
             try await reportingErrors {
                 try repository.store().closeQueue(name)
                 Console.out("queue \(name) closed")
-            }
-        }
-    }
-
-    struct Next: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Lease the next item to an annotator; print its path and the lease token (for scripts).",
-            discussion: "The answer must present the lease: curate queue answer Q --annotator ID --item PATH --lease TOKEN --label L.\n\nExample:\n  curate queue next round1 --annotator ana --json")
-        @Argument var name: String
-        @Option var annotator: String
-        @OptionGroup var repository: RepositoryOption
-
-        @Flag(help: "Print JSON: {\"item\", \"lease\"}.") var json = false
-
-        func run() async throws {
-            try await reportingErrors {
-                guard let item = try repository.store().leaseNext(name, annotator: annotator) else {
-                    Console.out("nothing left for \(annotator) in \(name)")
-                    throw ExitCode(1)
-                }
-                if json { return try printJSON(["item": item.path, "lease": item.lease ?? ""]) }
-                Console.out(item.path)
-                Console.out("lease \(item.lease ?? "")")
-            }
-        }
-    }
-
-    struct Answer: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Store an answer (for scripts and oracles), under the lease curate queue next gave.",
-            discussion: "Example:\n  curate queue answer round1 --annotator ana --item images/3/0003.png \\\n      --lease TOKEN --label 3 --seconds 2.4")
-        @Argument var name: String
-        @Option var annotator: String
-        @Option var item: String
-        @Option(help: "The class (classify), or classes separated by '|' (multilabel).")
-        var label: String
-        @Option(help: "Seconds spent on the item (finite, ≥ 0).") var seconds: Double = 0
-        @Option(help: "The lease token curate queue next printed for this item.") var lease: String
-        @OptionGroup var repository: RepositoryOption
-
-        func run() async throws {
-            try await reportingErrors {
-                let (repo, store) = try repository.openWithStore()
-                try Queues.answer(name, item: item, annotator: annotator, classes: label.split(separator: "|").map(String.init), seconds: seconds, lease: lease,
-                                  schema: try repo.labels(at: "HEAD").schema, store: store)
-                Console.out("stored \(item): \(label)")
-            }
-        }
-    }
-
-    struct Export: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Write a queue's answers as labels (JSON Lines, source annotator:ID) for add/validate.",
-            discussion: """
-                Classes, class sets and boxes become labels. In review queues an accepted suggestion becomes the
-                suggested class or boxes, by the annotator who accepted it; a rejection is a decision, not a label.
-                --decisions FILE writes every answer that is not a label — rejections, skips, flags with their
-                notes — as JSON Lines {"item", "annotator", "decision", "note", "created"}.
-
-                Examples:
-                  curate queue export round1 --out answers.jsonl
-                  curate queue export review1 --out accepted.jsonl --decisions decisions.jsonl
-                """)
-        @Argument var name: String
-        @Option var out: String
-        @Option(help: "Also write the decisions that are not labels (rejections, skips, flags with notes) to this JSON Lines file.")
-        var decisions: String?
-        @OptionGroup var repository: RepositoryOption
-
-        func run() async throws {
-            try await reportingErrors {
-                let (repo, store) = try repository.openWithStore()
-                let export = try Queues.export(name, schema: try repo.labels(at: "HEAD").schema, store: store)
-                try LabelFormat.jsonl.write(export.labels, to: out)
-                if let decisions {
-                    try writeOutput(Data(try export.decisions.map { try $0.compactJSON() + "\n" }.joined().utf8), to: decisions)
-                }
-                let notes = ["accepted", "rejected", "skipped", "flagged", "unreadable"].compactMap { k in export.counts[k].map { "\($0) \(k)" } }
-                let left = export.decisions.count
-                Console.out("\(export.labels.annotations.count) answers on \(export.items) items written to \(out)"
-                    + (notes.isEmpty ? "" : " (" + notes.joined(separator: ", ") + ")")
-                    + (left == 0 ? "" : decisions.map { "; \(left) decisions written to \($0)" } ?? "; \(left) decisions not written (--decisions FILE)"))
             }
         }
     }

@@ -329,8 +329,7 @@ package struct WorkflowRunner {
     static func oracleLabels(_ path: String) throws -> [String: String] {
         let ext = (path as NSString).pathExtension.lowercased()
         let format: LabelFormat = ext == "csv" ? .csv : ext == "jsonl" ? .jsonl : .coco
-        let folder = (path as NSString).deletingLastPathComponent
-        let set = try format.read(from: path, options: LabelReadOptions(imagesRoot: folder.isEmpty ? "." : folder)).labelSet
+        let set = try format.read(from: path, options: LabelReadOptions(imagesRoot: LabelReadOptions.defaultRoot(forLabelFile: path))).labelSet
         var truth: [String: String] = [:]
         for a in set.annotations { if case .classification(let id) = a.label { truth[a.item] = set.schema.name(of: id) } }
         return truth
