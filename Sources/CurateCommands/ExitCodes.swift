@@ -17,6 +17,8 @@ enum ExitCodes {
     static let usage: Int32 = 64
     static let dataError: Int32 = 65
     static let notFound: Int32 = 66
+    /// A server (the PostgreSQL labeling store) cannot be reached (sysexits' EX_UNAVAILABLE).
+    static let unavailable: Int32 = 69
     static let locked: Int32 = 75
     /// Paused until people finish their part (a workflow waiting for a labeling queue): run it again later.
     static let waiting: Int32 = 79
@@ -28,6 +30,7 @@ enum ExitCodes {
         case .usage: usage
         case .locked, .conflict: locked
         case .waiting: waiting
+        case .unavailable: unavailable
         case .internal: failure
         }
     }

@@ -15,6 +15,8 @@ public enum FailureKind: String, Sendable, Codable, CaseIterable {
     case conflict
     /// Paused until people finish their part (a workflow waiting on a labeling queue).
     case waiting
+    /// A server Curate needs (the labeling store's database) cannot be reached: retry when it is back.
+    case unavailable
     /// Anything else: a full disk, a failed write, a bug.
     case `internal`
 }

@@ -31,15 +31,27 @@ package protocol QueueStore: Sendable {
     /// without leasing them: for prefetching.
     func upcoming(_ name: String, annotator: String, limit: Int, now: Date) throws(StoreError) -> [String]
     /// Stores an answer and releases the lease, durably, in one transaction. The answer must present the
-    /// annotator's current lease token on the item.
+    /// annotator's current lease token on the item. An answer whose lease expired after the item got all its
+    /// answers from others is kept as late (`lateAnswers`) and not counted.
+    @discardableResult
     func storeAnswer(_ name: String, path: String, annotator: String, answer: String, seconds: Double, lease: String,
-                     now: Date) throws(StoreError)
+                     now: Date) throws(StoreError) -> AnswerOutcome
+    /// Answers that came too late to count.
+    func lateAnswers(_ name: String) throws(StoreError) -> [QueueAnswer]
     /// Every item of a queue, in serving order.
     func queueItems(_ name: String) throws(StoreError) -> [QueueItem]
     /// Takes back the annotator's latest answer and leases its item to them again; returns it (nil if none).
     func undoLastAnswer(_ name: String, annotator: String, now: Date) throws(StoreError) -> QueueItem?
     /// Every answer of a queue, in the order they were given.
     func queueAnswers(_ name: String) throws(StoreError) -> [QueueAnswer]
+}
+
+/// What became of an answer.
+package enum AnswerOutcome: Sendable, Equatable {
+    /// Stored and counted.
+    case stored
+    /// Its lease had expired and the item got its answers from others meanwhile: kept as late, not counted.
+    case late
 }
 
 /// What routing runs decided and retired, and the classes their audits suspended.
@@ -87,7 +99,8 @@ extension QueueStore {
     package func upcoming(_ name: String, annotator: String, limit: Int = 2) throws(StoreError) -> [String] {
         try upcoming(name, annotator: annotator, limit: limit, now: Date())
     }
-    package func storeAnswer(_ name: String, path: String, annotator: String, answer: String, seconds: Double, lease: String) throws(StoreError) {
+    @discardableResult
+    package func storeAnswer(_ name: String, path: String, annotator: String, answer: String, seconds: Double, lease: String) throws(StoreError) -> AnswerOutcome {
         try storeAnswer(name, path: path, annotator: annotator, answer: answer, seconds: seconds, lease: lease, now: Date())
     }
     package func undoLastAnswer(_ name: String, annotator: String) throws(StoreError) -> QueueItem? { try undoLastAnswer(name, annotator: annotator, now: Date()) }

@@ -158,7 +158,7 @@ import Testing
 
 /// The exit-code contract of the README, one kind at a time, and on real command lines where a kind has one.
 @Test func everyFailureKindHasItsDocumentedExitCode() throws {
-    let table: [FailureKind: Int32] = [.notFound: 66, .unreadable: 66, .invalidData: 65, .usage: 64, .locked: 75, .conflict: 75, .waiting: 79, .internal: 1]
+    let table: [FailureKind: Int32] = [.notFound: 66, .unreadable: 66, .invalidData: 65, .usage: 64, .locked: 75, .conflict: 75, .waiting: 79, .unavailable: 69, .internal: 1]
     for kind in FailureKind.allCases { #expect(ExitCodes.code(for: kind) == table[kind], "\(kind)") }
     let scratch = ScratchDirectory()
     let digits = try scratch.copyDigits(3)
@@ -175,6 +175,9 @@ import Testing
     scratch.write("flow.yaml", "name: w\nsteps:\n  - {name: label, run: label, queue: q, timeout: 0.1}\n")
     let waiting = try CLI.run(["run", "flow.yaml"], in: scratch.path)
     #expect(waiting.exitCode == 79 && waiting.stderr.contains("paused at step label: queue q has 0 of 3 items done"), "\(waiting)")
+    // 69: the labeling store's server cannot be reached (nothing listens on port 1).
+    let unreachable = try CLI.run(["queue", "list"], in: scratch.path, environment: ["CURATE_STORE": "postgres://curate@127.0.0.1:1/labels"])
+    #expect(unreachable.exitCode == 69 && unreachable.stderr.hasPrefix("error: postgres://curate@127.0.0.1:1/labels: cannot reach the server"), "\(unreachable)")
 }
 
 /// --format is inferred from the file when omitted, and a wrong one is named with the format the file looks like.

@@ -3,17 +3,18 @@ import CurateTestSupport
 import Foundation
 import Testing
 
+/// Runs against both stores: the embedded SQLite and a real PostgreSQL server.
 @Suite struct QueueTests {
-    func repository(items: Int, spec: QueueSpec, gold: Set<Int> = []) throws -> (SQLiteStore, ScratchDirectory) {
+    func repository(_ kind: StoreKind, items: Int, spec: QueueSpec, gold: Set<Int> = []) throws -> (any LabelingStore, ScratchDirectory) {
         let scratch = ScratchDirectory()
-        let repo = try SQLiteStore.open(curateDirectory: scratch.path)
+        let repo = try kind.make(scratch)
         try repo.createQueue(spec, items: (0..<items).map { QueueItem(path: "img\($0).png", gold: gold.contains($0) ? #"{"class":"a"}"# : nil) })
         return (repo, scratch)
     }
 
     /// Two annotators working at once never get the same item; every item is answered exactly once.
-    @Test func overlapOneServesEachItemToOneAnnotator() throws {
-        let (repo, _scratch) = try repository(items: 20, spec: QueueSpec(name: "q", task: .classify))
+    @Test(arguments: StoreKind.allCases) func overlapOneServesEachItemToOneAnnotator(_ kind: StoreKind) throws {
+        let (repo, _scratch) = try repository(kind, items: 20, spec: QueueSpec(name: "q", task: .classify))
         _ = _scratch
         var served: [String: String] = [:]
         var turn = 0
@@ -33,8 +34,8 @@ import Testing
         #expect(summary.done == 20 && summary.answers == 20 && summary.annotators == ["ana", "ben"])
     }
 
-    @Test func liveLeasesAreExclusiveAndResume() throws {
-        let (repo, _scratch) = try repository(items: 3, spec: QueueSpec(name: "q", task: .classify))
+    @Test(arguments: StoreKind.allCases) func liveLeasesAreExclusiveAndResume(_ kind: StoreKind) throws {
+        let (repo, _scratch) = try repository(kind, items: 3, spec: QueueSpec(name: "q", task: .classify))
         _ = _scratch
         let a = try #require(try repo.leaseNext("q", annotator: "ana"))
         let b = try #require(try repo.leaseNext("q", annotator: "ben"))
@@ -44,8 +45,8 @@ import Testing
     }
 
     /// `upcoming` names what `leaseNext` serves next, without leasing it.
-    @Test func upcomingPredictsTheNextLease() throws {
-        let (repo, _scratch) = try repository(items: 5, spec: QueueSpec(name: "q", task: .classify))
+    @Test(arguments: StoreKind.allCases) func upcomingPredictsTheNextLease(_ kind: StoreKind) throws {
+        let (repo, _scratch) = try repository(kind, items: 5, spec: QueueSpec(name: "q", task: .classify))
         _ = _scratch
         let held = try #require(try repo.leaseNext("q", annotator: "ana"))
         _ = try repo.leaseNext("q", annotator: "ben")   // ben holds img1
@@ -57,9 +58,9 @@ import Testing
 
     /// Routing's assignment rules: per-item overlap, an excluded annotator, experts only, blocked (likely spam)
     /// annotators get nothing, and each annotator is served first the classes they are most accurate on.
-    @Test func routingAssignment() throws {
+    @Test(arguments: StoreKind.allCases) func routingAssignment(_ kind: StoreKind) throws {
         let scratch = ScratchDirectory()
-        let repo = try SQLiteStore.open(curateDirectory: scratch.path)
+        let repo = try kind.make(scratch)
         try repo.createQueue(QueueSpec(name: "h", task: .classify), items: [], allowEmpty: true)
         #expect(try repo.leaseNext("h", annotator: "ana") == nil)
         let added = try repo.addQueueItems("h", items: [
@@ -92,8 +93,8 @@ import Testing
     }
 
     /// With overlap 2 and three annotators, each item ends with exactly two answers from different annotators.
-    @Test func overlapTwo() throws {
-        let (repo, _scratch) = try repository(items: 12, spec: QueueSpec(name: "q", task: .classify, overlap: 2))
+    @Test(arguments: StoreKind.allCases) func overlapTwo(_ kind: StoreKind) throws {
+        let (repo, _scratch) = try repository(kind, items: 12, spec: QueueSpec(name: "q", task: .classify, overlap: 2))
         _ = _scratch
         var progress = true
         while progress {
@@ -112,8 +113,8 @@ import Testing
     }
 
     /// An item held by someone who walked away returns when the lease expires.
-    @Test func expiredLeasesReturnTheItem() throws {
-        let (repo, _scratch) = try repository(items: 1, spec: QueueSpec(name: "q", task: .classify, leaseSeconds: 60))
+    @Test(arguments: StoreKind.allCases) func expiredLeasesReturnTheItem(_ kind: StoreKind) throws {
+        let (repo, _scratch) = try repository(kind, items: 1, spec: QueueSpec(name: "q", task: .classify, leaseSeconds: 60))
         _ = _scratch
         let start = Date()
         let held = try #require(try repo.leaseNext("q", annotator: "ana", now: start))
@@ -121,8 +122,8 @@ import Testing
         #expect(try repo.leaseNext("q", annotator: "ben", now: start.addingTimeInterval(61))?.path == held.path)
     }
 
-    @Test func undoGivesTheItemBack() throws {
-        let (repo, _scratch) = try repository(items: 3, spec: QueueSpec(name: "q", task: .classify))
+    @Test(arguments: StoreKind.allCases) func undoGivesTheItemBack(_ kind: StoreKind) throws {
+        let (repo, _scratch) = try repository(kind, items: 3, spec: QueueSpec(name: "q", task: .classify))
         _ = _scratch
         let first = try #require(try repo.leaseNext("q", annotator: "ana"))
         try repo.storeAnswer("q", path: first.path, annotator: "ana", answer: #"{"class":"a"}"#, seconds: 2, lease: first.lease!)
@@ -134,8 +135,8 @@ import Testing
     }
 
     /// Gold items are mixed in for every annotator (not limited by overlap) at roughly the rate asked.
-    @Test func goldIsMixedIn() throws {
-        let (repo, _scratch) = try repository(items: 60, spec: QueueSpec(name: "q", task: .classify, overlap: 2, goldRate: 0.25), gold: Set(0..<20))
+    @Test(arguments: StoreKind.allCases) func goldIsMixedIn(_ kind: StoreKind) throws {
+        let (repo, _scratch) = try repository(kind, items: 60, spec: QueueSpec(name: "q", task: .classify, overlap: 2, goldRate: 0.25), gold: Set(0..<20))
         _ = _scratch
         for annotator in ["ana", "ben"] {
             var gold = 0, total = 0
@@ -150,8 +151,8 @@ import Testing
         #expect(Set(goldAnswers.filter { $0.annotator == "ana" }.map(\.path)).count == goldAnswers.filter { $0.annotator == "ana" }.count)
     }
 
-    @Test func errors() throws {
-        let (repo, _scratch) = try repository(items: 2, spec: QueueSpec(name: "q", task: .classify))
+    @Test(arguments: StoreKind.allCases) func errors(_ kind: StoreKind) throws {
+        let (repo, _scratch) = try repository(kind, items: 2, spec: QueueSpec(name: "q", task: .classify))
         _ = _scratch
         #expect(throws: StoreError.self) { try repo.createQueue(QueueSpec(name: "q", task: .classify), items: [QueueItem(path: "x")]) }
         #expect(throws: StoreError.self) { try repo.createQueue(QueueSpec(name: "bad name", task: .classify), items: [QueueItem(path: "x")]) }

@@ -7,9 +7,9 @@ import Testing
 /// The embedded store's own promises: its file, its schema version, renewals, all-or-nothing routing runs.
 @Suite struct SQLiteStoreTests {
     /// A live session renews its lease; once the lease expired and moved to someone else, the old token is refused.
-    @Test func leasesRenewWhileHeldAndFenceAfterwards() throws {
+    @Test(arguments: StoreKind.allCases) func leasesRenewWhileHeldAndFenceAfterwards(_ kind: StoreKind) throws {
         let scratch = ScratchDirectory()
-        let store = try SQLiteStore.open(curateDirectory: scratch.path)
+        let store = try kind.make(scratch)
         try store.createQueue(QueueSpec(name: "q", task: .classify, leaseSeconds: 60), items: [QueueItem(path: "a.png")])
         let t0 = Date(timeIntervalSince1970: 1_000_000)
         let ana = try #require(try store.leaseNext("q", annotator: "ana", now: t0))
@@ -31,9 +31,9 @@ import Testing
     }
 
     /// A routing run that names a closed queue records nothing at all.
-    @Test func aRoutingRunIsAllOrNothing() throws {
+    @Test(arguments: StoreKind.allCases) func aRoutingRunIsAllOrNothing(_ kind: StoreKind) throws {
         let scratch = ScratchDirectory()
-        let store = try SQLiteStore.open(curateDirectory: scratch.path)
+        let store = try kind.make(scratch)
         try store.createQueue(QueueSpec(name: "open", task: .classify), items: [], allowEmpty: true)
         try store.createQueue(QueueSpec(name: "shut", task: .classify), items: [], allowEmpty: true)
         try store.closeQueue("shut")
@@ -52,9 +52,9 @@ import Testing
     }
 
     /// Workflow runs and steps round-trip through their record types; the cache entry is the latest done step.
-    @Test func workflowRunsRoundTrip() throws {
+    @Test(arguments: StoreKind.allCases) func workflowRunsRoundTrip(_ kind: StoreKind) throws {
         let scratch = ScratchDirectory()
-        let store = try SQLiteStore.open(curateDirectory: scratch.path)
+        let store = try kind.make(scratch)
         let t = Date(timeIntervalSince1970: 2_000_000)
         let id = try store.startWorkflowRun(workflow: "w", file: "w.yaml", params: "{}", token: "tok", now: t)
         let step = WorkflowStepRecord(run: id, step: "a", status: .done, key: "k1", started: t, finished: t.addingTimeInterval(2), outputs: #"{"o":"h"}"#,

@@ -209,11 +209,12 @@ extension SQLiteStore {
         }
     }
 
+    @discardableResult
     package func storeAnswer(_ name: String, path: String, annotator: String, answer: String, seconds: Double, lease: String,
-                            now: Date) throws(StoreError) {
+                             now: Date) throws(StoreError) -> AnswerOutcome {
         try QueueRules.checkAnnotator(annotator)
         try QueueRules.checkSeconds(seconds)
-        try write("storing an answer in queue \(name)") { db in
+        return try write("storing an answer in queue \(name)") { db -> AnswerOutcome in
             let row = try queue(db, name)
             guard row.closed == nil else { throw QueueRules.closed(name) }
             guard let item = try Row.fetchOne(db, sql: "SELECT gold, overlap FROM queue_items WHERE queue = ? AND path = ?", arguments: [name, path]) else {
@@ -235,13 +236,27 @@ extension SQLiteStore {
             // A lease that expired still counts only while the item needs answers.
             if (held["expires"] as Double) <= now.timeIntervalSince1970, (item["gold"] as String?) == nil {
                 let answers = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queue_answers WHERE queue = ? AND path = ?", arguments: [name, path]) ?? 0
-                guard answers < ((item["overlap"] as Int?) ?? row.overlap) else {
-                    throw StoreError(.usage, "\(path): \(annotator)'s lease expired and the item has all its answers in queue \(name)")
+                if answers >= ((item["overlap"] as Int?) ?? row.overlap) {
+                    // Too late: the item went to others and has its answers. Kept, never counted.
+                    try db.execute(sql: "INSERT INTO queue_late_answers (queue, path, annotator, answer, seconds, created, lease) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                   arguments: [name, path, annotator, answer, seconds, now.timeIntervalSince1970, lease])
+                    try db.execute(sql: "DELETE FROM queue_leases WHERE queue = ? AND path = ? AND annotator = ?", arguments: [name, path, annotator])
+                    return .late
                 }
             }
             try db.execute(sql: "INSERT INTO queue_answers (queue, path, annotator, answer, seconds, created) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [name, path, annotator, answer, seconds, now.timeIntervalSince1970])
             try db.execute(sql: "DELETE FROM queue_leases WHERE queue = ? AND path = ? AND annotator = ?", arguments: [name, path, annotator])
+            return .stored
+        }
+    }
+
+    package func lateAnswers(_ name: String) throws(StoreError) -> [QueueAnswer] {
+        try read("reading late answers of queue \(name)") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM queue_late_answers WHERE queue = ? ORDER BY id", arguments: [name]).map {
+                QueueAnswer(path: $0["path"], annotator: $0["annotator"], answer: $0["answer"], seconds: $0["seconds"],
+                            created: Date(timeIntervalSince1970: $0["created"]), isGold: false)
+            }
         }
     }
 

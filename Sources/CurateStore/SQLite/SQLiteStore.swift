@@ -16,7 +16,7 @@ package struct SQLiteStore: LabelingStore {
     package var location: String { path }
 
     /// The version of this store's schema: the number of its latest migration. A newer one is refused.
-    package static let schemaVersion = 1
+    package static let schemaVersion = 2
 
     /// Opens the store of the repository whose `.curate` folder is `curateDirectory`, creating it on first use.
     /// A repository of format 7 or older kept its labeling state in `metadata.sqlite`; it is copied here when the
@@ -141,6 +141,13 @@ package struct SQLiteStore: LabelingStore {
                 """)
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('created', ?)", arguments: [ISO8601DateFormatter().string(from: Date())])
         }
+        migrator.registerMigration("v2 late answers") { db in
+            // Answers whose lease expired after the item got its answers elsewhere: kept, never counted.
+            try db.execute(sql: """
+                CREATE TABLE queue_late_answers (id INTEGER PRIMARY KEY, queue TEXT NOT NULL, path TEXT NOT NULL, annotator TEXT NOT NULL,
+                    answer TEXT NOT NULL, seconds REAL NOT NULL, created REAL NOT NULL, lease TEXT)
+                """)
+        }
         return migrator
     }
 
@@ -172,10 +179,36 @@ package struct SQLiteStore: LabelingStore {
     }
 }
 
-/// Opening the labeling store a repository uses.
+/// Opening the labeling store a repository uses: `CURATE_STORE` when set, else the URL `curate store set` wrote to
+/// `.curate/store`, else the embedded `SQLiteStore`.
 package enum LabelingStores {
-    /// The store of the repository whose `.curate` folder is given: today the embedded `SQLiteStore`.
-    package static func open(curateDirectory: String) throws(StoreError) -> any LabelingStore {
-        try SQLiteStore.open(curateDirectory: curateDirectory)
+    /// The file that names a repository's shared store (one line: a `postgres://` URL without a password).
+    package static func configFile(_ curateDirectory: String) -> String { curateDirectory + "/store" }
+
+    /// The store URL configured for the repository (nil: the embedded SQLite store).
+    package static func configured(curateDirectory: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        if let url = environment["CURATE_STORE"], !url.isEmpty { return url == "sqlite" ? nil : url }
+        let text = (try? String(contentsOfFile: configFile(curateDirectory), encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        return text?.isEmpty == false ? text : nil
+    }
+
+    package static func open(curateDirectory: String, onReconnect: @escaping @Sendable (Int) -> Void = { _ in }) throws(StoreError) -> any LabelingStore {
+        guard let url = configured(curateDirectory: curateDirectory) else { return try SQLiteStore.open(curateDirectory: curateDirectory) }
+        return try PostgresStore(try PostgresLocation(url: url), onReconnect: onReconnect)
+    }
+
+    /// Records `url` as the repository's store (nil: back to the embedded one). A password is refused: it would
+    /// sit in the repository; give it with PGPASSWORD or ~/.pgpass.
+    package static func set(_ url: String?, curateDirectory: String) throws(StoreError) {
+        let path = configFile(curateDirectory)
+        guard let url else { unlink(path); return }
+        let location = try PostgresLocation(url: url, environment: [:])
+        if URLComponents(string: url)?.password != nil {
+            throw StoreError(.usage, "\(PostgresLocation.redacted(url)): a password would be kept in the repository; give it with PGPASSWORD or ~/.pgpass instead")
+        }
+        _ = location
+        do { try Data((url + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw StoreError(.internal, "\(path): cannot write: \(error.localizedDescription)")
+        }
     }
 }

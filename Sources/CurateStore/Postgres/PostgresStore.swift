@@ -1,0 +1,359 @@
+import Foundation
+import PostgresNIO
+
+/// The labeling state in a PostgreSQL database, for a team on many machines: the same rules as `SQLiteStore`
+/// (`QueueRules`, the same serving order), with leases claimed in one transaction (`FOR UPDATE SKIP LOCKED`, so
+/// concurrent annotators never take the same slot) and answers fenced by their lease token. Schema made and
+/// migrated by Curate (`PostgresStore.migrations`, table `curate_migrations`).
+package final class PostgresStore: LabelingStore, @unchecked Sendable {   // state is in `session`, which locks
+    let session: PostgresSession
+
+    package var location: String { session.location.display }
+
+    /// Connects and brings the schema up to date.
+    /// - Throws: `.unavailable` naming the server when it cannot be reached or refuses the login.
+    package init(_ location: PostgresLocation, onReconnect: @escaping @Sendable (Int) -> Void = { _ in }) throws(StoreError) {
+        session = PostgresSession(location, onReconnect: onReconnect)
+        try migrate()
+    }
+
+    /// Migrations are frozen once shipped: never edit one, add the next.
+    static let migrations: [(id: String, sql: String)] = [
+        ("v1", """
+            CREATE TABLE queues (name text PRIMARY KEY, task text NOT NULL, overlap integer NOT NULL, gold_rate double precision NOT NULL,
+                lease_seconds double precision NOT NULL, instructions text NOT NULL, created double precision NOT NULL, closed double precision,
+                annotators text, blocked text);
+            CREATE TABLE queue_items (queue text NOT NULL, path text NOT NULL, position bigint NOT NULL, gold text, suggestion text,
+                overlap integer, class text, excluded text, PRIMARY KEY (queue, path));
+            CREATE INDEX queue_items_order ON queue_items (queue, position);
+            CREATE TABLE queue_leases (queue text NOT NULL, path text NOT NULL, annotator text NOT NULL, expires double precision NOT NULL,
+                token text NOT NULL, PRIMARY KEY (queue, path, annotator));
+            CREATE TABLE queue_answers (id bigserial PRIMARY KEY, queue text NOT NULL, path text NOT NULL, annotator text NOT NULL,
+                answer text NOT NULL, seconds double precision NOT NULL, created double precision NOT NULL, lease text,
+                UNIQUE (queue, path, annotator));
+            CREATE INDEX queue_answers_by_annotator ON queue_answers (queue, annotator);
+            CREATE TABLE queue_late_answers (id bigserial PRIMARY KEY, queue text NOT NULL, path text NOT NULL, annotator text NOT NULL,
+                answer text NOT NULL, seconds double precision NOT NULL, created double precision NOT NULL, lease text);
+            CREATE TABLE queue_skills (queue text NOT NULL, annotator text NOT NULL, class text NOT NULL, accuracy double precision NOT NULL,
+                PRIMARY KEY (queue, annotator, class));
+            CREATE TABLE route_runs (id bigserial PRIMARY KEY, created double precision NOT NULL, model text NOT NULL,
+                target double precision NOT NULL, summary text NOT NULL);
+            CREATE TABLE route_items (path text PRIMARY KEY, run bigint NOT NULL, decision text NOT NULL, class text,
+                confidence double precision, queue text);
+            CREATE TABLE route_retired (path text PRIMARY KEY, run bigint NOT NULL);
+            CREATE TABLE route_suspended (class text PRIMARY KEY, created double precision NOT NULL, reason text NOT NULL);
+            CREATE TABLE workflow_runs (id bigserial PRIMARY KEY, workflow text NOT NULL, file text NOT NULL, params text NOT NULL,
+                status text NOT NULL, token text NOT NULL, started double precision NOT NULL, finished double precision, end_rev text, message text);
+            CREATE TABLE workflow_steps (run bigint NOT NULL, step text NOT NULL, status text NOT NULL, key text NOT NULL,
+                started double precision NOT NULL, finished double precision, outputs text, pid integer, message text, process text,
+                PRIMARY KEY (run, step));
+            """),
+    ]
+
+    func migrate() throws(StoreError) {
+        try session.transaction("migrating the labeling schema") { tx in
+            // One migrator at a time, across every machine.
+            try tx.execute("SELECT pg_advisory_xact_lock(4242001)")
+            try tx.execute("CREATE TABLE IF NOT EXISTS curate_migrations (id text PRIMARY KEY, applied double precision NOT NULL)")
+            let applied = Set(try tx.rows("SELECT id FROM curate_migrations").map { try $0.text("id") })
+            let known = Set(Self.migrations.map(\.id))
+            if let newer = applied.subtracting(known).sorted().first {
+                throw StoreError(.invalidData, "\(session.location.display): the labeling schema has migration \(newer), from a newer curate; upgrade curate")
+            }
+            for (id, sql) in Self.migrations where !applied.contains(id) {
+                for statement in sql.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !statement.isEmpty {
+                    try tx.execute(statement)
+                }
+                try tx.execute("INSERT INTO curate_migrations (id, applied) VALUES ($1, $2)", [.text(id), .double(Date().timeIntervalSince1970)])
+            }
+        }
+    }
+
+    func write<T>(_ what: String, _ body: (PostgresTransaction) throws -> T) throws(StoreError) -> T { try session.transaction(what, body) }
+    func read<T>(_ what: String, _ body: (PostgresTransaction) throws -> T) throws(StoreError) -> T { try session.transaction(what, body) }
+}
+
+// MARK: Queues
+
+extension PostgresStore {
+    struct QueueRow {
+        var spec: QueueSpec
+        var closed: Bool
+    }
+
+    /// The queue's row (locked for update when `lock`), or the error naming the queues there are.
+    func queue(_ tx: PostgresTransaction, _ name: String, lock: Bool = false) throws -> QueueRow {
+        guard let row = try tx.row("SELECT * FROM queues WHERE name = $1" + (lock ? " FOR UPDATE" : ""), [.text(name)]) else {
+            throw QueueRules.unknownQueue(name, known: try tx.rows("SELECT name FROM queues ORDER BY name").map { try $0.text("name") })
+        }
+        let list = { (text: String?) in text.map { $0.split(separator: ",").map(String.init) } }
+        let spec = QueueSpec(name: try row.text("name"), task: QueueSpec.Task(rawValue: try row.text("task")) ?? .classify, overlap: try row.int("overlap"),
+                             goldRate: try row.double("gold_rate"), leaseSeconds: try row.double("lease_seconds"), instructions: try row.text("instructions"),
+                             annotators: list(try row.optionalText("annotators")), blocked: list(try row.optionalText("blocked")) ?? [])
+        return QueueRow(spec: spec, closed: try row.optionalDouble("closed") != nil)
+    }
+
+    static func item(_ row: PostgresRandomAccessRow) throws -> QueueItem {
+        QueueItem(path: try row.text("path"), gold: try row.optionalText("gold"), suggestion: try row.optionalText("suggestion"),
+                  overlap: row.contains("overlap") ? try row.optionalInt("overlap") : nil, predictedClass: row.contains("class") ? try row.optionalText("class") : nil,
+                  excluded: row.contains("excluded") ? try row.optionalText("excluded") : nil)
+    }
+
+    /// Appends items not already in the queue, after its last (the queue row is locked, so positions never clash).
+    func insertItems(_ tx: PostgresTransaction, _ name: String, _ items: [QueueItem]) throws -> Int {
+        var position = try tx.int("SELECT COALESCE(MAX(position), -1) + 1 FROM queue_items WHERE queue = $1", [.text(name)])
+        var added = 0
+        // Many rows per statement: a million-item queue is a few thousand round trips, not a million.
+        for chunk in stride(from: 0, to: items.count, by: 500).map({ Array(items[$0..<min($0 + 500, items.count)]) }) {
+            var values: [PGValue] = [.text(name)], tuples: [String] = []
+            for item in chunk {
+                let n = values.count
+                tuples.append("($1, $\(n + 1), $\(n + 2), $\(n + 3), $\(n + 4), $\(n + 5), $\(n + 6), $\(n + 7))")
+                values += [.text(item.path), .int(position), .text(item.gold), .text(item.suggestion), .int(item.overlap), .text(item.predictedClass), .text(item.excluded)]
+                position += 1
+            }
+            added += try tx.execute("INSERT INTO queue_items (queue, path, position, gold, suggestion, overlap, class, excluded) VALUES "
+                                    + tuples.joined(separator: ", ") + " ON CONFLICT (queue, path) DO NOTHING", values)
+        }
+        return added
+    }
+
+    package func createQueue(_ spec: QueueSpec, items: [QueueItem], allowEmpty: Bool) throws(StoreError) {
+        try QueueRules.checkNew(spec, items: items, allowEmpty: allowEmpty)
+        try write("creating queue \(spec.name)") { tx in
+            let inserted = try tx.execute("""
+                INSERT INTO queues (name, task, overlap, gold_rate, lease_seconds, instructions, created, annotators, blocked)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (name) DO NOTHING
+                """, [.text(spec.name), .text(spec.task.rawValue), .int(spec.overlap), .double(spec.goldRate), .double(spec.leaseSeconds),
+                      .text(spec.instructions), .double(Date().timeIntervalSince1970), .text(spec.annotators?.joined(separator: ",")),
+                      .text(spec.blocked.isEmpty ? nil : spec.blocked.joined(separator: ","))])
+            guard inserted == 1 else { throw StoreError(.usage, "queue \(spec.name) already exists") }
+            _ = try insertItems(tx, spec.name, items)
+        }
+    }
+
+    package func addQueueItems(_ name: String, items: [QueueItem]) throws(StoreError) -> Int {
+        try write("adding to queue \(name)") { tx in
+            guard try !queue(tx, name, lock: true).closed else { throw QueueRules.closed(name) }
+            return try insertItems(tx, name, items)
+        }
+    }
+
+    package func setQueueAccess(_ name: String, annotators: [String]?, blocked: [String]) throws(StoreError) {
+        try write("setting who works queue \(name)") { tx in
+            _ = try queue(tx, name, lock: true)
+            try tx.execute("UPDATE queues SET annotators = $1, blocked = $2 WHERE name = $3",
+                           [.text(annotators?.joined(separator: ",")), .text(blocked.isEmpty ? nil : blocked.joined(separator: ",")), .text(name)])
+        }
+    }
+
+    package func setQueueSkills(_ name: String, _ skills: [String: [String: Double]]) throws(StoreError) {
+        try write("setting skills for queue \(name)") { tx in
+            _ = try queue(tx, name, lock: true)
+            try tx.execute("DELETE FROM queue_skills WHERE queue = $1", [.text(name)])
+            for (annotator, classes) in skills {
+                for (c, accuracy) in classes {
+                    try tx.execute("INSERT INTO queue_skills (queue, annotator, class, accuracy) VALUES ($1, $2, $3, $4)",
+                                   [.text(name), .text(annotator), .text(c), .double(accuracy)])
+                }
+            }
+        }
+    }
+
+    package func queueNames() throws(StoreError) -> [String] {
+        try read("listing queues") { tx in try tx.rows("SELECT name FROM queues ORDER BY name").map { try $0.text("name") } }
+    }
+
+    package func queueSummary(_ name: String, now: Date) throws(StoreError) -> QueueSummary {
+        try read("reading queue \(name)") { tx in
+            let q = try queue(tx, name)
+            let n = [PGValue.text(name)]
+            let items = try tx.int("SELECT COUNT(*) FROM queue_items WHERE queue = $1", n)
+            let gold = try tx.int("SELECT COUNT(*) FROM queue_items WHERE queue = $1 AND gold IS NOT NULL", n)
+            let done = try tx.int("""
+                SELECT COUNT(*) FROM queue_items q WHERE q.queue = $1 AND
+                  (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path) >= CASE WHEN q.gold IS NULL THEN COALESCE(q.overlap, $2) ELSE 1 END
+                """, [.text(name), .int(q.spec.overlap)])
+            let answers = try tx.int("SELECT COUNT(*) FROM queue_answers WHERE queue = $1", n)
+            let leases = try tx.int("SELECT COUNT(*) FROM queue_leases WHERE queue = $1 AND expires > $2", [.text(name), .double(now.timeIntervalSince1970)])
+            let annotators = try tx.rows("SELECT DISTINCT annotator FROM queue_answers WHERE queue = $1 ORDER BY annotator", n).map { try $0.text("annotator") }
+            return QueueSummary(spec: q.spec, items: items, gold: gold, done: done, answers: answers, activeLeases: leases, annotators: annotators, closed: q.closed)
+        }
+    }
+
+    package func closeQueue(_ name: String) throws(StoreError) {
+        try write("closing queue \(name)") { tx in
+            _ = try queue(tx, name, lock: true)
+            try tx.execute("UPDATE queues SET closed = $1 WHERE name = $2", [.double(Date().timeIntervalSince1970), .text(name)])
+            try tx.execute("DELETE FROM queue_leases WHERE queue = $1", [.text(name)])
+        }
+    }
+
+    /// The open items for an annotator, as `SQLiteStore.openItems` serves them: gold or not, not answered or held
+    /// by them, not excluded, under the overlap counting answers and live leases; by skill, then position.
+    static func openItems(gold: Bool, lock: Bool) -> String {
+        """
+        SELECT q.path, q.gold, q.suggestion FROM queue_items q WHERE q.queue = $1 AND q.gold IS \(gold ? "NOT NULL" : "NULL")
+          AND NOT EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path AND a.annotator = $2)
+          AND NOT EXISTS (SELECT 1 FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND \(lock ? "l.annotator = $2" : "(l.annotator = $2 OR l.expires > $5)"))
+          AND (q.excluded IS NULL OR q.excluded <> $2)
+          AND (q.gold IS NOT NULL OR (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path)
+            \(lock ? "+ (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path)" : "") < COALESCE(q.overlap, $3))
+        ORDER BY COALESCE((SELECT s.accuracy FROM queue_skills s WHERE s.queue = q.queue AND s.annotator = $2 AND s.class = q.class), 0) DESC,
+          q.position LIMIT $4\(lock ? " FOR UPDATE OF q SKIP LOCKED" : "")
+        """
+    }
+
+    package func leaseNext(_ name: String, annotator: String, now: Date) throws(StoreError) -> QueueItem? {
+        try QueueRules.checkAnnotator(annotator)
+        return try write("leasing from queue \(name)") { tx -> QueueItem? in
+            let q = try queue(tx, name)
+            guard !q.closed else { throw QueueRules.closed(name) }
+            if let experts = q.spec.annotators, !experts.contains(annotator) {
+                throw StoreError(.usage, "queue \(name) is worked by \(experts.joined(separator: ", ")) only, not \(annotator)")
+            }
+            if q.spec.blocked.contains(annotator) { return nil }
+            let t = now.timeIntervalSince1970
+            if let held = try tx.row("""
+                SELECT q.path, q.gold, q.suggestion, l.token FROM queue_leases l JOIN queue_items q ON q.queue = l.queue AND q.path = l.path
+                WHERE l.queue = $1 AND l.annotator = $2 AND l.expires > $3 ORDER BY q.position LIMIT 1
+                """, [.text(name), .text(annotator), .double(t)]) {
+                var item = try Self.item(held)
+                item.lease = try held.text("token")
+                return item
+            }
+            try tx.execute("DELETE FROM queue_leases WHERE queue = $1 AND expires <= $2", [.text(name), .double(t)])
+            let answered = try tx.int("SELECT COUNT(*) FROM queue_answers WHERE queue = $1 AND annotator = $2", [.text(name), .text(annotator)])
+            let values: [PGValue] = [.text(name), .text(annotator), .int(q.spec.overlap), .int(1)]
+            var next: PostgresRandomAccessRow?
+            if QueueRules.wantsGold(annotator: annotator, answered: answered, rate: q.spec.goldRate) {
+                next = try tx.row(Self.openItems(gold: true, lock: true), values)
+            }
+            if next == nil { next = try tx.row(Self.openItems(gold: false, lock: true), values) }
+            guard let next else { return nil }
+            var item = try Self.item(next)
+            item.lease = QueueRules.newToken()
+            try tx.execute("""
+                INSERT INTO queue_leases (queue, path, annotator, expires, token) VALUES ($1, $2, $3, $4, $5)
+                ON CONFLICT (queue, path, annotator) DO UPDATE SET expires = EXCLUDED.expires, token = EXCLUDED.token
+                """, [.text(name), .text(item.path), .text(annotator), .double(t + q.spec.leaseSeconds), .text(item.lease)])
+            return item
+        }
+    }
+
+    package func renewLease(_ name: String, path: String, annotator: String, lease: String, now: Date) throws(StoreError) -> Date {
+        try write("renewing a lease in queue \(name)") { tx -> Date in
+            let q = try queue(tx, name)
+            guard !q.closed else { throw QueueRules.closed(name) }
+            let expires = now.timeIntervalSince1970 + q.spec.leaseSeconds
+            let renewed = try tx.execute("UPDATE queue_leases SET expires = $1 WHERE queue = $2 AND path = $3 AND annotator = $4 AND token = $5 AND expires > $6",
+                                         [.double(expires), .text(name), .text(path), .text(annotator), .text(lease), .double(now.timeIntervalSince1970)])
+            guard renewed == 1 else {
+                throw StoreError(.conflict, "\(path): \(annotator)'s lease in queue \(name) expired or was replaced; lease it again with curate queue next")
+            }
+            return Date(timeIntervalSince1970: expires)
+        }
+    }
+
+    package func upcoming(_ name: String, annotator: String, limit: Int, now: Date) throws(StoreError) -> [String] {
+        try read("reading queue \(name)") { tx -> [String] in
+            let q = try queue(tx, name)
+            let values: [PGValue] = [.text(name), .text(annotator), .int(q.spec.overlap), .int(limit), .double(now.timeIntervalSince1970)]
+            return try tx.rows(Self.openItems(gold: false, lock: false), values).map { try $0.text("path") }
+                + (q.spec.goldRate > 0 ? try tx.rows(Self.openItems(gold: true, lock: false), values).prefix(1).map { try $0.text("path") } : [])
+        }
+    }
+
+    @discardableResult
+    package func storeAnswer(_ name: String, path: String, annotator: String, answer: String, seconds: Double, lease: String, now: Date) throws(StoreError) -> AnswerOutcome {
+        try QueueRules.checkAnnotator(annotator)
+        try QueueRules.checkSeconds(seconds)
+        return try write("storing an answer in queue \(name)") { tx -> AnswerOutcome in
+            let q = try queue(tx, name)
+            guard !q.closed else { throw QueueRules.closed(name) }
+            // The item row is locked: two answers for one item are decided one after the other.
+            guard let item = try tx.row("SELECT gold, overlap FROM queue_items WHERE queue = $1 AND path = $2 FOR UPDATE", [.text(name), .text(path)]) else {
+                throw StoreError(.notFound, "\(path) is not in queue \(name)")
+            }
+            if let existing = try tx.row("SELECT lease FROM queue_answers WHERE queue = $1 AND path = $2 AND annotator = $3", [.text(name), .text(path), .text(annotator)]) {
+                // The same answer again (a retry after the connection dropped during its commit): already stored.
+                if try existing.optionalText("lease") == lease { return .stored }
+                throw StoreError(.usage, "\(path): \(annotator) has already answered it in queue \(name) (undo first to change it)")
+            }
+            let late = {
+                try tx.execute("INSERT INTO queue_late_answers (queue, path, annotator, answer, seconds, created, lease) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                               [.text(name), .text(path), .text(annotator), .text(answer), .double(seconds), .double(now.timeIntervalSince1970), .text(lease)])
+            }
+            guard let held = try tx.row("SELECT token, expires FROM queue_leases WHERE queue = $1 AND path = $2 AND annotator = $3",
+                                        [.text(name), .text(path), .text(annotator)]) else {
+                let others = try tx.int("SELECT COUNT(*) FROM queue_leases WHERE queue = $1 AND path = $2 AND expires > $3",
+                                        [.text(name), .text(path), .double(now.timeIntervalSince1970)])
+                throw StoreError(.usage, "\(path): \(annotator) holds no lease on it in queue \(name)"
+                    + (others > 0 ? " (another annotator does)" : "") + "; lease it first with curate queue next")
+            }
+            guard try held.text("token") == lease else {
+                throw StoreError(.usage, "\(path): the lease token does not match \(annotator)'s lease in queue \(name); lease it again with curate queue next")
+            }
+            if try held.double("expires") <= now.timeIntervalSince1970, try item.optionalText("gold") == nil {
+                let answers = try tx.int("SELECT COUNT(*) FROM queue_answers WHERE queue = $1 AND path = $2", [.text(name), .text(path)])
+                if answers >= (try item.optionalInt("overlap") ?? q.spec.overlap) {
+                    // Too late: the item went to others and has its answers. Kept, never counted.
+                    try late()
+                    try tx.execute("DELETE FROM queue_leases WHERE queue = $1 AND path = $2 AND annotator = $3", [.text(name), .text(path), .text(annotator)])
+                    return .late
+                }
+            }
+            try tx.execute("INSERT INTO queue_answers (queue, path, annotator, answer, seconds, created, lease) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                           [.text(name), .text(path), .text(annotator), .text(answer), .double(seconds), .double(now.timeIntervalSince1970), .text(lease)])
+            try tx.execute("DELETE FROM queue_leases WHERE queue = $1 AND path = $2 AND annotator = $3", [.text(name), .text(path), .text(annotator)])
+            return .stored
+        }
+    }
+
+    package func queueItems(_ name: String) throws(StoreError) -> [QueueItem] {
+        try read("reading queue \(name)") { tx in
+            _ = try queue(tx, name)
+            return try tx.rows("SELECT * FROM queue_items WHERE queue = $1 ORDER BY position", [.text(name)]).map(Self.item)
+        }
+    }
+
+    package func undoLastAnswer(_ name: String, annotator: String, now: Date) throws(StoreError) -> QueueItem? {
+        try write("undoing in queue \(name)") { tx -> QueueItem? in
+            let q = try queue(tx, name)
+            guard let last = try tx.row("""
+                SELECT q.path, q.gold, q.suggestion FROM queue_answers a JOIN queue_items q ON q.queue = a.queue AND q.path = a.path
+                WHERE a.queue = $1 AND a.annotator = $2 ORDER BY a.created DESC, a.id DESC LIMIT 1
+                """, [.text(name), .text(annotator)]) else { return nil }
+            var item = try Self.item(last)
+            item.lease = QueueRules.newToken()
+            try tx.execute("DELETE FROM queue_answers WHERE queue = $1 AND path = $2 AND annotator = $3", [.text(name), .text(item.path), .text(annotator)])
+            try tx.execute("DELETE FROM queue_leases WHERE queue = $1 AND annotator = $2", [.text(name), .text(annotator)])
+            try tx.execute("INSERT INTO queue_leases (queue, path, annotator, expires, token) VALUES ($1, $2, $3, $4, $5)",
+                           [.text(name), .text(item.path), .text(annotator), .double(now.timeIntervalSince1970 + q.spec.leaseSeconds), .text(item.lease)])
+            return item
+        }
+    }
+
+    package func queueAnswers(_ name: String) throws(StoreError) -> [QueueAnswer] {
+        try read("reading answers of queue \(name)") { tx in
+            _ = try queue(tx, name)
+            return try tx.rows("""
+                SELECT a.*, (q.gold IS NOT NULL) AS is_gold FROM queue_answers a JOIN queue_items q ON q.queue = a.queue AND q.path = a.path
+                WHERE a.queue = $1 ORDER BY a.created, a.id
+                """, [.text(name)]).map {
+                QueueAnswer(path: try $0.text("path"), annotator: try $0.text("annotator"), answer: try $0.text("answer"), seconds: try $0.double("seconds"),
+                            created: Date(timeIntervalSince1970: try $0.double("created")), isGold: try $0["is_gold"].decode(Bool.self))
+            }
+        }
+    }
+
+    /// Answers that came after their lease expired and the item had its answers elsewhere: kept, never counted.
+    package func lateAnswers(_ name: String) throws(StoreError) -> [QueueAnswer] {
+        try read("reading late answers of queue \(name)") { tx in
+            try tx.rows("SELECT * FROM queue_late_answers WHERE queue = $1 ORDER BY id", [.text(name)]).map {
+                QueueAnswer(path: try $0.text("path"), annotator: try $0.text("annotator"), answer: try $0.text("answer"), seconds: try $0.double("seconds"),
+                            created: Date(timeIntervalSince1970: try $0.double("created")), isGold: false)
+            }
+        }
+    }
+}
