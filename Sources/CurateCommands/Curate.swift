@@ -24,7 +24,7 @@ package struct Curate: AsyncParsableCommand {
         version: version,
         subcommands: [
             Init.self, Add.self, StatusCommand.self, Commit.self, Log.self, Show.self, Tag.self, DiffCommand.self,
-            Checkout.self, Fsck.self, GC.self, Augment.self, Validate.self, Annotators.self, Issues.self, Select.self, Simulate.self, Triage.self, Queue.self, LabelCommand.self, Route.self, RunWorkflow.self, Runs.self,
+            Checkout.self, Fsck.self, GC.self, Augment.self, Validate.self, Annotators.self, Issues.self, Select.self, Simulate.self, Triage.self, Queue.self, LabelCommand.self, Route.self, Store.self, RunWorkflow.self, Runs.self,
             Inspect.self, Labels.self,
         ])
 

@@ -225,11 +225,20 @@ extension PostgresStore {
             try tx.execute("DELETE FROM queue_leases WHERE queue = $1 AND expires <= $2", [.text(name), .double(t)])
             let answered = try tx.int("SELECT COUNT(*) FROM queue_answers WHERE queue = $1 AND annotator = $2", [.text(name), .text(annotator)])
             let values: [PGValue] = [.text(name), .text(annotator), .int(q.spec.overlap), .int(1)]
+            let wantGold = QueueRules.wantsGold(annotator: annotator, answered: answered, rate: q.spec.goldRate)
             var next: PostgresRandomAccessRow?
-            if QueueRules.wantsGold(annotator: annotator, answered: answered, rate: q.spec.goldRate) {
-                next = try tx.row(Self.openItems(gold: true, lock: true), values)
+            // SKIP LOCKED passes over items another transaction is leasing or answering right now; when that leaves
+            // nothing but such items exist, wait for those transactions (each statement sees the latest commits)
+            // instead of saying "nothing left".
+            for attempt in 0..<200 {
+                if wantGold { next = try tx.row(Self.openItems(gold: true, lock: true), values) }
+                if next == nil { next = try tx.row(Self.openItems(gold: false, lock: true), values) }
+                if next != nil { break }
+                let unlocked = Self.openItems(gold: false, lock: true).replacingOccurrences(of: " FOR UPDATE OF q SKIP LOCKED", with: "")
+                let waiting = try tx.row(unlocked, values) != nil
+                guard waiting, attempt < 199 else { break }
+                usleep(10_000)
             }
-            if next == nil { next = try tx.row(Self.openItems(gold: false, lock: true), values) }
             guard let next else { return nil }
             var item = try Self.item(next)
             item.lease = QueueRules.newToken()
@@ -298,7 +307,7 @@ extension PostgresStore {
                 let answers = try tx.int("SELECT COUNT(*) FROM queue_answers WHERE queue = $1 AND path = $2", [.text(name), .text(path)])
                 if answers >= (try item.optionalInt("overlap") ?? q.spec.overlap) {
                     // Too late: the item went to others and has its answers. Kept, never counted.
-                    try late()
+                    _ = try late()
                     try tx.execute("DELETE FROM queue_leases WHERE queue = $1 AND path = $2 AND annotator = $3", [.text(name), .text(path), .text(annotator)])
                     return .late
                 }
