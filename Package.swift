@@ -98,7 +98,7 @@ let package = Package(
             name: "curate-bench",
             dependencies: [
                 "CurateCommands", "CurateCore", "CurateImaging", "CurateVersioning", "CurateAugment", "CurateQuality",
-                "CurateSelection", "CurateRouting", "CurateTerminal",
+                "CurateSelection", "CurateRouting", "CurateTerminal", "CurateStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

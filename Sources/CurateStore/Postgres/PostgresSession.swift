@@ -6,6 +6,7 @@ enum PGValue: Sendable {
     case text(String?)
     case int(Int?)
     case double(Double?)
+    case texts([String])
 }
 
 /// One PostgreSQL connection, used one transaction at a time, reconnected when the server restarts or the
@@ -104,7 +105,7 @@ final class PostgresSession: @unchecked Sendable {   // the connection is only t
             default: return (false, false)
             }
         }
-        if error is ChannelError || error is IOError { return (true, true) }
+        if error is ChannelError || error is IOError || error is LostConnection { return (true, true) }
         return (false, false)
     }
 
@@ -138,6 +139,7 @@ struct PostgresTransaction {
             case .text(let v): binds.append(v)
             case .int(let v): binds.append(v)
             case .double(let v): binds.append(v)
+            case .texts(let v): binds.append(v)
             }
         }
         return PostgresQuery(unsafeSQL: sql, binds: binds)
@@ -146,16 +148,44 @@ struct PostgresTransaction {
     /// Runs a statement; returns the rows it affected.
     @discardableResult
     func execute(_ sql: String, _ values: [PGValue] = []) throws -> Int {
-        try connection.query(Self.query(sql, values), logger: logger).wait().metadata.rows ?? 0
+        try Self.result(of: connection.query(Self.query(sql, values), logger: logger), connection).metadata.rows ?? 0
     }
 
     func rows(_ sql: String, _ values: [PGValue] = []) throws -> [PostgresRandomAccessRow] {
-        try connection.query(Self.query(sql, values), logger: logger).wait().rows.map { $0.makeRandomAccess() }
+        try Self.result(of: connection.query(Self.query(sql, values), logger: logger), connection).rows.map { $0.makeRandomAccess() }
     }
 
     func row(_ sql: String, _ values: [PGValue] = []) throws -> PostgresRandomAccessRow? { try rows(sql, values).first }
 
     func int(_ sql: String, _ values: [PGValue] = []) throws -> Int { try row(sql, values).map { try $0[0].decode(Int?.self) ?? 0 } ?? 0 }
+
+    /// A statement that gets no answer in this long is taken for a lost connection (a dropped network can leave
+    /// a socket silent): the connection is closed and the transaction retried on a new one.
+    static let silence = 10.0
+
+    static func result<T: Sendable>(of future: EventLoopFuture<T>, _ connection: PostgresConnection) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox<T>()
+        future.whenComplete { box.set($0); done.signal() }
+        guard done.wait(timeout: .now() + silence) == .success, let result = box.get() else {
+            let closing: EventLoopFuture<Void> = connection.close()
+            _ = closing
+            throw LostConnection()
+        }
+        return try result.get()
+    }
+}
+
+/// The server stopped answering.
+struct LostConnection: Error {}
+
+/// A result handed from an event loop thread to the waiting thread.
+final class ResultBox<T: Sendable>: @unchecked Sendable {   // guarded by `lock`
+    private let lock = NSLock()
+    private var value: Result<T, any Error>?
+    func set(_ v: Result<T, any Error>) { lock.lock(); value = v; lock.unlock() }
+    func get() -> Result<T, any Error>? { lock.lock(); defer { lock.unlock() }; return value }
+
 }
 
 extension PostgresRandomAccessRow {

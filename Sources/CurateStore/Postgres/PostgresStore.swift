@@ -69,7 +69,9 @@ package final class PostgresStore: LabelingStore, @unchecked Sendable {   // sta
         }
     }
 
+    @discardableResult
     func write<T>(_ what: String, _ body: (PostgresTransaction) throws -> T) throws(StoreError) -> T { try session.transaction(what, body) }
+    @discardableResult
     func read<T>(_ what: String, _ body: (PostgresTransaction) throws -> T) throws(StoreError) -> T { try session.transaction(what, body) }
 }
 
@@ -191,15 +193,15 @@ extension PostgresStore {
 
     /// The open items for an annotator, as `SQLiteStore.openItems` serves them: gold or not, not answered or held
     /// by them, not excluded, under the overlap counting answers and live leases; by skill, then position.
-    static func openItems(gold: Bool, lock: Bool) -> String {
+    static func openItems(gold: Bool, lock: Bool, skills: Bool = true) -> String {
         """
         SELECT q.path, q.gold, q.suggestion FROM queue_items q WHERE q.queue = $1 AND q.gold IS \(gold ? "NOT NULL" : "NULL")
           AND NOT EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path AND a.annotator = $2)
           AND NOT EXISTS (SELECT 1 FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND \(lock ? "l.annotator = $2" : "(l.annotator = $2 OR l.expires > $5)"))
-          AND (q.excluded IS NULL OR q.excluded <> $2)
+          AND (q.excluded IS NULL OR q.excluded <> $2)\(lock ? " AND NOT (q.path = ANY($5))" : "")
           AND (q.gold IS NOT NULL OR (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path)
             \(lock ? "+ (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path)" : "") < COALESCE(q.overlap, $3))
-        ORDER BY COALESCE((SELECT s.accuracy FROM queue_skills s WHERE s.queue = q.queue AND s.annotator = $2 AND s.class = q.class), 0) DESC,
+        ORDER BY \(skills ? "COALESCE((SELECT s.accuracy FROM queue_skills s WHERE s.queue = q.queue AND s.annotator = $2 AND s.class = q.class), 0) DESC," : "")
           q.position LIMIT $4\(lock ? " FOR UPDATE OF q SKIP LOCKED" : "")
         """
     }
@@ -224,19 +226,39 @@ extension PostgresStore {
             }
             try tx.execute("DELETE FROM queue_leases WHERE queue = $1 AND expires <= $2", [.text(name), .double(t)])
             let answered = try tx.int("SELECT COUNT(*) FROM queue_answers WHERE queue = $1 AND annotator = $2", [.text(name), .text(annotator)])
-            let values: [PGValue] = [.text(name), .text(annotator), .int(q.spec.overlap), .int(1)]
+            var passed: [String] = []
             let wantGold = QueueRules.wantsGold(annotator: annotator, answered: answered, rate: q.spec.goldRate)
+            // Without skills for this annotator, serving order is the position: the index finds the first open item.
+            let skills = try tx.int("SELECT COUNT(*) FROM queue_skills WHERE queue = $1 AND annotator = $2", [.text(name), .text(annotator)]) > 0
             var next: PostgresRandomAccessRow?
             // SKIP LOCKED passes over items another transaction is leasing or answering right now; when that leaves
             // nothing but such items exist, wait for those transactions (each statement sees the latest commits)
-            // instead of saying "nothing left".
-            for attempt in 0..<200 {
-                if wantGold { next = try tx.row(Self.openItems(gold: true, lock: true), values) }
-                if next == nil { next = try tx.row(Self.openItems(gold: false, lock: true), values) }
-                if next != nil { break }
-                let unlocked = Self.openItems(gold: false, lock: true).replacingOccurrences(of: " FOR UPDATE OF q SKIP LOCKED", with: "")
+            // instead of saying "nothing left". A candidate is locked first, then checked again by a new statement
+            // (which sees every commit before the lock): what the first statement's snapshot missed cannot slip by.
+            for attempt in 0..<400 {
+                let values: [PGValue] = [.text(name), .text(annotator), .int(q.spec.overlap), .int(1), .texts(passed)]
+                next = nil
+                if wantGold { next = try tx.row(Self.openItems(gold: true, lock: true, skills: skills), values) }
+                if next == nil { next = try tx.row(Self.openItems(gold: false, lock: true, skills: skills), values) }
+                if let candidate = next {
+                    let path = try candidate.text("path")
+                    let check = try tx.row("""
+                        SELECT (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = $1 AND a.path = $2)
+                             + (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = $1 AND l.path = $2 AND l.expires > $4) AS used,
+                               EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = $1 AND a.path = $2 AND a.annotator = $3) AS mine,
+                               (SELECT COALESCE(overlap, $5) FROM queue_items WHERE queue = $1 AND path = $2) AS overlap
+                        """, [.text(name), .text(path), .text(annotator), .double(t), .int(q.spec.overlap)])
+                    let used = try check?["used"].decode(Int.self) ?? 0, mine = try check?["mine"].decode(Bool.self) ?? true
+                    let limit = try check?["overlap"].decode(Int?.self) ?? q.spec.overlap
+                    let isGold = try candidate.optionalText("gold") != nil
+                    if !mine && (isGold || used < limit) { break }
+                    passed.append(path)
+                    next = nil
+                    continue
+                }
+                let unlocked = Self.openItems(gold: false, lock: true, skills: false).replacingOccurrences(of: " FOR UPDATE OF q SKIP LOCKED", with: "")
                 let waiting = try tx.row(unlocked, values) != nil
-                guard waiting, attempt < 199 else { break }
+                guard waiting, attempt < 399 else { break }
                 usleep(10_000)
             }
             guard let next else { return nil }
