@@ -36,6 +36,7 @@ package enum LabelingSession {
         let session = LabelSession(task: summary.spec.task, classes: schema.classes.map { ($0.id, $0.name) },
                                    instructions: summary.spec.instructions, backend: QueueBackend(store: store, queue: queue, annotator: annotator),
                                    boxSource: boxSource)
+        session.leaseSeconds = summary.spec.leaseSeconds
         let detected = ImageRenderer.detect()
         // Boxes are drawn as characters over the image: box queues keep to symbols.
         let pixelsWithBoxes = (detected == .kitty || detected == .sixel) && summary.spec.task == .boxes
@@ -78,6 +79,9 @@ package enum LabelingSession {
                 }
             }
             guard let key = terminal.readKey(timeout: 1) else {   // tick the clock on the status line
+                let before = session.current?.path
+                try session.tick()
+                if session.current?.path != before { dirty = true; continue }
                 let (columns, rows) = terminal.size
                 if columns >= Screen.minimum.columns, rows >= Screen.minimum.rows {
                     let q = try store.queueSummary(queue)

@@ -8,6 +8,8 @@ package protocol LabelBackend {
     /// Stores the answer to `item` (as served, with its lease).
     func store(item: QueueItem, answer: String, seconds: Double) throws
     func undo() throws -> QueueItem?
+    /// Extends the lease on the item on screen (a slow annotator keeps it; a crashed one does not).
+    func renew(item: QueueItem) throws
 }
 
 /// A queue of the labeling store, for one annotator.
@@ -27,6 +29,9 @@ package struct QueueBackend: LabelBackend {
         try store.storeAnswer(queue, path: item.path, annotator: annotator, answer: answer, seconds: seconds, lease: item.lease ?? "")
     }
     package func undo() throws -> QueueItem? { try store.undoLastAnswer(queue, annotator: annotator) }
+    package func renew(item: QueueItem) throws {
+        _ = try store.renewLease(queue, path: item.path, annotator: annotator, lease: item.lease ?? "", now: Date())
+    }
 }
 
 /// The keyboard state machine of a labeling session, independent of the terminal: keys in, answers out
@@ -51,6 +56,9 @@ package final class LabelSession {
     package private(set) var selected: Set<Int> = []
     package private(set) var answeredThisSession = 0
     package private(set) var itemStarted = Date()
+    /// The queue's lease time: while an item stays on screen its lease is renewed every half of it (nil: never).
+    package var leaseSeconds: Double?
+    private var renewed = Date()
     package let sessionStarted: Date
     /// Box review: the boxes being edited on the current item (nil for the other tasks).
     package internal(set) var review: BoxReview?
@@ -81,10 +89,22 @@ package final class LabelSession {
     func show(_ item: QueueItem?, now: Date) throws {
         current = item
         itemStarted = now
+        renewed = now
         selected = []
         review = nil
         if let item, task == .boxes, let boxSource { review = try boxSource(item) }
         if current == nil { mode = .finished }
+    }
+
+    /// Called while the annotator looks at an item: renews its lease every half lease. A lease that was lost
+    /// meanwhile (it expired and went to someone else) is said, and the next item is served.
+    package func tick(now: Date = Date()) throws {
+        guard let item = current, let lease = leaseSeconds, now.timeIntervalSince(renewed) >= lease / 2 else { return }
+        renewed = now
+        do { try backend.renew(item: item) } catch let error as StoreError where error.kind == .conflict {
+            message = "\(item.path) went to someone else while it was open here (its lease expired)"
+            try show(try backend.next(), now: now)
+        }
     }
 
     /// The suggestion's class name, when the item has one: `{"class": NAME, "confidence": p}`.

@@ -22,6 +22,13 @@ final class FakeBackend: LabelBackend, @unchecked Sendable {
         answers.append((item.path, answer, seconds))
         held = nil
     }
+    var renewals: [(path: String, at: Int)] = []
+    var leaseLost = false
+    var clock = 0
+    func renew(item: QueueItem) throws {
+        if leaseLost { leaseLost = false; held = nil; throw StoreError(.conflict, "lost") }
+        renewals.append((item.path, clock))
+    }
     func undo() throws -> QueueItem? {
         guard let last = answers.popLast() else { return nil }
         if let held { pending.insert(held, at: 0) }
@@ -32,6 +39,24 @@ final class FakeBackend: LabelBackend, @unchecked Sendable {
 
 @Suite struct LabelSessionTests {
     let classes = [(id: 0, name: "cat"), (id: 1, name: "dog"), (id: 2, name: "bird")]
+
+    /// An item left on screen keeps its lease (renewed every half lease); a lease lost meanwhile is said and the
+    /// next item served.
+    @Test func leasesAreRenewedWhileAnItemIsOnScreen() throws {
+        let backend = FakeBackend(["a.png", "b.png"])
+        let t0 = Date(timeIntervalSince1970: 1_000)
+        let session = LabelSession(task: .classify, classes: classes, backend: backend, now: t0)
+        session.leaseSeconds = 60
+        try session.start(now: t0)
+        for second in [20, 31, 45, 62, 95] {
+            backend.clock = second
+            try session.tick(now: t0.addingTimeInterval(Double(second)))
+        }
+        #expect(backend.renewals.map(\.at) == [31, 62, 95] && backend.renewals.allSatisfy { $0.path == "a.png" })
+        backend.leaseLost = true
+        try session.tick(now: t0.addingTimeInterval(200))
+        #expect(session.current?.path == "b.png" && session.message == "a.png went to someone else while it was open here (its lease expired)")
+    }
 
     @Test func classifyUndoSkipFlagAndQuit() throws {
         let backend = FakeBackend(["a", "b", "c", "d"])
