@@ -202,11 +202,10 @@ package enum LabelingStores {
     package static func set(_ url: String?, curateDirectory: String) throws(StoreError) {
         let path = configFile(curateDirectory)
         guard let url else { unlink(path); return }
-        let location = try PostgresLocation(url: url, environment: [:])
+        _ = try PostgresLocation(url: url, environment: [:])   // a URL Curate can use
         if URLComponents(string: url)?.password != nil {
             throw StoreError(.usage, "\(PostgresLocation.redacted(url)): a password would be kept in the repository; give it with PGPASSWORD or ~/.pgpass instead")
         }
-        _ = location
         do { try Data((url + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
             throw StoreError(.internal, "\(path): cannot write: \(error.localizedDescription)")
         }
