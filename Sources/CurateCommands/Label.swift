@@ -29,14 +29,15 @@ extension Curate {
         @Option(help: "The queue.")
         var queue: String
 
-        @Option(help: "Who is labeling (recorded with every answer).")
-        var annotator: String
+        @Option(help: "Who is labeling (recorded with every answer). On a PostgreSQL store: your database role, unless a lead names someone.")
+        var annotator: String?
 
         @OptionGroup var repository: RepositoryOption
 
         func run() async throws {
             try await reportingErrors {
                 let (repo, store) = try repository.openWithStore()
+                let annotator = try store.annotator(requested: annotator)
                 let answered = try LabelingSession.run(queue: queue, annotator: annotator, repository: repo, store: store)
                 Console.out("\(answered) answers stored in queue \(queue) by \(annotator)")
             }

@@ -11,14 +11,16 @@ extension Curate.Queue {
             abstract: "Lease the next item to an annotator; print its path and the lease token (for scripts).",
             discussion: "The answer must present the lease: curate queue answer Q --annotator ID --item PATH --lease TOKEN --label L.\n\nExample:\n  curate queue next round1 --annotator ana --json")
         @Argument var name: String
-        @Option var annotator: String
+        @Option(help: "Who is labeling (on a PostgreSQL store: your database role, unless a lead names someone).") var annotator: String?
         @OptionGroup var repository: RepositoryOption
 
         @Flag(help: "Print JSON: {\"item\", \"lease\"}.") var json = false
 
         func run() async throws {
             try await reportingErrors {
-                guard let item = try repository.store().leaseNext(name, annotator: annotator) else {
+                let store = try repository.store()
+                let annotator = try store.annotator(requested: annotator)
+                guard let item = try store.leaseNext(name, annotator: annotator) else {
                     Console.out("nothing left for \(annotator) in \(name)")
                     throw ExitCode(1)
                 }
@@ -34,7 +36,7 @@ extension Curate.Queue {
             abstract: "Store an answer (for scripts and oracles), under the lease curate queue next gave.",
             discussion: "Example:\n  curate queue answer round1 --annotator ana --item images/3/0003.png \\\n      --lease TOKEN --label 3 --seconds 2.4")
         @Argument var name: String
-        @Option var annotator: String
+        @Option(help: "Who answers (on a PostgreSQL store: your database role, unless a lead names someone).") var annotator: String?
         @Option var item: String
         @Option(help: "The class (classify), or classes separated by '|' (multilabel).")
         var label: String
@@ -45,7 +47,7 @@ extension Curate.Queue {
         func run() async throws {
             try await reportingErrors {
                 let (repo, store) = try repository.openWithStore()
-                try Queues.answer(name, item: item, annotator: annotator, classes: label.split(separator: "|").map(String.init), seconds: seconds, lease: lease,
+                try Queues.answer(name, item: item, annotator: try store.annotator(requested: annotator), classes: label.split(separator: "|").map(String.init), seconds: seconds, lease: lease,
                                   schema: try repo.labels(at: "HEAD").schema, store: store)
                 Console.out("stored \(item): \(label)")
             }

@@ -72,7 +72,8 @@ extension Curate {
                 options.oracle = (oracle ?? ProcessInfo.processInfo.environment["CURATE_ORACLE"]).map { path in
                     path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
                 }
-                if let annotator { options.annotator = annotator }
+                // A label step's session answers as the database role on a shared store, as $USER on the local one.
+                options.annotator = try store.annotator(requested: annotator ?? (store is SQLiteStore ? options.annotator : nil))
                 if let o = options.oracle, !FileManager.default.fileExists(atPath: o) { throw CommandFailure(message: "\(o): cannot read (the oracle's labels)", kind: .notFound) }
                 let runner = WorkflowRunner(workflow: workflow, file: file, repository: repo, store: store, verbs: InProcessVerbs(), options: options) { Console.out($0) }
                 try await runner.run()

@@ -19,8 +19,10 @@ extension Curate {
                   curate store set postgres://lead@db.internal:5432/labels
                   curate store show
                   curate store unset
+                  curate store grant lead lead
+                  curate store grant annotator ana ben
                 """,
-            subcommands: [SetStore.self, Show.self, Unset.self],
+            subcommands: [SetStore.self, Show.self, Unset.self, Grant.self],
             defaultSubcommand: Show.self)
     }
 }
@@ -68,6 +70,40 @@ extension Curate.Store {
             try await reportingErrors {
                 try LabelingStores.set(nil, curateDirectory: try repository.open().root + "/.curate")
                 Console.out("labeling state: .curate/labeling.sqlite")
+            }
+        }
+    }
+
+    struct Grant: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make PostgreSQL roles annotators or leads of the shared store.",
+            discussion: """
+                On PostgreSQL the annotator is the database role a session logs in as, not a flag. An annotator \
+                (group role curate_annotator) may lease items and answer them, as itself only, and read queues; it \
+                cannot read others' answers or skills, change queues, route or export (row-level security). A lead \
+                (group role curate_lead, which then owns Curate's tables) may do everything, and may name another \
+                annotator with --annotator. Run by the tables' owner or a superuser; the roles must exist \
+                (CREATE ROLE ana LOGIN PASSWORD '…').
+
+                Examples:
+                  curate store grant lead lead
+                  curate store grant annotator ana ben
+                """)
+        @Argument(help: "annotator or lead.") var role: String
+        @Argument(help: "The database roles to grant it to.") var roles: [String]
+        @OptionGroup var repository: RepositoryOption
+
+        func run() async throws {
+            try await reportingErrors {
+                guard let kind = PostgresStore.Role(rawValue: role) else {
+                    throw CommandFailure(message: "\(role): expected annotator or lead", kind: .usage)
+                }
+                guard !roles.isEmpty else { throw CommandFailure(message: "name the roles to make \(role)s", kind: .usage) }
+                guard let store = try repository.store() as? PostgresStore else {
+                    throw CommandFailure(message: "the labeling state is this repository's SQLite file, which has no roles; curate store set postgres://… first", kind: .usage)
+                }
+                try store.grant(kind, to: roles)
+                Console.out("\(roles.joined(separator: ", ")): \(role)\(roles.count > 1 ? "s" : "") of \(store.location)")
             }
         }
     }

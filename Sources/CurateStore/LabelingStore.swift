@@ -83,6 +83,9 @@ package protocol WorkflowRunStore: Sendable {
 package protocol LabelingStore: QueueStore, RoutingStore, WorkflowRunStore {
     /// Where it is, for messages (a path, or a server address without credentials).
     var location: String { get }
+    /// Who is answering. The embedded store takes the `--annotator` given (one machine, one trust domain); a
+    /// PostgreSQL store answers as the database role of the connection, and only a lead may name someone else.
+    func annotator(requested: String?) throws(StoreError) -> String
 }
 
 extension QueueStore {

@@ -97,12 +97,12 @@ package enum PostgresServer {
 
     /// Runs SQL as the superuser on a database (for tests that kill backends or make roles); its output.
     @discardableResult
-    package static func psql(_ sql: String, database: String = "postgres") throws -> String {
+    package static func psql(_ sql: String, database: String = "postgres", user: String = "postgres") throws -> String {
         let cluster = try cluster.get()
         let file = NSTemporaryDirectory() + "curate-psql-\(UUID().uuidString.prefix(8)).out"
         defer { unlink(file) }
         let quote = { (s: String) in "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-        let status = system("/usr/bin/psql -h 127.0.0.1 -p \(cluster.port) -U postgres -d \(quote(database)) -At -c \(quote(sql)) > \(quote(file)) 2>&1 < /dev/null")
+        let status = system("/usr/bin/psql -h 127.0.0.1 -p \(cluster.port) -U \(quote(user)) -d \(quote(database)) -v ON_ERROR_STOP=1 -At -c \(quote(sql)) > \(quote(file)) 2>&1 < /dev/null")
         let output = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
         guard status == 0 else { throw Failure(description: "psql failed: \(output)") }
         return output

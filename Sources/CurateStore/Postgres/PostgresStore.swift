@@ -48,13 +48,47 @@ package final class PostgresStore: LabelingStore, @unchecked Sendable {   // sta
                 started double precision NOT NULL, finished double precision, outputs text, pid integer, message text, process text,
                 PRIMARY KEY (run, step));
             """),
+        // Identity: an annotator role (`curate store grant annotator`) sees and writes only its own answers, leases and
+        // skills, answering as its login role; answer counts for the overlap come from a view run as the owner. Owners
+        // (leads: `curate store grant lead`) are not bound by these policies.
+        ("v2", """
+            CREATE VIEW queue_answer_counts AS SELECT queue, path, COUNT(*) AS n FROM queue_answers GROUP BY queue, path;
+            ALTER TABLE queue_answers ENABLE ROW LEVEL SECURITY;
+            CREATE POLICY own_answers ON queue_answers USING (annotator = session_user) WITH CHECK (annotator = session_user);
+            ALTER TABLE queue_late_answers ENABLE ROW LEVEL SECURITY;
+            CREATE POLICY own_late_answers ON queue_late_answers USING (annotator = session_user) WITH CHECK (annotator = session_user);
+            ALTER TABLE queue_leases ENABLE ROW LEVEL SECURITY;
+            CREATE POLICY see_leases ON queue_leases FOR SELECT USING (true);
+            CREATE POLICY take_own_leases ON queue_leases FOR INSERT WITH CHECK (annotator = session_user);
+            CREATE POLICY renew_own_leases ON queue_leases FOR UPDATE USING (annotator = session_user) WITH CHECK (annotator = session_user);
+            CREATE POLICY drop_own_leases ON queue_leases FOR DELETE USING (annotator = session_user);
+            ALTER TABLE queue_items ENABLE ROW LEVEL SECURITY;
+            CREATE POLICY see_items ON queue_items FOR SELECT USING (true);
+            CREATE POLICY lock_items ON queue_items FOR UPDATE USING (true) WITH CHECK (false);
+            ALTER TABLE queue_skills ENABLE ROW LEVEL SECURITY;
+            CREATE POLICY own_skills ON queue_skills FOR SELECT USING (annotator = session_user)
+            """),
     ]
+
+    /// Every object of the schema, for ownership and grants.
+    static let tables = ["curate_migrations", "queues", "queue_items", "queue_leases", "queue_answers", "queue_late_answers", "queue_skills",
+                         "route_runs", "route_items", "route_retired", "route_suspended", "workflow_runs", "workflow_steps", "queue_answer_counts"]
+    static let sequences = ["queue_answers_id_seq", "queue_late_answers_id_seq", "route_runs_id_seq", "workflow_runs_id_seq"]
 
     func migrate() throws(StoreError) {
         try session.transaction("migrating the labeling schema") { tx in
             // One migrator at a time, across every machine.
             try tx.execute("SELECT pg_advisory_xact_lock(4242001)")
-            try tx.execute("CREATE TABLE IF NOT EXISTS curate_migrations (id text PRIMARY KEY, applied double precision NOT NULL)")
+            if try tx.row("SELECT to_regclass('curate_migrations') IS NULL AS missing").map({ try $0["missing"].decode(Bool.self) }) ?? true {
+                try tx.execute("CREATE TABLE curate_migrations (id text PRIMARY KEY, applied double precision NOT NULL)")
+            }
+            // Once leads are set up (`curate store grant lead`), what a lead creates belongs to the group.
+            if try tx.int("""
+                SELECT COUNT(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+                WHERE c.oid = 'curate_migrations'::regclass AND r.rolname = 'curate_lead' AND pg_has_role(session_user, r.oid, 'MEMBER')
+                """) > 0 {
+                try tx.execute("SET LOCAL ROLE curate_lead")
+            }
             let applied = Set(try tx.rows("SELECT id FROM curate_migrations").map { try $0.text("id") })
             let known = Set(Self.migrations.map(\.id))
             if let newer = applied.subtracting(known).sorted().first {
@@ -174,9 +208,9 @@ extension PostgresStore {
             let gold = try tx.int("SELECT COUNT(*) FROM queue_items WHERE queue = $1 AND gold IS NOT NULL", n)
             let done = try tx.int("""
                 SELECT COUNT(*) FROM queue_items q WHERE q.queue = $1 AND
-                  (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path) >= CASE WHEN q.gold IS NULL THEN COALESCE(q.overlap, $2) ELSE 1 END
+                  COALESCE((SELECT a.n FROM queue_answer_counts a WHERE a.queue = q.queue AND a.path = q.path), 0) >= CASE WHEN q.gold IS NULL THEN COALESCE(q.overlap, $2) ELSE 1 END
                 """, [.text(name), .int(q.spec.overlap)])
-            let answers = try tx.int("SELECT COUNT(*) FROM queue_answers WHERE queue = $1", n)
+            let answers = try tx.int("SELECT COALESCE(SUM(n), 0)::bigint FROM queue_answer_counts WHERE queue = $1", n)
             let leases = try tx.int("SELECT COUNT(*) FROM queue_leases WHERE queue = $1 AND expires > $2", [.text(name), .double(now.timeIntervalSince1970)])
             let annotators = try tx.rows("SELECT DISTINCT annotator FROM queue_answers WHERE queue = $1 ORDER BY annotator", n).map { try $0.text("annotator") }
             return QueueSummary(spec: q.spec, items: items, gold: gold, done: done, answers: answers, activeLeases: leases, annotators: annotators, closed: q.closed)
@@ -198,9 +232,9 @@ extension PostgresStore {
         SELECT q.path, q.gold, q.suggestion FROM queue_items q WHERE q.queue = $1 AND q.gold IS \(gold ? "NOT NULL" : "NULL")
           AND NOT EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path AND a.annotator = $2)
           AND NOT EXISTS (SELECT 1 FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND \(lock ? "l.annotator = $2" : "(l.annotator = $2 OR l.expires > $5)"))
-          AND (q.excluded IS NULL OR q.excluded <> $2)\(lock ? " AND NOT (q.path = ANY($5))" : "")
-          AND (q.gold IS NOT NULL OR (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path)
-            \(lock ? "+ (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path)" : "") < COALESCE(q.overlap, $3))
+          AND (q.excluded IS NULL OR q.excluded <> $2)\(lock ? " AND NOT (q.path = ANY($6))" : "")
+          AND (q.gold IS NOT NULL OR COALESCE((SELECT a.n FROM queue_answer_counts a WHERE a.queue = q.queue AND a.path = q.path), 0)
+            \(lock ? "+ (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND l.expires > $5)" : "") < COALESCE(q.overlap, $3))
         ORDER BY \(skills ? "COALESCE((SELECT s.accuracy FROM queue_skills s WHERE s.queue = q.queue AND s.annotator = $2 AND s.class = q.class), 0) DESC," : "")
           q.position LIMIT $4\(lock ? " FOR UPDATE OF q SKIP LOCKED" : "")
         """
@@ -236,14 +270,14 @@ extension PostgresStore {
             // instead of saying "nothing left". A candidate is locked first, then checked again by a new statement
             // (which sees every commit before the lock): what the first statement's snapshot missed cannot slip by.
             for attempt in 0..<400 {
-                let values: [PGValue] = [.text(name), .text(annotator), .int(q.spec.overlap), .int(1), .texts(passed)]
+                let values: [PGValue] = [.text(name), .text(annotator), .int(q.spec.overlap), .int(1), .double(t), .texts(passed)]
                 next = nil
                 if wantGold { next = try tx.row(Self.openItems(gold: true, lock: true, skills: skills), values) }
                 if next == nil { next = try tx.row(Self.openItems(gold: false, lock: true, skills: skills), values) }
                 if let candidate = next {
                     let path = try candidate.text("path")
                     let check = try tx.row("""
-                        SELECT (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = $1 AND a.path = $2)
+                        SELECT COALESCE((SELECT a.n FROM queue_answer_counts a WHERE a.queue = $1 AND a.path = $2), 0)
                              + (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = $1 AND l.path = $2 AND l.expires > $4) AS used,
                                EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = $1 AND a.path = $2 AND a.annotator = $3) AS mine,
                                (SELECT COALESCE(overlap, $5) FROM queue_items WHERE queue = $1 AND path = $2) AS overlap
@@ -326,7 +360,7 @@ extension PostgresStore {
                 throw StoreError(.usage, "\(path): the lease token does not match \(annotator)'s lease in queue \(name); lease it again with curate queue next")
             }
             if try held.double("expires") <= now.timeIntervalSince1970, try item.optionalText("gold") == nil {
-                let answers = try tx.int("SELECT COUNT(*) FROM queue_answers WHERE queue = $1 AND path = $2", [.text(name), .text(path)])
+                let answers = try tx.int("SELECT COALESCE((SELECT n FROM queue_answer_counts WHERE queue = $1 AND path = $2), 0)", [.text(name), .text(path)])
                 if answers >= (try item.optionalInt("overlap") ?? q.spec.overlap) {
                     // Too late: the item went to others and has its answers. Kept, never counted.
                     _ = try late()

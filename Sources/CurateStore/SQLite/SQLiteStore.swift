@@ -15,6 +15,12 @@ package struct SQLiteStore: LabelingStore {
 
     package var location: String { path }
 
+    package func annotator(requested: String?) throws(StoreError) -> String {
+        guard let requested else { throw StoreError(.usage, "say who is labeling: --annotator ID") }
+        try QueueRules.checkAnnotator(requested)
+        return requested
+    }
+
     /// The version of this store's schema: the number of its latest migration. A newer one is refused.
     package static let schemaVersion = 2
 
