@@ -45,14 +45,34 @@ package struct QueueReport: Codable, Sendable {
     package struct Annotator: Codable, Sendable {
         package var annotator: String
         package var answers = 0, skips = 0, flags = 0, goldAnswered = 0, goldCorrect = 0
+        /// Items per hour over their working span (first answer's start to last answer).
+        package var perHour: Double?
+        package var medianSeconds: Double?
+        /// The share of their answers that match another annotator's on the same item (classify and multi-label),
+        /// over `comparedPairs` pairs.
+        package var agreement: Double?
+        package var comparedPairs = 0
     }
     package struct FlagNote: Codable, Sendable { package var item: String, annotator: String, note: String }
+    package struct Lease: Codable, Sendable {
+        package var item: String, annotator: String
+        /// Seconds since it was leased (renewals keep it), and until it expires.
+        package var ageSeconds: Double?, expiresInSeconds: Double
+    }
 
     package var queue: String, task: String, state: String, overlap: Int, goldRate: Double, leaseMinutes: Double
     package var items: Int, gold: Int, done: Int, answers: Int, leased: Int
     package var workedBy: [String]?, blocked: [String]
     package var annotators: [Annotator]
     package var flags: [FlagNote]
+    /// Answers per hour over the last hour (or since the first answer, when that is more recent).
+    package var perHour: Double?
+    /// Minutes until every item has its answers at that rate.
+    package var etaMinutes: Double?
+    /// Pairwise agreement between annotators on the same items so far, over `comparedPairs` pairs.
+    package var agreement: Double?
+    package var comparedPairs = 0
+    package var leases: [Lease] = []
 }
 
 /// `curate queue export`: the answers as labels, and the decisions that are not labels.
@@ -121,13 +141,14 @@ package enum Queues {
         return QueueCreated(existed: nil, items: items.count - gold, gold: gold)
     }
 
-    package static func report(_ name: String, store: any LabelingStore) throws -> QueueReport {
-        let q = try store.queueSummary(name)
+    package static func report(_ name: String, store: any LabelingStore, now: Date = Date()) throws -> QueueReport {
+        let q = try store.queueSummary(name, now: now)
         let gold = Dictionary(try store.queueItems(name).compactMap { item in item.gold.map { (item.path, Answers.object($0)["class"] as? String) } },
                               uniquingKeysWith: { a, _ in a })
         var people: [String: QueueReport.Annotator] = [:]
         var flags: [QueueReport.FlagNote] = []
-        for a in try store.queueAnswers(name) {
+        let answers = try store.queueAnswers(name)
+        for a in answers {
             var p = people[a.annotator] ?? QueueReport.Annotator(annotator: a.annotator)
             let object = Answers.object(a.answer)
             if object["skip"] != nil { p.skips += 1 } else if let note = object["flag"] {
@@ -142,10 +163,57 @@ package enum Queues {
             }
             people[a.annotator] = p
         }
-        return QueueReport(queue: q.spec.name, task: q.spec.task.rawValue, state: q.closed ? "closed" : "open", overlap: q.spec.overlap,
-                           goldRate: q.spec.goldRate, leaseMinutes: q.spec.leaseSeconds / 60, items: q.items, gold: q.gold, done: q.done,
-                           answers: q.answers, leased: q.activeLeases, workedBy: q.spec.annotators, blocked: q.spec.blocked,
-                           annotators: people.values.sorted { $0.annotator < $1.annotator }, flags: flags)
+        // Speed and agreement so far.
+        var byAnnotator: [String: [QueueAnswer]] = [:], byItem: [String: [(annotator: String, key: String)]] = [:]
+        for a in answers {
+            byAnnotator[a.annotator, default: []].append(a)
+            if !a.isGold, let key = agreementKey(a.answer) { byItem[a.path, default: []].append((a.annotator, key)) }
+        }
+        var agreeing: [String: (same: Int, pairs: Int)] = [:]
+        for (_, given) in byItem where given.count > 1 {
+            for (i, x) in given.enumerated() {
+                for y in given[(i + 1)...] {
+                    let same = x.key == y.key ? 1 : 0
+                    for who in [x.annotator, y.annotator] { agreeing[who, default: (0, 0)].same += same; agreeing[who, default: (0, 0)].pairs += 1 }
+                }
+            }
+        }
+        for (who, theirs) in byAnnotator {
+            guard var p = people[who], let first = theirs.first, let last = theirs.last else { continue }
+            let span = max(60, last.created.timeIntervalSince(first.created) + first.seconds)
+            p.perHour = Double(theirs.count) / span * 3600
+            let seconds = theirs.map(\.seconds).sorted()
+            p.medianSeconds = seconds.count % 2 == 1 ? seconds[seconds.count / 2] : (seconds[seconds.count / 2 - 1] + seconds[seconds.count / 2]) / 2
+            if let a = agreeing[who], a.pairs > 0 { p.agreement = Double(a.same) / Double(a.pairs); p.comparedPairs = a.pairs }
+            people[who] = p
+        }
+        var report = QueueReport(queue: q.spec.name, task: q.spec.task.rawValue, state: q.closed ? "closed" : "open", overlap: q.spec.overlap,
+                                 goldRate: q.spec.goldRate, leaseMinutes: q.spec.leaseSeconds / 60, items: q.items, gold: q.gold, done: q.done,
+                                 answers: q.answers, leased: q.activeLeases, workedBy: q.spec.annotators, blocked: q.spec.blocked,
+                                 annotators: people.values.sorted { $0.annotator < $1.annotator }, flags: flags)
+        if let first = answers.first {
+            let start = max(now.addingTimeInterval(-3600), first.created.addingTimeInterval(-first.seconds))
+            let window = max(60, now.timeIntervalSince(start))
+            let recent = answers.filter { $0.created >= start }.count
+            report.perHour = Double(recent) / window * 3600
+            let needed = max(0, (q.items - q.gold) * q.spec.overlap + q.gold - q.answers)
+            if recent > 0 { report.etaMinutes = Double(needed) / report.perHour! * 60 }
+        }
+        let pairs = agreeing.values.reduce((0, 0)) { ($0.0 + $1.same, $0.1 + $1.pairs) }
+        if pairs.1 > 0 { report.agreement = Double(pairs.0) / Double(pairs.1); report.comparedPairs = pairs.1 / 2 }
+        report.leases = try store.activeLeases(name, now: now).map {
+            QueueReport.Lease(item: $0.path, annotator: $0.annotator, ageSeconds: $0.leased.map { now.timeIntervalSince($0) },
+                              expiresInSeconds: $0.expires.timeIntervalSince(now))
+        }
+        return report
+    }
+
+    /// What two answers must share to agree: the class, or the set of classes; nil for boxes, skips and flags.
+    static func agreementKey(_ answer: String) -> String? {
+        let object = Answers.object(answer)
+        if let c = object["class"] as? String { return c }
+        if let classes = object["classes"] as? [String] { return classes.sorted().joined(separator: "|") }
+        return nil
     }
 
     /// Classes, class sets and boxes become labels with source `annotator:ID`; an accepted suggestion becomes the
@@ -154,7 +222,8 @@ package enum Queues {
         let suggestions = Dictionary(try store.queueItems(name).map { ($0.path, $0.suggestion) }, uniquingKeysWith: { a, _ in a })
         var result = QueueExport(labels: LabelSet(schema: schema), items: 0, decisions: [], counts: [:])
         var items = Set<String>()
-        for a in try store.queueAnswers(name) {
+        let answers = try store.queueAnswers(name)
+        for a in answers {
             let object = Answers.object(a.answer)
             var labels: [Label]?
             var decision: String?

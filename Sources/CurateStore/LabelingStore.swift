@@ -17,6 +17,8 @@ package protocol QueueStore: Sendable {
     /// Every queue's name, sorted.
     func queueNames() throws(StoreError) -> [String]
     func queueSummary(_ name: String, now: Date) throws(StoreError) -> QueueSummary
+    /// The live leases of a queue, oldest first: who holds which item since when.
+    func activeLeases(_ name: String, now: Date) throws(StoreError) -> [QueueLease]
     /// Closes a queue: nothing more is leased or answered; leases are dropped.
     func closeQueue(_ name: String) throws(StoreError)
     /// Leases the next item to `annotator` (or returns the one they already hold), with a fresh token: an item

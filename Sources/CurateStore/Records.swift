@@ -90,6 +90,15 @@ package struct QueueSummary: Sendable, Equatable {
     package var closed: Bool
 }
 
+/// An item held by an annotator.
+package struct QueueLease: Sendable, Equatable {
+    package var path: String
+    package var annotator: String
+    /// When it was leased (renewals keep it; nil for leases taken before this was recorded).
+    package var leased: Date?
+    package var expires: Date
+}
+
 /// Items for one queue, as a routing run adds them.
 package struct QueueBatch: Sendable, Equatable {
     package var queue: String

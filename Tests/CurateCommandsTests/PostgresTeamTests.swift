@@ -42,6 +42,15 @@ import Testing
         #expect(report["done"] as? Int == 12 && report["answers"] as? Int == 24)
         let people = (report["annotators"] as? [[String: Any]] ?? []).map { ($0["annotator"] as? String ?? "", $0["answers"] as? Int ?? 0) }
         #expect(people.map(\.0) == ["ana", "ben"] && people.allSatisfy { $0.1 == 12 }, "\(people)")
+        // Live figures from the shared store: pace, agreement (both answered the truth), nobody holding an item.
+        #expect((report["perHour"] as? Double ?? 0) > 0 && report["etaMinutes"] as? Double == 0, "\(report)")
+        #expect(report["agreement"] as? Double == 1 && report["comparedPairs"] as? Int == 12 && (report["leases"] as? [Any])?.isEmpty == true, "\(report)")
+        for person in report["annotators"] as? [[String: Any]] ?? [] {
+            #expect(person["agreement"] as? Double == 1 && person["comparedPairs"] as? Int == 12 && (person["perHour"] as? Double ?? 0) > 0
+                    && person["medianSeconds"] as? Double == 0, "\(person)")
+        }
+        let text = try CLI.run(["queue", "show", "round1"], in: lead).stdout
+        #expect(text.contains("answers/hour over the last hour") && text.contains("agreement 100% over 12 pairs") && text.contains("100% of 12"), "\(text)")
         // The lead exports and commits; the local SQLite file was never used.
         #expect(try CLI.run(["queue", "export", "round1", "--out", "answers.jsonl"], in: lead).stdout.hasPrefix("24 answers on 12 items"))
         #expect(try CLI.run(["add", "--labels", "answers.jsonl", "--format", "jsonl"], in: lead).exitCode == 0)

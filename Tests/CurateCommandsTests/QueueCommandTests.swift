@@ -35,7 +35,14 @@ import Testing
         }
         let show = try CLI.run(["queue", "show", "round1"], in: scratch.path)
         #expect(show.stdout.contains("11 of 11 items done (1 gold), 22 answers, 0 leased now, 0 flagged"))
-        #expect(show.stdout.contains("annotator  answers  skips  flags  gold\nana             11      0      0  1/1\nben             11      0      0  1/1\n"), "\(show.stdout)")
+        let table = show.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(table.contains(["annotator", "answers", "skips", "flags", "gold", "per", "hour", "median", "s", "agrees"]), "\(show.stdout)")
+        for who in ["ana", "ben"] {
+            // Eleven answers of 2 s each, every non-gold one matching the other annotator's; the pace depends on the clock.
+            let row = try #require(table.first { $0.first == who }, "\(show.stdout)")
+            #expect(row.count == 10 && row[1...4] == ["11", "0", "0", "1/1"] && Double(row[5]).map { $0 > 0 } == true && row[6...] == ["2.0", "100%", "of", "10"], "\(row)")
+        }
+        #expect(show.stdout.contains("answers/hour over the last hour, nothing left to answer; agreement 100% over 10 pairs"), "\(show.stdout)")
         #expect(try CLI.run(["queue", "list"], in: scratch.path).stdout.contains("round1  classify"))
         let export = try CLI.run(["queue", "export", "round1", "--out", "answers.jsonl"], in: scratch.path)
         #expect(export.stdout.hasPrefix("22 answers on 11 items written to answers.jsonl"))

@@ -42,6 +42,15 @@ import Testing
         #expect(a.path != b.path)
         // Asking again (a restarted session) gives back the item held.
         #expect(try repo.leaseNext("q", annotator: "ana")?.path == a.path)
+        // The lead sees who holds what since when; a renewal keeps the start, an answer ends the lease.
+        let start = Date()
+        let later = start.addingTimeInterval(120)
+        _ = try repo.renewLease("q", path: a.path, annotator: "ana", lease: try #require(a.lease), now: later)
+        let leases = try repo.activeLeases("q", now: later)
+        #expect(Set(leases.map { "\($0.annotator) \($0.path)" }) == ["ana \(a.path)", "ben \(b.path)"], "\(leases)")
+        #expect(leases.allSatisfy { ($0.leased.map { later.timeIntervalSince($0) } ?? 0) >= 119 && $0.expires > later })
+        try repo.storeAnswer("q", path: b.path, annotator: "ben", answer: #"{"class":"a"}"#, seconds: 1, lease: try #require(b.lease), now: later)
+        #expect(try repo.activeLeases("q", now: later).map(\.annotator) == ["ana"])
     }
 
     /// `upcoming` names what `leaseNext` serves next, without leasing it.

@@ -68,6 +68,7 @@ package final class PostgresStore: LabelingStore, @unchecked Sendable {   // sta
             ALTER TABLE queue_skills ENABLE ROW LEVEL SECURITY;
             CREATE POLICY own_skills ON queue_skills FOR SELECT USING (annotator = session_user)
             """),
+        ("v3", "ALTER TABLE queue_leases ADD COLUMN leased double precision"),
     ]
 
     /// Every object of the schema, for ownership and grants.
@@ -217,6 +218,19 @@ extension PostgresStore {
         }
     }
 
+    package func activeLeases(_ name: String, now: Date) throws(StoreError) -> [QueueLease] {
+        try read("reading queue \(name)") { tx in
+            _ = try queue(tx, name)
+            return try tx.rows("""
+                SELECT l.path, l.annotator, l.leased, l.expires FROM queue_leases l JOIN queue_items q ON q.queue = l.queue AND q.path = l.path
+                WHERE l.queue = $1 AND l.expires > $2 ORDER BY l.leased, q.position
+                """, [.text(name), .double(now.timeIntervalSince1970)]).map {
+                QueueLease(path: try $0.text("path"), annotator: try $0.text("annotator"), leased: try $0.optionalDouble("leased").map(Date.init(timeIntervalSince1970:)),
+                           expires: Date(timeIntervalSince1970: try $0.double("expires")))
+            }
+        }
+    }
+
     package func closeQueue(_ name: String) throws(StoreError) {
         try write("closing queue \(name)") { tx in
             _ = try queue(tx, name, lock: true)
@@ -299,9 +313,9 @@ extension PostgresStore {
             var item = try Self.item(next)
             item.lease = QueueRules.newToken()
             try tx.execute("""
-                INSERT INTO queue_leases (queue, path, annotator, expires, token) VALUES ($1, $2, $3, $4, $5)
-                ON CONFLICT (queue, path, annotator) DO UPDATE SET expires = EXCLUDED.expires, token = EXCLUDED.token
-                """, [.text(name), .text(item.path), .text(annotator), .double(t + q.spec.leaseSeconds), .text(item.lease)])
+                INSERT INTO queue_leases (queue, path, annotator, expires, token, leased) VALUES ($1, $2, $3, $4, $5, $6)
+                ON CONFLICT (queue, path, annotator) DO UPDATE SET expires = EXCLUDED.expires, token = EXCLUDED.token, leased = EXCLUDED.leased
+                """, [.text(name), .text(item.path), .text(annotator), .double(t + q.spec.leaseSeconds), .text(item.lease), .double(t)])
             return item
         }
     }
@@ -393,8 +407,9 @@ extension PostgresStore {
             item.lease = QueueRules.newToken()
             try tx.execute("DELETE FROM queue_answers WHERE queue = $1 AND path = $2 AND annotator = $3", [.text(name), .text(item.path), .text(annotator)])
             try tx.execute("DELETE FROM queue_leases WHERE queue = $1 AND annotator = $2", [.text(name), .text(annotator)])
-            try tx.execute("INSERT INTO queue_leases (queue, path, annotator, expires, token) VALUES ($1, $2, $3, $4, $5)",
-                           [.text(name), .text(item.path), .text(annotator), .double(now.timeIntervalSince1970 + q.spec.leaseSeconds), .text(item.lease)])
+            try tx.execute("INSERT INTO queue_leases (queue, path, annotator, expires, token, leased) VALUES ($1, $2, $3, $4, $5, $6)",
+                           [.text(name), .text(item.path), .text(annotator), .double(now.timeIntervalSince1970 + q.spec.leaseSeconds), .text(item.lease),
+                            .double(now.timeIntervalSince1970)])
             return item
         }
     }

@@ -117,6 +117,19 @@ extension SQLiteStore {
         }
     }
 
+    package func activeLeases(_ name: String, now: Date) throws(StoreError) -> [QueueLease] {
+        try read("reading queue \(name)") { db in
+            _ = try queue(db, name)
+            return try Row.fetchAll(db, sql: """
+                SELECT l.path, l.annotator, l.leased, l.expires FROM queue_leases l JOIN queue_items q ON q.queue = l.queue AND q.path = l.path
+                WHERE l.queue = ? AND l.expires > ? ORDER BY l.leased, q.position
+                """, arguments: [name, now.timeIntervalSince1970]).map {
+                QueueLease(path: $0["path"], annotator: $0["annotator"], leased: ($0["leased"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                           expires: Date(timeIntervalSince1970: $0["expires"]))
+            }
+        }
+    }
+
     package func closeQueue(_ name: String) throws(StoreError) {
         try write("closing queue \(name)") { db in
             var row = try queue(db, name)
@@ -177,8 +190,8 @@ extension SQLiteStore {
             guard let next else { return nil }
             var item = QueueItem(row: next)
             item.lease = QueueRules.newToken()
-            try db.execute(sql: "INSERT OR REPLACE INTO queue_leases (queue, path, annotator, expires, token) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [name, item.path, annotator, t + spec.leaseSeconds, item.lease])
+            try db.execute(sql: "INSERT OR REPLACE INTO queue_leases (queue, path, annotator, expires, token, leased) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [name, item.path, annotator, t + spec.leaseSeconds, item.lease, t])
             return item
         }
     }
@@ -278,8 +291,8 @@ extension SQLiteStore {
             item.lease = QueueRules.newToken()
             try db.execute(sql: "DELETE FROM queue_answers WHERE queue = ? AND path = ? AND annotator = ?", arguments: [name, item.path, annotator])
             try db.execute(sql: "DELETE FROM queue_leases WHERE queue = ? AND annotator = ?", arguments: [name, annotator])
-            try db.execute(sql: "INSERT INTO queue_leases (queue, path, annotator, expires, token) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [name, item.path, annotator, now.timeIntervalSince1970 + row.leaseSeconds, item.lease])
+            try db.execute(sql: "INSERT INTO queue_leases (queue, path, annotator, expires, token, leased) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [name, item.path, annotator, now.timeIntervalSince1970 + row.leaseSeconds, item.lease, now.timeIntervalSince1970])
             return item
         }
     }

@@ -22,7 +22,7 @@ package struct SQLiteStore: LabelingStore {
     }
 
     /// The version of this store's schema: the number of its latest migration. A newer one is refused.
-    package static let schemaVersion = 2
+    package static let schemaVersion = 3
 
     /// Opens the store of the repository whose `.curate` folder is `curateDirectory`, creating it on first use.
     /// A repository of format 7 or older kept its labeling state in `metadata.sqlite`; it is copied here when the
@@ -153,6 +153,10 @@ package struct SQLiteStore: LabelingStore {
                 CREATE TABLE queue_late_answers (id INTEGER PRIMARY KEY, queue TEXT NOT NULL, path TEXT NOT NULL, annotator TEXT NOT NULL,
                     answer TEXT NOT NULL, seconds REAL NOT NULL, created REAL NOT NULL, lease TEXT)
                 """)
+        }
+        migrator.registerMigration("v3 lease start") { db in
+            // When a lease was taken (renewals keep it), for the lead's view of who holds what for how long.
+            try db.execute(sql: "ALTER TABLE queue_leases ADD COLUMN leased REAL")
         }
         return migrator
     }
