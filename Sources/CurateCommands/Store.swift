@@ -21,8 +21,9 @@ extension Curate {
                   curate store unset
                   curate store grant lead lead
                   curate store grant annotator ana ben
+                  curate store migrate postgres://lead@db.internal:5432/labels
                 """,
-            subcommands: [SetStore.self, Show.self, Unset.self, Grant.self],
+            subcommands: [SetStore.self, Show.self, Unset.self, Grant.self, Migrate.self],
             defaultSubcommand: Show.self)
     }
 }
@@ -104,6 +105,46 @@ extension Curate.Store {
                 }
                 try store.grant(kind, to: roles)
                 Console.out("\(roles.joined(separator: ", ")): \(role)\(roles.count > 1 ? "s" : "") of \(store.location)")
+            }
+        }
+    }
+
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move the labeling state to another store (SQLite to PostgreSQL or back), verified, and use it from now on.",
+            discussion: """
+                Copies every queue, item, lease, answer (with late answers), skill, routing record and workflow run \
+                from the store in use into TARGET — a postgres:// URL, or `sqlite` for this repository's \
+                .curate/labeling.sqlite — in one transaction that reads the copy back and commits only when every \
+                table's row count and SHA-256 checksum match the source; then records TARGET as the repository's \
+                store. The source is left as it was. Refused while items are leased (people are labeling) and when \
+                the target already holds other state; a rerun after a copy that committed just switches.
+
+                Examples:
+                  curate store migrate postgres://lead@db.internal:5432/labels
+                  curate store migrate sqlite --json
+                """)
+        @Argument(help: "postgres://[USER@]HOST[:PORT]/DATABASE, or sqlite.") var target: String
+        @Flag(help: "Print JSON: the tables with their rows and checksums.") var json = false
+        @OptionGroup var repository: RepositoryOption
+
+        func run() async throws {
+            try await reportingErrors {
+                let (repo, source) = try repository.openWithStore()
+                let dot = repo.root + "/.curate"
+                let destination: any LabelingStore = target == "sqlite" ? try SQLiteStore.open(curateDirectory: dot) : try PostgresStore(try PostgresLocation(url: target))
+                guard destination.location != source.location else {
+                    throw CommandFailure(message: "the labeling state already lives in \(source.location)", kind: .usage)
+                }
+                let outcome = try StoreMigration.copy(from: source, to: destination)
+                try LabelingStores.set(target == "sqlite" ? nil : target, curateDirectory: dot)
+                if json {
+                    struct Report: Encodable { var from: String, to: String, alreadyThere: Bool, tables: [TableFigures] }
+                    return try printJSON(Report(from: source.location, to: destination.location, alreadyThere: outcome.alreadyThere, tables: outcome.figures))
+                }
+                Console.out(Table(["table", "rows", "sha-256"], outcome.figures.map { [$0.table, String($0.rows), String($0.checksum.prefix(16))] }).text)
+                let rows = outcome.figures.reduce(0) { $0 + $1.rows }
+                Console.out((outcome.alreadyThere ? "already copied: " : "copied and verified: ") + "\(rows) rows from \(source.location) to \(destination.location); using it from now on")
             }
         }
     }

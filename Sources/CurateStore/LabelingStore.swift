@@ -88,6 +88,11 @@ package protocol LabelingStore: QueueStore, RoutingStore, WorkflowRunStore {
     /// Who is answering. The embedded store takes the `--annotator` given (one machine, one trust domain); a
     /// PostgreSQL store answers as the database role of the connection, and only a lead may name someone else.
     func annotator(requested: String?) throws(StoreError) -> String
+    /// Every row of the state (`StoreSnapshot.tables`), read in one transaction.
+    func snapshot() throws(StoreError) -> StoreSnapshot
+    /// Writes a snapshot into this (empty) store in one transaction, reads it back and commits only when every
+    /// table's count and checksum equal `expected`.
+    func load(_ snapshot: StoreSnapshot, expecting expected: [TableFigures]) throws(StoreError)
 }
 
 extension QueueStore {
