@@ -56,6 +56,15 @@ package enum LabelingSession {
         }
         try terminal.enter()
         defer { terminal.restore() }
+        // A shared store that lost its server retries in the background of a call; say so on the status line
+        // meanwhile (the next frame replaces it). Nothing is acknowledged before the database committed it.
+        let place = store.location
+        store.onReconnect { attempt in
+            let line = "reconnecting to \(place)… (attempt \(attempt); your answers so far are stored)"
+            let text = "\u{1b}7\u{1b}[999;1H\u{1b}[2K" + line + "\u{1b}8"
+            _ = text.withCString { write(1, $0, strlen($0)) }
+        }
+        defer { store.onReconnect { _ in } }
         try session.start()
         var dirty = true
         var prefetchedFor: String?

@@ -93,6 +93,13 @@ package protocol LabelingStore: QueueStore, RoutingStore, WorkflowRunStore {
     /// Writes a snapshot into this (empty) store in one transaction, reads it back and commits only when every
     /// table's count and checksum equal `expected`.
     func load(_ snapshot: StoreSnapshot, expecting expected: [TableFigures]) throws(StoreError)
+    /// Calls `handler` (with the attempt's number) before each retry after the connection to a server was lost,
+    /// so a session can say "reconnecting…" while it waits. The embedded store never reconnects.
+    func onReconnect(_ handler: @escaping @Sendable (Int) -> Void)
+}
+
+extension LabelingStore {
+    package func onReconnect(_ handler: @escaping @Sendable (Int) -> Void) {}
 }
 
 extension QueueStore {

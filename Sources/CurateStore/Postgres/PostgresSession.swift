@@ -7,6 +7,7 @@ enum PGValue: Sendable {
     case int(Int?)
     case double(Double?)
     case texts([String])
+    case bool(Bool)
 }
 
 /// One PostgreSQL connection, used one transaction at a time, reconnected when the server restarts or the
@@ -18,7 +19,7 @@ final class PostgresSession: @unchecked Sendable {   // the connection is only t
     private var connection: PostgresConnection?
     private let logger: Logger
     /// Called before each retry after a lost connection ("reconnecting…" on a session's status line).
-    let onReconnect: @Sendable (Int) -> Void
+    private var onReconnect: @Sendable (Int) -> Void
 
     init(_ location: PostgresLocation, onReconnect: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.location = location
@@ -29,6 +30,13 @@ final class PostgresSession: @unchecked Sendable {   // the connection is only t
     }
 
     deinit { try? connection?.close().wait() }
+
+    /// Replaces what is called before each retry after a lost connection.
+    func setOnReconnect(_ handler: @escaping @Sendable (Int) -> Void) {
+        lock.lock()
+        onReconnect = handler
+        lock.unlock()
+    }
 
     /// A connection to the server, made on first use.
     private func current() throws -> PostgresConnection {
@@ -64,9 +72,11 @@ final class PostgresSession: @unchecked Sendable {   // the connection is only t
             do {
                 let connection = try current()
                 let tx = PostgresTransaction(connection: connection, logger: logger)
-                _ = try tx.execute("BEGIN")
+                // BEGIN goes out without waiting for its reply: the body's first statement follows it on the wire.
+                let begun = connection.query(PostgresTransaction.query("BEGIN", []), logger: logger)
                 do {
                     let result = try body(tx)
+                    _ = try PostgresTransaction.result(of: begun, connection)   // long since answered
                     _ = try tx.execute("COMMIT")
                     return result
                 } catch {
@@ -127,10 +137,18 @@ final class PostgresSession: @unchecked Sendable {   // the connection is only t
     }
 }
 
+/// A statement of the lease → answer → lease round trip.
+protocol HotStatement {
+    static var sql: String { get }
+}
+
 /// Statements inside one transaction.
 struct PostgresTransaction {
     let connection: PostgresConnection
     let logger: Logger
+
+    /// Runs one of the round trip's statements; its rows.
+    func rows(_ statement: any HotStatement.Type, _ values: [PGValue]) throws -> [PostgresRandomAccessRow] { try rows(statement.sql, values) }
 
     static func query(_ sql: String, _ values: [PGValue]) -> PostgresQuery {
         var binds = PostgresBindings(capacity: values.count)
@@ -140,6 +158,7 @@ struct PostgresTransaction {
             case .int(let v): binds.append(v)
             case .double(let v): binds.append(v)
             case .texts(let v): binds.append(v)
+            case .bool(let v): binds.append(v)
             }
         }
         return PostgresQuery(unsafeSQL: sql, binds: binds)

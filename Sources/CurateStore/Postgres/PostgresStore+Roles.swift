@@ -10,6 +10,8 @@ extension PostgresStore {
         var group: String { "curate_" + rawValue }
     }
 
+    package func onReconnect(_ handler: @escaping @Sendable (Int) -> Void) { session.setOnReconnect(handler) }
+
     package func annotator(requested: String?) throws(StoreError) -> String {
         let (me, lead) = try read("checking who is connected") { tx -> (String, Bool) in
             guard let row = try tx.row("""
@@ -46,6 +48,7 @@ extension PostgresStore {
                 // The group owns the schema, so every lead is an owner: not bound by the annotators' policies.
                 try tx.execute("GRANT curate_lead TO CURRENT_USER")
                 for table in Self.tables { try tx.execute("ALTER TABLE \(table) OWNER TO curate_lead") }
+                try tx.execute("ALTER FUNCTION curate_count_answers() OWNER TO curate_lead")
             case .annotator:
                 try tx.execute("GRANT SELECT ON curate_migrations, queues, queue_items, queue_leases, queue_answers, queue_late_answers, queue_skills, queue_answer_counts TO curate_annotator")
                 try tx.execute("GRANT INSERT, DELETE ON queue_answers TO curate_annotator")

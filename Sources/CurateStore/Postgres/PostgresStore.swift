@@ -69,6 +69,34 @@ package final class PostgresStore: LabelingStore, @unchecked Sendable {   // sta
             CREATE POLICY own_skills ON queue_skills FOR SELECT USING (annotator = session_user)
             """),
         ("v3", "ALTER TABLE queue_leases ADD COLUMN leased double precision"),
+        // Each item counts its answers, kept by a trigger that runs as the schema's owner (annotators may not change
+        // items): leasing walks only the open items of a queue, in order, instead of probing every answered one.
+        // Statements separated by `--;` lines (function bodies hold semicolons).
+        ("v4", """
+            ALTER TABLE queue_items ADD COLUMN answers integer NOT NULL DEFAULT 0
+            --;
+            ALTER TABLE queue_items ADD COLUMN done boolean NOT NULL DEFAULT false
+            --;
+            UPDATE queue_items i SET answers = c.n FROM queue_answer_counts c WHERE c.queue = i.queue AND c.path = i.path
+            --;
+            UPDATE queue_items i SET done = (i.gold IS NULL AND i.answers >= COALESCE(i.overlap, (SELECT overlap FROM queues WHERE name = i.queue)))
+            --;
+            CREATE INDEX queue_items_open ON queue_items (queue, position) WHERE NOT done
+            --;
+            CREATE FUNCTION curate_count_answers() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+            DECLARE
+              r record;
+              step integer;
+            BEGIN
+              IF TG_OP = 'INSERT' THEN r := NEW; step := 1; ELSE r := OLD; step := -1; END IF;
+              UPDATE queue_items i SET answers = i.answers + step,
+                done = (i.gold IS NULL AND i.answers + step >= COALESCE(i.overlap, (SELECT overlap FROM queues WHERE name = i.queue)))
+              WHERE i.queue = r.queue AND i.path = r.path;
+              RETURN r;
+            END $$
+            --;
+            CREATE TRIGGER queue_answers_count AFTER INSERT OR DELETE ON queue_answers FOR EACH ROW EXECUTE FUNCTION curate_count_answers()
+            """),
     ]
 
     /// Every object of the schema, for ownership and grants.
@@ -96,7 +124,8 @@ package final class PostgresStore: LabelingStore, @unchecked Sendable {   // sta
                 throw StoreError(.invalidData, "\(session.location.display): the labeling schema has migration \(newer), from a newer curate; upgrade curate")
             }
             for (id, sql) in Self.migrations where !applied.contains(id) {
-                for statement in sql.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !statement.isEmpty {
+                let statements = sql.contains("\n--;\n") ? sql.components(separatedBy: "\n--;\n") : sql.components(separatedBy: ";")
+                for statement in statements.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !statement.isEmpty {
                     try tx.execute(statement)
                 }
                 try tx.execute("INSERT INTO curate_migrations (id, applied) VALUES ($1, $2)", [.text(id), .double(Date().timeIntervalSince1970)])
@@ -123,6 +152,11 @@ extension PostgresStore {
         guard let row = try tx.row("SELECT * FROM queues WHERE name = $1" + (lock ? " FOR UPDATE" : ""), [.text(name)]) else {
             throw QueueRules.unknownQueue(name, known: try tx.rows("SELECT name FROM queues ORDER BY name").map { try $0.text("name") })
         }
+        return try Self.queueRow(row)
+    }
+
+    /// A queue's settings from a row holding the `queues` columns.
+    static func queueRow(_ row: PostgresRandomAccessRow) throws -> QueueRow {
         let list = { (text: String?) in text.map { $0.split(separator: ",").map(String.init) } }
         let spec = QueueSpec(name: try row.text("name"), task: QueueSpec.Task(rawValue: try row.text("task")) ?? .classify, overlap: try row.int("overlap"),
                              goldRate: try row.double("gold_rate"), leaseSeconds: try row.double("lease_seconds"), instructions: try row.text("instructions"),
@@ -152,6 +186,8 @@ extension PostgresStore {
             added += try tx.execute("INSERT INTO queue_items (queue, path, position, gold, suggestion, overlap, class, excluded) VALUES "
                                     + tuples.joined(separator: ", ") + " ON CONFLICT (queue, path) DO NOTHING", values)
         }
+        // Fresh statistics, so leasing plans walk the open items' index from the start.
+        if items.count >= 1000 { try tx.execute("ANALYZE queue_items") }
         return added
     }
 
@@ -209,9 +245,9 @@ extension PostgresStore {
             let gold = try tx.int("SELECT COUNT(*) FROM queue_items WHERE queue = $1 AND gold IS NOT NULL", n)
             let done = try tx.int("""
                 SELECT COUNT(*) FROM queue_items q WHERE q.queue = $1 AND
-                  COALESCE((SELECT a.n FROM queue_answer_counts a WHERE a.queue = q.queue AND a.path = q.path), 0) >= CASE WHEN q.gold IS NULL THEN COALESCE(q.overlap, $2) ELSE 1 END
+                  q.answers >= CASE WHEN q.gold IS NULL THEN COALESCE(q.overlap, $2) ELSE 1 END
                 """, [.text(name), .int(q.spec.overlap)])
-            let answers = try tx.int("SELECT COALESCE(SUM(n), 0)::bigint FROM queue_answer_counts WHERE queue = $1", n)
+            let answers = try tx.int("SELECT COALESCE(SUM(answers), 0)::bigint FROM queue_items WHERE queue = $1", n)
             let leases = try tx.int("SELECT COUNT(*) FROM queue_leases WHERE queue = $1 AND expires > $2", [.text(name), .double(now.timeIntervalSince1970)])
             let annotators = try tx.rows("SELECT DISTINCT annotator FROM queue_answers WHERE queue = $1 ORDER BY annotator", n).map { try $0.text("annotator") }
             return QueueSummary(spec: q.spec, items: items, gold: gold, done: done, answers: answers, activeLeases: leases, annotators: annotators, closed: q.closed)
@@ -246,8 +282,8 @@ extension PostgresStore {
         SELECT q.path, q.gold, q.suggestion FROM queue_items q WHERE q.queue = $1 AND q.gold IS \(gold ? "NOT NULL" : "NULL")
           AND NOT EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path AND a.annotator = $2)
           AND NOT EXISTS (SELECT 1 FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND \(lock ? "l.annotator = $2" : "(l.annotator = $2 OR l.expires > $5)"))
-          AND (q.excluded IS NULL OR q.excluded <> $2)\(lock ? " AND NOT (q.path = ANY($6))" : "")
-          AND (q.gold IS NOT NULL OR COALESCE((SELECT a.n FROM queue_answer_counts a WHERE a.queue = q.queue AND a.path = q.path), 0)
+          AND NOT q.done AND (q.excluded IS NULL OR q.excluded <> $2)\(lock ? " AND NOT (q.path = ANY($6))" : "")
+          AND (q.gold IS NOT NULL OR q.answers
             \(lock ? "+ (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND l.expires > $5)" : "") < COALESCE(q.overlap, $3))
         ORDER BY \(skills ? "COALESCE((SELECT s.accuracy FROM queue_skills s WHERE s.queue = q.queue AND s.annotator = $2 AND s.class = q.class), 0) DESC," : "")
           q.position LIMIT $4\(lock ? " FOR UPDATE OF q SKIP LOCKED" : "")
@@ -257,51 +293,45 @@ extension PostgresStore {
     package func leaseNext(_ name: String, annotator: String, now: Date) throws(StoreError) -> QueueItem? {
         try QueueRules.checkAnnotator(annotator)
         return try write("leasing from queue \(name)") { tx -> QueueItem? in
-            let q = try queue(tx, name)
+            let t = now.timeIntervalSince1970
+            // One statement for the state: the queue, the item this annotator holds, how many they answered, whether
+            // skills order their items; expired leases are dropped on the way.
+            guard let state = try tx.rows(LeaseState.self, [.text(name), .text(annotator), .double(t)]).first else { _ = try queue(tx, name); return nil }
+            let q = try Self.queueRow(state)
             guard !q.closed else { throw QueueRules.closed(name) }
             if let experts = q.spec.annotators, !experts.contains(annotator) {
                 throw StoreError(.usage, "queue \(name) is worked by \(experts.joined(separator: ", ")) only, not \(annotator)")
             }
             if q.spec.blocked.contains(annotator) { return nil }
-            let t = now.timeIntervalSince1970
-            if let held = try tx.row("""
-                SELECT q.path, q.gold, q.suggestion, l.token FROM queue_leases l JOIN queue_items q ON q.queue = l.queue AND q.path = l.path
-                WHERE l.queue = $1 AND l.annotator = $2 AND l.expires > $3 ORDER BY q.position LIMIT 1
-                """, [.text(name), .text(annotator), .double(t)]) {
-                var item = try Self.item(held)
-                item.lease = try held.text("token")
+            if let held = try state.optionalText("held_path") {
+                var item = QueueItem(path: held, gold: try state.optionalText("held_gold"), suggestion: try state.optionalText("held_suggestion"))
+                item.lease = try state.optionalText("held_token")
                 return item
             }
-            try tx.execute("DELETE FROM queue_leases WHERE queue = $1 AND expires <= $2", [.text(name), .double(t)])
-            let answered = try tx.int("SELECT COUNT(*) FROM queue_answers WHERE queue = $1 AND annotator = $2", [.text(name), .text(annotator)])
-            var passed: [String] = []
-            let wantGold = QueueRules.wantsGold(annotator: annotator, answered: answered, rate: q.spec.goldRate)
+            let wantGold = QueueRules.wantsGold(annotator: annotator, answered: try state.int("answered"), rate: q.spec.goldRate)
             // Without skills for this annotator, serving order is the position: the index finds the first open item.
-            let skills = try tx.int("SELECT COUNT(*) FROM queue_skills WHERE queue = $1 AND annotator = $2", [.text(name), .text(annotator)]) > 0
-            var next: PostgresRandomAccessRow?
+            let skills = try state["skilled"].decode(Bool.self)
+            let token = QueueRules.newToken()
+            var passed: [String] = []
             // SKIP LOCKED passes over items another transaction is leasing or answering right now; when that leaves
             // nothing but such items exist, wait for those transactions (each statement sees the latest commits)
-            // instead of saying "nothing left". A candidate is locked first, then checked again by a new statement
-            // (which sees every commit before the lock): what the first statement's snapshot missed cannot slip by.
+            // instead of saying "nothing left". A candidate is locked first; the lease is then written by a new
+            // statement (which sees every commit before the lock) only if the item is still open for this annotator,
+            // so what the first statement's snapshot missed cannot slip by.
             for attempt in 0..<400 {
                 let values: [PGValue] = [.text(name), .text(annotator), .int(q.spec.overlap), .int(1), .double(t), .texts(passed)]
-                next = nil
-                if wantGold { next = try tx.row(Self.openItems(gold: true, lock: true, skills: skills), values) }
-                if next == nil { next = try tx.row(Self.openItems(gold: false, lock: true, skills: skills), values) }
+                var next: PostgresRandomAccessRow?
+                if wantGold { next = try tx.rows(skills ? CandidateGoldBySkill.self : CandidateGold.self, values).first }
+                if next == nil { next = try tx.rows(skills ? CandidateBySkill.self : Candidate.self, values).first }
                 if let candidate = next {
-                    let path = try candidate.text("path")
-                    let check = try tx.row("""
-                        SELECT COALESCE((SELECT a.n FROM queue_answer_counts a WHERE a.queue = $1 AND a.path = $2), 0)
-                             + (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = $1 AND l.path = $2 AND l.expires > $4) AS used,
-                               EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = $1 AND a.path = $2 AND a.annotator = $3) AS mine,
-                               (SELECT COALESCE(overlap, $5) FROM queue_items WHERE queue = $1 AND path = $2) AS overlap
-                        """, [.text(name), .text(path), .text(annotator), .double(t), .int(q.spec.overlap)])
-                    let used = try check?["used"].decode(Int.self) ?? 0, mine = try check?["mine"].decode(Bool.self) ?? true
-                    let limit = try check?["overlap"].decode(Int?.self) ?? q.spec.overlap
-                    let isGold = try candidate.optionalText("gold") != nil
-                    if !mine && (isGold || used < limit) { break }
-                    passed.append(path)
-                    next = nil
+                    var item = try Self.item(candidate)
+                    let leased = try tx.rows(LeaseTake.self, [.text(name), .text(item.path), .text(annotator), .double(t + q.spec.leaseSeconds), .text(token), .double(t),
+                              .bool(item.gold != nil), .int(q.spec.overlap)])
+                    if leased.count == 1 {
+                        item.lease = token
+                        return item
+                    }
+                    passed.append(item.path)
                     continue
                 }
                 let unlocked = Self.openItems(gold: false, lock: true, skills: false).replacingOccurrences(of: " FOR UPDATE OF q SKIP LOCKED", with: "")
@@ -309,14 +339,7 @@ extension PostgresStore {
                 guard waiting, attempt < 399 else { break }
                 usleep(10_000)
             }
-            guard let next else { return nil }
-            var item = try Self.item(next)
-            item.lease = QueueRules.newToken()
-            try tx.execute("""
-                INSERT INTO queue_leases (queue, path, annotator, expires, token, leased) VALUES ($1, $2, $3, $4, $5, $6)
-                ON CONFLICT (queue, path, annotator) DO UPDATE SET expires = EXCLUDED.expires, token = EXCLUDED.token, leased = EXCLUDED.leased
-                """, [.text(name), .text(item.path), .text(annotator), .double(t + q.spec.leaseSeconds), .text(item.lease), .double(t)])
-            return item
+            return nil
         }
     }
 
@@ -348,44 +371,38 @@ extension PostgresStore {
         try QueueRules.checkAnnotator(annotator)
         try QueueRules.checkSeconds(seconds)
         return try write("storing an answer in queue \(name)") { tx -> AnswerOutcome in
-            let q = try queue(tx, name)
-            guard !q.closed else { throw QueueRules.closed(name) }
-            // The item row is locked: two answers for one item are decided one after the other.
-            guard let item = try tx.row("SELECT gold, overlap FROM queue_items WHERE queue = $1 AND path = $2 FOR UPDATE", [.text(name), .text(path)]) else {
+            let t = now.timeIntervalSince1970
+            // The item row is locked with its queue's settings: two answers for one item are decided one after the other.
+            guard let locked = try tx.rows(AnswerLock.self, [.text(name), .text(path)]).first else {
+                _ = try queue(tx, name)
                 throw StoreError(.notFound, "\(path) is not in queue \(name)")
             }
-            if let existing = try tx.row("SELECT lease FROM queue_answers WHERE queue = $1 AND path = $2 AND annotator = $3", [.text(name), .text(path), .text(annotator)]) {
+            let q = try Self.queueRow(locked)
+            guard !q.closed else { throw QueueRules.closed(name) }
+            // Read after the lock (a new statement sees what the previous holder of the lock committed), and in the
+            // same statement store the answer and drop the lease when it is in order: the usual case is one round trip.
+            let values: [PGValue] = [.text(name), .text(path), .text(annotator), .text(answer), .double(seconds), .double(t), .text(lease),
+                                     .int(try locked.optionalInt("item_overlap") ?? q.spec.overlap), .bool(try locked.optionalText("item_gold") != nil)]
+            let state = try tx.rows(AnswerStore.self, values).first!
+            if try state.int("stored") == 1 { return .stored }
+            if try state["answered"].decode(Bool.self) {
                 // The same answer again (a retry after the connection dropped during its commit): already stored.
-                if try existing.optionalText("lease") == lease { return .stored }
+                if try state.optionalText("answered_lease") == lease { return .stored }
                 throw StoreError(.usage, "\(path): \(annotator) has already answered it in queue \(name) (undo first to change it)")
             }
-            let late = {
-                try tx.execute("INSERT INTO queue_late_answers (queue, path, annotator, answer, seconds, created, lease) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                               [.text(name), .text(path), .text(annotator), .text(answer), .double(seconds), .double(now.timeIntervalSince1970), .text(lease)])
-            }
-            guard let held = try tx.row("SELECT token, expires FROM queue_leases WHERE queue = $1 AND path = $2 AND annotator = $3",
-                                        [.text(name), .text(path), .text(annotator)]) else {
-                let others = try tx.int("SELECT COUNT(*) FROM queue_leases WHERE queue = $1 AND path = $2 AND expires > $3",
-                                        [.text(name), .text(path), .double(now.timeIntervalSince1970)])
+            guard let token = try state.optionalText("held_token") else {
                 throw StoreError(.usage, "\(path): \(annotator) holds no lease on it in queue \(name)"
-                    + (others > 0 ? " (another annotator does)" : "") + "; lease it first with curate queue next")
+                    + (try state.int("live_leases") > 0 ? " (another annotator does)" : "") + "; lease it first with curate queue next")
             }
-            guard try held.text("token") == lease else {
+            guard token == lease else {
                 throw StoreError(.usage, "\(path): the lease token does not match \(annotator)'s lease in queue \(name); lease it again with curate queue next")
             }
-            if try held.double("expires") <= now.timeIntervalSince1970, try item.optionalText("gold") == nil {
-                let answers = try tx.int("SELECT COALESCE((SELECT n FROM queue_answer_counts WHERE queue = $1 AND path = $2), 0)", [.text(name), .text(path)])
-                if answers >= (try item.optionalInt("overlap") ?? q.spec.overlap) {
-                    // Too late: the item went to others and has its answers. Kept, never counted.
-                    _ = try late()
-                    try tx.execute("DELETE FROM queue_leases WHERE queue = $1 AND path = $2 AND annotator = $3", [.text(name), .text(path), .text(annotator)])
-                    return .late
-                }
-            }
-            try tx.execute("INSERT INTO queue_answers (queue, path, annotator, answer, seconds, created, lease) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                           [.text(name), .text(path), .text(annotator), .text(answer), .double(seconds), .double(now.timeIntervalSince1970), .text(lease)])
-            try tx.execute("DELETE FROM queue_leases WHERE queue = $1 AND path = $2 AND annotator = $3", [.text(name), .text(path), .text(annotator)])
-            return .stored
+            // Too late: the lease expired and the item went to others, who gave it its answers. Kept, never counted.
+            try tx.execute("""
+                WITH late AS (INSERT INTO queue_late_answers (queue, path, annotator, answer, seconds, created, lease) VALUES ($1, $2, $3, $4, $5, $6, $7))
+                DELETE FROM queue_leases WHERE queue = $1 AND path = $2 AND annotator = $3
+                """, Array(values.prefix(7)))
+            return .late
         }
     }
 
@@ -435,5 +452,75 @@ extension PostgresStore {
                             created: Date(timeIntervalSince1970: try $0.double("created")), isGold: false)
             }
         }
+    }
+}
+
+/// The statements of the lease → answer → lease round trip.
+extension PostgresStore {
+    enum LeaseState: HotStatement {
+        static let sql = """
+        WITH expired AS (DELETE FROM queue_leases WHERE queue = $1 AND expires <= $3 RETURNING 1)
+        SELECT q.*, h.path AS held_path, h.gold AS held_gold, h.suggestion AS held_suggestion, h.token AS held_token,
+          (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = $1 AND a.annotator = $2) AS answered,
+          EXISTS (SELECT 1 FROM queue_skills s WHERE s.queue = $1 AND s.annotator = $2) AS skilled,
+          (SELECT COUNT(*) FROM expired) AS dropped
+        FROM queues q LEFT JOIN LATERAL (
+          SELECT i.path, i.gold, i.suggestion, l.token FROM queue_leases l JOIN queue_items i ON i.queue = l.queue AND i.path = l.path
+          WHERE l.queue = $1 AND l.annotator = $2 AND l.expires > $3 ORDER BY i.position LIMIT 1) h ON true
+        WHERE q.name = $1
+        """
+    }
+
+    enum LeaseTake: HotStatement {
+        static let sql = """
+        INSERT INTO queue_leases (queue, path, annotator, expires, token, leased)
+        SELECT $1, $2, $3, $4, $5, $6
+        WHERE NOT EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = $1 AND a.path = $2 AND a.annotator = $3)
+          AND ($7 OR (SELECT answers FROM queue_items WHERE queue = $1 AND path = $2)
+              + (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = $1 AND l.path = $2 AND l.expires > $6)
+              < (SELECT COALESCE(overlap, $8) FROM queue_items WHERE queue = $1 AND path = $2))
+        ON CONFLICT (queue, path, annotator) DO UPDATE SET expires = EXCLUDED.expires, token = EXCLUDED.token, leased = EXCLUDED.leased
+        RETURNING 1
+        """
+    }
+
+    enum AnswerLock: HotStatement {
+        static let sql = """
+        SELECT q.*, i.gold AS item_gold, i.overlap AS item_overlap FROM queue_items i JOIN queues q ON q.name = i.queue
+        WHERE i.queue = $1 AND i.path = $2 FOR UPDATE OF i
+        """
+    }
+
+    enum AnswerStore: HotStatement {
+        static let sql = """
+        WITH st AS (
+          SELECT (SELECT lease FROM queue_answers a WHERE a.queue = $1 AND a.path = $2 AND a.annotator = $3) AS answered_lease,
+            EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = $1 AND a.path = $2 AND a.annotator = $3) AS answered,
+            (SELECT token FROM queue_leases l WHERE l.queue = $1 AND l.path = $2 AND l.annotator = $3) AS held_token,
+            (SELECT expires FROM queue_leases l WHERE l.queue = $1 AND l.path = $2 AND l.annotator = $3) AS held_expires,
+            (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = $1 AND l.path = $2 AND l.expires > $6) AS live_leases,
+            (SELECT answers FROM queue_items WHERE queue = $1 AND path = $2) AS answers),
+        ok AS (SELECT 1 FROM st WHERE NOT st.answered AND st.held_token = $7 AND (st.held_expires > $6 OR $9 OR st.answers < $8)),
+        stored AS (INSERT INTO queue_answers (queue, path, annotator, answer, seconds, created, lease)
+          SELECT $1, $2, $3, $4, $5, $6, $7 FROM ok RETURNING 1),
+        released AS (DELETE FROM queue_leases WHERE queue = $1 AND path = $2 AND annotator = $3 AND EXISTS (SELECT 1 FROM ok))
+        SELECT st.*, (SELECT COUNT(*) FROM stored) AS stored FROM st
+        """
+    }
+
+    enum Candidate: HotStatement {
+        static let sql = openItems(gold: false, lock: true, skills: false)
+    }
+
+    enum CandidateBySkill: HotStatement {
+        static let sql = openItems(gold: false, lock: true, skills: true)
+    }
+
+    enum CandidateGold: HotStatement {
+        static let sql = openItems(gold: true, lock: true, skills: false)
+    }
+
+    enum CandidateGoldBySkill: HotStatement {
+        static let sql = openItems(gold: true, lock: true, skills: true)
     }
 }

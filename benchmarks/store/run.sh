@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The labeling store under a team's load: 32 annotators on their own connections working one queue (lease → answer
+# → next lease), on PostgreSQL over loopback and on the embedded SQLite file; and making a 1,000,000-item queue.
+# Starts its own PostgreSQL cluster (Debian's postgresql package: scripts/install-system-deps) with the server's
+# default durability (fsync, synchronous_commit on), in benchmarks/store/.pg, stopped at the end.
+# Usage: benchmarks/store/run.sh [SECONDS=20] [CLIENTS=32]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SECONDS_PER_RUN=${1:-20}
+CLIENTS=${2:-32}
+export PATH="$PATH:/opt/swift/usr/bin"
+swift build -c release --product curate-bench >/dev/null
+BENCH=.build/release/curate-bench
+
+HERE=benchmarks/store
+PG=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+rm -rf "$HERE/.pg" && mkdir -p "$HERE/.pg"
+AS=()
+if [ "$(id -u)" = 0 ]; then chown postgres "$HERE/.pg"; AS=(runuser -u postgres --); fi
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"${AS[@]}" "$PG/initdb" -D "$HERE/.pg/data" -A trust -U postgres -E UTF8 >/dev/null
+"${AS[@]}" "$PG/pg_ctl" -D "$HERE/.pg/data" -o "-p $PORT -k $PWD/$HERE/.pg -c listen_addresses=127.0.0.1 -c max_connections=100" \
+    -l "$HERE/.pg/log" -w start >/dev/null
+trap '"${AS[@]}" "$PG/pg_ctl" -D "$HERE/.pg/data" -m fast stop >/dev/null; rm -rf "$HERE/.pg"' EXIT
+
+"$PG/createdb" -h 127.0.0.1 -p "$PORT" -U postgres bench
+URL="postgres://postgres@127.0.0.1:$PORT/bench?sslmode=disable"
+SQLITE=$(mktemp -d)
+trap '"${AS[@]}" "$PG/pg_ctl" -D "$HERE/.pg/data" -m fast stop >/dev/null; rm -rf "$HERE/.pg" "$SQLITE"' EXIT
+
+row() { python3 "$HERE/row.py" "$@"; }
+echo "| store, pacing | clients | answers | answers/min | p50 ms | p99 ms |"
+echo "|---|---|---|---|---|---|"
+for RATE in 100 0; do
+    LABEL=$([ "$RATE" = 0 ] && echo "unpaced" || echo "paced to $((RATE * 60))/min")
+    "$BENCH" store --store "$URL" --clients "$CLIENTS" --rate "$RATE" --seconds "$SECONDS_PER_RUN" | row "PostgreSQL, $LABEL"
+    "$BENCH" store --store "sqlite:$SQLITE" --clients "$CLIENTS" --rate "$RATE" --seconds "$SECONDS_PER_RUN" | row "SQLite, $LABEL"
+done
+echo
+echo "making a 1,000,000-item queue:"
+"$BENCH" store --store "$URL" --items 1000000 --clients 1 --seconds 0 | row PostgreSQL create
+"$BENCH" store --store "sqlite:$SQLITE" --items 1000000 --clients 1 --seconds 0 | row SQLite create
