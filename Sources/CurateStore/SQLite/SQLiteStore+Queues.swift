@@ -141,15 +141,24 @@ extension SQLiteStore {
 
     /// The next open item for an annotator (gold or not), by skill then position. `leased` counts other
     /// annotators' live leases against the overlap (leasing) or hides leased items (prefetching).
-    static let openItems = """
-        SELECT q.path, q.gold, q.suggestion FROM queue_items q WHERE q.queue = ?1 AND %@
+    /// Items that have all their answers are left out through the partial index of open items (`done`, kept by
+    /// triggers); without skills for the annotator, serving order is the position, so the index walk stops at the
+    /// first open item.
+    static func openItems(gold: Bool, leased: String, counting: String, skills: Bool) -> String {
+        """
+        SELECT q.path, q.gold, q.suggestion FROM queue_items q WHERE q.queue = ?1 AND q.done = 0 AND \(gold ? "q.gold IS NOT NULL" : "q.gold IS NULL")
           AND NOT EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path AND a.annotator = ?2)
-          AND NOT EXISTS (SELECT 1 FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND %@)
+          AND NOT EXISTS (SELECT 1 FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND \(leased))
           AND (q.excluded IS NULL OR q.excluded <> ?2)
-          AND (q.gold IS NOT NULL OR (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path)%@ < COALESCE(q.overlap, ?3))
-        ORDER BY COALESCE((SELECT s.accuracy FROM queue_skills s WHERE s.queue = q.queue AND s.annotator = ?2 AND s.class = q.class), 0) DESC,
+          AND (q.gold IS NOT NULL OR q.answers\(counting) < COALESCE(q.overlap, ?3))
+        ORDER BY \(skills ? "COALESCE((SELECT s.accuracy FROM queue_skills s WHERE s.queue = q.queue AND s.annotator = ?2 AND s.class = q.class), 0) DESC," : "")
           q.position LIMIT ?4
         """
+    }
+
+    static func hasSkills(_ db: Database, _ name: String, _ annotator: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM queue_skills WHERE queue = ? AND annotator = ?)", arguments: [name, annotator]) ?? false
+    }
 
     package func leaseNext(_ name: String, annotator: String, now: Date) throws(StoreError) -> QueueItem? {
         try QueueRules.checkAnnotator(annotator)
@@ -177,9 +186,10 @@ extension SQLiteStore {
             }
             try db.execute(sql: "DELETE FROM queue_leases WHERE queue = ? AND expires <= ?", arguments: [name, t])
             let answered = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queue_answers WHERE queue = ? AND annotator = ?", arguments: [name, annotator]) ?? 0
+            let skills = try Self.hasSkills(db, name, annotator)
             let open = { (gold: Bool) in
-                String(format: Self.openItems, gold ? "q.gold IS NOT NULL" : "q.gold IS NULL", "l.annotator = ?2",
-                       " + (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path)")
+                Self.openItems(gold: gold, leased: "l.annotator = ?2", counting: " + (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path)",
+                               skills: skills)
             }
             var next: Row?
             let arguments: StatementArguments = [name, annotator, spec.overlap, 1]
@@ -213,9 +223,8 @@ extension SQLiteStore {
     package func upcoming(_ name: String, annotator: String, limit: Int, now: Date) throws(StoreError) -> [String] {
         try read("reading queue \(name)") { db -> [String] in
             let spec = try queue(db, name).spec
-            let open = { (gold: Bool) in
-                String(format: Self.openItems, gold ? "q.gold IS NOT NULL" : "q.gold IS NULL", "(l.annotator = ?2 OR l.expires > ?5)", "")
-            }
+            let skills = try Self.hasSkills(db, name, annotator)
+            let open = { (gold: Bool) in Self.openItems(gold: gold, leased: "(l.annotator = ?2 OR l.expires > ?5)", counting: "", skills: skills) }
             let arguments: StatementArguments = [name, annotator, spec.overlap, limit, now.timeIntervalSince1970]
             return try Row.fetchAll(db, sql: open(false), arguments: arguments).map { $0["path"] }
                 + (spec.goldRate > 0 ? try Row.fetchAll(db, sql: open(true), arguments: arguments).prefix(1).map { $0["path"] } : [])

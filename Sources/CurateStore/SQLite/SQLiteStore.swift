@@ -22,7 +22,7 @@ package struct SQLiteStore: LabelingStore {
     }
 
     /// The version of this store's schema: the number of its latest migration. A newer one is refused.
-    package static let schemaVersion = 3
+    package static let schemaVersion = 4
 
     /// Opens the store of the repository whose `.curate` folder is `curateDirectory`, creating it on first use.
     /// A repository of format 7 or older kept its labeling state in `metadata.sqlite`; it is copied here when the
@@ -157,6 +157,27 @@ package struct SQLiteStore: LabelingStore {
         migrator.registerMigration("v3 lease start") { db in
             // When a lease was taken (renewals keep it), for the lead's view of who holds what for how long.
             try db.execute(sql: "ALTER TABLE queue_leases ADD COLUMN leased REAL")
+        }
+        migrator.registerMigration("v4 answer counts") { db in
+            // Each item counts its answers (triggers keep it): leasing walks the index of open items instead of
+            // probing every answered one.
+            try db.execute(sql: """
+                ALTER TABLE queue_items ADD COLUMN answers INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE queue_items ADD COLUMN done INTEGER NOT NULL DEFAULT 0;
+                UPDATE queue_items SET answers = (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = queue_items.queue AND a.path = queue_items.path);
+                UPDATE queue_items SET done = (gold IS NULL AND answers >= COALESCE(overlap, (SELECT overlap FROM queues WHERE name = queue_items.queue)));
+                CREATE INDEX queue_items_open ON queue_items (queue, position) WHERE done = 0;
+                CREATE TRIGGER queue_answers_added AFTER INSERT ON queue_answers BEGIN
+                  UPDATE queue_items SET answers = answers + 1,
+                    done = (gold IS NULL AND answers + 1 >= COALESCE(overlap, (SELECT overlap FROM queues WHERE name = NEW.queue)))
+                  WHERE queue = NEW.queue AND path = NEW.path;
+                END;
+                CREATE TRIGGER queue_answers_removed AFTER DELETE ON queue_answers BEGIN
+                  UPDATE queue_items SET answers = answers - 1,
+                    done = (gold IS NULL AND answers - 1 >= COALESCE(overlap, (SELECT overlap FROM queues WHERE name = OLD.queue)))
+                  WHERE queue = OLD.queue AND path = OLD.path;
+                END;
+                """)
         }
         return migrator
     }
