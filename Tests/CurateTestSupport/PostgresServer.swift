@@ -11,6 +11,29 @@ package enum PostgresServer {
         package var port: Int
         package var data: String
         package var bin: String
+        var root = ""
+
+        var options: String { "-p \(port) -k \(root) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200" }
+
+        /// Stops the server (fast: connections are cut) and starts it again on the same port: a restart as an
+        /// operator or a crash-and-recover would do it.
+        package func stop() throws {
+            let r = try run("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"])
+            guard r.status == 0 else { throw Failure(description: "pg_ctl stop failed: \(r.output)") }
+        }
+
+        package func start() throws {
+            let r = try run("pg_ctl", ["-D", data, "-o", options, "-l", root + "/pg.log", "-w", "-t", "60", "start"])
+            guard r.status == 0 else { throw Failure(description: "pg_ctl start failed: \(r.output)") }
+        }
+
+        /// A new, empty database; its URL.
+        package func newDatabase() throws -> String {
+            let name = "curate_test_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
+            let made = try run("createdb", ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", name])
+            guard made.status == 0 else { throw Failure(description: "createdb failed: \(made.output)") }
+            return "postgres://postgres@127.0.0.1:\(port)/\(name)?sslmode=disable"
+        }
         /// Runs a server binary (as the `postgres` user when the tests run as root: initdb refuses root), through
         /// `system`: pg_ctl leaves a daemon behind, which Foundation's Process does not always notice finishing.
         func run(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
@@ -30,8 +53,11 @@ package enum PostgresServer {
     /// The cluster, started once per test process.
     package static let cluster: Result<Cluster, Failure> = start()
 
-    nonisolated(unsafe) static var stopCommand: [String] = []
-    nonisolated(unsafe) static var root = ""
+    /// A cluster of its own, for a test that stops and restarts its server (stopped when the process exits).
+    package static func privateCluster() throws -> Cluster { try start().get() }
+
+    nonisolated(unsafe) static var cleanup: [String] = []
+    static let cleanupLock = NSLock()
 
     static func start() -> Result<Cluster, Failure> {
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []).compactMap(Int.init).sorted()
@@ -51,21 +77,26 @@ package enum PostgresServer {
                 chown.waitUntilExit()
             }
             let port = freePort()
-            let cluster = Cluster(port: port, data: data, bin: bin)
+            let cluster = Cluster(port: port, data: data, bin: bin, root: root)
             let initdb = try cluster.run("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"])
             guard initdb.status == 0 else { return .failure(Failure(description: "initdb failed: \(initdb.output)")) }
-            let options = "-p \(port) -k \(root) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200"
-            let started = try cluster.run("pg_ctl", ["-D", data, "-o", options, "-l", root + "/pg.log", "-w", "-t", "60", "start"])
+            let started = try cluster.run("pg_ctl", ["-D", data, "-o", cluster.options, "-l", root + "/pg.log", "-w", "-t", "60", "start"])
             guard started.status == 0 else {
                 let log = (try? String(contentsOfFile: root + "/pg.log", encoding: .utf8)) ?? ""
                 return .failure(Failure(description: "pg_ctl start failed: \(started.output) \(log)"))
             }
-            Self.root = root
-            stopCommand = (getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []) + [bin + "/pg_ctl", "-D", data, "-m", "immediate", "stop"]
-            atexit {
-                _ = system(PostgresServer.stopCommand.map { "'" + $0 + "'" }.joined(separator: " ") + " > /dev/null 2>&1")
-                _ = system("rm -rf '" + PostgresServer.root + "'")
+            let stop = ((getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []) + [bin + "/pg_ctl", "-D", data, "-m", "immediate", "stop"])
+                .map { "'" + $0 + "'" }.joined(separator: " ") + " > /dev/null 2>&1; rm -rf '" + root + "'"
+            cleanupLock.lock()
+            if cleanup.isEmpty {
+                atexit {
+                    PostgresServer.cleanupLock.lock()
+                    for command in PostgresServer.cleanup { _ = system(command) }
+                    PostgresServer.cleanupLock.unlock()
+                }
             }
+            cleanup.append(stop)
+            cleanupLock.unlock()
             return .success(cluster)
         } catch {
             return .failure(Failure(description: "cannot start PostgreSQL: \(error)"))
@@ -87,13 +118,7 @@ package enum PostgresServer {
     }
 
     /// A new, empty database on the cluster; its URL (`postgres://postgres@127.0.0.1:PORT/NAME?sslmode=disable`).
-    package static func newDatabase() throws -> String {
-        let cluster = try cluster.get()
-        let name = "curate_test_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
-        let made = try cluster.run("createdb", ["-h", "127.0.0.1", "-p", String(cluster.port), "-U", "postgres", name])
-        guard made.status == 0 else { throw Failure(description: "createdb failed: \(made.output)") }
-        return "postgres://postgres@127.0.0.1:\(cluster.port)/\(name)?sslmode=disable"
-    }
+    package static func newDatabase() throws -> String { try cluster.get().newDatabase() }
 
     /// Runs SQL as the superuser on a database (for tests that kill backends or make roles); its output.
     @discardableResult

@@ -31,6 +31,24 @@ final class PostgresSession: @unchecked Sendable {   // the connection is only t
 
     deinit { try? connection?.close().wait() }
 
+    /// Queues named by `NOTIFY curate_items` since they were last taken (new items, an undone answer).
+    let notified = Notified()
+    private var watching = false
+
+    /// Listens for `curate_items` notifications on this connection, and on every one after a reconnect.
+    func watch() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !watching else { return }
+        watching = true
+        if let connection, !connection.isClosed { listen(connection) }
+    }
+
+    private func listen(_ connection: PostgresConnection) {
+        let notified = self.notified
+        _ = connection.addListener(channel: "curate_items") { _, notification in notified.add(notification.payload) }
+    }
+
     /// Replaces what is called before each retry after a lost connection.
     func setOnReconnect(_ handler: @escaping @Sendable (Int) -> Void) {
         lock.lock()
@@ -59,6 +77,10 @@ final class PostgresSession: @unchecked Sendable {   // the connection is only t
         configuration.options.connectTimeout = .seconds(10)
         let made = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 1, logger: logger).wait()
         connection = made
+        if watching {
+            listen(made)
+            notified.addAll()   // what was said while no one listened
+        }
         return made
     }
 
@@ -214,4 +236,25 @@ extension PostgresRandomAccessRow {
     func optionalDouble(_ column: String) throws -> Double? { try self[column].decode(Double?.self) }
     func int(_ column: String) throws -> Int { try self[column].decode(Int.self) }
     func optionalInt(_ column: String) throws -> Int? { try self[column].decode(Int?.self) }
+}
+
+/// Notified queue names, from the event loop to the session's thread.
+final class Notified: @unchecked Sendable {   // guarded by `lock`
+    private let lock = NSLock()
+    private var names: Set<String> = []
+    private var all = false
+    private var lastTaken = Date()
+
+    func add(_ name: String) { lock.lock(); names.insert(name); lock.unlock() }
+    func addAll() { lock.lock(); all = true; lock.unlock() }
+
+    /// Whether `name` was notified since the last call; also true once `fallback` seconds passed without one (a
+    /// lease that expires says nothing).
+    func take(_ name: String, now: Date, fallback: Double) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        let hit = all || names.remove(name) != nil || now.timeIntervalSince(lastTaken) >= fallback
+        if hit { lastTaken = now; all = false }
+        return hit
+    }
 }

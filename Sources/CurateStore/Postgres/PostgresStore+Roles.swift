@@ -12,6 +12,16 @@ extension PostgresStore {
 
     package func onReconnect(_ handler: @escaping @Sendable (Int) -> Void) { session.setOnReconnect(handler) }
 
+    package func workMayHaveArrived(in queue: String, now: Date) -> Bool {
+        session.watch()
+        return session.notified.take(queue, now: now, fallback: 30)
+    }
+
+    /// Wakes the sessions waiting on `queue` once this transaction commits.
+    static func notify(_ tx: PostgresTransaction, _ queue: String) throws {
+        try tx.execute("SELECT pg_notify('curate_items', $1)", [.text(queue)])
+    }
+
     package func annotator(requested: String?) throws(StoreError) -> String {
         let (me, lead) = try read("checking who is connected") { tx -> (String, Bool) in
             guard let row = try tx.row("""
