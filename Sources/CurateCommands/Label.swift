@@ -20,10 +20,13 @@ extension Curate {
                 transaction before the next item appears: a session killed at any moment loses at most the item on \
                 screen, and reopening it resumes there (the lease is still this annotator's). The terminal is \
                 restored on q, Ctrl-C, SIGTERM, SIGHUP (a closed ssh) and crashes. Works from 80x24 up; a smaller \
-                window gets a message instead of the image.
+                window gets a message instead of the image. With nothing left, the session waits and shows \
+                items as they are added. On a shared PostgreSQL store (curate store) you answer as your database \
+                role (leave out --annotator), and a lost connection is retried, saying "reconnecting…".
 
-                Example:
+                Examples:
                   curate label --queue round1 --annotator ana
+                  PGUSER=ana curate label --queue round1
                 """)
 
         @Option(help: "The queue.")

@@ -13,20 +13,10 @@ swift build -c release --product curate-bench >/dev/null
 BENCH=.build/release/curate-bench
 
 HERE=benchmarks/store
-PG=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-rm -rf "$HERE/.pg" && mkdir -p "$HERE/.pg"
-AS=()
-if [ "$(id -u)" = 0 ]; then chown postgres "$HERE/.pg"; AS=(runuser -u postgres --); fi
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"${AS[@]}" "$PG/initdb" -D "$HERE/.pg/data" -A trust -U postgres -E UTF8 >/dev/null
-"${AS[@]}" "$PG/pg_ctl" -D "$HERE/.pg/data" -o "-p $PORT -k $PWD/$HERE/.pg -c listen_addresses=127.0.0.1 -c max_connections=100" \
-    -l "$HERE/.pg/log" -w start >/dev/null
-trap '"${AS[@]}" "$PG/pg_ctl" -D "$HERE/.pg/data" -m fast stop >/dev/null; rm -rf "$HERE/.pg"' EXIT
-
-"$PG/createdb" -h 127.0.0.1 -p "$PORT" -U postgres bench
-URL="postgres://postgres@127.0.0.1:$PORT/bench?sslmode=disable"
+source "$HERE/pg.sh"
+URL=$PG_URL
 SQLITE=$(mktemp -d)
-trap '"${AS[@]}" "$PG/pg_ctl" -D "$HERE/.pg/data" -m fast stop >/dev/null; rm -rf "$HERE/.pg" "$SQLITE"' EXIT
+trap 'pg_stop; rm -rf "$SQLITE"' EXIT
 
 row() { python3 "$HERE/row.py" "$@"; }
 echo "| store, pacing | clients | answers | answers/min | p50 ms | p99 ms |"
