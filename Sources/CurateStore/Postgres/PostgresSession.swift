@@ -84,9 +84,14 @@ final class PostgresSession: @unchecked Sendable {   // the connection is only t
         return made
     }
 
+    /// Runs `body`'s single statement on its own (autocommit: one round trip), retried like a transaction.
+    func statement<T>(_ what: String, _ body: (PostgresTransaction) throws -> T) throws(StoreError) -> T {
+        try transaction(what, atomic: false, body)
+    }
+
     /// Runs `body` in one transaction (`READ COMMITTED`); retried on a new connection when the old one was lost
     /// or the server asks for a retry (serialization failure, deadlock).
-    func transaction<T>(_ what: String, _ body: (PostgresTransaction) throws -> T) throws(StoreError) -> T {
+    func transaction<T>(_ what: String, atomic: Bool = true, _ body: (PostgresTransaction) throws -> T) throws(StoreError) -> T {
         lock.lock()
         defer { lock.unlock() }
         var attempt = 0
@@ -94,6 +99,7 @@ final class PostgresSession: @unchecked Sendable {   // the connection is only t
             do {
                 let connection = try current()
                 let tx = PostgresTransaction(connection: connection, logger: logger)
+                guard atomic else { return try body(tx) }
                 // BEGIN goes out without waiting for its reply: the body's first statement follows it on the wire.
                 let begun = connection.query(PostgresTransaction.query("BEGIN", []), logger: logger)
                 do {
@@ -159,18 +165,12 @@ final class PostgresSession: @unchecked Sendable {   // the connection is only t
     }
 }
 
-/// A statement of the lease → answer → lease round trip.
-protocol HotStatement {
-    static var sql: String { get }
-}
 
 /// Statements inside one transaction.
 struct PostgresTransaction {
     let connection: PostgresConnection
     let logger: Logger
 
-    /// Runs one of the round trip's statements; its rows.
-    func rows(_ statement: any HotStatement.Type, _ values: [PGValue]) throws -> [PostgresRandomAccessRow] { try rows(statement.sql, values) }
 
     static func query(_ sql: String, _ values: [PGValue]) -> PostgresQuery {
         var binds = PostgresBindings(capacity: values.count)

@@ -58,7 +58,10 @@ extension PostgresStore {
                 // The group owns the schema, so every lead is an owner: not bound by the annotators' policies.
                 try tx.execute("GRANT curate_lead TO CURRENT_USER")
                 for table in Self.tables { try tx.execute("ALTER TABLE \(table) OWNER TO curate_lead") }
-                try tx.execute("ALTER FUNCTION curate_count_answers() OWNER TO curate_lead")
+                for function in ["curate_count_answers()", "curate_wants_gold(text, bigint, double precision)", "curate_lease(text, text, double precision, text)",
+                                 "curate_answer(text, text, text, text, double precision, double precision, text)"] {
+                    try tx.execute("ALTER FUNCTION \(function) OWNER TO curate_lead")
+                }
             case .annotator:
                 try tx.execute("GRANT SELECT ON curate_migrations, queues, queue_items, queue_leases, queue_answers, queue_late_answers, queue_skills, queue_answer_counts TO curate_annotator")
                 try tx.execute("GRANT INSERT, DELETE ON queue_answers TO curate_annotator")

@@ -97,12 +97,158 @@ package final class PostgresStore: LabelingStore, @unchecked Sendable {   // sta
             --;
             CREATE TRIGGER queue_answers_count AFTER INSERT OR DELETE ON queue_answers FOR EACH ROW EXECUTE FUNCTION curate_count_answers()
             """),
+        // The lease and the answer as one call each (one round trip, its own transaction), with the rules of
+        // `leaseNext`/`storeAnswer` below; they run as the caller (row-level security applies). Each statement in
+        // them sees the commits before it, so the "lock, then check again" order holds as in the client.
+        ("v5", """
+            CREATE FUNCTION curate_wants_gold(who text, answered bigint, rate double precision) RETURNS boolean
+            LANGUAGE plpgsql IMMUTABLE AS $$
+            DECLARE
+              h numeric := 14695981039346656037;
+              bytes bytea := convert_to(who || '#' || answered::text, 'UTF8');
+              lo integer;
+            BEGIN
+              IF rate <= 0 THEN RETURN false; END IF;
+              FOR i IN 0 .. length(bytes) - 1 LOOP
+                lo := (h % 256)::integer;
+                h := h - lo + (lo # get_byte(bytes, i));
+                h := (h * 1099511628211) % 18446744073709551616;
+              END LOOP;
+              RETURN (h % 1000000) / 1000000.0 < rate;
+            END $$
+            --;
+            CREATE FUNCTION curate_lease(p_queue text, p_who text, p_now double precision, p_token text)
+            RETURNS TABLE (status text, item text, gold text, suggestion text, token text)
+            LANGUAGE plpgsql AS $$
+            DECLARE
+              qr record;
+              v_answered bigint;
+              v_skilled boolean;
+              v_gold boolean;
+              v_want boolean;
+              v_passed text[] := '{}';
+              v_path text;
+              v_igold text;
+              v_sugg text;
+              v_taken integer;
+            BEGIN
+              SELECT * INTO qr FROM queues q WHERE q.name = p_queue;
+              IF NOT FOUND THEN RETURN QUERY SELECT 'unknown'::text, NULL::text, NULL::text, NULL::text, NULL::text; RETURN; END IF;
+              IF qr.closed IS NOT NULL THEN RETURN QUERY SELECT 'closed'::text, NULL::text, NULL::text, NULL::text, NULL::text; RETURN; END IF;
+              IF qr.annotators IS NOT NULL AND NOT (p_who = ANY (string_to_array(qr.annotators, ','))) THEN
+                RETURN QUERY SELECT 'experts'::text, NULL::text, NULL::text, NULL::text, qr.annotators; RETURN;
+              END IF;
+              IF qr.blocked IS NOT NULL AND p_who = ANY (string_to_array(qr.blocked, ',')) THEN
+                RETURN QUERY SELECT 'none'::text, NULL::text, NULL::text, NULL::text, NULL::text; RETURN;
+              END IF;
+              RETURN QUERY SELECT 'held'::text, i.path, i.gold, i.suggestion, l.token FROM queue_leases l
+                JOIN queue_items i ON i.queue = l.queue AND i.path = l.path
+                WHERE l.queue = p_queue AND l.annotator = p_who AND l.expires > p_now ORDER BY i.position LIMIT 1;
+              IF FOUND THEN RETURN; END IF;
+              DELETE FROM queue_leases l WHERE l.queue = p_queue AND l.expires <= p_now;
+              SELECT COUNT(*) INTO v_answered FROM queue_answers a WHERE a.queue = p_queue AND a.annotator = p_who;
+              v_skilled := EXISTS (SELECT 1 FROM queue_skills s WHERE s.queue = p_queue AND s.annotator = p_who);
+              v_gold := curate_wants_gold(p_who, v_answered, qr.gold_rate);
+              FOR attempt IN 0 .. 399 LOOP
+                v_path := NULL;
+                FOREACH v_want IN ARRAY CASE WHEN v_gold THEN ARRAY[true, false] ELSE ARRAY[false] END LOOP
+                  IF v_skilled THEN
+                    SELECT q.path, q.gold, q.suggestion INTO v_path, v_igold, v_sugg FROM queue_items q
+                    WHERE q.queue = p_queue AND NOT q.done AND (q.gold IS NOT NULL) = v_want
+                      AND NOT EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path AND a.annotator = p_who)
+                      AND NOT EXISTS (SELECT 1 FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND l.annotator = p_who)
+                      AND (q.excluded IS NULL OR q.excluded <> p_who) AND NOT (q.path = ANY (v_passed))
+                      AND (q.gold IS NOT NULL OR q.answers + (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND l.expires > p_now)
+                           < COALESCE(q.overlap, qr.overlap))
+                    ORDER BY COALESCE((SELECT s.accuracy FROM queue_skills s WHERE s.queue = q.queue AND s.annotator = p_who AND s.class = q.class), 0) DESC, q.position
+                    LIMIT 1 FOR UPDATE OF q SKIP LOCKED;
+                  ELSE
+                    SELECT q.path, q.gold, q.suggestion INTO v_path, v_igold, v_sugg FROM queue_items q
+                    WHERE q.queue = p_queue AND NOT q.done AND (q.gold IS NOT NULL) = v_want
+                      AND NOT EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path AND a.annotator = p_who)
+                      AND NOT EXISTS (SELECT 1 FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND l.annotator = p_who)
+                      AND (q.excluded IS NULL OR q.excluded <> p_who) AND NOT (q.path = ANY (v_passed))
+                      AND (q.gold IS NOT NULL OR q.answers + (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND l.expires > p_now)
+                           < COALESCE(q.overlap, qr.overlap))
+                    ORDER BY q.position
+                    LIMIT 1 FOR UPDATE OF q SKIP LOCKED;
+                  END IF;
+                  EXIT WHEN v_path IS NOT NULL;
+                END LOOP;
+                IF v_path IS NOT NULL THEN
+                  INSERT INTO queue_leases (queue, path, annotator, expires, token, leased)
+                  SELECT p_queue, v_path, p_who, p_now + qr.lease_seconds, p_token, p_now
+                  WHERE NOT EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = p_queue AND a.path = v_path AND a.annotator = p_who)
+                    AND (v_igold IS NOT NULL OR (SELECT i.answers FROM queue_items i WHERE i.queue = p_queue AND i.path = v_path)
+                         + (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = p_queue AND l.path = v_path AND l.expires > p_now)
+                         < (SELECT COALESCE(i.overlap, qr.overlap) FROM queue_items i WHERE i.queue = p_queue AND i.path = v_path))
+                  ON CONFLICT (queue, path, annotator) DO UPDATE SET expires = EXCLUDED.expires, token = EXCLUDED.token, leased = EXCLUDED.leased;
+                  GET DIAGNOSTICS v_taken = ROW_COUNT;
+                  IF v_taken = 1 THEN RETURN QUERY SELECT 'leased'::text, v_path, v_igold, v_sugg, p_token; RETURN; END IF;
+                  v_passed := v_passed || v_path;
+                  CONTINUE;
+                END IF;
+                -- Nothing unlocked: wait for those who hold locks on open items, if any, else nothing is left.
+                EXIT WHEN attempt = 399 OR NOT EXISTS (SELECT 1 FROM queue_items q
+                  WHERE q.queue = p_queue AND NOT q.done AND q.gold IS NULL
+                    AND NOT EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path AND a.annotator = p_who)
+                    AND NOT EXISTS (SELECT 1 FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND l.annotator = p_who)
+                    AND (q.excluded IS NULL OR q.excluded <> p_who) AND NOT (q.path = ANY (v_passed))
+                    AND q.answers + (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND l.expires > p_now)
+                        < COALESCE(q.overlap, qr.overlap));
+                PERFORM pg_sleep(0.01);
+              END LOOP;
+              RETURN QUERY SELECT 'none'::text, NULL::text, NULL::text, NULL::text, NULL::text;
+            END $$
+            --;
+            CREATE FUNCTION curate_answer(p_queue text, p_path text, p_who text, p_answer text, p_seconds double precision,
+                                          p_now double precision, p_lease text)
+            RETURNS TABLE (status text, others bigint)
+            LANGUAGE plpgsql AS $$
+            DECLARE
+              v_closed double precision;
+              v_qoverlap integer;
+              v_gold text;
+              v_overlap integer;
+              v_alease text;
+              v_token text;
+              v_expires double precision;
+            BEGIN
+              SELECT q.closed, q.overlap, i.gold, i.overlap INTO v_closed, v_qoverlap, v_gold, v_overlap
+                FROM queue_items i JOIN queues q ON q.name = i.queue WHERE i.queue = p_queue AND i.path = p_path FOR UPDATE OF i;
+              IF NOT FOUND THEN
+                RETURN QUERY SELECT CASE WHEN EXISTS (SELECT 1 FROM queues q WHERE q.name = p_queue) THEN 'noitem' ELSE 'unknown' END, 0::bigint;
+                RETURN;
+              END IF;
+              IF v_closed IS NOT NULL THEN RETURN QUERY SELECT 'closed'::text, 0::bigint; RETURN; END IF;
+              SELECT a.lease INTO v_alease FROM queue_answers a WHERE a.queue = p_queue AND a.path = p_path AND a.annotator = p_who;
+              IF FOUND THEN
+                RETURN QUERY SELECT CASE WHEN v_alease = p_lease THEN 'stored' ELSE 'already' END, 0::bigint;
+                RETURN;
+              END IF;
+              SELECT l.token, l.expires INTO v_token, v_expires FROM queue_leases l WHERE l.queue = p_queue AND l.path = p_path AND l.annotator = p_who;
+              IF NOT FOUND THEN
+                RETURN QUERY SELECT 'nolease'::text, (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = p_queue AND l.path = p_path AND l.expires > p_now);
+                RETURN;
+              END IF;
+              IF v_token IS DISTINCT FROM p_lease THEN RETURN QUERY SELECT 'mismatch'::text, 0::bigint; RETURN; END IF;
+              IF v_expires <= p_now AND v_gold IS NULL
+                 AND (SELECT i.answers FROM queue_items i WHERE i.queue = p_queue AND i.path = p_path) >= COALESCE(v_overlap, v_qoverlap) THEN
+                INSERT INTO queue_late_answers (queue, path, annotator, answer, seconds, created, lease) VALUES (p_queue, p_path, p_who, p_answer, p_seconds, p_now, p_lease);
+                DELETE FROM queue_leases l WHERE l.queue = p_queue AND l.path = p_path AND l.annotator = p_who;
+                RETURN QUERY SELECT 'late'::text, 0::bigint;
+                RETURN;
+              END IF;
+              INSERT INTO queue_answers (queue, path, annotator, answer, seconds, created, lease) VALUES (p_queue, p_path, p_who, p_answer, p_seconds, p_now, p_lease);
+              DELETE FROM queue_leases l WHERE l.queue = p_queue AND l.path = p_path AND l.annotator = p_who;
+              RETURN QUERY SELECT 'stored'::text, 0::bigint;
+            END $$
+            """),
     ]
 
     /// Every object of the schema, for ownership and grants.
     static let tables = ["curate_migrations", "queues", "queue_items", "queue_leases", "queue_answers", "queue_late_answers", "queue_skills",
                          "route_runs", "route_items", "route_retired", "route_suspended", "workflow_runs", "workflow_steps", "queue_answer_counts"]
-    static let sequences = ["queue_answers_id_seq", "queue_late_answers_id_seq", "route_runs_id_seq", "workflow_runs_id_seq"]
 
     func migrate() throws(StoreError) {
         try session.transaction("migrating the labeling schema") { tx in
@@ -321,55 +467,28 @@ extension PostgresStore {
 
     package func leaseNext(_ name: String, annotator: String, now: Date) throws(StoreError) -> QueueItem? {
         try QueueRules.checkAnnotator(annotator)
-        return try write("leasing from queue \(name)") { tx -> QueueItem? in
-            let t = now.timeIntervalSince1970
-            // One statement for the state: the queue, the item this annotator holds, how many they answered, whether
-            // skills order their items; expired leases are dropped on the way.
-            guard let state = try tx.rows(LeaseState.self, [.text(name), .text(annotator), .double(t)]).first else { _ = try queue(tx, name); return nil }
-            let q = try Self.queueRow(state)
-            guard !q.closed else { throw QueueRules.closed(name) }
-            if let experts = q.spec.annotators, !experts.contains(annotator) {
-                throw StoreError(.usage, "queue \(name) is worked by \(experts.joined(separator: ", ")) only, not \(annotator)")
-            }
-            if q.spec.blocked.contains(annotator) { return nil }
-            if let held = try state.optionalText("held_path") {
-                var item = QueueItem(path: held, gold: try state.optionalText("held_gold"), suggestion: try state.optionalText("held_suggestion"))
-                item.lease = try state.optionalText("held_token")
-                return item
-            }
-            let wantGold = QueueRules.wantsGold(annotator: annotator, answered: try state.int("answered"), rate: q.spec.goldRate)
-            // Without skills for this annotator, serving order is the position: the index finds the first open item.
-            let skills = try state["skilled"].decode(Bool.self)
-            let token = QueueRules.newToken()
-            var passed: [String] = []
-            // SKIP LOCKED passes over items another transaction is leasing or answering right now; when that leaves
-            // nothing but such items exist, wait for those transactions (each statement sees the latest commits)
-            // instead of saying "nothing left". A candidate is locked first; the lease is then written by a new
-            // statement (which sees every commit before the lock) only if the item is still open for this annotator,
-            // so what the first statement's snapshot missed cannot slip by.
-            for attempt in 0..<400 {
-                let values: [PGValue] = [.text(name), .text(annotator), .int(q.spec.overlap), .int(1), .double(t), .texts(passed)]
-                var next: PostgresRandomAccessRow?
-                if wantGold { next = try tx.rows(skills ? CandidateGoldBySkill.self : CandidateGold.self, values).first }
-                if next == nil { next = try tx.rows(skills ? CandidateBySkill.self : Candidate.self, values).first }
-                if let candidate = next {
-                    var item = try Self.item(candidate)
-                    let leased = try tx.rows(LeaseTake.self, [.text(name), .text(item.path), .text(annotator), .double(t + q.spec.leaseSeconds), .text(token), .double(t),
-                              .bool(item.gold != nil), .int(q.spec.overlap)])
-                    if leased.count == 1 {
-                        item.lease = token
-                        return item
-                    }
-                    passed.append(item.path)
-                    continue
-                }
-                let unlocked = Self.openItems(gold: false, lock: true, skills: false).replacingOccurrences(of: " FOR UPDATE OF q SKIP LOCKED", with: "")
-                let waiting = try tx.row(unlocked, values) != nil
-                guard waiting, attempt < 399 else { break }
-                usleep(10_000)
-            }
-            return nil
+        // One call, its own transaction (`curate_lease`, migration v5): the queue's rules, the item already held,
+        // expired leases dropped, the gold draw, the first open item locked with SKIP LOCKED and the lease written
+        // only if the item is still open for this annotator (a new statement, after the lock). Retried after a lost
+        // connection, a lease that was committed comes back as the item held.
+        let row = try session.statement("leasing from queue \(name)") { tx in
+            try tx.row("SELECT * FROM curate_lease($1, $2, $3, $4)", [.text(name), .text(annotator), .double(now.timeIntervalSince1970), .text(QueueRules.newToken())])
         }
+        do {
+            switch try row?.optionalText("status") {
+            case "held", "leased":
+                guard let row else { return nil }
+                var item = QueueItem(path: try row.text("item"), gold: try row.optionalText("gold"), suggestion: try row.optionalText("suggestion"))
+                item.lease = try row.optionalText("token")
+                return item
+            case "unknown": throw QueueRules.unknownQueue(name, known: try queueNames())
+            case "closed": throw QueueRules.closed(name)
+            case "experts":
+                let experts = (try row?.optionalText("token") ?? "").split(separator: ",").joined(separator: ", ")
+                throw StoreError(.usage, "queue \(name) is worked by \(experts) only, not \(annotator)")
+            default: return nil
+            }
+        } catch let error as StoreError { throw error } catch { throw PostgresSession.storeError(error, location: session.location, "leasing from queue \(name)") }
     }
 
     package func renewLease(_ name: String, path: String, annotator: String, lease: String, now: Date) throws(StoreError) -> Date {
@@ -399,40 +518,28 @@ extension PostgresStore {
     package func storeAnswer(_ name: String, path: String, annotator: String, answer: String, seconds: Double, lease: String, now: Date) throws(StoreError) -> AnswerOutcome {
         try QueueRules.checkAnnotator(annotator)
         try QueueRules.checkSeconds(seconds)
-        return try write("storing an answer in queue \(name)") { tx -> AnswerOutcome in
-            let t = now.timeIntervalSince1970
-            // The item row is locked with its queue's settings: two answers for one item are decided one after the other.
-            guard let locked = try tx.rows(AnswerLock.self, [.text(name), .text(path)]).first else {
-                _ = try queue(tx, name)
-                throw StoreError(.notFound, "\(path) is not in queue \(name)")
-            }
-            let q = try Self.queueRow(locked)
-            guard !q.closed else { throw QueueRules.closed(name) }
-            // Read after the lock (a new statement sees what the previous holder of the lock committed), and in the
-            // same statement store the answer and drop the lease when it is in order: the usual case is one round trip.
-            let values: [PGValue] = [.text(name), .text(path), .text(annotator), .text(answer), .double(seconds), .double(t), .text(lease),
-                                     .int(try locked.optionalInt("item_overlap") ?? q.spec.overlap), .bool(try locked.optionalText("item_gold") != nil)]
-            let state = try tx.rows(AnswerStore.self, values).first!
-            if try state.int("stored") == 1 { return .stored }
-            if try state["answered"].decode(Bool.self) {
-                // The same answer again (a retry after the connection dropped during its commit): already stored.
-                if try state.optionalText("answered_lease") == lease { return .stored }
-                throw StoreError(.usage, "\(path): \(annotator) has already answered it in queue \(name) (undo first to change it)")
-            }
-            guard let token = try state.optionalText("held_token") else {
+        // One call, its own transaction (`curate_answer`, migration v5): the item row locked, then the answer checked
+        // against the annotator's lease (fencing) and stored with the lease released, or kept as late.
+        let row = try session.statement("storing an answer in queue \(name)") { tx in
+            try tx.row("SELECT * FROM curate_answer($1, $2, $3, $4, $5, $6, $7)",
+                       [.text(name), .text(path), .text(annotator), .text(answer), .double(seconds), .double(now.timeIntervalSince1970), .text(lease)])
+        }
+        do {
+            switch try row?.optionalText("status") {
+            case "stored": return .stored
+            case "late": return .late
+            case "unknown": throw QueueRules.unknownQueue(name, known: try queueNames())
+            case "noitem": throw StoreError(.notFound, "\(path) is not in queue \(name)")
+            case "closed": throw QueueRules.closed(name)
+            case "already": throw StoreError(.usage, "\(path): \(annotator) has already answered it in queue \(name) (undo first to change it)")
+            case "nolease":
+                let others = try row?["others"].decode(Int.self) ?? 0
                 throw StoreError(.usage, "\(path): \(annotator) holds no lease on it in queue \(name)"
-                    + (try state.int("live_leases") > 0 ? " (another annotator does)" : "") + "; lease it first with curate queue next")
-            }
-            guard token == lease else {
+                    + (others > 0 ? " (another annotator does)" : "") + "; lease it first with curate queue next")
+            default:
                 throw StoreError(.usage, "\(path): the lease token does not match \(annotator)'s lease in queue \(name); lease it again with curate queue next")
             }
-            // Too late: the lease expired and the item went to others, who gave it its answers. Kept, never counted.
-            try tx.execute("""
-                WITH late AS (INSERT INTO queue_late_answers (queue, path, annotator, answer, seconds, created, lease) VALUES ($1, $2, $3, $4, $5, $6, $7))
-                DELETE FROM queue_leases WHERE queue = $1 AND path = $2 AND annotator = $3
-                """, Array(values.prefix(7)))
-            return .late
-        }
+        } catch let error as StoreError { throw error } catch { throw PostgresSession.storeError(error, location: session.location, "storing an answer in queue \(name)") }
     }
 
     package func queueItems(_ name: String) throws(StoreError) -> [QueueItem] {
@@ -481,75 +588,5 @@ extension PostgresStore {
                             created: Date(timeIntervalSince1970: try $0.double("created")), isGold: false)
             }
         }
-    }
-}
-
-/// The statements of the lease → answer → lease round trip.
-extension PostgresStore {
-    enum LeaseState: HotStatement {
-        static let sql = """
-        WITH expired AS (DELETE FROM queue_leases WHERE queue = $1 AND expires <= $3 RETURNING 1)
-        SELECT q.*, h.path AS held_path, h.gold AS held_gold, h.suggestion AS held_suggestion, h.token AS held_token,
-          (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = $1 AND a.annotator = $2) AS answered,
-          EXISTS (SELECT 1 FROM queue_skills s WHERE s.queue = $1 AND s.annotator = $2) AS skilled,
-          (SELECT COUNT(*) FROM expired) AS dropped
-        FROM queues q LEFT JOIN LATERAL (
-          SELECT i.path, i.gold, i.suggestion, l.token FROM queue_leases l JOIN queue_items i ON i.queue = l.queue AND i.path = l.path
-          WHERE l.queue = $1 AND l.annotator = $2 AND l.expires > $3 ORDER BY i.position LIMIT 1) h ON true
-        WHERE q.name = $1
-        """
-    }
-
-    enum LeaseTake: HotStatement {
-        static let sql = """
-        INSERT INTO queue_leases (queue, path, annotator, expires, token, leased)
-        SELECT $1, $2, $3, $4, $5, $6
-        WHERE NOT EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = $1 AND a.path = $2 AND a.annotator = $3)
-          AND ($7 OR (SELECT answers FROM queue_items WHERE queue = $1 AND path = $2)
-              + (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = $1 AND l.path = $2 AND l.expires > $6)
-              < (SELECT COALESCE(overlap, $8) FROM queue_items WHERE queue = $1 AND path = $2))
-        ON CONFLICT (queue, path, annotator) DO UPDATE SET expires = EXCLUDED.expires, token = EXCLUDED.token, leased = EXCLUDED.leased
-        RETURNING 1
-        """
-    }
-
-    enum AnswerLock: HotStatement {
-        static let sql = """
-        SELECT q.*, i.gold AS item_gold, i.overlap AS item_overlap FROM queue_items i JOIN queues q ON q.name = i.queue
-        WHERE i.queue = $1 AND i.path = $2 FOR UPDATE OF i
-        """
-    }
-
-    enum AnswerStore: HotStatement {
-        static let sql = """
-        WITH st AS (
-          SELECT (SELECT lease FROM queue_answers a WHERE a.queue = $1 AND a.path = $2 AND a.annotator = $3) AS answered_lease,
-            EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = $1 AND a.path = $2 AND a.annotator = $3) AS answered,
-            (SELECT token FROM queue_leases l WHERE l.queue = $1 AND l.path = $2 AND l.annotator = $3) AS held_token,
-            (SELECT expires FROM queue_leases l WHERE l.queue = $1 AND l.path = $2 AND l.annotator = $3) AS held_expires,
-            (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = $1 AND l.path = $2 AND l.expires > $6) AS live_leases,
-            (SELECT answers FROM queue_items WHERE queue = $1 AND path = $2) AS answers),
-        ok AS (SELECT 1 FROM st WHERE NOT st.answered AND st.held_token = $7 AND (st.held_expires > $6 OR $9 OR st.answers < $8)),
-        stored AS (INSERT INTO queue_answers (queue, path, annotator, answer, seconds, created, lease)
-          SELECT $1, $2, $3, $4, $5, $6, $7 FROM ok RETURNING 1),
-        released AS (DELETE FROM queue_leases WHERE queue = $1 AND path = $2 AND annotator = $3 AND EXISTS (SELECT 1 FROM ok))
-        SELECT st.*, (SELECT COUNT(*) FROM stored) AS stored FROM st
-        """
-    }
-
-    enum Candidate: HotStatement {
-        static let sql = openItems(gold: false, lock: true, skills: false)
-    }
-
-    enum CandidateBySkill: HotStatement {
-        static let sql = openItems(gold: false, lock: true, skills: true)
-    }
-
-    enum CandidateGold: HotStatement {
-        static let sql = openItems(gold: true, lock: true, skills: false)
-    }
-
-    enum CandidateGoldBySkill: HotStatement {
-        static let sql = openItems(gold: true, lock: true, skills: true)
     }
 }
