@@ -413,20 +413,27 @@ extension PostgresStore {
     }
 
     package func queueSummary(_ name: String, now: Date) throws(StoreError) -> QueueSummary {
-        try read("reading queue \(name)") { tx in
-            let q = try queue(tx, name)
-            let n = [PGValue.text(name)]
-            let items = try tx.int("SELECT COUNT(*) FROM queue_items WHERE queue = $1", n)
-            let gold = try tx.int("SELECT COUNT(*) FROM queue_items WHERE queue = $1 AND gold IS NOT NULL", n)
-            let done = try tx.int("""
-                SELECT COUNT(*) FROM queue_items q WHERE q.queue = $1 AND
-                  q.answers >= CASE WHEN q.gold IS NULL THEN COALESCE(q.overlap, $2) ELSE 1 END
-                """, [.text(name), .int(q.spec.overlap)])
-            let answers = try tx.int("SELECT COALESCE(SUM(answers), 0)::bigint FROM queue_items WHERE queue = $1", n)
-            let leases = try tx.int("SELECT COUNT(*) FROM queue_leases WHERE queue = $1 AND expires > $2", [.text(name), .double(now.timeIntervalSince1970)])
-            let annotators = try tx.rows("SELECT DISTINCT annotator FROM queue_answers WHERE queue = $1 ORDER BY annotator", n).map { try $0.text("annotator") }
-            return QueueSummary(spec: q.spec, items: items, gold: gold, done: done, answers: answers, activeLeases: leases, annotators: annotators, closed: q.closed)
+        // One statement, one pass over the queue's items: a session draws this on every frame.
+        let row = try session.statement("reading queue \(name)") { tx in
+            try tx.row("""
+                SELECT q.*, c.items, c.gold_items, c.done, c.answers,
+                  (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = $1 AND l.expires > $2) AS leases,
+                  ARRAY(SELECT DISTINCT a.annotator FROM queue_answers a WHERE a.queue = $1 ORDER BY a.annotator) AS people
+                FROM queues q, LATERAL (
+                  SELECT COUNT(*) AS items, COUNT(*) FILTER (WHERE i.gold IS NOT NULL) AS gold_items,
+                    COUNT(*) FILTER (WHERE i.answers >= CASE WHEN i.gold IS NULL THEN COALESCE(i.overlap, q.overlap) ELSE 1 END) AS done,
+                    COALESCE(SUM(i.answers), 0)::bigint AS answers
+                  FROM queue_items i WHERE i.queue = q.name) c
+                WHERE q.name = $1
+                """, [.text(name), .double(now.timeIntervalSince1970)])
         }
+        guard let row else { throw QueueRules.unknownQueue(name, known: try queueNames()) }
+        do {
+            let q = try Self.queueRow(row)
+            return QueueSummary(spec: q.spec, items: try row.int("items"), gold: try row.int("gold_items"), done: try row.int("done"),
+                                answers: try row.int("answers"), activeLeases: try row.int("leases"), annotators: try row["people"].decode([String].self),
+                                closed: q.closed)
+        } catch { throw PostgresSession.storeError(error, location: session.location, "reading queue \(name)") }
     }
 
     package func activeLeases(_ name: String, now: Date) throws(StoreError) -> [QueueLease] {
