@@ -457,18 +457,17 @@ extension PostgresStore {
         }
     }
 
-    /// The open items for an annotator, as `SQLiteStore.openItems` serves them: gold or not, not answered or held
-    /// by them, not excluded, under the overlap counting answers and live leases; by skill, then position.
-    static func openItems(gold: Bool, lock: Bool, skills: Bool = true) -> String {
+    /// The items `curate_lease` would serve an annotator next, without locking them (for prefetching): gold or not,
+    /// not answered or held by anyone, not excluded, under the overlap; by skill, then position.
+    static func upcomingItems(gold: Bool) -> String {
         """
-        SELECT q.path, q.gold, q.suggestion FROM queue_items q WHERE q.queue = $1 AND q.gold IS \(gold ? "NOT NULL" : "NULL")
+        SELECT q.path FROM queue_items q WHERE q.queue = $1 AND q.gold IS \(gold ? "NOT NULL" : "NULL")
           AND NOT EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path AND a.annotator = $2)
-          AND NOT EXISTS (SELECT 1 FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND \(lock ? "l.annotator = $2" : "(l.annotator = $2 OR l.expires > $5)"))
-          AND NOT q.done AND (q.excluded IS NULL OR q.excluded <> $2)\(lock ? " AND NOT (q.path = ANY($6))" : "")
-          AND (q.gold IS NOT NULL OR q.answers
-            \(lock ? "+ (SELECT COUNT(*) FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND l.expires > $5)" : "") < COALESCE(q.overlap, $3))
-        ORDER BY \(skills ? "COALESCE((SELECT s.accuracy FROM queue_skills s WHERE s.queue = q.queue AND s.annotator = $2 AND s.class = q.class), 0) DESC," : "")
-          q.position LIMIT $4\(lock ? " FOR UPDATE OF q SKIP LOCKED" : "")
+          AND NOT EXISTS (SELECT 1 FROM queue_leases l WHERE l.queue = q.queue AND l.path = q.path AND (l.annotator = $2 OR l.expires > $5))
+          AND NOT q.done AND (q.excluded IS NULL OR q.excluded <> $2)
+          AND (q.gold IS NOT NULL OR q.answers < COALESCE(q.overlap, $3))
+        ORDER BY COALESCE((SELECT s.accuracy FROM queue_skills s WHERE s.queue = q.queue AND s.annotator = $2 AND s.class = q.class), 0) DESC,
+          q.position LIMIT $4
         """
     }
 
@@ -516,8 +515,8 @@ extension PostgresStore {
         try read("reading queue \(name)") { tx -> [String] in
             let q = try queue(tx, name)
             let values: [PGValue] = [.text(name), .text(annotator), .int(q.spec.overlap), .int(limit), .double(now.timeIntervalSince1970)]
-            return try tx.rows(Self.openItems(gold: false, lock: false), values).map { try $0.text("path") }
-                + (q.spec.goldRate > 0 ? try tx.rows(Self.openItems(gold: true, lock: false), values).prefix(1).map { try $0.text("path") } : [])
+            return try tx.rows(Self.upcomingItems(gold: false), values).map { try $0.text("path") }
+                + (q.spec.goldRate > 0 ? try tx.rows(Self.upcomingItems(gold: true), values).prefix(1).map { try $0.text("path") } : [])
         }
     }
 
