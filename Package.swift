@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C libraries from Debian, found through pkg-config.
@@ -58,6 +59,14 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
+        // Remotes: where a repository's packs and refs travel (an S3-compatible bucket or a shared folder).
+        .target(
+            name: "CurateRemote",
+            dependencies: [
+                "CurateCore", "CurateVersioning",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .target(
             name: "CurateQuality",
             dependencies: ["CurateCore", "CurateImaging"]),
@@ -89,7 +98,7 @@ let package = Package(
             name: "CurateCommands",
             dependencies: [
                 "CurateCore", "CurateImaging", "CurateVersioning", "CurateStore", "CurateAugment", "CurateQuality", "CurateSelection",
-                "CurateTerminal", "CurateRouting", "CurateLabeling", "CurateWorkflows",
+                "CurateTerminal", "CurateRouting", "CurateLabeling", "CurateWorkflows", "CurateRemote",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "curate", dependencies: ["CurateCommands"]),
@@ -137,6 +146,9 @@ let package = Package(
             dependencies: ["CurateSelection", "CurateImaging", "CurateTestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(
+            name: "CurateRemoteTests",
+            dependencies: ["CurateRemote", "CurateVersioning", "CurateTestSupport"]),
+        .testTarget(
             name: "CurateQualityTests",
             dependencies: ["CurateQuality", "CurateTestSupport"],
             exclude: ["Fixtures"]),
@@ -149,7 +161,7 @@ let package = Package(
             dependencies: ["CurateWorkflows", "CurateVersioning", "CurateStore", "CurateTestSupport"]),
         .testTarget(
             name: "CurateCommandsTests",
-            dependencies: ["CurateCommands", "curate", "CurateVersioning", "CurateStore", "CurateImaging", "CurateTestSupport"]),
+            dependencies: ["CurateCommands", "curate", "CurateVersioning", "CurateStore", "CurateImaging", "CurateRemote", "CurateTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

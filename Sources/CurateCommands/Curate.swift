@@ -1,4 +1,6 @@
 import ArgumentParser
+import CurateRemote
+import CurateVersioning
 import Foundation
 
 /// The `curate` command: a data-prep and labeling toolkit.
@@ -19,12 +21,14 @@ package struct Curate: AsyncParsableCommand {
 
             Exit codes: 0 success, 1 unexpected failure, 64 usage error, 65 the data failed checks \
             (invalid labels, corrupt image), 66 a file, folder, revision or repository was not found or cannot be \
-            read, 75 the repository lock is held (retry), 79 a workflow paused until people finish a queue.
+            read, 69 a server (a remote, the labeling store's database) cannot be reached or refused the credentials, \
+            75 the repository lock is held or someone else changed the same thing first (retry; fetch first), 79 a \
+            workflow paused until people finish a queue.
             """,
         version: version,
         subcommands: [
             Init.self, Add.self, StatusCommand.self, Commit.self, Log.self, Show.self, Tag.self, DiffCommand.self,
-            Checkout.self, Fsck.self, GC.self, Augment.self, Validate.self, Annotators.self, Issues.self, Select.self, Simulate.self, Triage.self, Queue.self, LabelCommand.self, Route.self, Store.self, RunWorkflow.self, Runs.self,
+            Checkout.self, Fsck.self, GC.self, Remote.self, Push.self, Fetch.self, Pull.self, Clone.self, Augment.self, Validate.self, Annotators.self, Issues.self, Select.self, Simulate.self, Triage.self, Queue.self, LabelCommand.self, Route.self, Store.self, RunWorkflow.self, Runs.self,
             Inspect.self, Labels.self,
         ])
 
@@ -36,6 +40,8 @@ package struct Curate: AsyncParsableCommand {
             Console.error(message)
             Glibc.exit(ExitCodes.usage)
         }
+        // A partial clone fetches the files it lacks from its remote when something reads them.
+        MissingObjects.install(RemoteObjectSource.finder(environment: ProcessInfo.processInfo.environment))
         await main()
         Console.finish()
     }

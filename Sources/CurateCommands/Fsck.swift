@@ -2,6 +2,7 @@ import ArgumentParser
 import CurateCore
 import CurateVersioning
 import CurateQuality
+import CurateRemote
 import Foundation
 
 extension Curate {
@@ -16,9 +17,14 @@ extension Curate {
                 only in the database and are not recovered, so a database that passes fsck is rebuilt only with
                 --force. Queues, answers, routing and workflow runs are in .curate/labeling.sqlite and are kept.
 
+                With --remote NAME, checks the remote instead: every pack its refs name is there with its index and \
+                the right size, and the indexes hold every object the history reaches; --deep downloads every pack \
+                and re-hashes every object.
+
                 Examples:
                   curate fsck
                   curate fsck --rebuild
+                  curate fsck --remote origin --deep
                 """)
 
         @Flag(help: "Print JSON.")
@@ -26,6 +32,14 @@ extension Curate {
 
         @Flag(help: "Rebuild .curate/metadata.sqlite from the objects (the old file is kept beside it).")
         var rebuild = false
+
+        @Option(help: "Check this remote instead of the local repository.")
+        var remote: String?
+
+        @Flag(help: "With --remote: download every pack and re-hash every object.")
+        var deep = false
+
+        @OptionGroup var transfer: TransferOptions
 
         @Flag(help: "With --rebuild: rebuild even a database that passes fsck (its uncommitted labels and item tags are dropped).")
         var force = false
@@ -35,6 +49,17 @@ extension Curate {
 
         func run() async throws {
             try await reportingErrors {
+                if let remote {
+                    let sync = try RemoteSync.open(try repository.open(), remote: remote, transfer: transfer, json: json)
+                    let report = try sync.check(deep: deep)
+                    if json { try printJSON(report) } else {
+                        for problem in report.problems { Console.error(problem) }
+                        Console.out("checked \(report.remote): \(report.refs) ref(s), \(report.packs) pack(s), \(report.objects) object(s)"
+                            + (deep ? ", \(report.rehashed) re-hashed" : "") + ": " + (report.problems.isEmpty ? "no problems" : "\(report.problems.count) problem(s)"))
+                    }
+                    if !report.problems.isEmpty { throw ExitCode(ExitCodes.dataError) }
+                    return
+                }
                 if rebuild {
                     // A sound database holds state the objects do not (uncommitted labels, item tags): keep it unless asked.
                     if !force, let healthy = try? repository.open().fsck(), healthy.isHealthy {

@@ -65,7 +65,8 @@ extension Repository {
             let order: Int
             if i == rows.count { order = 1 } else if j == scanned.count { order = -1 } else { order = PathTable.compare(rows, i, scanned, j) }
             if order < 0 {
-                if !rows.rows[i].uncommitted { deletedRows.append(i) }
+                // A file of a partial clone that was never checked out is not a deletion.
+                if !rows.rows[i].uncommitted && rows.rows[i].stat.mtimeNanoseconds != Index.notCheckedOut { deletedRows.append(i) }
                 i += 1
             } else if order > 0 {
                 toHash.append((scanned.path(j), nil, true))

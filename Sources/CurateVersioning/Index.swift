@@ -18,6 +18,10 @@ struct Index: Sendable {
         var committed: ContentHash?
     }
 
+    /// The `mtime` of a row whose file is in HEAD but was never checked out (a partial clone, `clone --paths` or
+    /// `--no-blobs`): status counts it as present and unchanged until a checkout writes it.
+    static let notCheckedOut: Int64 = -2
+
     var roots: [String] = []
     var files: [String: FileRow] = [:]
     var labels: [String: LabelRow] = [:]
@@ -109,6 +113,10 @@ extension Repository {
             } else {
                 toHash.append(path)
             }
+        }
+        // Files of a partial clone that were never checked out keep their committed content.
+        for (path, row) in index.files where row.stat.mtimeNanoseconds == Index.notCheckedOut && stats[path] == nil && index.isTracked(path) {
+            contents[path] = row.content
         }
         let output = try Hasher(tree: tree).hash(toHash.sorted(), store: store ? self.store : nil, known: known)
         var finalStats = stats

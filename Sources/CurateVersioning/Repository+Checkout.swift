@@ -54,18 +54,21 @@ extension Repository {
             }
             var written = 0, unchanged = 0, removed = 0
             var writtenPaths: [String] = []
+            // A partial clone's files that were never checked out count as missing here, whatever the index says.
+            let absent = Set(index.files.filter { $0.value.stat.mtimeNanoseconds == Index.notCheckedOut && state.stats[$0.key] == nil }.keys)
+            try prefetch(selected.filter { state.contents[$0.key]?.hash != $0.value.hash || absent.contains($0.key) }.map(\.value.hash))
             let writer = try FolderWriter(base: root)
             // Leftovers of an interrupted checkout go, also where nothing is left to write.
             for folder in Set(selected.keys.map(parentDirectory)) where access(tree.fullPath(folder), F_OK) == 0 { _ = try writer.folder(folder) }
             for (path, entry) in selected.sorted(by: { $0.key < $1.key }) {
-                if state.contents[path]?.hash == entry.hash { unchanged += 1; continue }
+                if state.contents[path]?.hash == entry.hash && !absent.contains(path) { unchanged += 1; continue }
                 try writer.write(snapshot.reader.read(entry.hash), to: path)
                 writtenPaths.append(path)
                 written += 1
             }
             // Files the revision does not have, under the selection and the tracked roots.
             var removedPaths: [String] = []
-            for path in state.contents.keys.sorted() where selected[path] == nil && matches(path, paths) {
+            for path in state.contents.keys.sorted() where selected[path] == nil && matches(path, paths) && !absent.contains(path) {
                 if try writer.remove(path) { removed += 1; removedPaths.append(path) }
             }
             // Refresh the stat cache for what was written, so status stays fast and exact.
@@ -111,6 +114,7 @@ extension Repository {
         if let existing = try? fm.contentsOfDirectory(atPath: real), !existing.isEmpty, !force {
             throw VersioningError(.wouldOverwrite, "\(destination): folder is not empty; choose a new folder or pass --force")
         }
+        try prefetch(selected.values.map(\.hash))
         let writer = try FolderWriter(base: real)
         var written = 0
         for (path, entry) in selected.sorted(by: { $0.key < $1.key }) {
@@ -118,6 +122,14 @@ extension Repository {
             written += 1
         }
         return CheckoutReport(commit: snapshot.commit.id, written: written, unchanged: 0, removed: 0, labels: 0)
+    }
+}
+
+extension Repository {
+    /// A partial clone fetches the blobs a checkout writes in one batch first, not one request each.
+    func prefetch(_ hashes: [ContentHash]) throws(VersioningError) {
+        guard !hashes.isEmpty, MissingObjects.source(for: self) != nil else { return }
+        try fetchMissing(hashes)
     }
 }
 

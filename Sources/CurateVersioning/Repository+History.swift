@@ -19,7 +19,8 @@ extension Repository {
     /// The id of HEAD, or nil before the first commit.
     package func headID() -> String? { try? resolve("HEAD").hex }
 
-    /// Resolves a revision: `HEAD`, a tag, a full or unique short commit id (4+ hex digits), each optionally
+    /// Resolves a revision: `HEAD`, a tag, a remote-tracking ref (`origin/main`), a full or unique short commit id
+    /// (4+ hex digits), each optionally
     /// followed by `~N` (N parents back).
     /// - Throws: `.notFound` naming the revision.
     package func resolve(_ revision: String) throws(VersioningError) -> ContentHash {
@@ -40,6 +41,12 @@ extension Repository {
             }
             if let tagged = try String.fetchOne(db, sql: "SELECT commit_id FROM refs WHERE name = ?", arguments: ["tag/" + base]) {
                 return ContentHash(trusted: tagged)
+            }
+            // A remote-tracking ref: `origin/main`, `origin/tag/v1`, or `origin` for its main.
+            for name in ["remote/" + base, "remote/" + base + "/main"] {
+                if let tracked = try String.fetchOne(db, sql: "SELECT commit_id FROM refs WHERE name = ?", arguments: [name]) {
+                    return ContentHash(trusted: tracked)
+                }
             }
             let lower = base.lowercased()
             guard lower.count >= 4, lower.allSatisfy(\.isHexDigit) else {
@@ -119,10 +126,17 @@ extension Repository {
 
     /// Reads one object through the metadata's location.
     func object(_ hash: ContentHash) throws(VersioningError) -> Data {
-        let row = try read("locating object") { db in
-            try Row.fetchOne(db, sql: "SELECT pack, offset, length FROM objects WHERE hash = ?", arguments: [hash.hex])
+        let locate = { () throws(VersioningError) -> Row? in
+            try self.read("locating object") { db in
+                try Row.fetchOne(db, sql: "SELECT pack, offset, length FROM objects WHERE hash = ?", arguments: [hash.hex])
+            }
         }
-        guard let row else { throw VersioningError(.corrupt, "object \(hash.short()) is not in the store; run curate fsck") }
+        var found = try locate()
+        if found == nil, MissingObjects.source(for: self) != nil {
+            try fetchMissing([hash])
+            found = try locate()
+        }
+        guard let row = found else { throw VersioningError(.corrupt, "object \(hash.short()) is not in the store; run curate fsck") }
         return try store.read(hash, at: ObjectLocation(pack: row[0], offset: row[1] ?? 0, length: row[2]))
     }
 
@@ -158,11 +172,13 @@ final class ObjectReader {
     let store: ObjectStore
     private(set) var locations: [ContentHash: ObjectLocation]
     private let metadata: DatabasePool
+    private let repository: Repository
     private var handles: [String: FileHandle] = [:]
 
     init(repository: Repository, preload: Bool = false) throws(VersioningError) {
         store = repository.store
         metadata = repository.metadata
+        self.repository = repository
         locations = preload ? try repository.read("reading objects") { db in try repository.objectLocations(db) } : [:]
     }
 
@@ -179,7 +195,13 @@ final class ObjectReader {
     }
 
     func read(_ hash: ContentHash) throws(VersioningError) -> Data {
-        guard let location = try location(hash) else { throw VersioningError(.corrupt, "object \(hash.short()) is not in the store; run curate fsck") }
+        var found = try location(hash)
+        if found == nil, MissingObjects.source(for: repository) != nil {
+            // A partial clone: fetch it from the remote it came from.
+            try repository.fetchMissing([hash])
+            found = try location(hash)
+        }
+        guard let location = found else { throw VersioningError(.corrupt, "object \(hash.short()) is not in the store; run curate fsck") }
         guard let pack = location.pack else { return try store.read(hash, at: location) }
         let handle: FileHandle
         if let open = handles[pack] { handle = open } else {

@@ -53,6 +53,7 @@ extension Repository {
             problems.append("pack \(pack) has no index: a lost database could not be rebuilt from it; run curate gc to write it")
         }
         let commits = try read("reading commits") { db in try Row.fetchAll(db, sql: "SELECT id, tree, parent FROM commits ORDER BY seq") }
+        let partial = try sparsePaths() != nil
         var walkedTrees = Set<ContentHash>()
         for row in commits {
             let id = ContentHash(trusted: row[0])
@@ -63,7 +64,7 @@ extension Repository {
                     continue
                 }
                 if let schema = info.schema { _ = try LabelCodec.decodeSchema(reader.read(schema)) }
-                try checkTree(info.tree, reader: reader, walked: &walkedTrees)
+                try checkTree(info.tree, reader: reader, partial: partial, walked: &walkedTrees)
             } catch {
                 problems.append("commit \(id.hex): \(error.message)")
             }
@@ -80,13 +81,14 @@ extension Repository {
         return FsckReport(objectsChecked: checked, commitsChecked: commits.count, problems: problems)
     }
 
-    private func checkTree(_ hash: ContentHash, reader: ObjectReader, walked: inout Set<ContentHash>) throws(VersioningError) {
+    private func checkTree(_ hash: ContentHash, reader: ObjectReader, partial: Bool, walked: inout Set<ContentHash>) throws(VersioningError) {
         guard walked.insert(hash).inserted else { return }
         for entry in try Tree.parse(reader.read(hash), hash: hash).entries {
             switch entry.kind {
-            case .directory: try checkTree(entry.hash, reader: reader, walked: &walked)
+            case .directory: try checkTree(entry.hash, reader: reader, partial: partial, walked: &walked)
             case .file:
-                guard reader.locations[entry.hash] != nil else {
+                // A partial clone leaves blobs on its remote until they are needed (`fsck --remote` checks them there).
+                guard reader.locations[entry.hash] != nil || partial else {
                     throw VersioningError(.corrupt, "file '\(entry.name)' in tree \(hash.short()) refers to missing object \(entry.hash.hex)")
                 }
                 if let labels = entry.labels {

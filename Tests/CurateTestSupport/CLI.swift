@@ -19,11 +19,12 @@ package enum CLI {
     }()
 
     /// Starts `curate ARGS` in `directory` without waiting (its output discarded): for tests that kill it midway.
-    package static func start(_ arguments: [String], in directory: String) throws -> Process {
+    package static func start(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

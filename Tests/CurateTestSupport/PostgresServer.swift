@@ -104,7 +104,7 @@ package enum PostgresServer {
     }
 
     /// A port nothing listens on now.
-    static func freePort() -> Int {
+    package static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
