@@ -1,5 +1,6 @@
 import ArgumentParser
 import CurateImaging
+import CurateVersioning
 import Foundation
 
 extension Curate {
@@ -9,7 +10,8 @@ extension Curate {
             abstract: "Show format, size, colour type, bit depth and EXIF orientation of images, and decode them.",
             discussion: """
                 Every file is fully decoded, so a corrupt or truncated image is reported (exit 65) \
-                with the file and the problem; the other files are still inspected.
+                with the file and the problem; the other files are still inspected. In a partial clone, files \
+                that were never checked out are fetched from its remote and checked out first.
 
                 Examples:
                   curate inspect datasets/photos/images/chelsea-exif6.jpg
@@ -36,6 +38,11 @@ extension Curate {
 
         func run() async throws {
             try await reportingErrors {
+                // In a partial clone, files that were never checked out are fetched from its remote first.
+                if let repo = try? Repository.open(at: "."), (try? repo.sparsePaths()) != nil {
+                    let absent = files.filter { !FileManager.default.fileExists(atPath: $0) }.compactMap { try? repo.relativePath($0, mustExist: false) }
+                    if !absent.isEmpty { _ = try repo.checkout("HEAD", paths: absent) }
+                }
                 let reports = ImageInspection.inspect(ImageInspection.expand(files), decoder: ImageDecoder(maxPixels: maxPixels, scaleDenominator: scale))
                 for report in reports {
                     if json { continue }

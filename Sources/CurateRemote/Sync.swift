@@ -411,7 +411,7 @@ package struct RemoteSync: Sendable {
                 continue
             }
             let reachable = try wrap { () throws(VersioningError) in
-                try repository.objects(of: repository.commits(from: ref.commit, after: nil) ?? [], excludingReachableFrom: nil)
+                try repository.objects(of: repository.commits(from: ref.commit, after: nil) ?? [], excludingReachableFrom: nil, lengths: false)
             }
             let missing = reachable.filter { onRemote[$0.hash] == nil }
             if let first = missing.first {

@@ -10,6 +10,9 @@ import Glibc
 final class FolderWriter {
     let base: String
     private var folders: [String: Int32] = [:]
+    /// fsync every file and folder as it is written (the default). A new clone, which has nothing to lose, writes
+    /// without and calls `syncAll` once at the end.
+    var durable = true
 
     /// - Parameter base: the folder, already resolved by the caller (it may itself be reached through a link the
     ///   user named; nothing below it may be).
@@ -68,7 +71,7 @@ final class FolderWriter {
         let temporary = String(decoding: temporaryPrefix, as: UTF8.self) + UUID().uuidString.lowercased()
         let fd = openat(dir, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw VersioningError(.io, "\(base)/\(relative): cannot write: \(String(cString: strerror(errno)))") }
-        let ok = writeAllAndSync(fd, data)
+        let ok = durable ? writeAllAndSync(fd, data) : writeAll(fd, data)
         let writeError = errno
         close(fd)
         guard ok else {
@@ -81,7 +84,13 @@ final class FolderWriter {
             unlinkat(dir, temporary, 0)
             throw VersioningError(.io, "\(base)/\(relative): cannot replace it: \(reason)")
         }
-        fsync(dir)
+        if durable { fsync(dir) }
+    }
+
+    /// Flushes everything written (one `sync` instead of an fsync per file and folder; Swift's Glibc module does not
+    /// export `syncfs`).
+    func syncAll() {
+        sync()
     }
 
     /// Removes `relative` (a file or link, never what a link points to). Returns whether it was there.

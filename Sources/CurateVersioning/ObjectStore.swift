@@ -182,8 +182,8 @@ func fsyncDirectory(_ path: String) {
     }
 }
 
-/// Writes all of `data` to `fd` (retrying on EINTR) and fsyncs it; false on failure, with errno set.
-func writeAllAndSync(_ fd: Int32, _ data: Data) -> Bool {
+/// Writes all of `data` to `fd` (retrying on EINTR); false on failure, with errno set.
+func writeAll(_ fd: Int32, _ data: Data) -> Bool {
     data.withUnsafeBytes { raw -> Bool in
         var done = 0
         while done < raw.count {
@@ -191,8 +191,13 @@ func writeAllAndSync(_ fd: Int32, _ data: Data) -> Bool {
             if n < 0 { if errno == EINTR { continue }; return false }
             done += n
         }
-        return fsync(fd) == 0
+        return true
     }
+}
+
+/// Writes all of `data` to `fd` (retrying on EINTR) and fsyncs it; false on failure, with errno set.
+func writeAllAndSync(_ fd: Int32, _ data: Data) -> Bool {
+    writeAll(fd, data) && fsync(fd) == 0
 }
 
 /// Writes a whole file durably: temporary file, fsync, rename, fsync of the folder.

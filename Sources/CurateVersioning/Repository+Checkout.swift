@@ -27,8 +27,9 @@ extension Repository {
     /// changes to commit — and uncommitted changes to the affected files or labels are refused unless `force`.
     /// - Parameters:
     ///   - paths: glob patterns (`fnmatch`, `*` also crosses `/`) or folder prefixes; empty for everything.
+    ///   - durable: fsync each file as it is written (else one `sync` at the end: a new clone has nothing to lose).
     package func checkout(_ revision: String, to destination: String? = nil, paths: [String] = [], force: Bool = false,
-                         wait: Double = 0) throws(VersioningError) -> CheckoutReport {
+                         durable: Bool = true, wait: Double = 0) throws(VersioningError) -> CheckoutReport {
         let snapshot = try snapshot(resolve(revision), preload: true)
         let selected = snapshot.files.filter { matches($0.key, paths) }
         if let destination {
@@ -58,6 +59,7 @@ extension Repository {
             let absent = Set(index.files.filter { $0.value.stat.mtimeNanoseconds == Index.notCheckedOut && state.stats[$0.key] == nil }.keys)
             try prefetch(selected.filter { state.contents[$0.key]?.hash != $0.value.hash || absent.contains($0.key) }.map(\.value.hash))
             let writer = try FolderWriter(base: root)
+            writer.durable = durable
             // Leftovers of an interrupted checkout go, also where nothing is left to write.
             for folder in Set(selected.keys.map(parentDirectory)) where access(tree.fullPath(folder), F_OK) == 0 { _ = try writer.folder(folder) }
             for (path, entry) in selected.sorted(by: { $0.key < $1.key }) {
@@ -71,6 +73,7 @@ extension Repository {
             for path in state.contents.keys.sorted() where selected[path] == nil && matches(path, paths) && !absent.contains(path) {
                 if try writer.remove(path) { removed += 1; removedPaths.append(path) }
             }
+            if !durable { writer.syncAll() }
             // Refresh the stat cache for what was written, so status stays fast and exact.
             let refreshed = try Hasher(tree: tree).hash(writtenPaths, store: nil, known: [])
             let refreshedState = WorkingState(contents: refreshed.contents, stats: refreshed.stats, rehashed: Set(writtenPaths), packs: [])

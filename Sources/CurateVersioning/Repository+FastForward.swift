@@ -67,7 +67,7 @@ extension Repository {
         var report = FastForwardReport(from: from, to: target, written: 0, removed: 0, notCheckedOut: snapshot.files.count - selected.count)
         if !selected.isEmpty || from != nil {
             let patterns = sparse.map { $0.isEmpty ? ["\u{0}none"] : $0 } ?? []
-            let done = try checkout(target.hex, paths: patterns, force: false, wait: wait)
+            let done = try checkout(target.hex, paths: patterns, force: false, durable: from != nil, wait: wait)
             report.written = done.written
             report.removed = done.removed
         }

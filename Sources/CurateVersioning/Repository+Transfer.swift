@@ -73,7 +73,8 @@ extension Repository {
     /// oldest first; within one, its schema, then its trees depth-first with their labels and blobs). The same
     /// inputs give the same list, so an interrupted push rebuilds the same packs.
     /// With `blobs` false, blobs are left out (a partial clone's fetch plan).
-    package func objects(of commits: [CommitInfo], excludingReachableFrom base: ContentHash?) throws(VersioningError) -> [ObjectEntry] {
+    /// With `lengths` false, lengths are left 0 and objects need not be here (checking a partial clone's remote).
+    package func objects(of commits: [CommitInfo], excludingReachableFrom base: ContentHash?, lengths: Bool = true) throws(VersioningError) -> [ObjectEntry] {
         let reader = try ObjectReader(repository: self, preload: true)
         var seen = Set<ContentHash>()
         if let base {
@@ -85,6 +86,7 @@ extension Repository {
         }
         var result: [ObjectEntry] = []
         func length(_ hash: ContentHash) throws(VersioningError) -> Int {
+            guard lengths else { return 0 }
             guard let location = try reader.location(hash) else {
                 throw VersioningError(.corrupt, "object \(hash.short()) is not in the store; run curate fsck")
             }
@@ -102,11 +104,6 @@ extension Repository {
             }
         }
         return result
-    }
-
-    /// Every object a commit reaches (itself, its schema, trees, labels, blobs), for checking a remote.
-    package func reachableObjects(_ commit: ContentHash) throws(VersioningError) -> [ObjectEntry] {
-        try objects(of: [commitInfo(commit)], excludingReachableFrom: nil)
     }
 
     /// Reads objects in the given order, each checked against its hash, calling `body` with its bytes.
@@ -175,6 +172,8 @@ extension Repository {
     private func recordCommits(_ objects: [(ContentHash, Data)]) throws(VersioningError) {
         var pending: [ContentHash: CommitInfo] = [:]
         for (hash, data) in objects { pending[hash] = try CommitInfo.parse(data, id: hash) }
+        // Labels rarely change between commits: each label object is decoded once for all of them.
+        var decoded: [ContentHash: [Annotation]] = [:]
         while !pending.isEmpty {
             // Those whose parent is recorded (or who have none) go next.
             var ready: [CommitInfo] = []
@@ -190,7 +189,7 @@ extension Repository {
             for info in ready {
                 pending[info.id] = nil
                 guard try !hasCommit(info.id) else { continue }
-                let stats = try countedStats(of: info)
+                let stats = try countedStats(of: info, decoded: &decoded)
                 let json = String(decoding: (try? JSONEncoder().encode(stats)) ?? Data("{}".utf8), as: UTF8.self)
                 try write("recording fetched commits") { db in
                     let seq = (try Int.fetchOne(db, sql: "SELECT MAX(seq) FROM commits") ?? 0) + 1
@@ -203,13 +202,12 @@ extension Repository {
     }
 
     /// A commit's counts from its trees and labels (sizes come from the trees, so blobs are not needed).
-    private func countedStats(of info: CommitInfo) throws(VersioningError) -> DatasetStats {
+    private func countedStats(of info: CommitInfo, decoded: inout [ContentHash: [Annotation]]) throws(VersioningError) -> DatasetStats {
         let reader = try ObjectReader(repository: self)
         var files: [String: TreeEntry] = [:]
         try reader.walk(info.tree, prefix: "") { path, entry in files[path] = entry } folder: { _, _ in }
         let schema = try info.schema.map { (h) throws(VersioningError) in try LabelCodec.decodeSchema(reader.read(h)) } ?? LabelSchema(classes: [])
         var stats = DatasetStats()
-        var decoded: [ContentHash: [Annotation]] = [:]
         for (path, entry) in files {
             guard let labels = entry.labels else { continue }
             if decoded[labels] == nil { decoded[labels] = try LabelCodec.decode(reader.read(labels), item: path) }

@@ -1,5 +1,7 @@
+import CurateRemote
 import CurateStore
 import CurateTestSupport
+import CurateVersioning
 import Foundation
 import Testing
 
@@ -201,6 +203,53 @@ import Testing
         let edited = [boxes[1][0] - 10, boxes[1][1], boxes[1][2] + 10, boxes[1][3]].map { v in v == v.rounded() ? String(Int(v)) : String(v) }
         #expect(text.contains(#""box":[\#(edited.joined(separator: ","))],"class":"cup""#), "\(text)")
         #expect(text.components(separatedBy: #""box":"#).count - 1 == boxes.count)
+    }
+
+    /// An annotator labels a queue in a `--no-blobs` clone of an S3 remote: each image is fetched when the session
+    /// needs it, not the dataset up front.
+    @Test func labelInANoBlobsCloneFetchesImagesOnDemand() throws {
+        let scratch = ScratchDirectory()
+        let server = try S3Server.shared.get()
+        let bucket = S3Server.newBucketName()
+        try S3Client(endpoint: URL(string: server.endpoint)!, bucket: bucket, pathStyle: true,
+                     signer: SigV4(credentials: AWSCredentials(accessKeyID: server.accessKeyID, secretAccessKey: server.secretAccessKey), region: "us-east-1"))
+            .createBucket()
+        let source = scratch.path + "/source"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        let digits = try scratch.copyDigits(60)
+        try FileManager.default.moveItem(atPath: scratch.path + "/images", toPath: source + "/images")
+        try ("path,label\n" + digits.prefix(10).map { "\($0.path),\($0.label)\n" }.joined()).write(toFile: source + "/labels.csv", atomically: true, encoding: .utf8)
+        for args in [["init"], ["add", "images", "--labels", "labels.csv", "--format", "csv"], ["commit", "-m", "d", "--author", "t"],
+                     ["remote", "add", "origin", "s3://\(bucket)/digits", "--endpoint", server.endpoint], ["push", "-q"]] {
+            let r = try CLI.run(args, in: source, environment: server.environment)
+            #expect(r.exitCode == 0, "\(args): \(r.stderr)")
+        }
+        let labeler = scratch.path + "/labeler"
+        let clone = try CLI.run(["clone", "-q", "s3://\(bucket)/digits", labeler, "--no-blobs", "--endpoint", server.endpoint], in: scratch.path, environment: server.environment)
+        #expect(clone.exitCode == 0, "\(clone.stderr)")
+        let queue = try CLI.run(["queue", "create", "q", "--paths", "images"], in: labeler, environment: server.environment)
+        #expect(queue.exitCode == 0, "\(queue.stderr)")
+        let repo = try Repository.open(at: labeler)
+        let blobs = try repo.files(at: "HEAD").map(\.hash)
+        #expect(try repo.missing(blobs).count == 60)
+        let exports = server.environment.map { "export \($0.key)='\($0.value)'\n" }.joined()
+        scratch.write("run.sh", "#!/bin/sh\n\(exports)cd '\(labeler)'\n'\(CLI.executable)' label --queue q --annotator ana\nsleep 120\n")
+        chmod(scratch.path + "/run.sh", 0o755)
+        defer { _ = try? tmux(["kill-server"]) }
+        try tmux(["new-session", "-d", "-s", "L", "-x", "100", "-y", "30", scratch.path + "/run.sh"])
+        var s = try waitFor("the first item") { $0.first?.hasPrefix("curate label — queue q — ana — images/") == true }
+        // The image is drawn (no error in its place), then the next after a key press.
+        s = try waitFor("the image") { screen in screen.dropFirst().prefix(10).contains { $0.trimmingCharacters(in: .whitespaces).count > 10 } }
+        #expect(!s.joined().contains("not in the store"), "\(s.joined(separator: "\n"))")
+        let first = s[0]
+        try tmux(["send-keys", "-t", "L", "1"])
+        _ = try waitFor("the second item") { $0.first?.hasPrefix("curate label — queue q — ana — images/") == true && $0.first != first }
+        try tmux(["send-keys", "-t", "L", "q"])
+        Thread.sleep(forTimeInterval: 0.5)
+        let fetched = 60 - (try repo.missing(blobs).count)
+        #expect(fetched >= 2)   // the two items shown (and the few the session decoded ahead)
+        #expect(fetched < 60)   // not the dataset
+        #expect(try CLI.run(["fsck"], in: labeler).stdout.contains("no problems"))
     }
 
     /// A text item is shown wrapped to the window, and labeled like an image.

@@ -163,12 +163,17 @@ import Testing
         }
         // 12 MB in 32 KiB packs: about 375 packs, each a request or two.
         let push = ["push", "-q", "--json", "--pack-size", "32768", "--jobs", "2"]
-        // Killed at random instants, three times; each run may leave whole packs, a pack without its index, an
-        // upload cut midway. None of them gets as far as the ref.
-        var seen: [Int] = []
-        for delay in [0.2, 0.4, 0.6].map({ $0 * Double.random(in: 0.75...1.25) }) {
+        // Killed three times once it has sent something more, at a random instant after that; each run may leave
+        // whole packs, a pack without its index, an upload cut midway. None of them gets as far as the ref.
+        var seen: [Int] = [0]
+        for _ in 0..<3 {
             let process = try CLI.start(push, in: folder, environment: place.environment)
-            Thread.sleep(forTimeInterval: delay)
+            var polls = 0
+            while polls < 3000, try place.storage.list(prefix: "packs/").filter({ $0.hasSuffix(".idx") }).count <= seen.last! {
+                Thread.sleep(forTimeInterval: 0.01)
+                polls += 1
+            }
+            Thread.sleep(forTimeInterval: Double.random(in: 0...0.1))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             seen.append(try place.storage.list(prefix: "packs/").filter { $0.hasSuffix(".idx") }.count)

@@ -94,6 +94,41 @@ import Testing
         }
     }
 
+    /// A server that answers 503 twice, then 200: the client retries with backoff and gets the object.
+    @Test func serverErrorsAreRetried() throws {
+        let port = PostgresServer.freePort()
+        let script = """
+            import http.server
+            count = [0]
+            class H(http.server.BaseHTTPRequestHandler):
+                def do_GET(self):
+                    count[0] += 1
+                    if count[0] <= 2:
+                        self.send_response(503); self.send_header("Content-Length", "0"); self.end_headers(); return
+                    body = ("attempt %d" % count[0]).encode()
+                    self.send_response(200); self.send_header("Content-Length", str(len(body))); self.send_header("ETag", '"e"'); self.end_headers()
+                    self.wfile.write(body)
+                def log_message(self, *a): pass
+            http.server.HTTPServer(("127.0.0.1", \(port)), H).serve_forever()
+            """
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-c", script]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+        var s3 = try Self.client()
+        s3.endpoint = URL(string: "http://127.0.0.1:\(port)")!
+        // Wait for the server to listen (a refused connection is retried too, but would use up the attempts).
+        var tries = 0
+        while tries < 100, system("python3 -c \"import socket; socket.create_connection(('127.0.0.1', \(port)), 0.2)\" 2>/dev/null") != 0 {
+            Thread.sleep(forTimeInterval: 0.05)
+            tries += 1
+        }
+        #expect(try s3.get("k")?.data == Data("attempt 3".utf8))
+    }
+
     @Test func unreachableServerIsRetriedThenUnavailable() throws {
         var s3 = try Self.client()
         s3.endpoint = URL(string: "http://127.0.0.1:\(PostgresServer.freePort())")!

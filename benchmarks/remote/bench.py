@@ -15,6 +15,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "../.."))
 VENV = os.path.join(HERE, ".venv/bin")
+MOTO = os.path.join(ROOT, "Tests/.venv/bin")
 
 
 def free_port():
@@ -30,7 +31,7 @@ class Server:
         self.port = free_port()
         self.log = os.path.join(work, "moto.log")
         env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="3")
-        self.proc = subprocess.Popen([os.path.join(VENV, "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
+        self.proc = subprocess.Popen([os.path.join(MOTO, "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
                                      stdout=open(self.log, "w"), stderr=subprocess.STDOUT, env=env)
         for _ in range(100):
             try:
@@ -38,15 +39,14 @@ class Server:
                 break
             except OSError:
                 time.sleep(0.1)
-        out = subprocess.run([os.path.join(VENV, "python"), os.path.join(ROOT, "scripts/moto-setup.py"), str(self.port)],
+        out = subprocess.run([os.path.join(MOTO, "python"), os.path.join(ROOT, "scripts/moto-setup.py"), str(self.port)],
                              check=True, capture_output=True, text=True).stdout.split()
         self.key, self.secret = out
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, AWS_ACCESS_KEY_ID=self.key, AWS_SECRET_ACCESS_KEY=self.secret, AWS_REGION="us-east-1",
                         AWS_DEFAULT_REGION="us-east-1")
-        import boto3
-        boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=self.key, aws_secret_access_key=self.secret,
-                     region_name="us-east-1").create_bucket(Bucket="bench")
+        subprocess.run([os.path.join(VENV, "aws"), "s3", "mb", "s3://bench", "--endpoint-url", self.endpoint], env=self.env, check=True,
+                       stdout=subprocess.DEVNULL)
 
     def requests(self):
         with open(self.log) as f:

@@ -6,10 +6,12 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 export PATH="$PATH:/opt/swift/usr/bin"
-if [ ! -x "$HERE/.venv/bin/dvc" ] || [ ! -x "$HERE/.venv/bin/moto_server" ] || [ ! -x "$HERE/.venv/bin/aws" ]; then
+# The peers in this folder's virtual environment; the server is the tests' moto (Tests/.venv, from install-system-deps).
+if [ ! -x "$HERE/.venv/bin/dvc" ] || [ ! -x "$HERE/.venv/bin/aws" ]; then
   python3 -m venv "$HERE/.venv"
-  "$HERE/.venv/bin/pip" install -q "dvc[s3]" awscli "moto[server]==5.2.5"
+  "$HERE/.venv/bin/pip" install -q "dvc[s3]" awscli
 fi
+[ -x "$ROOT/Tests/.venv/bin/moto_server" ] || "$ROOT/scripts/install-system-deps"
 (cd "$ROOT" && swift build -c release --product curate --static-swift-stdlib >/dev/null)
 CURATE="$(cd "$ROOT" && swift build -c release --show-bin-path)/curate"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); dvc $("$HERE/.venv/bin/dvc" --version); $("$HERE/.venv/bin/aws" --version 2>&1 | cut -d' ' -f1)"
