@@ -33,6 +33,22 @@ extension RemoteSync {
     }
 }
 
+/// What push, fetch and pull share: which remote of which repository, how to transfer, and `--json`.
+struct RemoteTarget: ParsableArguments {
+    @Argument(help: "The remote (default: the default remote).")
+    var remote: String?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    @OptionGroup var transfer: TransferOptions
+    @OptionGroup var repository: RepositoryOption
+
+    func sync() throws -> RemoteSync {
+        try RemoteSync.open(try repository.open(), remote: remote, transfer: transfer, json: json)
+    }
+}
+
 extension Curate {
     struct Remote: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -185,23 +201,15 @@ extension Curate {
                   curate push origin --tags --jobs 16
                 """)
 
-        @Argument(help: "The remote (default: the default remote).")
-        var remote: String?
+        @OptionGroup var target: RemoteTarget
 
         @Flag(help: "Also push the tags (those HEAD contains).")
         var tags = false
 
-        @Flag(help: "Print JSON.")
-        var json = false
-
-        @OptionGroup var transfer: TransferOptions
-        @OptionGroup var repository: RepositoryOption
-
         func run() async throws {
             try await reportingErrors {
-                let sync = try RemoteSync.open(try repository.open(), remote: remote, transfer: transfer, json: json)
-                let report = try sync.push(tags: tags)
-                if json { try printJSON(report); return }
+                let report = try target.sync().push(tags: tags)
+                if target.json { try printJSON(report); return }
                 let head = String(report.commit.prefix(10))
                 if report.upToDate {
                     Console.out("\(report.remote) is up to date at \(head)" + (report.tags.isEmpty ? "" : "; tags sent: " + report.tags.joined(separator: " ")))
@@ -228,20 +236,12 @@ extension Curate {
                   curate diff HEAD origin/main
                 """)
 
-        @Argument(help: "The remote (default: the default remote).")
-        var remote: String?
-
-        @Flag(help: "Print JSON.")
-        var json = false
-
-        @OptionGroup var transfer: TransferOptions
-        @OptionGroup var repository: RepositoryOption
+        @OptionGroup var target: RemoteTarget
 
         func run() async throws {
             try await reportingErrors {
-                let sync = try RemoteSync.open(try repository.open(), remote: remote, transfer: transfer, json: json)
-                let report = try sync.fetch()
-                if json { try printJSON(report); return }
+                let report = try target.sync().fetch()
+                if target.json { try printJSON(report); return }
                 guard let commit = report.commit else { Console.out("\(report.remote) is empty (nothing pushed yet)"); return }
                 Console.out("\(report.remote)/main is \(commit.prefix(10)): \(report.commits) new commit(s), \(report.objects) object(s), \(TransferProgress.bytes(report.bytes))"
                     + (report.tags.isEmpty ? "" : "; tags: " + report.tags.joined(separator: " ")))
@@ -264,23 +264,15 @@ extension Curate {
                   curate pull origin --rebase
                 """)
 
-        @Argument(help: "The remote (default: the default remote).")
-        var remote: String?
+        @OptionGroup var target: RemoteTarget
 
         @Flag(help: "Replay HEAD's commits that the remote lacks on top of its main.")
         var rebase = false
 
-        @Flag(help: "Print JSON.")
-        var json = false
-
-        @OptionGroup var transfer: TransferOptions
-        @OptionGroup var repository: RepositoryOption
-
         func run() async throws {
             try await reportingErrors {
-                let sync = try RemoteSync.open(try repository.open(), remote: remote, transfer: transfer, json: json)
-                let report = try sync.pull(rebase: rebase)
-                if json { try printJSON(report); return }
+                let report = try target.sync().pull(rebase: rebase)
+                if target.json { try printJSON(report); return }
                 if let replayed = report.rebased, !replayed.isEmpty {
                     Console.out("replayed \(replayed.count) commit(s) on \(report.fetch.remote)/main: "
                         + replayed.map { "\($0.from.short()) → \($0.to.short())" }.joined(separator: ", "))

@@ -97,8 +97,9 @@ struct RemotePackIndex: Sendable {
         var entries: [Entry] = []
         for line in text.dropFirst(header.count).split(separator: "\n") {
             let f = line.split(separator: " ")
+            // Offsets and lengths stay far from overflow (a pack is never near 2^48 bytes).
             guard f.count == 4, let hash = ContentHash(hex: String(f[0])), let offset = Int(f[1]), let length = Int(f[2]),
-                  offset >= 0, length >= 0, let kind = ObjectKind(rawValue: String(f[3])) else {
+                  (0..<(1 << 48)).contains(offset), (0..<(1 << 48)).contains(length), let kind = ObjectKind(rawValue: String(f[3])) else {
                 throw RemoteError(.corrupt, "\(key): malformed entry '\(line.prefix(80))'")
             }
             entries.append(Entry(hash: hash, offset: offset, length: length, kind: kind))

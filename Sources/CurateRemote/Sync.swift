@@ -42,6 +42,50 @@ package struct RemoteSync: Sendable {
         return (try RemoteRef.parse(data, key: key(name)), etag)
     }
 
+    // MARK: - Status
+
+    package struct RemoteStatus: Sendable, Codable {
+        package var remote: String
+        /// The remote's main (nil for an empty remote).
+        package var commit: String?
+        /// Commits HEAD has that the remote lacks (what a push sends).
+        package var ahead: Int
+        /// Commits the remote has that HEAD lacks, when they are known here (after a fetch).
+        package var behind: Int
+        /// The remote has commits this repository has never fetched.
+        package var unknown: Bool
+        /// HEAD and the remote both have commits the other lacks.
+        package var diverged: Bool
+    }
+
+    /// HEAD against the remote's main, from one read of its ref: what a push would send, what a pull would bring.
+    package func status() throws(RemoteError) -> RemoteStatus {
+        let head = try wrap { () throws(VersioningError) in try repository.head() }
+        var result = RemoteStatus(remote: remote.name, commit: nil, ahead: 0, behind: 0, unknown: false, diverged: false)
+        guard let main = try readRef(RemoteLayout.main) else {
+            if let head { result.ahead = try wrap { () throws(VersioningError) in try repository.commits(from: head, after: nil)?.count ?? 0 } }
+            return result
+        }
+        let theirs = main.ref.commit
+        result.commit = theirs.hex
+        guard try wrap({ () throws(VersioningError) in try repository.hasCommit(theirs) }) else {
+            result.unknown = true
+            return result
+        }
+        guard let head else {
+            result.behind = try wrap { () throws(VersioningError) in try repository.commits(from: theirs, after: nil)?.count ?? 0 }
+            return result
+        }
+        if let ahead = try wrap({ () throws(VersioningError) in try repository.commits(from: head, after: theirs) }) {
+            result.ahead = ahead.count
+        } else if let behind = try wrap({ () throws(VersioningError) in try repository.commits(from: theirs, after: head) }) {
+            result.behind = behind.count
+        } else {
+            result.diverged = true
+        }
+        return result
+    }
+
     // MARK: - Push
 
     package struct PushReport: Sendable, Codable {
@@ -187,6 +231,10 @@ package struct RemoteSync: Sendable {
             try storage.put(RemoteLayout.indexKey(index.name), text, condition: .none)
         }
         if !toSend.isEmpty { progress.finish() }
+        // The indexes go into the local cache too: a later fetch or status need not download what this push wrote.
+        let cache = stateFolder + "/idx"
+        try? FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+        for (index, text) in planned { try? text.write(to: URL(fileURLWithPath: cache + "/" + index.name + ".idx"), options: .atomic) }
         return (planned.map(\.index.name), toSend.count, planned.count - toSend.count, total)
     }
 
@@ -235,9 +283,14 @@ package struct RemoteSync: Sendable {
             let chain = try wrap { () throws(VersioningError) in try repository.commits(from: main.ref.commit, after: before) }
             report.commits = chain?.count ?? 0
         }
+        let localTags = try wrap { () throws(VersioningError) in try repository.tags() }
         for (name, ref) in refs {
             try wrap { () throws(VersioningError) in try repository.setRemoteRef("remote/\(remote.name)/\(name)", to: ref.commit) }
-            if name.hasPrefix("tag/") { report.tags.append(String(name.dropFirst(4))) }
+            guard name.hasPrefix("tag/") else { continue }
+            let tag = String(name.dropFirst(4))
+            report.tags.append(tag)
+            // The remote's tags become local tags, as git fetch does; a local tag of the same name is kept.
+            if localTags[tag] == nil { _ = try? repository.tag(tag, at: ref.commit.hex, wait: 5) }
         }
         report.commit = main.ref.commit.hex
         return report
@@ -277,7 +330,11 @@ package struct RemoteSync: Sendable {
     func download(_ wanted: [(String, RemotePackIndex.Entry)], progress: TransferProgress, batch: Bool) throws(RemoteError) {
         guard !wanted.isEmpty else { return }
         var byPack: [String: [RemotePackIndex.Entry]] = [:]
-        for (pack, entry) in wanted { byPack[pack, default: []].append(entry) }
+        var empty: [(ContentHash, Data)] = []
+        for (pack, entry) in wanted {
+            // An empty object (an empty file) needs no request: its bytes are known, its hash is still checked.
+            if entry.length == 0 { empty.append((entry.hash, Data())) } else { byPack[pack, default: []].append(entry) }
+        }
         // Runs of objects close together become one ranged GET (up to 32 MiB).
         var runs: [(pack: String, range: ClosedRange<Int>, entries: [RemotePackIndex.Entry])] = []
         for (pack, entries) in byPack.sorted(by: { $0.key < $1.key }) {
@@ -298,6 +355,11 @@ package struct RemoteSync: Sendable {
         let storage = self.storage
         let repository = self.repository
         let location = storage.location
+        collected.objects = empty
+        if !batch && !empty.isEmpty {
+            try wrap { () throws(VersioningError) in try repository.storeObjects(empty) { _ in "\(location) (an empty object)" } }
+            collected.objects = []
+        }
         try parallel(jobs: jobs, count: requests.count) { (i) throws(RemoteError) in
             let request = requests[i]
             let key = RemoteLayout.packKey(request.pack)
@@ -310,6 +372,9 @@ package struct RemoteSync: Sendable {
             var objects: [(ContentHash, Data)] = []
             for entry in request.entries {
                 let start = entry.offset - request.range.lowerBound
+                guard start >= 0, start + entry.length <= data.count else {
+                    throw RemoteError(.corrupt, "\(location)/\(key): object \(entry.hash.short()) lies outside the bytes fetched: the index is damaged")
+                }
                 let bytes = data.subdata(in: start..<(start + entry.length))
                 guard ContentHash.of(bytes) == entry.hash else {
                     throw RemoteError(.corrupt, "\(location)/\(key): object \(entry.hash.short()) is damaged (its bytes do not match its hash); nothing was written")

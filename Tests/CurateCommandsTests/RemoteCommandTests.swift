@@ -44,7 +44,7 @@ import Testing
         return r
     }
 
-    /// The bundled photos with their COCO labels, in two folders, committed, with `origin` added.
+    /// The bundled photos with their COCO labels and an empty file, committed, with `origin` added.
     static func source(_ place: Place) throws -> String {
         let folder = place.scratch.path + "/source"
         try FileManager.default.createDirectory(atPath: folder + "/images", withIntermediateDirectories: true)
@@ -53,6 +53,8 @@ import Testing
             try FileManager.default.copyItem(atPath: photos + "/images/" + name, toPath: folder + "/images/" + name)
         }
         try FileManager.default.copyItem(atPath: photos + "/labels.coco.json", toPath: folder + "/labels.coco.json")
+        // An empty file travels too (an object of no bytes).
+        _ = FileManager.default.createFile(atPath: folder + "/images/empty.txt", contents: Data())
         try curate(["init"], in: folder, place)
         try curate(["add", "images", "--labels", "labels.coco.json", "--format", "coco"], in: folder, place)
         try curate(["commit", "-m", "photos", "--author", "ana"], in: folder, place)
@@ -76,7 +78,9 @@ import Testing
     @Test(arguments: Kind.allCases) func pushCloneFetchPull(_ kind: Kind) throws {
         let place = try Self.place(kind)
         let source = try Self.source(place)
-        let pushed = try Self.curate(["push", "--json"], in: source, place)
+        try Self.curate(["tag", "v1"], in: source, place)
+        #expect(try Self.curate(["status", "--remote", "origin"], in: source, place).stdout.contains("origin is empty: a push sends 1 commit(s)"))
+        let pushed = try Self.curate(["push", "--tags", "--json"], in: source, place)
         #expect(pushed.stdout.contains("\"upToDate\" : false"))
         // Twice: nothing to send.
         let again = try Self.curate(["push"], in: source, place)
@@ -90,6 +94,8 @@ import Testing
         #expect(try Self.files(clone)["images/" + "astronaut.jpg"] == Self.files(source)["images/astronaut.jpg"])
         #expect(try Self.files(clone).filter { $0.key.hasPrefix("images/") } == Self.files(source).filter { $0.key.hasPrefix("images/") })
         #expect(try Self.curate(["status"], in: clone, place).stdout.contains("nothing to commit"))
+        #expect(try Self.curate(["tag"], in: clone, place).stdout.hasPrefix("v1\t"))  // the remote's tags arrive as tags
+        #expect(try Self.curate(["status", "--remote", "origin"], in: clone, place).stdout.contains("up to date with HEAD"))
         #expect(try Self.curate(["fsck"], in: clone, place).stdout.contains("no problems"))
         #expect(try Self.curate(["fsck", "--remote", "origin", "--deep"], in: clone, place).stdout.contains("no problems"))
 
@@ -98,9 +104,12 @@ import Testing
         try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/digits/images/0/" + (try FileManager.default.contentsOfDirectory(atPath: TestFixtures.repoPath("datasets/digits/images/0")).sorted()[0])),
                                          toPath: source + "/images/digit.png")
         try Self.curate(["commit", "-m", "swap one", "--author", "ana"], in: source, place)
+        #expect(try Self.curate(["status", "--remote", "origin"], in: source, place).stdout.contains("HEAD is 1 commit(s) ahead"))
         try Self.curate(["push", "--tags"], in: source, place)
+        #expect(try Self.curate(["status", "--remote", "origin"], in: clone, place).stdout.contains("has not fetched"))
         let fetched = try Self.curate(["fetch"], in: clone, place)
         #expect(fetched.stdout.contains("1 new commit(s)"))
+        #expect(try Self.curate(["status", "--remote", "origin"], in: clone, place).stdout.contains("HEAD is 1 commit(s) behind"))
         #expect(try Self.curate(["log", "origin/main"], in: clone, place).stdout.contains("swap one"))
         let diff = try Self.curate(["diff", "HEAD", "origin/main"], in: clone, place)
         #expect(diff.stdout.contains("A  images/digit.png"))
@@ -275,6 +284,12 @@ import Testing
         place.scratch.write("flip.yaml", "transforms:\n  - HorizontalFlip: {p: 1}\n")
         try Self.curate(["augment", "--rev", "HEAD", "--paths", "images/1", "--pipeline", place.scratch.path + "/flip.yaml", "--out", place.scratch.path + "/augmented"], in: bare, place)
         #expect(try Self.files(place.scratch.path + "/augmented").keys.contains { $0.hasSuffix(".png") })
+        // inspect names a file that was never checked out: it is fetched, checked out and inspected.
+        let one = try #require(all.keys.sorted().first { $0.hasPrefix("images/2/") })
+        let inspected = try Self.curate(["inspect", one], in: bare, place)
+        #expect(inspected.stdout.contains("PNG"))
+        #expect(try Self.files(bare).keys.sorted() == [one])
+        #expect(try Self.curate(["status"], in: bare, place).stdout.contains("nothing to commit"))
     }
 
     @Test func wrongCredentialsChangeNothing() throws {

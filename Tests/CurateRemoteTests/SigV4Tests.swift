@@ -99,3 +99,41 @@ import Testing
         #expect(throws: RemoteError.self) { try RemoteConfig.validated(name: "o", url: "http://host/x", relativeTo: "/") }
     }
 }
+
+/// What a remote sends is untrusted: refs and pack indexes that are damaged, truncated or hostile are refused with
+/// a RemoteError, never a crash (offsets near overflow included).
+@Suite struct RemoteLayoutTests {
+    @Test func hostileRefsAndIndexesAreRefused() throws {
+        let hash = String(repeating: "ab", count: 32)
+        let (index, text) = RemotePackIndex.make([.init(hash: .init(hex: hash)!, kind: .blob, length: 3)])
+        #expect(try RemotePackIndex.parse(text, name: index.name, key: "k").entries.count == 1)
+        let renamed = "pack-" + String(repeating: "0", count: 64)
+        #expect(throws: RemoteError.self) { try RemotePackIndex.parse(text, name: renamed, key: "k") }
+        for line in ["\(hash) 9223372036854775807 1 blob", "\(hash) 0 -1 blob", "\(hash) 0 1 tree extra", "\(hash) 0 1 nonsense", "zz 0 1 blob"] {
+            let data = Data((RemotePackIndex.header + line + "\n").utf8)
+            #expect(throws: RemoteError.self) { try RemotePackIndex.parse(data, name: "pack-" + SigV4.sha256(data), key: "k") }
+        }
+        let ref = RemoteRef(commit: .init(hex: hash)!, packs: [index.name]).serialized()
+        #expect(try RemoteRef.parse(ref, key: "k").packs == [index.name])
+        // Random damage to valid texts: every outcome is a parse or a RemoteError.
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<5000 {
+            for original in [ref, text] {
+                var bytes = [UInt8](original)
+                for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                    switch Int.random(in: 0..<3, using: &rng) {
+                    case 0: bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+                    case 1: bytes.removeLast(Int.random(in: 0..<bytes.count, using: &rng))
+                    default: bytes.insert(contentsOf: Array("9".utf8), at: Int.random(in: 0...bytes.count, using: &rng))
+                    }
+                    if bytes.isEmpty { bytes = [0] }
+                }
+                let data = Data(bytes)
+                _ = try? RemoteRef.parse(data, key: "k")
+                if let parsed = try? RemotePackIndex.parse(data, name: "pack-" + SigV4.sha256(data), key: "k") {
+                    #expect(parsed.entries.allSatisfy { $0.offset >= 0 && $0.length >= 0 && $0.offset < 1 << 48 })
+                }
+            }
+        }
+    }
+}

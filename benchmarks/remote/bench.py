@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Curate vs DVC vs aws s3 sync against one moto_server (signatures enforced), same data: wall seconds and HTTP
-requests per phase. The server log has one line per request, so requests are counted from it.
+requests per phase. The server log has one line per request, so requests are counted from it. "status vs remote"
+is `curate status --remote` against `dvc status -c`; "fetch (nothing new)" compares curate fetch with the same
+`dvc status -c` (what DVC does to learn that nothing is new).
 
 usage: bench.py CURATE N
 """
@@ -84,7 +86,8 @@ def main():
             subprocess.run([curate] + cmd, cwd=d, check=True, stdout=subprocess.DEVNULL, env=server.env)
         c_push = timed(server, [curate, "push", "-q"], d)
         c_noop = timed(server, [curate, "push", "-q"], d)
-        c_status = timed(server, [curate, "fetch", "-q"], d)
+        c_status = timed(server, [curate, "status", "--remote", "origin"], d)
+        c_fetch = timed(server, [curate, "fetch", "-q"], d)
         c_clone = timed(server, [curate, "clone", "-q", "s3://bench/curate", os.path.join(work, "curate-clone"), "--endpoint", server.endpoint], work)
         # dvc
         d = os.path.join(work, "dvc")
@@ -113,7 +116,8 @@ def main():
     print(f"\n{n} files x 8 KiB with labels ({n * 8 // 1024} MiB), moto {server.endpoint}")
     print(f"{'phase':<28}{'curate s':>10}{'dvc s':>10}{'aws sync s':>12}{'dvc / curate':>14}{'sync / curate':>15}   requests curate / dvc / sync")
     for name, cu, dv, aw in [("push", c_push, d_push, a_push), ("push (nothing new)", c_noop, d_noop, a_noop),
-                             ("status vs remote", c_status, d_status, None), ("clone / pull", c_clone, d_clone, a_clone)]:
+                             ("status vs remote", c_status, d_status, None), ("fetch (nothing new)", c_fetch, d_status, None),
+                             ("clone / pull", c_clone, d_clone, a_clone)]:
         aws_s = f"{aw[0]:>12.2f}" if aw else f"{'-':>12}"
         ratio_a = f"{aw[0] / cu[0]:>14.1f}x" if aw else f"{'-':>15}"
         print(f"{name:<28}{cu[0]:>10.2f}{dv[0]:>10.2f}{aws_s}{dv[0] / cu[0]:>13.1f}x{ratio_a}   {cu[1]} / {dv[1]} / {aw[1] if aw else '-'}")
