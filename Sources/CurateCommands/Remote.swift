@@ -335,41 +335,13 @@ extension Curate {
         func run() async throws {
             try await reportingErrors {
                 let (_, normalised) = try RemoteConfig.validated(name: "origin", url: url, relativeTo: FileManager.default.currentDirectoryPath)
-                if let existing = try? FileManager.default.contentsOfDirectory(atPath: directory), !existing.isEmpty {
-                    throw RemoteError(.invalid, "\(directory): folder is not empty; clone into a new or empty folder")
-                }
                 let config = RemoteConfig(name: "origin", url: normalised, endpoint: endpoint, region: region, pathStyle: nil, profile: profile)
-                let storage = try config.open()
-                // Nothing is made locally until the remote answers.
-                guard try storage.size("refs/main") != nil else {
-                    throw RemoteError(.notFound, "\(storage.location): no Curate history there (nothing pushed yet, or a wrong URL)")
-                }
-                let createdFolder = !FileManager.default.fileExists(atPath: directory)
-                let repo = try Repository.initialize(at: directory)
-                do {
-                    var list = RemoteList()
-                    list.remotes = [config]
-                    list.defaultRemote = "origin"
-                    try list.save(repo.stateDirectory)
-                    let sparse: [String]? = noBlobs ? [] : (paths.isEmpty ? nil : paths)
-                    var sync = RemoteSync(repository: repo, remote: config, storage: storage)
-                    sync.jobs = transfer.jobs
-                    sync.quiet = transfer.quiet || json
-                    let fetched = try sync.fetch(blobs: sparse == nil)
-                    let target = try repo.resolve(rev.map { $0 == "main" ? "origin/main" : $0 } ?? "origin/main")
-                    let moved = try repo.fastForward(to: target, sparse: .some(sparse))
-                    if json { try printJSON(Curate.Pull.Output(fetch: fetched, checkout: moved)); return }
-                    Console.out("cloned \(normalised) into \(directory) at \(target.short()): \(fetched.commits) commit(s), \(moved.written) file(s)"
-                        + (moved.notCheckedOut > 0 ? ", \(moved.notCheckedOut) left on the remote until needed (partial clone)" : ""))
-                } catch {
-                    // A failed clone leaves nothing behind.
-                    if createdFolder { try? FileManager.default.removeItem(atPath: directory) } else {
-                        for name in (try? FileManager.default.contentsOfDirectory(atPath: repo.root)) ?? [] {
-                            try? FileManager.default.removeItem(atPath: repo.root + "/" + name)
-                        }
-                    }
-                    throw error
-                }
+                let (fetched, moved) = try RemoteSync.clone(config, storage: try config.open(), into: directory, revision: rev,
+                                                            sparse: noBlobs ? [] : (paths.isEmpty ? nil : paths),
+                                                            jobs: transfer.jobs, quiet: transfer.quiet || json)
+                if json { try printJSON(Curate.Pull.Output(fetch: fetched, checkout: moved)); return }
+                Console.out("cloned \(normalised) into \(directory) at \(moved.to.short()): \(fetched.commits) commit(s), \(moved.written) file(s)"
+                    + (moved.notCheckedOut > 0 ? ", \(moved.notCheckedOut) left on the remote until needed (partial clone)" : ""))
             }
         }
     }

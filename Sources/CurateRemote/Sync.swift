@@ -376,7 +376,9 @@ package struct RemoteSync: Sendable {
                     throw RemoteError(.corrupt, "\(location)/\(key): object \(entry.hash.short()) lies outside the bytes fetched: the index is damaged")
                 }
                 let bytes = data.subdata(in: start..<(start + entry.length))
-                guard ContentHash.of(bytes) == entry.hash else {
+                // One request at a time, storeObjects re-hashes each object and names this key; a batch (stored
+                // later, all at once) is checked here so that a failure still names its pack.
+                guard !batch || ContentHash.of(bytes) == entry.hash else {
                     throw RemoteError(.corrupt, "\(location)/\(key): object \(entry.hash.short()) is damaged (its bytes do not match its hash); nothing was written")
                 }
                 objects.append((entry.hash, bytes))
@@ -427,6 +429,46 @@ package struct RemoteSync: Sendable {
                 throw RemoteError(.conflict, "cannot pull: HEAD and \(remote.name)/main diverged (both have commits the other lacks): curate pull --rebase replays yours on theirs")
             }
             throw RemoteError.wrap(error)
+        }
+    }
+
+    // MARK: - Clone
+
+    /// Makes a working repository in `directory` (new or empty) from a remote: `origin` becomes its default remote,
+    /// then fetch and a fast-forward to `revision` (default the remote's main). With `sparse`, a partial clone.
+    /// A failed clone leaves nothing behind (the folder it made, or the contents it added to an empty one).
+    package static func clone(_ config: RemoteConfig, storage: any RemoteStorage, into directory: String, revision: String?,
+                              sparse: [String]?, jobs: Int, quiet: Bool) throws(RemoteError) -> (fetch: FetchReport, checkout: FastForwardReport) {
+        if let existing = try? FileManager.default.contentsOfDirectory(atPath: directory), !existing.isEmpty {
+            throw RemoteError(.invalid, "\(directory): folder is not empty; clone into a new or empty folder")
+        }
+        // Nothing is made locally until the remote answers.
+        guard try storage.size(RemoteLayout.main) != nil else {
+            throw RemoteError(.notFound, "\(storage.location): no Curate history there (nothing pushed yet, or a wrong URL)")
+        }
+        let createdFolder = !FileManager.default.fileExists(atPath: directory)
+        let repository: Repository
+        do { repository = try Repository.initialize(at: directory) } catch { throw RemoteError.wrap(error) }
+        do throws(RemoteError) {
+            var list = RemoteList()
+            list.remotes = [config]
+            list.defaultRemote = config.name
+            try list.save(repository.stateDirectory)
+            var sync = RemoteSync(repository: repository, remote: config, storage: storage)
+            sync.jobs = jobs
+            sync.quiet = quiet
+            let fetched = try sync.fetch(blobs: sparse == nil)
+            let moved = try sync.wrap { () throws(VersioningError) -> FastForwardReport in
+                let target = try repository.resolve(revision.map { $0 == "main" ? "\(config.name)/main" : $0 } ?? "\(config.name)/main")
+                return try repository.fastForward(to: target, sparse: .some(sparse))
+            }
+            return (fetched, moved)
+        } catch {
+            let fm = FileManager.default
+            if createdFolder { try? fm.removeItem(atPath: directory) } else {
+                for name in (try? fm.contentsOfDirectory(atPath: repository.root)) ?? [] { try? fm.removeItem(atPath: repository.root + "/" + name) }
+            }
+            throw error
         }
     }
 
