@@ -84,7 +84,7 @@ let package = Package(
             ]),
         .target(
             name: "CurateLabeling",
-            dependencies: ["CurateCore", "CurateImaging", "CurateVersioning", "CurateStore", "CurateTerminal"]),
+            dependencies: ["CurateCore", "CurateImaging", "CurateVersioning", "CurateStore", "CurateTerminal", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "CurateWorkflows",
             dependencies: ["CurateCore", "CurateVersioning", "CurateStore", .product(name: "Yams", package: "Yams")]),
@@ -156,6 +156,9 @@ let package = Package(
             name: "CurateRoutingTests",
             dependencies: ["CurateRouting", "CurateSelection", "CurateImaging", "CurateTestSupport"],
             exclude: ["Fixtures"]),
+        .testTarget(
+            name: "CurateLabelingTests",
+            dependencies: ["CurateLabeling", "CurateStore", "CurateCore", "CurateTestSupport"]),
         .testTarget(
             name: "CurateWorkflowsTests",
             dependencies: ["CurateWorkflows", "CurateVersioning", "CurateStore", "CurateTestSupport"]),

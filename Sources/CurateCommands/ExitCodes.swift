@@ -59,8 +59,8 @@ package enum Console {
         StandardStreams.err("warning: " + line + "\n")
     }
 
-    package static func out(_ line: String) {
-        StandardStreams.out(line + "\n")
+    package static func out(_ line: String, terminator: String = "\n") {
+        StandardStreams.out(line + terminator)
     }
 
     /// After a command succeeded: if its output could not be written (a full disk, a closed file), say so and

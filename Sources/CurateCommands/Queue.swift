@@ -25,7 +25,7 @@ extension Curate {
                       --label 3 --seconds 2.5
                   curate queue export digits-round1 --out answers.jsonl
                 """,
-            subcommands: [Create.self, List.self, Show.self, Close.self, Next.self, Answer.self, Export.self])
+            subcommands: [Create.self, List.self, Show.self, Close.self, Next.self, Answer.self, Export.self, Policy.self, Block.self, Unblock.self, Vet.self])
     }
 }
 
@@ -80,9 +80,13 @@ extension Curate.Queue {
         @Option(help: "Only these annotators (comma-separated) may work the queue: experts, for adjudication.")
         var annotators: String?
 
+        @Option(help: "A vetting policy (YAML), or 'standard' for Curate's: applied while people work (see curate queue policy).")
+        var policy: String?
+
         @OptionGroup var repository: RepositoryOption
 
         func validate() throws {
+            if policy != nil && gold == nil && (policy == "standard") { throw ValidationError("--policy standard judges answers on gold items: give --gold FILE too") }
             guard QueueSpec.Task(rawValue: task) != nil else { throw ValidationError("--task must be classify, multilabel, boxes or review") }
             guard [from != nil, condition != nil, !paths.isEmpty, empty].filter({ $0 }).count == 1 else { throw ValidationError("give one of --from, --where, --paths or --empty") }
             if goldRate > 0 && gold == nil { throw ValidationError("--gold-rate needs --gold FILE") }
@@ -99,6 +103,7 @@ extension Curate.Queue {
                 var request = QueueCreateRequest(spec: QueueSpec(name: name, task: QueueSpec.Task(rawValue: task)!, overlap: overlap, goldRate: goldRate,
                                                                  leaseSeconds: leaseMinutes * 60, annotators: experts), items: items)
                 (request.gold, request.instructions, request.existOk) = (gold, instructions, existOk)
+                if let policy { request.spec.policy = try Curate.Queue.Policy.read(policy) }
                 let (repo, store) = try repository.openWithStore()
                 let created = try Queues.create(request, repository: repo, store: store)
                 if let existing = created.existed {

@@ -21,6 +21,7 @@ extension Curate.Queue {
                 let store = try repository.store()
                 let annotator = try store.annotator(requested: annotator)
                 guard let item = try store.leaseNext(name, annotator: annotator) else {
+                    if let block = try store.activeBlock(name, annotator: annotator) { throw QueueRules.paused(name, annotator: annotator, reason: block.reason) }
                     Console.out("nothing left for \(annotator) in \(name)")
                     throw ExitCode(1)
                 }
@@ -47,9 +48,13 @@ extension Curate.Queue {
         func run() async throws {
             try await reportingErrors {
                 let (repo, store) = try repository.openWithStore()
-                try Queues.answer(name, item: item, annotator: try store.annotator(requested: annotator), classes: label.split(separator: "|").map(String.init), seconds: seconds, lease: lease,
-                                  schema: try repo.labels(at: "HEAD").schema, store: store)
+                let who = try store.annotator(requested: annotator)
+                let decision = try Queues.answer(name, item: item, annotator: who, classes: label.split(separator: "|").map(String.init), seconds: seconds, lease: lease,
+                                                 schema: try repo.labels(at: "HEAD").schema, store: store)
                 Console.out("stored \(item): \(label)")
+                if let decision, decision.action == .block {
+                    Console.warning("\(who)'s work in queue \(name) is now paused for review: \(decision.reason)")
+                }
             }
         }
     }

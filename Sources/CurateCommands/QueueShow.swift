@@ -26,10 +26,16 @@ extension Curate.Queue {
                         + (report.agreement.map { String(format: "; agreement %.0f%% over %d pairs", $0 * 100, report.comparedPairs) } ?? ""))
                 }
                 if report.annotators.isEmpty { Console.out("annotators: none yet") } else {
-                    Console.out(Table(["annotator", "answers", "skips", "flags", "gold", "per hour", "median s", "agrees"], report.annotators.map { p in
-                        [p.annotator, String(p.answers), String(p.skips), String(p.flags), p.goldAnswered == 0 ? "-" : "\(p.goldCorrect)/\(p.goldAnswered)",
-                         p.perHour.map { String(format: "%.0f", $0) } ?? "-", p.medianSeconds.map { String(format: "%.1f", $0) } ?? "-",
-                         p.agreement.map { String(format: "%.0f%% of %d", $0 * 100, p.comparedPairs) } ?? "-"]
+                    // "held" only when someone was blocked: answers kept but not counted.
+                    let held = report.annotators.contains { $0.held > 0 }
+                    let header: [String] = ["annotator", "answers"] + (held ? ["held"] : []) + ["skips", "flags", "gold", "per hour", "median s", "agrees"]
+                    Console.out(Table(header, report.annotators.map { p -> [String] in
+                        let gold = p.goldAnswered == 0 ? "-" : "\(p.goldCorrect)/\(p.goldAnswered)"
+                        let pace = p.perHour.map { String(format: "%.0f", $0) } ?? "-"
+                        let median = p.medianSeconds.map { String(format: "%.1f", $0) } ?? "-"
+                        let agrees = p.agreement.map { String(format: "%.0f%% of %d", $0 * 100, p.comparedPairs) } ?? "-"
+                        let counts: [String] = [String(p.answers)] + (held ? [String(p.held)] : []) + [String(p.skips), String(p.flags)]
+                        return [p.annotator] + counts + [gold, pace, median, agrees]
                     }).text)
                 }
                 for lease in report.leases {
@@ -38,7 +44,12 @@ extension Curate.Queue {
                 }
                 for flag in report.flags { Console.out("flag: \(flag.item) (\(flag.annotator)): \(flag.note)") }
                 if let experts = report.workedBy { Console.out("worked by: " + experts.joined(separator: ", ") + " only") }
-                if !report.blocked.isEmpty { Console.out("receive nothing (likely spam): " + report.blocked.joined(separator: ", ")) }
+                if !report.blocked.isEmpty { Console.out("blocked (receive nothing; their answers are held): " + report.blocked.joined(separator: ", ")) }
+                if report.policy { Console.out("vetting policy: set (curate queue policy \(report.queue) --show)") }
+                for d in report.decisions {
+                    Console.out("decision: \(d.action.rawValue) \(d.annotator) by \(d.by) at \(ISO8601DateFormatter().string(from: d.created)): \(d.reason)"
+                                + (d.evidence.isEmpty ? "" : " [" + d.evidence.joined(separator: "; ") + "]"))
+                }
             }
         }
 

@@ -52,6 +52,8 @@ package struct QueueReport: Codable, Sendable {
         /// over `comparedPairs` pairs.
         package var agreement: Double?
         package var comparedPairs = 0
+        /// Answers kept but not counted while the annotator is blocked.
+        package var held = 0
     }
     package struct FlagNote: Codable, Sendable { package var item: String, annotator: String, note: String }
     package struct Lease: Codable, Sendable {
@@ -73,6 +75,10 @@ package struct QueueReport: Codable, Sendable {
     package var agreement: Double?
     package var comparedPairs = 0
     package var leases: [Lease] = []
+    /// Blocks, reviews and their undoing, oldest first.
+    package var decisions: [QueueDecision] = []
+    /// Whether the queue has a vetting policy.
+    package var policy = false
 }
 
 /// `curate queue export`: the answers as labels, and the decisions that are not labels.
@@ -147,7 +153,9 @@ package enum Queues {
                               uniquingKeysWith: { a, _ in a })
         var people: [String: QueueReport.Annotator] = [:]
         var flags: [QueueReport.FlagNote] = []
-        let answers = try store.queueAnswers(name)
+        let all = try store.queueAnswers(name, includeHeld: true)
+        for a in all where a.held { people[a.annotator, default: QueueReport.Annotator(annotator: a.annotator)].held += 1 }
+        let answers = all.filter { !$0.held }
         for a in answers {
             var p = people[a.annotator] ?? QueueReport.Annotator(annotator: a.annotator)
             let object = Answers.object(a.answer)
@@ -201,6 +209,8 @@ package enum Queues {
         }
         let pairs = agreeing.values.reduce((0, 0)) { ($0.0 + $1.same, $0.1 + $1.pairs) }
         if pairs.1 > 0 { report.agreement = Double(pairs.0) / Double(pairs.1); report.comparedPairs = pairs.1 / 2 }
+        report.decisions = try store.decisions(name, after: 0)
+        report.policy = q.spec.policy != nil
         report.leases = try store.activeLeases(name, now: now).map {
             QueueReport.Lease(item: $0.path, annotator: $0.annotator, ageSeconds: $0.leased.map { now.timeIntervalSince($0) },
                               expiresInSeconds: $0.expires.timeIntervalSince(now))
@@ -210,6 +220,12 @@ package enum Queues {
 
     /// What two answers must share to agree: the class, or the set of classes; nil for boxes, skips and flags.
     static func agreementKey(_ answer: String) -> String? {
+        // The common case, `{"class":"NAME"}` as stored, without a JSON parse (a lead's view reads every answer).
+        let prefix = #"{"class":""#, suffix = #""}"#
+        if answer.hasPrefix(prefix), answer.hasSuffix(suffix), answer.utf8.count >= prefix.utf8.count + suffix.utf8.count {
+            let inner = answer.dropFirst(prefix.count).dropLast(suffix.count)
+            if !inner.contains("\""), !inner.contains("\\") { return String(inner) }
+        }
         let object = Answers.object(answer)
         if let c = object["class"] as? String { return c }
         if let classes = object["classes"] as? [String] { return classes.sorted().joined(separator: "|") }
@@ -260,12 +276,15 @@ package enum Queues {
         return result
     }
 
-    /// Stores a script's answer (`classes`: one for classify, any for multilabel) under its lease.
+    /// Stores a script's answer (`classes`: one for classify, any for multilabel) under its lease, then applies the
+    /// queue's vetting policy to its annotator; returns the decision it made, if any.
+    @discardableResult
     package static func answer(_ name: String, item: String, annotator: String, classes: [String], seconds: Double, lease: String,
-                              schema: LabelSchema, store: any LabelingStore) throws {
+                              schema: LabelSchema, store: any LabelingStore) throws -> QueueDecision? {
         let spec = try store.queueSummary(name).spec
         for c in classes where schema.id(named: c) == nil { throw InputError("\(c): not a class of the schema") }
         let object: [String: Any] = spec.task == .multilabel ? ["classes": classes] : ["class": classes.first ?? ""]
         try store.storeAnswer(name, path: item, annotator: annotator, answer: try Answers.text(object), seconds: seconds, lease: lease)
+        return try Vetting.afterAnswer(queue: name, annotator: annotator, store: store)
     }
 }

@@ -34,7 +34,11 @@ package enum LabelingSession {
             }
         }
         let session = LabelSession(task: summary.spec.task, classes: schema.classes.map { ($0.id, $0.name) },
-                                   instructions: summary.spec.instructions, backend: QueueBackend(store: store, queue: queue, annotator: annotator),
+                                   instructions: summary.spec.instructions,
+                                   backend: QueueBackend(store: store, queue: queue, annotator: annotator, afterAnswer: {
+                                       // The queue's vetting policy, on this answer (a failure to judge never loses the stored answer).
+                                       _ = try? Vetting.afterAnswer(queue: queue, annotator: annotator, store: store)
+                                   }),
                                    boxSource: boxSource)
         session.leaseSeconds = summary.spec.leaseSeconds
         let detected = ImageRenderer.detect()

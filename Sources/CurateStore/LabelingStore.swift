@@ -44,8 +44,34 @@ package protocol QueueStore: Sendable {
     func queueItems(_ name: String) throws(StoreError) -> [QueueItem]
     /// Takes back the annotator's latest answer and leases its item to them again; returns it (nil if none).
     func undoLastAnswer(_ name: String, annotator: String, now: Date) throws(StoreError) -> QueueItem?
-    /// Every answer of a queue, in the order they were given.
-    func queueAnswers(_ name: String) throws(StoreError) -> [QueueAnswer]
+    /// Every answer of a queue, in the order they were given; held answers (of blocked annotators) only with
+    /// `includeHeld`.
+    func queueAnswers(_ name: String, includeHeld: Bool) throws(StoreError) -> [QueueAnswer]
+
+    // Vetting: what a lead's view and the vetting policy read and decide.
+
+    /// A queue's settings alone (no counting: cheap at any size).
+    func queueSpec(_ name: String) throws(StoreError) -> QueueSpec
+    /// Sets (nil: removes) the queue's vetting policy (YAML text, checked by the caller).
+    func setQueuePolicy(_ name: String, policy: String?) throws(StoreError)
+    /// Answers given and taken back after event `after`, oldest first, at most `limit`: a lead's view follows a
+    /// queue at a cost that depends on what changed, not on the queue's size.
+    func queueEvents(_ name: String, after: Int64, limit: Int) throws(StoreError) -> [QueueEvent]
+    /// Items at serving position `from` or later, with their positions, at most `limit` (new items since a view
+    /// last looked).
+    func queueItems(_ name: String, from position: Int, limit: Int) throws(StoreError) -> [(position: Int, item: QueueItem)]
+    /// One annotator's answers, the other answers on the items they answered, and the queue's latest `recent`
+    /// answers (for the team's pace), without duplicates: what judging one annotator needs.
+    func annotatorContext(_ name: String, annotator: String, recent: Int) throws(StoreError) -> [QueueAnswer]
+    /// Records a decision and applies it in one transaction: a block adds the annotator to the blocked list,
+    /// holds their answers (their items return to others) and drops their leases; an unblock undoes that. nil
+    /// when it would change nothing (blocking someone blocked, unblocking someone who is not, a second review
+    /// flag with no decision in between).
+    func recordDecision(_ name: String, _ decision: QueueDecision) throws(StoreError) -> QueueDecision?
+    /// The decisions recorded after `after`, oldest first (an annotator on a shared store sees their own).
+    func decisions(_ name: String, after: Int64) throws(StoreError) -> [QueueDecision]
+    /// Each annotator's gold rate (adaptive gold), replacing the queue's for them when leasing.
+    func setGoldRates(_ name: String, _ rates: [String: Double]) throws(StoreError)
 }
 
 /// What became of an answer.
@@ -96,6 +122,9 @@ package protocol LabelingStore: QueueStore, RoutingStore, WorkflowRunStore {
     /// Calls `handler` (with the attempt's number) before each retry after the connection to a server was lost,
     /// so a session can say "reconnecting…" while it waits. The embedded store never reconnects.
     func onReconnect(_ handler: @escaping @Sendable (Int) -> Void)
+    /// Whether this connection may read everyone's answers and decide about annotators (always on the embedded
+    /// store; a lead on PostgreSQL): answering processes vet the team after each answer only then.
+    func mayVet() -> Bool
     /// Whether a session with nothing left should look again: on PostgreSQL when the queue got new items or an
     /// item back (`LISTEN`/`NOTIFY`), or every half minute (leases expire silently); on the local file, always
     /// (leasing there is a read of a local file).
@@ -103,6 +132,7 @@ package protocol LabelingStore: QueueStore, RoutingStore, WorkflowRunStore {
 }
 
 extension LabelingStore {
+    package func mayVet() -> Bool { true }
     package func onReconnect(_ handler: @escaping @Sendable (Int) -> Void) {}
     package func workMayHaveArrived(in queue: String, now: Date) -> Bool { true }
 }
@@ -126,6 +156,16 @@ extension QueueStore {
         try storeAnswer(name, path: path, annotator: annotator, answer: answer, seconds: seconds, lease: lease, now: Date())
     }
     package func undoLastAnswer(_ name: String, annotator: String) throws(StoreError) -> QueueItem? { try undoLastAnswer(name, annotator: annotator, now: Date()) }
+    /// The answers that count (held ones left out).
+    package func queueAnswers(_ name: String) throws(StoreError) -> [QueueAnswer] { try queueAnswers(name, includeHeld: false) }
+    /// The block in force for an annotator, if any: the latest block not undone since.
+    package func activeBlock(_ name: String, annotator: String) throws(StoreError) -> QueueDecision? {
+        var block: QueueDecision?
+        for d in try decisions(name, after: 0) where d.annotator == annotator {
+            if d.action == .block { block = d } else if d.action == .unblock { block = nil }
+        }
+        return block
+    }
 }
 
 extension RoutingStore {
@@ -190,4 +230,28 @@ package enum QueueRules {
         StoreError(.notFound, "no queue named \(name)" + (known.isEmpty ? " (there are none: curate queue create)" : " (queues: \(known.joined(separator: ", ")))"))
     }
     static func closed(_ name: String) -> StoreError { StoreError(.usage, "queue \(name) is closed") }
+    /// An annotator whose work is paused (blocked): said in plain words, with the reason.
+    package static func paused(_ name: String, annotator: String, reason: String?) -> StoreError {
+        StoreError(.locked, "\(annotator)'s work in queue \(name) is paused for review" + (reason.map { ": \($0)" } ?? "")
+            + "; the answers given so far are kept, and a lead will decide (curate queue unblock)")
+    }
+    /// A decision's evidence as stored (one JSON array of strings).
+    package static func evidenceText(_ evidence: [String]) -> String {
+        (try? String(decoding: JSONEncoder().encode(evidence), as: UTF8.self)) ?? "[]"
+    }
+    package static func evidence(_ text: String) -> [String] { (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? [] }
+    /// Whether a decision changes anything, given whether the annotator is blocked and their latest decision.
+    package static func changes(_ action: QueueDecision.Action, blocked: Bool, latest: QueueDecision.Action?) -> Bool {
+        switch action {
+        case .block: return !blocked
+        case .unblock: return blocked
+        case .review: return !blocked && latest != .review
+        case .clear: return !blocked && latest == .review
+        }
+    }
+
+    /// Adaptive gold rates are kept within [0, 1].
+    package static func checkRate(_ rate: Double, _ who: String) throws(StoreError) {
+        guard rate.isFinite, (0...1).contains(rate) else { throw StoreError(.usage, "gold rate for \(who) must be within [0, 1], not \(rate)") }
+    }
 }

@@ -15,8 +15,10 @@ package struct QueueSpec: Sendable, Equatable {
     package var instructions: String = ""
     /// Who may work this queue (its experts, for adjudication); nil: anyone.
     package var annotators: [String]?
-    /// Who receives nothing from it (annotators measured as likely spam).
+    /// Who receives nothing from it (annotators measured as likely spam, or blocked by the vetting policy or a lead).
     package var blocked: [String] = []
+    /// The vetting policy (YAML, `CurateLabeling.VettingPolicy`) applied while people work; nil: none.
+    package var policy: String?
 
     package init(name: String, task: Task, overlap: Int = 1, goldRate: Double = 0, leaseSeconds: Double = 600, instructions: String = "",
                 annotators: [String]? = nil, blocked: [String] = []) {
@@ -66,14 +68,71 @@ package struct QueueAnswer: Sendable, Equatable {
     package var seconds: Double
     package var created: Date
     package var isGold: Bool
+    /// Kept but not counted: its annotator is blocked, until a lead decides (excluded from coverage, consensus
+    /// and exports).
+    package var held = false
+    /// The answer's number in its store (increasing; for matching events to answers).
+    package var id: Int64 = 0
+    /// The item's known answer, when it is a gold item and the read joined it (`annotatorContext`).
+    package var goldAnswer: String?
 
-    package init(path: String, annotator: String, answer: String, seconds: Double, created: Date, isGold: Bool) {
+    package init(path: String, annotator: String, answer: String, seconds: Double, created: Date, isGold: Bool, held: Bool = false, id: Int64 = 0) {
         self.path = path
         self.annotator = annotator
         self.answer = answer
         self.seconds = seconds
         self.created = created
         self.isGold = isGold
+        self.held = held
+        self.id = id
+    }
+}
+
+/// A change to a queue's answers, in the order the store recorded it: what a lead's view follows incrementally.
+package struct QueueEvent: Sendable, Equatable {
+    package enum Kind: String, Sendable { case answer, undo }
+    /// Increasing within a store (on PostgreSQL, not always in commit order: readers allow for late gaps).
+    package var id: Int64
+    package var kind: Kind
+    /// The answer given, or the one taken back (`isGold` is not filled in: events do not join items).
+    package var answer: QueueAnswer
+
+    package init(id: Int64, kind: Kind, answer: QueueAnswer) {
+        self.id = id
+        self.kind = kind
+        self.answer = answer
+    }
+}
+
+/// A decision about an annotator's work in a queue, by the vetting policy or a lead, with its evidence.
+package struct QueueDecision: Sendable, Equatable, Codable {
+    package enum Action: String, Sendable, Codable, CaseIterable {
+        /// No more items; their answers are held (kept, not counted) and their items go to others.
+        case block
+        /// Flagged for a lead to look at; they keep working.
+        case review
+        /// Back to work; held answers count again.
+        case unblock
+        /// A review flag cleared by a lead.
+        case clear
+    }
+    package var id: Int64 = 0
+    package var annotator: String
+    package var action: Action
+    /// In plain words, shown to the annotator when they are blocked.
+    package var reason: String
+    package var evidence: [String]
+    /// `policy`, or the lead who decided.
+    package var by: String
+    package var created: Date
+
+    package init(annotator: String, action: Action, reason: String, evidence: [String] = [], by: String, created: Date = Date()) {
+        self.annotator = annotator
+        self.action = action
+        self.reason = reason
+        self.evidence = evidence
+        self.by = by
+        self.created = created
     }
 }
 

@@ -21,14 +21,16 @@ package enum StoreValue: Sendable, Hashable {
 /// moves between stores and verifies by counts and checksums.
 package struct StoreSnapshot: Sendable {
     /// The tables and columns every store has (answers' ids are SQLite's rowid; the PostgreSQL-only `lease` of an
-    /// answer, kept for retries, is not moved).
+    /// answer, kept for retries, is not moved; the event log is rebuilt by the target's triggers as answers load).
     package static let tables: [(name: String, columns: [String])] = [
-        ("queues", ["name", "task", "overlap", "gold_rate", "lease_seconds", "instructions", "created", "closed", "annotators", "blocked"]),
+        ("queues", ["name", "task", "overlap", "gold_rate", "lease_seconds", "instructions", "created", "closed", "annotators", "blocked", "policy"]),
         ("queue_items", ["queue", "path", "position", "gold", "suggestion", "overlap", "class", "excluded"]),
         ("queue_leases", ["queue", "path", "annotator", "expires", "token", "leased"]),
-        ("queue_answers", ["id", "queue", "path", "annotator", "answer", "seconds", "created"]),
+        ("queue_answers", ["id", "queue", "path", "annotator", "answer", "seconds", "created", "held"]),
         ("queue_late_answers", ["id", "queue", "path", "annotator", "answer", "seconds", "created", "lease"]),
         ("queue_skills", ["queue", "annotator", "class", "accuracy"]),
+        ("queue_decisions", ["id", "queue", "annotator", "action", "reason", "evidence", "by_whom", "created"]),
+        ("queue_gold_rates", ["queue", "annotator", "rate"]),
         ("route_runs", ["id", "created", "model", "target", "summary"]),
         ("route_items", ["path", "run", "decision", "class", "confidence", "queue"]),
         ("route_retired", ["path", "run"]),

@@ -10,6 +10,13 @@ package protocol LabelBackend {
     func undo() throws -> QueueItem?
     /// Extends the lease on the item on screen (a slow annotator keeps it; a crashed one does not).
     func renew(item: QueueItem) throws
+    /// Why this annotator's work is paused (blocked by the queue's vetting policy or a lead), in plain words; nil
+    /// when it is not.
+    func pausedReason() throws -> String?
+}
+
+extension LabelBackend {
+    package func pausedReason() throws -> String? { nil }
 }
 
 /// A queue of the labeling store, for one annotator.
@@ -17,16 +24,24 @@ package struct QueueBackend: LabelBackend {
     package var store: any QueueStore
     package var queue: String
     package var annotator: String
+    /// Called after each stored answer (the queue's vetting policy runs there).
+    package var afterAnswer: (() -> Void)?
 
-    package init(store: any QueueStore, queue: String, annotator: String) {
+    package init(store: any QueueStore, queue: String, annotator: String, afterAnswer: (() -> Void)? = nil) {
         self.store = store
         self.queue = queue
         self.annotator = annotator
+        self.afterAnswer = afterAnswer
     }
 
     package func next() throws -> QueueItem? { try store.leaseNext(queue, annotator: annotator) }
     package func store(item: QueueItem, answer: String, seconds: Double) throws {
         try store.storeAnswer(queue, path: item.path, annotator: annotator, answer: answer, seconds: seconds, lease: item.lease ?? "")
+        afterAnswer?()
+    }
+    package func pausedReason() throws -> String? {
+        guard let block = try store.activeBlock(queue, annotator: annotator) else { return nil }
+        return block.reason.isEmpty ? "a lead paused it" : block.reason
     }
     package func undo() throws -> QueueItem? { try store.undoLastAnswer(queue, annotator: annotator) }
     package func renew(item: QueueItem) throws {
@@ -55,6 +70,8 @@ package final class LabelSession {
     package internal(set) var message: String?
     package private(set) var selected: Set<Int> = []
     package private(set) var answeredThisSession = 0
+    /// Why the annotator's work is paused (they were blocked), when it is: the finished screen says so.
+    package private(set) var paused: String?
     package private(set) var itemStarted = Date()
     /// The queue's lease time: while an item stays on screen its lease is renewed every half of it (nil: never).
     package var leaseSeconds: Double?
@@ -93,7 +110,11 @@ package final class LabelSession {
         selected = []
         review = nil
         if let item, task == .boxes, let boxSource { review = try boxSource(item) }
-        if current == nil { mode = .finished }
+        paused = nil
+        if current == nil {
+            mode = .finished
+            paused = try backend.pausedReason()
+        }
     }
 
     /// With nothing left on screen, looks for an item again (new ones arrived, or a lease expired); true when one
@@ -192,7 +213,15 @@ package final class LabelSession {
     func answer(_ object: [String: Any], now: Date) throws {
         guard let item = current else { return }
         let json = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
-        try backend.store(item: item, answer: json, seconds: max(0, now.timeIntervalSince(itemStarted)))
+        do {
+            try backend.store(item: item, answer: json, seconds: max(0, now.timeIntervalSince(itemStarted)))
+        } catch let error as StoreError where error.kind == .locked {
+            // Blocked while this item was on screen: the finished screen says why (the answer is not stored).
+            guard try backend.pausedReason() != nil else { throw error }
+            mode = .labeling
+            try show(nil, now: now)
+            return
+        }
         answeredThisSession += 1
         mode = .labeling
         try show(try backend.next(), now: now)

@@ -42,8 +42,15 @@ package enum Screen {
         case .instructions:
             for (i, t) in wrap(s.instructions, columns, rows: imageArea).enumerated() { line(2 + i, t) }
         case .finished:
-            line(3, clip("Nothing left to label in this queue for you. Thank you! (\(s.answeredThisSession) answers this session)", columns))
-            line(4, clip("New items appear here as they arrive; press q to quit", columns))
+            if let reason = s.paused {
+                var row = 3
+                for text in wrap("Your work in this queue is paused for review: \(reason).", columns, rows: max(1, imageArea - 3)) { line(row, text); row += 1 }
+                line(row, clip("Your answers so far are kept; a lead will look at them. You get no more items until then.", columns))
+                line(row + 1, clip("This screen picks up again if the lead lets you continue; press q to quit", columns))
+            } else {
+                line(3, clip("Nothing left to label in this queue for you. Thank you! (\(s.answeredThisSession) answers this session)", columns))
+                line(4, clip("New items appear here as they arrive; press q to quit", columns))
+            }
         default:
             if let error {
                 line(3, clip("cannot show this item: \(error)", columns))
@@ -157,13 +164,13 @@ package enum Screen {
         return "\u{1B}[38;5;\(16 + 36 * q(r) + 6 * q(g) + q(b))m"
     }
 
-    static func duration(_ seconds: Double) -> String {
+    package static func duration(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
         return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }
 
     /// Text cut to `columns` characters (an ellipsis marks the cut).
-    static func clip(_ text: String, _ columns: Int) -> String {
+    package static func clip(_ text: String, _ columns: Int) -> String {
         text.count <= columns ? text : String(text.prefix(max(0, columns - 1))) + "…"
     }
 

@@ -63,7 +63,7 @@ extension PostgresStore {
                     try tx.execute("ALTER FUNCTION \(function) OWNER TO curate_lead")
                 }
             case .annotator:
-                try tx.execute("GRANT SELECT ON curate_migrations, queues, queue_items, queue_leases, queue_answers, queue_late_answers, queue_skills, queue_answer_counts TO curate_annotator")
+                try tx.execute("GRANT SELECT ON curate_migrations, queues, queue_items, queue_leases, queue_answers, queue_late_answers, queue_skills, queue_answer_counts, queue_decisions, queue_gold_rates TO curate_annotator")
                 try tx.execute("GRANT INSERT, DELETE ON queue_answers TO curate_annotator")
                 try tx.execute("GRANT INSERT ON queue_late_answers TO curate_annotator")
                 try tx.execute("GRANT INSERT, UPDATE, DELETE ON queue_leases TO curate_annotator")

@@ -49,7 +49,8 @@ extension PostgresStore {
             }
             // Ids were copied as they were: the sequences continue after them.
             for (table, sequence) in [("queue_answers", "queue_answers_id_seq"), ("queue_late_answers", "queue_late_answers_id_seq"),
-                                      ("route_runs", "route_runs_id_seq"), ("workflow_runs", "workflow_runs_id_seq")] {
+                                      ("route_runs", "route_runs_id_seq"), ("workflow_runs", "workflow_runs_id_seq"),
+                                      ("queue_decisions", "queue_decisions_id_seq")] {
                 try tx.execute("SELECT setval('\(sequence)', COALESCE((SELECT MAX(id) FROM \(table)), 0) + 1, false)")
             }
             try StoreMigration.check(try Self.snapshot(tx).figures, against: expected, location: where_)

@@ -18,7 +18,7 @@ package final class PostgresStore: LabelingStore, @unchecked Sendable {   // sta
     }
 
     /// Migrations are frozen once shipped: never edit one, add the next.
-    static let migrations: [(id: String, sql: String)] = [
+    static let shipped: [(id: String, sql: String)] = [
         ("v1", """
             CREATE TABLE queues (name text PRIMARY KEY, task text NOT NULL, overlap integer NOT NULL, gold_rate double precision NOT NULL,
                 lease_seconds double precision NOT NULL, instructions text NOT NULL, created double precision NOT NULL, closed double precision,
@@ -246,9 +246,85 @@ package final class PostgresStore: LabelingStore, @unchecked Sendable {   // sta
             """),
     ]
 
+    /// Every migration, in order.
+    static let migrations: [(id: String, sql: String)] = shipped + [
+        // Live vetting (as SQLite's v5): a queue's policy; answers held while their annotator is blocked (not counted
+        // by the trigger); an event log written by the trigger (as the owner: annotators cannot read it); decisions
+        // (an annotator sees their own); adaptive gold rates, which `curate_lease` now prefers to the queue's.
+        ("v6", """
+            ALTER TABLE queues ADD COLUMN policy text
+            --;
+            ALTER TABLE queue_answers ADD COLUMN held integer NOT NULL DEFAULT 0
+            --;
+            CREATE TABLE queue_events (id bigserial PRIMARY KEY, queue text NOT NULL, kind text NOT NULL, path text NOT NULL, annotator text NOT NULL,
+                answer text NOT NULL, seconds double precision NOT NULL, created double precision NOT NULL, held integer NOT NULL DEFAULT 0)
+            --;
+            CREATE INDEX queue_events_by_queue ON queue_events (queue, id)
+            --;
+            INSERT INTO queue_events (queue, kind, path, annotator, answer, seconds, created)
+                SELECT queue, 'answer', path, annotator, answer, seconds, created FROM queue_answers ORDER BY created, id
+            --;
+            CREATE TABLE queue_decisions (id bigserial PRIMARY KEY, queue text NOT NULL, annotator text NOT NULL, action text NOT NULL,
+                reason text NOT NULL, evidence text NOT NULL, by_whom text NOT NULL, created double precision NOT NULL)
+            --;
+            CREATE INDEX queue_decisions_by_queue ON queue_decisions (queue, id)
+            --;
+            ALTER TABLE queue_decisions ENABLE ROW LEVEL SECURITY
+            --;
+            CREATE POLICY own_decisions ON queue_decisions FOR SELECT USING (annotator = session_user)
+            --;
+            CREATE TABLE queue_gold_rates (queue text NOT NULL, annotator text NOT NULL, rate double precision NOT NULL, PRIMARY KEY (queue, annotator))
+            --;
+            ALTER TABLE queue_gold_rates ENABLE ROW LEVEL SECURITY
+            --;
+            CREATE POLICY own_gold_rate ON queue_gold_rates FOR SELECT USING (annotator = session_user)
+            --;
+            CREATE OR REPLACE FUNCTION curate_count_answers() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+            DECLARE
+              r record;
+              step integer;
+            BEGIN
+              IF TG_OP = 'INSERT' THEN
+                r := NEW; step := 1 - NEW.held;
+                INSERT INTO queue_events (queue, kind, path, annotator, answer, seconds, created, held)
+                  VALUES (NEW.queue, 'answer', NEW.path, NEW.annotator, NEW.answer, NEW.seconds, NEW.created, NEW.held);
+              ELSIF TG_OP = 'DELETE' THEN
+                r := OLD; step := OLD.held - 1;
+                INSERT INTO queue_events (queue, kind, path, annotator, answer, seconds, created, held)
+                  VALUES (OLD.queue, 'undo', OLD.path, OLD.annotator, OLD.answer, OLD.seconds, OLD.created, OLD.held);
+              ELSE
+                r := NEW; step := OLD.held - NEW.held;
+              END IF;
+              IF step <> 0 THEN
+                UPDATE queue_items i SET answers = i.answers + step,
+                  done = (i.gold IS NULL AND i.answers + step >= COALESCE(i.overlap, (SELECT overlap FROM queues WHERE name = i.queue)))
+                WHERE i.queue = r.queue AND i.path = r.path;
+              END IF;
+              RETURN r;
+            END $$
+            --;
+            DROP TRIGGER queue_answers_count ON queue_answers
+            --;
+            CREATE TRIGGER queue_answers_count AFTER INSERT OR DELETE OR UPDATE OF held ON queue_answers FOR EACH ROW EXECUTE FUNCTION curate_count_answers()
+            --;
+            \(leaseWithGoldRates)
+            """),
+    ]
+
+    /// v5's `curate_lease` with one change: an annotator's adaptive gold rate (`queue_gold_rates`) replaces the
+    /// queue's when there is one. Derived from the frozen v5 text, so the two cannot drift apart.
+    static var leaseWithGoldRates: String {
+        let v5 = shipped.first { $0.id == "v5" }?.sql ?? ""
+        guard let lease = v5.components(separatedBy: "\n--;\n").first(where: { $0.contains("CREATE FUNCTION curate_lease(") }) else { return "" }
+        return lease.replacingOccurrences(of: "CREATE FUNCTION curate_lease(", with: "CREATE OR REPLACE FUNCTION curate_lease(")
+            .replacingOccurrences(of: "v_gold := curate_wants_gold(p_who, v_answered, qr.gold_rate);",
+                                  with: "v_gold := curate_wants_gold(p_who, v_answered, COALESCE((SELECT g.rate FROM queue_gold_rates g WHERE g.queue = p_queue AND g.annotator = p_who), qr.gold_rate));")
+    }
+
     /// Every object of the schema, for ownership and grants.
     static let tables = ["curate_migrations", "queues", "queue_items", "queue_leases", "queue_answers", "queue_late_answers", "queue_skills",
-                         "route_runs", "route_items", "route_retired", "route_suspended", "workflow_runs", "workflow_steps", "queue_answer_counts"]
+                         "route_runs", "route_items", "route_retired", "route_suspended", "workflow_runs", "workflow_steps", "queue_answer_counts",
+                         "queue_events", "queue_decisions", "queue_gold_rates"]
 
     func migrate() throws(StoreError) {
         try session.transaction("migrating the labeling schema") { tx in
@@ -304,9 +380,10 @@ extension PostgresStore {
     /// A queue's settings from a row holding the `queues` columns.
     static func queueRow(_ row: PostgresRandomAccessRow) throws -> QueueRow {
         let list = { (text: String?) in text.map { $0.split(separator: ",").map(String.init) } }
-        let spec = QueueSpec(name: try row.text("name"), task: QueueSpec.Task(rawValue: try row.text("task")) ?? .classify, overlap: try row.int("overlap"),
+        var spec = QueueSpec(name: try row.text("name"), task: QueueSpec.Task(rawValue: try row.text("task")) ?? .classify, overlap: try row.int("overlap"),
                              goldRate: try row.double("gold_rate"), leaseSeconds: try row.double("lease_seconds"), instructions: try row.text("instructions"),
                              annotators: list(try row.optionalText("annotators")), blocked: list(try row.optionalText("blocked")) ?? [])
+        spec.policy = row.contains("policy") ? try row.optionalText("policy") : nil
         return QueueRow(spec: spec, closed: try row.optionalDouble("closed") != nil)
     }
 
@@ -367,11 +444,11 @@ extension PostgresStore {
         try QueueRules.checkNew(spec, items: items, allowEmpty: allowEmpty)
         try write("creating queue \(spec.name)") { tx in
             let inserted = try tx.execute("""
-                INSERT INTO queues (name, task, overlap, gold_rate, lease_seconds, instructions, created, annotators, blocked)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (name) DO NOTHING
+                INSERT INTO queues (name, task, overlap, gold_rate, lease_seconds, instructions, created, annotators, blocked, policy)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (name) DO NOTHING
                 """, [.text(spec.name), .text(spec.task.rawValue), .int(spec.overlap), .double(spec.goldRate), .double(spec.leaseSeconds),
                       .text(spec.instructions), .double(Date().timeIntervalSince1970), .text(spec.annotators?.joined(separator: ",")),
-                      .text(spec.blocked.isEmpty ? nil : spec.blocked.joined(separator: ","))])
+                      .text(spec.blocked.isEmpty ? nil : spec.blocked.joined(separator: ",")), .text(spec.policy)])
             guard inserted == 1 else { throw StoreError(.usage, "queue \(spec.name) already exists") }
             _ = try insertItems(tx, spec.name, items)
             try Self.notify(tx, spec.name)
@@ -539,6 +616,7 @@ extension PostgresStore {
             case "closed": throw QueueRules.closed(name)
             case "already": throw StoreError(.usage, "\(path): \(annotator) has already answered it in queue \(name) (undo first to change it)")
             case "nolease":
+                if let block = try activeBlock(name, annotator: annotator) { throw QueueRules.paused(name, annotator: annotator, reason: block.reason) }
                 let others = try row?["others"].decode(Int.self) ?? 0
                 throw StoreError(.usage, "\(path): \(annotator) holds no lease on it in queue \(name)"
                     + (others > 0 ? " (another annotator does)" : "") + "; lease it first with curate queue next")
@@ -558,6 +636,7 @@ extension PostgresStore {
     package func undoLastAnswer(_ name: String, annotator: String, now: Date) throws(StoreError) -> QueueItem? {
         try write("undoing in queue \(name)") { tx -> QueueItem? in
             let q = try queue(tx, name)
+            if q.spec.blocked.contains(annotator) { throw QueueRules.paused(name, annotator: annotator, reason: nil) }
             guard let last = try tx.row("""
                 SELECT q.path, q.gold, q.suggestion FROM queue_answers a JOIN queue_items q ON q.queue = a.queue AND q.path = a.path
                 WHERE a.queue = $1 AND a.annotator = $2 ORDER BY a.created DESC, a.id DESC LIMIT 1
@@ -573,17 +652,24 @@ extension PostgresStore {
         }
     }
 
-    package func queueAnswers(_ name: String) throws(StoreError) -> [QueueAnswer] {
+    package func queueAnswers(_ name: String, includeHeld: Bool) throws(StoreError) -> [QueueAnswer] {
         try read("reading answers of queue \(name)") { tx in
             _ = try queue(tx, name)
             return try tx.rows("""
                 SELECT a.*, (q.gold IS NOT NULL) AS is_gold FROM queue_answers a JOIN queue_items q ON q.queue = a.queue AND q.path = a.path
-                WHERE a.queue = $1 ORDER BY a.created, a.id
-                """, [.text(name)]).map {
-                QueueAnswer(path: try $0.text("path"), annotator: try $0.text("annotator"), answer: try $0.text("answer"), seconds: try $0.double("seconds"),
-                            created: Date(timeIntervalSince1970: try $0.double("created")), isGold: try $0["is_gold"].decode(Bool.self))
-            }
+                WHERE a.queue = $1\(includeHeld ? "" : " AND a.held = 0") ORDER BY a.created, a.id
+                """, [.text(name)]).map(Self.answer)
         }
+    }
+
+    /// An answer from a row of `queue_answers` or `queue_events` (with `is_gold` when joined to its item).
+    static func answer(_ row: PostgresRandomAccessRow) throws -> QueueAnswer {
+        var answer = QueueAnswer(path: try row.text("path"), annotator: try row.text("annotator"), answer: try row.text("answer"), seconds: try row.double("seconds"),
+                    created: Date(timeIntervalSince1970: try row.double("created")),
+                    isGold: row.contains("is_gold") ? try row["is_gold"].decode(Bool.self) : false,
+                    held: row.contains("held") ? try row.int("held") != 0 : false, id: Int64(try row.int("id")))
+        answer.goldAnswer = row.contains("gold_answer") ? try row.optionalText("gold_answer") : nil
+        return answer
     }
 
     /// Answers that came after their lease expired and the item had its answers elsewhere: kept, never counted.

@@ -14,21 +14,25 @@ struct QueueRow: Codable, FetchableRecord, PersistableRecord {
     var closed: Double?
     var annotators: String?
     var blocked: String?
+    var policy: String?
 
     enum CodingKeys: String, CodingKey {
-        case name, task, overlap, goldRate = "gold_rate", leaseSeconds = "lease_seconds", instructions, created, closed, annotators, blocked
+        case name, task, overlap, goldRate = "gold_rate", leaseSeconds = "lease_seconds", instructions, created, closed, annotators, blocked, policy
     }
 
     init(_ spec: QueueSpec, created: Date) {
         name = spec.name; task = spec.task.rawValue; overlap = spec.overlap; goldRate = spec.goldRate; leaseSeconds = spec.leaseSeconds
         instructions = spec.instructions; self.created = created.timeIntervalSince1970
         annotators = spec.annotators?.joined(separator: ","); blocked = spec.blocked.isEmpty ? nil : spec.blocked.joined(separator: ",")
+        policy = spec.policy
     }
 
     var spec: QueueSpec {
         let list = { (text: String?) in text.map { $0.split(separator: ",").map(String.init) } }
-        return QueueSpec(name: name, task: QueueSpec.Task(rawValue: task) ?? .classify, overlap: overlap, goldRate: goldRate, leaseSeconds: leaseSeconds,
-                         instructions: instructions, annotators: list(annotators), blocked: list(blocked) ?? [])
+        var spec = QueueSpec(name: name, task: QueueSpec.Task(rawValue: task) ?? .classify, overlap: overlap, goldRate: goldRate, leaseSeconds: leaseSeconds,
+                             instructions: instructions, annotators: list(annotators), blocked: list(blocked) ?? [])
+        spec.policy = policy
+        return spec
     }
 }
 
@@ -108,9 +112,9 @@ extension SQLiteStore {
             let gold = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queue_items WHERE queue = ? AND gold IS NOT NULL", arguments: [name]) ?? 0
             let done = try Int.fetchOne(db, sql: """
                 SELECT COUNT(*) FROM queue_items q WHERE q.queue = ? AND
-                  (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path) >= CASE WHEN q.gold IS NULL THEN COALESCE(q.overlap, ?) ELSE 1 END
+                  (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path AND a.held = 0) >= CASE WHEN q.gold IS NULL THEN COALESCE(q.overlap, ?) ELSE 1 END
                 """, arguments: [name, row.overlap]) ?? 0
-            let answers = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queue_answers WHERE queue = ?", arguments: [name]) ?? 0
+            let answers = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queue_answers WHERE queue = ? AND held = 0", arguments: [name]) ?? 0
             let leases = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queue_leases WHERE queue = ? AND expires > ?", arguments: [name, now.timeIntervalSince1970]) ?? 0
             let annotators = try String.fetchAll(db, sql: "SELECT DISTINCT annotator FROM queue_answers WHERE queue = ? ORDER BY annotator", arguments: [name])
             return QueueSummary(spec: row.spec, items: items, gold: gold, done: done, answers: answers, activeLeases: leases, annotators: annotators, closed: row.closed != nil)
@@ -193,7 +197,8 @@ extension SQLiteStore {
             }
             var next: Row?
             let arguments: StatementArguments = [name, annotator, spec.overlap, 1]
-            if QueueRules.wantsGold(annotator: annotator, answered: answered, rate: spec.goldRate) {
+            let rate = try Double.fetchOne(db, sql: "SELECT rate FROM queue_gold_rates WHERE queue = ? AND annotator = ?", arguments: [name, annotator]) ?? spec.goldRate
+            if QueueRules.wantsGold(annotator: annotator, answered: answered, rate: rate) {
                 next = try Row.fetchOne(db, sql: open(true), arguments: arguments)
             }
             if next == nil { next = try Row.fetchOne(db, sql: open(false), arguments: arguments) }
@@ -245,6 +250,7 @@ extension SQLiteStore {
             if try Int.fetchOne(db, sql: "SELECT 1 FROM queue_answers WHERE queue = ? AND path = ? AND annotator = ?", arguments: [name, path, annotator]) != nil {
                 throw StoreError(.usage, "\(path): \(annotator) has already answered it in queue \(name) (undo first to change it)")
             }
+            if row.spec.blocked.contains(annotator) { throw QueueRules.paused(name, annotator: annotator, reason: try Self.blockReason(db, name, annotator)) }
             guard let held = try Row.fetchOne(db, sql: "SELECT token, expires FROM queue_leases WHERE queue = ? AND path = ? AND annotator = ?",
                                               arguments: [name, path, annotator]) else {
                 let others = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queue_leases WHERE queue = ? AND path = ? AND expires > ?",
@@ -292,6 +298,7 @@ extension SQLiteStore {
     package func undoLastAnswer(_ name: String, annotator: String, now: Date) throws(StoreError) -> QueueItem? {
         try write("undoing in queue \(name)") { db -> QueueItem? in
             let row = try queue(db, name)
+            if row.spec.blocked.contains(annotator) { throw QueueRules.paused(name, annotator: annotator, reason: try Self.blockReason(db, name, annotator)) }
             guard let last = try Row.fetchOne(db, sql: """
                 SELECT q.path, q.gold, q.suggestion FROM queue_answers a JOIN queue_items q ON q.queue = a.queue AND q.path = a.path
                 WHERE a.queue = ? AND a.annotator = ? ORDER BY a.created DESC, a.rowid DESC LIMIT 1
@@ -306,16 +313,20 @@ extension SQLiteStore {
         }
     }
 
-    package func queueAnswers(_ name: String) throws(StoreError) -> [QueueAnswer] {
+    package func queueAnswers(_ name: String, includeHeld: Bool) throws(StoreError) -> [QueueAnswer] {
         try read("reading answers of queue \(name)") { db in
             _ = try queue(db, name)
             return try Row.fetchAll(db, sql: """
-                SELECT a.*, q.gold IS NOT NULL AS is_gold FROM queue_answers a JOIN queue_items q ON q.queue = a.queue AND q.path = a.path
-                WHERE a.queue = ? ORDER BY a.created, a.rowid
-                """, arguments: [name]).map {
-                QueueAnswer(path: $0["path"], annotator: $0["annotator"], answer: $0["answer"], seconds: $0["seconds"],
-                            created: Date(timeIntervalSince1970: $0["created"]), isGold: $0["is_gold"])
-            }
+                SELECT a.rowid AS id, a.*, q.gold IS NOT NULL AS is_gold FROM queue_answers a JOIN queue_items q ON q.queue = a.queue AND q.path = a.path
+                WHERE a.queue = ?\(includeHeld ? "" : " AND a.held = 0") ORDER BY a.created, a.rowid
+                """, arguments: [name]).map(Self.answer)
         }
+    }
+
+    static func answer(_ row: Row) -> QueueAnswer {
+        var answer = QueueAnswer(path: row["path"], annotator: row["annotator"], answer: row["answer"], seconds: row["seconds"],
+                    created: Date(timeIntervalSince1970: row["created"]), isGold: row["is_gold"] ?? false, held: row["held"] ?? false, id: row["id"] ?? 0)
+        answer.goldAnswer = row["gold_answer"]
+        return answer
     }
 }

@@ -22,7 +22,7 @@ package struct SQLiteStore: LabelingStore {
     }
 
     /// The version of this store's schema: the number of its latest migration. A newer one is refused.
-    package static let schemaVersion = 4
+    package static let schemaVersion = 5
 
     /// Opens the store of the repository whose `.curate` folder is `curateDirectory`, creating it on first use.
     /// A repository of format 7 or older kept its labeling state in `metadata.sqlite`; it is copied here when the
@@ -176,6 +176,45 @@ package struct SQLiteStore: LabelingStore {
                   UPDATE queue_items SET answers = answers - 1,
                     done = (gold IS NULL AND answers - 1 >= COALESCE(overlap, (SELECT overlap FROM queues WHERE name = OLD.queue)))
                   WHERE queue = OLD.queue AND path = OLD.path;
+                END;
+                """)
+        }
+        migrator.registerMigration("v5 vetting") { db in
+            // Live vetting: a queue's policy; answers held (kept, not counted) while their annotator is blocked;
+            // an event log a lead's view follows incrementally; decisions with their evidence; adaptive gold rates.
+            try db.execute(sql: """
+                ALTER TABLE queues ADD COLUMN policy TEXT;
+                ALTER TABLE queue_answers ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+                CREATE INDEX queue_answers_by_annotator ON queue_answers (queue, annotator);
+                CREATE TABLE queue_events (id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,
+                    annotator TEXT NOT NULL, answer TEXT NOT NULL, seconds REAL NOT NULL, created REAL NOT NULL, held INTEGER NOT NULL DEFAULT 0);
+                CREATE INDEX queue_events_by_queue ON queue_events (queue, id);
+                INSERT INTO queue_events (queue, kind, path, annotator, answer, seconds, created)
+                    SELECT queue, 'answer', path, annotator, answer, seconds, created FROM queue_answers ORDER BY created, rowid;
+                CREATE TABLE queue_decisions (id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, annotator TEXT NOT NULL, action TEXT NOT NULL,
+                    reason TEXT NOT NULL, evidence TEXT NOT NULL, by_whom TEXT NOT NULL, created REAL NOT NULL);
+                CREATE INDEX queue_decisions_by_queue ON queue_decisions (queue, id);
+                CREATE TABLE queue_gold_rates (queue TEXT NOT NULL, annotator TEXT NOT NULL, rate REAL NOT NULL, PRIMARY KEY (queue, annotator)) WITHOUT ROWID;
+                DROP TRIGGER queue_answers_added;
+                DROP TRIGGER queue_answers_removed;
+                CREATE TRIGGER queue_answers_added AFTER INSERT ON queue_answers BEGIN
+                  UPDATE queue_items SET answers = answers + 1 - NEW.held,
+                    done = (gold IS NULL AND answers + 1 - NEW.held >= COALESCE(overlap, (SELECT overlap FROM queues WHERE name = NEW.queue)))
+                  WHERE queue = NEW.queue AND path = NEW.path;
+                  INSERT INTO queue_events (queue, kind, path, annotator, answer, seconds, created, held)
+                    VALUES (NEW.queue, 'answer', NEW.path, NEW.annotator, NEW.answer, NEW.seconds, NEW.created, NEW.held);
+                END;
+                CREATE TRIGGER queue_answers_removed AFTER DELETE ON queue_answers BEGIN
+                  UPDATE queue_items SET answers = answers - 1 + OLD.held,
+                    done = (gold IS NULL AND answers - 1 + OLD.held >= COALESCE(overlap, (SELECT overlap FROM queues WHERE name = OLD.queue)))
+                  WHERE queue = OLD.queue AND path = OLD.path;
+                  INSERT INTO queue_events (queue, kind, path, annotator, answer, seconds, created, held)
+                    VALUES (OLD.queue, 'undo', OLD.path, OLD.annotator, OLD.answer, OLD.seconds, OLD.created, OLD.held);
+                END;
+                CREATE TRIGGER queue_answers_held AFTER UPDATE OF held ON queue_answers WHEN NEW.held <> OLD.held BEGIN
+                  UPDATE queue_items SET answers = answers + OLD.held - NEW.held,
+                    done = (gold IS NULL AND answers + OLD.held - NEW.held >= COALESCE(overlap, (SELECT overlap FROM queues WHERE name = NEW.queue)))
+                  WHERE queue = NEW.queue AND path = NEW.path;
                 END;
                 """)
         }
