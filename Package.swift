@@ -108,7 +108,7 @@ let package = Package(
             name: "curate-bench",
             dependencies: [
                 "CurateCommands", "CurateCore", "CurateImaging", "CurateVersioning", "CurateAugment", "CurateQuality",
-                "CurateSelection", "CurateRouting", "CurateTerminal", "CurateStore",
+                "CurateSelection", "CurateRouting", "CurateTerminal", "CurateStore", "CurateLabeling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -164,7 +164,7 @@ let package = Package(
             dependencies: ["CurateWorkflows", "CurateVersioning", "CurateStore", "CurateTestSupport"]),
         .testTarget(
             name: "CurateCommandsTests",
-            dependencies: ["CurateCommands", "curate", "CurateVersioning", "CurateStore", "CurateImaging", "CurateRemote", "CurateTestSupport"]),
+            dependencies: ["CurateCommands", "curate", "CurateVersioning", "CurateStore", "CurateImaging", "CurateRemote", "CurateLabeling", "CurateCore", "CurateTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -73,10 +73,33 @@ package struct SimulatedCrowd: Sendable {
     /// left for them or they are blocked. `vet` false leaves out the policy (a baseline).
     /// Items that return after a block (the blocked annotator's answers no longer count) are answered as people
     /// come back: once everyone is done, each annotator not blocked looks again, until no one gets an item.
+    /// With `lead`, a lead's `curate watch` runs beside them (following the queue and applying the policy every
+    /// 50 ms, then once more at the end): it judges annotators on answers others give after their own last one.
     package static func work(store: any LabelingStore, queue: String, truth: [String: Int], seed: UInt64,
-                             crowd: [Annotator] = annotators, vet: Bool = true) throws -> [Outcome] {
+                             crowd: [Annotator] = annotators, vet: Bool = true, lead: Bool = true) throws -> [Outcome] {
         let board = Board(crowd.map { Outcome(annotator: $0.name) })
         let group = DispatchGroup()
+        let watching = Board([])
+        let leadDone = DispatchGroup()
+        if vet && lead {
+            leadDone.enter()
+            Thread {
+                defer { leadDone.leave() }
+                do {
+                    let spec = try store.queueSpec(queue)
+                    guard let policy = try Vetting.policy(of: spec) else { return }
+                    var monitor = TeamMonitor(queue: queue, overlap: spec.overlap)
+                    repeat {
+                        Thread.sleep(forTimeInterval: 0.05)
+                        try monitor.follow(store)
+                        try Vetting.apply(policy, monitor: &monitor, annotators: monitor.takeChanged(), store: store)
+                    } while !watching.stopped
+                    try monitor.follow(store)
+                    try Vetting.apply(policy, monitor: &monitor, annotators: monitor.takeChanged(), store: store)
+                } catch { board.fail("lead: \(error)") }
+            }.start()
+        }
+        defer { watching.stop(); leadDone.wait() }
         for index in crowd.indices {
             group.enter()
             let a = crowd[index]
@@ -95,6 +118,8 @@ package struct SimulatedCrowd: Sendable {
             if !any { break }
             round += 1
         }
+        watching.stop()
+        leadDone.wait()
         if let failure = board.failure { throw StoreError(.internal, "simulated crowd: \(failure)") }
         return board.all
     }
@@ -111,6 +136,9 @@ package struct SimulatedCrowd: Sendable {
             set { lock.lock(); outcomes[i] = newValue; lock.unlock() }
         }
         func fail(_ text: String) { lock.lock(); if failure == nil { failure = text }; lock.unlock() }
+        private var done = false
+        var stopped: Bool { lock.lock(); defer { lock.unlock() }; return done }
+        func stop() { lock.lock(); done = true; lock.unlock() }
     }
 
     /// One annotator's session; returns whether they answered anything.

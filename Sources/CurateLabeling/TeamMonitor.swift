@@ -45,7 +45,8 @@ package struct TeamMonitor: Sendable {
     }
     struct Person: Sendable {
         var answers = 0, keyed = 0, goldAnswers = 0, goldCorrect = 0, compared = 0, agreed = 0
-        /// reference → answer → count (references: gold answers and other annotators' answers on the same items).
+        /// reference → answer → count (references: gold answers, and what a majority of at least two others answered
+        /// on the same item).
         var confusion: [String: [String: Int]] = [:]
         var goldConfusion: [String: [String: Int]] = [:]
         var seconds = Histogram()
@@ -133,7 +134,9 @@ package struct TeamMonitor: Sendable {
             for other in item.given where !other.held { pair(a.annotator, key, a.path, other.annotator, other.key, step: 1) }
         }
         let before = item.counted
+        majorityReferences(item, step: -1)
         item.given.append(Given(annotator: a.annotator, key: key, held: held))
+        majorityReferences(item, step: 1)
         items[a.path] = item
         if !held { counted(item, from: before, to: before + 1, at: a.created) }
         changed.insert(a.annotator)
@@ -142,7 +145,9 @@ package struct TeamMonitor: Sendable {
     /// An answer taken back.
     package mutating func remove(_ a: QueueAnswer) {
         guard var item = items[a.path], let index = item.given.firstIndex(where: { $0.annotator == a.annotator }) else { return }
+        majorityReferences(item, step: -1)
         let given = item.given.remove(at: index)
+        majorityReferences(item, step: 1)
         let before = item.counted + (given.held ? 0 : 1)
         if !given.held, let key = given.key {
             for other in item.given where !other.held { pair(a.annotator, key, a.path, other.annotator, other.key, step: -1) }
@@ -192,7 +197,9 @@ package struct TeamMonitor: Sendable {
             if let key = item.given[i].key {
                 for other in item.given where other.annotator != who && !other.held { pair(who, key, path, other.annotator, other.key, step: held ? -1 : 1) }
             }
+            majorityReferences(item, step: -1)
             item.given[i].held = held
+            majorityReferences(item, step: 1)
             items[path] = item
             counted(item, from: before, to: item.counted, at: held ? nil : time)
         }
@@ -201,15 +208,30 @@ package struct TeamMonitor: Sendable {
         }
     }
 
+    /// Each answer's reference on an item without gold: what a strict majority of at least two of the other
+    /// (counted) answers say. Pairs alone would make one annotator's systematic error look like a confusion of
+    /// everyone who answered beside them. Applied with step -1 before an item changes and +1 after.
+    mutating func majorityReferences(_ item: ItemState, step: Int) {
+        guard !item.isGold else { return }
+        let keyed = item.given.filter { !$0.held && $0.key != nil }
+        guard keyed.count >= 3 else { return }
+        for (i, me) in keyed.enumerated() {
+            var counts: [String: Int] = [:]
+            for (j, other) in keyed.enumerated() where j != i { counts[other.key!, default: 0] += 1 }
+            guard let (reference, n) = counts.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }),
+                  n >= 2, n * 2 > keyed.count - 1 else { continue }
+            people[me.annotator, default: Person()].confusion[reference, default: [:]][me.key!, default: 0] += step
+        }
+    }
+
     /// Two annotators' answers on the same item, compared (step -1 takes a comparison back).
     mutating func pair(_ a: String, _ ka: String, _ path: String, _ b: String, _ kb: String?, step: Int) {
         guard let kb else { return }
         let same = ka == kb
-        for (me, mine, theirs) in [(a, ka, kb), (b, kb, ka)] {
+        for (me, mine) in [(a, ka), (b, kb)] {
             var p = people.removeValue(forKey: me) ?? Person()
             p.compared += step
             if same { p.agreed += step }
-            p.confusion[theirs, default: [:]][mine, default: 0] += step
             if p.runKey == mine, p.runItems.contains(path), items[path]?.goldKey == nil {
                 p.runReferences += step
                 if !same { p.runContradicted += step }

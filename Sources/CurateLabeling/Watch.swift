@@ -107,15 +107,28 @@ package enum Watch {
             return out
         }
         line("curate watch — queue \(report.queue)" + (report.policy ? " — vetting policy on" : " — no vetting policy (verdicts shown, nothing decided)"), bold)
-        let eta = report.etaMinutes.map { $0 < 1 ? "under a minute" : Screen.duration($0 * 60) } ?? "-"
+        let eta = report.etaMinutes.map { m -> String in
+            m < 1 ? "under a minute" : m < 60 ? String(format: "%.0f min", m) : String(format: "%dh %02dm", Int(m) / 60, Int(m) % 60)
+        } ?? "-"
         line("done \(report.done)/\(report.items) items (\(report.gold) gold) · \(report.answers) answers · \(report.answersNeeded) still needed · "
              + f(report.perHour, "%.0f") + "/h · ETA " + eta + " · refresh " + String(format: "%.0f ms", report.refreshMilliseconds))
         let disputed = report.disagreements.prefix(3).map { "\($0.classes[0])↔\($0.classes[1]) (\($0.pairs))" }.joined(separator: ", ")
         line("most disputed: " + (disputed.isEmpty ? "-" : disputed))
         row += 1
         let list = view.ordered(report.annotators)
-        let header = String(format: "  %-12@ %7@ %6@ %6@ %6@ %-17@ %-15@ %-11@ %@", "annotator" as NSString, "answers" as NSString, "/hour" as NSString,
-                            "med s" as NSString, "×team" as NSString, "gold (95%)" as NSString, "agrees (pairs)" as NSString, "verdict" as NSString, "evidence" as NSString)
+        func cells(_ values: [String]) -> String {
+            let widths = [13, 8, 6, 6, 6, 18, 15, 12]
+            var text = ""
+            for (i, v) in values.enumerated() {
+                guard i < widths.count else { text += v; continue }
+                let w = widths[i], cut = v.count > w - 1 ? String(v.prefix(w - 2)) + "…" : v
+                let padding = String(repeating: " ", count: max(0, w - cut.count))
+                // Numbers right-aligned, words left.
+                text += (1...4).contains(i) ? padding.dropLast() + cut + " " : cut + padding
+            }
+            return text
+        }
+        let header = "  " + cells(["annotator", "answers", "/hour", "med s", "×team", "gold (95%)", "agrees (pairs)", "verdict", "evidence"])
         line(header, bold)
         let alertRows = min(view.alerts.count, 4)
         let detailRows = view.detail ? 9 : 0
@@ -125,9 +138,8 @@ package enum Watch {
         for (i, s) in list.enumerated().dropFirst(start).prefix(tableRows) {
             let gold = s.goldAccuracy.map { g in String(format: "%.2f [%.2f,%.2f]", g, s.goldInterval?[0] ?? 0, s.goldInterval?[1] ?? 1) } ?? "-"
             let agree = s.agreement.map { String(format: "%.2f (%d)", $0, s.compared) } ?? "-"
-            let text = String(format: "%@ %-12@ %7d %6@ %6@ %6@ %-17@ %-15@ %-11@ %@", (i == selected ? ">" : " ") as NSString, Screen.clip(s.annotator, 12) as NSString,
-                              s.answers, f(s.perHour, "%.0f") as NSString, f(s.medianSeconds, "%.1f") as NSString, f(s.speedRatio, "%.2f") as NSString,
-                              gold as NSString, agree as NSString, s.verdict as NSString, (s.evidence.first ?? "") as NSString)
+            let text = (i == selected ? "> " : "  ") + cells([s.annotator, String(s.answers), f(s.perHour, "%.0f"), f(s.medianSeconds, "%.1f"),
+                                                               f(s.speedRatio, "%.2f"), gold, agree, s.verdict, s.evidence.first ?? ""])
             let style = s.verdict == "blocked" || s.verdict == "likely spam" ? "\u{1B}[31m" : s.verdict == "review" ? "\u{1B}[33m" : ""
             line(text, (i == selected ? "\u{1B}[7m" : "") + style)
         }

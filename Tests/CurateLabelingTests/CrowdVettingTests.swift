@@ -50,8 +50,39 @@ import Testing
         for honest in ["ana", "ben", "cleo", "dev", "eli"] {
             #expect(run.blocked(honest) == nil, "seed \(seed): \(honest) was blocked: \(run.blocked(honest)?.evidence ?? [])")
         }
-        #expect(run.reviewed("eli"), "seed \(seed): eli's 3→8 confusion did not reach review")
         #expect(run.coverageGaps.isEmpty, "seed \(seed): items without 3 counted answers: \(run.coverageGaps.prefix(5))")
         #expect(run.goldShare <= 0.1 + 0.05, "seed \(seed): gold share \(run.goldShare) over the 0.1 budget")
+    }
+}
+
+/// At the bundled crowd's size (400 items), the honest confusion has the evidence it needs: eli goes to review.
+@Suite struct HonestConfusionTests {
+    @Test(arguments: [UInt64(101), 102])
+    func eliIsReviewedNeverBlocked(seed: UInt64) throws {
+        let scratch = ScratchDirectory()
+        let store = try SQLiteStore.open(curateDirectory: scratch.path)
+        let run = try CrowdVettingTests.run(seed: seed, store: store, items: 400)
+        var monitor = TeamMonitor(queue: "crowd", overlap: 3)
+        try monitor.follow(store)
+        let standing = monitor.standing("eli", policy: Watch.defaultPolicy)
+        #expect(run.reviewed("eli"), "seed \(seed): eli's 3→8 confusion did not reach review: \(standing) \(monitor.confusions("eli"))")
+        let evidence = run.decisions.first { $0.annotator == "eli" && $0.action == .review }?.evidence ?? []
+        #expect(evidence.first?.contains("3 read as 8") == true, "seed \(seed): \(evidence)")
+        for honest in ["ana", "ben", "cleo", "dev", "eli"] { #expect(run.blocked(honest) == nil, "seed \(seed): \(honest) blocked") }
+        for fraud in ["fay", "gus", "hal"] { #expect(run.blocked(fraud) != nil, "seed \(seed): \(fraud) not blocked") }
+        // The careful annotators are not flagged either.
+        for careful in ["ana", "ben", "cleo", "dev"] { #expect(!run.reviewed(careful), "seed \(seed): \(careful) flagged: \(run.decisions.filter { $0.annotator == careful })") }
+    }
+}
+
+/// The same crowd on a shared PostgreSQL store (the answering connections may vet: they are the schema's owner).
+@Suite struct PostgresCrowdVettingTests {
+    @Test(arguments: [UInt64(3), 11])
+    func spammersBlockedOnPostgres(seed: UInt64) throws {
+        let store = try PostgresStore(try PostgresLocation(url: try PostgresServer.newDatabase()))
+        let run = try CrowdVettingTests.run(seed: seed, store: store)
+        for fraud in ["fay", "gus", "hal"] { #expect(run.blocked(fraud) != nil, "seed \(seed): \(fraud) not blocked") }
+        for honest in ["ana", "ben", "cleo", "dev", "eli"] { #expect(run.blocked(honest) == nil, "seed \(seed): \(honest) blocked") }
+        #expect(run.coverageGaps.isEmpty)
     }
 }
