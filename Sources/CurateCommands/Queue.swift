@@ -86,7 +86,6 @@ extension Curate.Queue {
         @OptionGroup var repository: RepositoryOption
 
         func validate() throws {
-            if policy != nil && gold == nil && (policy == "standard") { throw ValidationError("--policy standard judges answers on gold items: give --gold FILE too") }
             guard QueueSpec.Task(rawValue: task) != nil else { throw ValidationError("--task must be classify, multilabel, boxes or review") }
             guard [from != nil, condition != nil, !paths.isEmpty, empty].filter({ $0 }).count == 1 else { throw ValidationError("give one of --from, --where, --paths or --empty") }
             if goldRate > 0 && gold == nil { throw ValidationError("--gold-rate needs --gold FILE") }

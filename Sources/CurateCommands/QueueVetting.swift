@@ -19,7 +19,8 @@ extension Curate.Queue {
                 answer, counted while the items' other answers or gold contradict it), speed_ratio (median seconds ÷ \
                 the team's), top_confusion (largest share of one class read as another), answers, gold_answers, \
                 compared. A block never lands on an honest systematic confusion (errors concentrated on one or two \
-                class pairs, accurate elsewhere): that becomes a review. adaptive_gold sets each annotator's gold \
+                class pairs, accurate elsewhere): that becomes a review (honest_confusion_guard: false turns this off, for \
+                comparisons with plain threshold rules). adaptive_gold sets each annotator's gold \
                 rate from how well their accuracy is known (new_rate at first, min_rate once it is known to \
                 ±target_width), scaled down while the queue's gold share is over budget. A block pauses the \
                 annotator's work (their session says why), holds their answers (kept, not counted, not exported) \

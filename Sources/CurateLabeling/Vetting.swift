@@ -133,7 +133,7 @@ extension TeamMonitor {
                 + " (" + details(rule.metric, p, teamMedian: teamMedian) + ")"
             let reason = plainWords(rule.metric, p, teamMedian: teamMedian)
             if rule.action == .block {
-                if let honest = Self.systematicConfusion(p) {
+                if policy.guardsHonestConfusion, let honest = Self.systematicConfusion(p) {
                     return Judgement(action: .review, reason: reason, evidence: [evidence, "\(honest): an honest systematic confusion, sent to review, not blocked"])
                 }
                 return Judgement(action: .block, reason: reason, evidence: [evidence])

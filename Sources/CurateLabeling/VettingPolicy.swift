@@ -72,6 +72,9 @@ package struct VettingPolicy: Sendable, Equatable {
 
     package var rules: [Rule]
     package var adaptiveGold: AdaptiveGold?
+    /// Whether a block on an honest systematic confusion becomes a review (`honest_confusion_guard`, default true;
+    /// false only to compare with rules that have no such guard).
+    package var guardsHonestConfusion = true
 
     /// The rules of the issue that asked for live vetting, and adaptive gold at the queue's rate: what
     /// `curate queue policy Q --standard` stores.
@@ -131,6 +134,9 @@ package struct VettingPolicy: Sendable, Equatable {
         var gold: AdaptiveGold?
         for (k, v) in mapping {
             switch k.string ?? "" {
+            case "honest_confusion_guard":
+                guard let b = v.bool else { throw fail(v, "honest_confusion_guard must be true or false") }
+                guardsHonestConfusion = b
             case "rules":
                 guard let list = v.sequence else { throw fail(v, "rules must be a list of rules (name, when, action)") }
                 for node in list {
@@ -183,7 +189,7 @@ package struct VettingPolicy: Sendable, Equatable {
                 }
                 guard g.targetWidth > 0, g.targetWidth < 0.5 else { throw fail(v, "adaptive_gold: target_width must be within (0, 0.5)") }
                 gold = g
-            default: throw fail(k, "unknown key '\(k.string ?? "?")' (expected rules, adaptive_gold)")
+            default: throw fail(k, "unknown key '\(k.string ?? "?")' (expected rules, adaptive_gold, honest_confusion_guard)")
             }
         }
         guard !rules.isEmpty || gold != nil else { throw InputError("\(source): the policy has no rules and no adaptive_gold") }

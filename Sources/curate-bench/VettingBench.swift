@@ -112,7 +112,7 @@ extension Bench {
                 let text: String
                 switch policy {
                 case "standard": text = VettingPolicy.standardText
-                case "appen": text = "rules:\n  - name: below 70% on test questions\n    when: gold_accuracy < 0.7\n    min_gold: 10\n    action: block\n"
+                case "appen": text = "honest_confusion_guard: false\nrules:\n  - name: below 70% on test questions\n    when: gold_accuracy < 0.7\n    min_gold: 10\n    action: block\n"
                 default: throw ValidationError("--policy standard or appen")
                 }
                 var delays: [String: [Int]] = [:], missed: [String: Int] = [:], honestBlocked: [String] = []

@@ -20,7 +20,7 @@ import Testing
         ("rules:\n  - when: gold_accuracy < 0.5\n    action: review\n    min_gold: -1\n", "p.yaml:4: min_gold must be a whole number ≥ 0"),
         ("rules:\n  - when: gold_accuracy < 0.5\n    action: review\n    after: 3\n", "p.yaml:4: unknown key 'after' in a rule (expected name, when, action, min_answers, min_gold, min_compared)"),
         ("adaptive_gold:\n  budget: 2\n", "p.yaml:2: adaptive_gold: budget, new_rate and min_rate must be within [0, 1], with min_rate ≤ new_rate"),
-        ("gold: 1\n", "p.yaml:1: unknown key 'gold' (expected rules, adaptive_gold)"),
+        ("gold: 1\n", "p.yaml:1: unknown key 'gold' (expected rules, adaptive_gold, honest_confusion_guard)"),
         ("rules: []\n", "p.yaml: the policy has no rules and no adaptive_gold"),
         ("- a\n", "p.yaml: expected a mapping with rules (and adaptive_gold)"),
     ])
@@ -99,5 +99,22 @@ import Testing
         #expect(live.disagreedClasses(limit: 10).map { "\($0)" } == once.disagreedClasses(limit: 10).map { "\($0)" })
         let summary = try store.queueSummary("q")
         #expect(live.doneItems == summary.done && live.answers == summary.answers)
+    }
+
+    /// Adaptive gold: new annotators get new_rate, those whose accuracy is known to ±target_width get min_rate, and
+    /// everyone is scaled down while the queue's gold share is over the budget.
+    @Test func adaptiveGoldFollowsCertainty() {
+        let g = VettingPolicy.AdaptiveGold(budget: 0.1, newRate: 0.3, minRate: 0.02, targetWidth: 0.1)
+        var monitor = TeamMonitor(queue: "q", overlap: 1)
+        #expect(monitor.goldRate("new", g) == 0.3)
+        for i in 0..<100 { monitor.add(Self.answer("old", "g\(i)", "1", gold: "1", at: Double(i))) }   // 100 gold, all right
+        for i in 0..<900 { monitor.add(Self.answer("old", "x\(i)", "1", at: Double(100 + i))) }
+        #expect(monitor.goldRate("old", g) == 0.02)
+        for i in 0..<5 { monitor.add(Self.answer("mid", "g\(i)", i < 4 ? "1" : "2", gold: "1", at: Double(i))) }
+        let mid = monitor.goldRate("mid", g)
+        #expect(mid > 0.02 && mid < 0.3)
+        // 105 gold answers in 1005: under the budget. Many more gold answers push the share over it: rates shrink.
+        for i in 0..<400 { monitor.add(Self.answer("eager", "g\(i)", "1", gold: "1", at: Double(i))) }
+        #expect(monitor.goldRate("new", g) < 0.3 * 0.1 / 0.3 + 0.001)
     }
 }
