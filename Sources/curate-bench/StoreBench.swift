@@ -18,10 +18,7 @@ extension Bench {
         @Option(help: "Seconds to run.") var seconds = 20.0
         @Option var overlap = 1
 
-        func open() throws -> any LabelingStore {
-            if store.hasPrefix("sqlite:") { return try SQLiteStore.open(curateDirectory: String(store.dropFirst("sqlite:".count))) }
-            return try PostgresStore(try PostgresLocation(url: store))
-        }
+        func open() throws -> any LabelingStore { try openStore(store) }
 
         func run() async throws {
             try await reportingErrors {
@@ -62,6 +59,12 @@ extension Bench {
             }
         }
     }
+}
+
+/// A store named as the benchmarks name them: postgres://… or sqlite:FOLDER (a .curate folder).
+func openStore(_ store: String) throws -> any LabelingStore {
+    if store.hasPrefix("sqlite:") { return try SQLiteStore.open(curateDirectory: String(store.dropFirst("sqlite:".count))) }
+    return try PostgresStore(try PostgresLocation(url: store))
 }
 
 /// Round-trip times gathered from many threads.

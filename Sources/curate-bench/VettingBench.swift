@@ -19,10 +19,7 @@ extension Bench {
         @Option(help: "Answers already in the queue.") var answers = 200_000
         @Option var refreshes = 20
 
-        func open() throws -> any LabelingStore {
-            if store.hasPrefix("sqlite:") { return try SQLiteStore.open(curateDirectory: String(store.dropFirst("sqlite:".count))) }
-            return try PostgresStore(try PostgresLocation(url: store))
-        }
+        func open() throws -> any LabelingStore { try openStore(store) }
 
         func run() async throws {
             try await reportingErrors {

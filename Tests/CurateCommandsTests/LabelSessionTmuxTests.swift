@@ -7,33 +7,14 @@ import Testing
 
 /// `curate label` driven as a person would: in tmux, keys with send-keys, the screen with capture-pane.
 @Suite(.serialized) struct LabelSessionTmuxTests {
-    let socket = "curate-test-\(UUID().uuidString.prefix(8))"
+    let server = Tmux()
 
-    /// Runs tmux through the shell (`system`): a new session's server daemonises, which Foundation's Process
-    /// does not always notice; capture-pane's output goes through a file.
     @discardableResult
-    func tmux(_ args: [String]) throws -> String {
-        let quoted = args.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        let file = NSTemporaryDirectory() + "\(socket)-capture.txt"
-        let command = "tmux -L \(socket) \(quoted) > '\(file)' 2>/dev/null < /dev/null"
-        _ = system(command)
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        return (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
-    }
+    func tmux(_ args: [String]) throws -> String { server(args) }
 
-    func screen() throws -> [String] { try tmux(["capture-pane", "-t", "L", "-p"]).split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+    func screen() throws -> [String] { server.screen("L") }
 
-    /// Polls the screen until `condition` holds (at most 30 s: CI runs other tests beside it).
-    func waitFor(_ what: String, _ condition: ([String]) -> Bool) throws -> [String] {
-        for _ in 0..<300 {
-            let s = try screen()
-            if condition(s) { return s }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        let s = try screen()
-        Issue.record("timed out waiting for \(what); screen:\n\(s.joined(separator: "\n"))")
-        return s
-    }
+    func waitFor(_ what: String, _ condition: ([String]) -> Bool) throws -> [String] { server.waitFor("L", what, condition) }
 
     @Test func labelKillResumeResizeQuit() throws {
         let scratch = ScratchDirectory()

@@ -5,31 +5,14 @@ import Testing
 
 /// `curate watch` and a blocked annotator's session, driven as people would: in tmux.
 @Suite(.serialized) struct WatchTmuxTests {
-    let socket = "curate-watch-\(UUID().uuidString.prefix(8))"
+    let server = Tmux()
 
     @discardableResult
-    func tmux(_ args: [String]) throws -> String {
-        let quoted = args.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        let file = NSTemporaryDirectory() + "\(socket)-capture.txt"
-        _ = system("tmux -L \(socket) \(quoted) > '\(file)' 2>/dev/null < /dev/null")
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        return (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
-    }
+    func tmux(_ args: [String]) throws -> String { server(args) }
 
-    func screen(_ target: String) throws -> [String] {
-        try tmux(["capture-pane", "-t", target, "-p"]).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    }
+    func screen(_ target: String) throws -> [String] { server.screen(target) }
 
-    func waitFor(_ target: String, _ what: String, _ condition: ([String]) -> Bool) throws -> [String] {
-        for _ in 0..<300 {
-            let s = try screen(target)
-            if condition(s) { return s }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        let s = try screen(target)
-        Issue.record("timed out waiting for \(what); screen:\n\(s.joined(separator: "\n"))")
-        return s
-    }
+    func waitFor(_ target: String, _ what: String, _ condition: ([String]) -> Bool) throws -> [String] { server.waitFor(target, what, condition) }
 
     func script(_ scratch: ScratchDirectory, _ name: String, _ arguments: String) {
         scratch.write(name, "#!/bin/sh\ncd '\(scratch.path)'\n'\(CLI.executable)' \(arguments)\necho \"exit $?\" > \(name).exit\nsleep 120\n")
