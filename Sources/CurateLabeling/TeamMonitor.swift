@@ -115,7 +115,7 @@ package struct TeamMonitor: Sendable {
         p.first = min(p.first ?? a.created.addingTimeInterval(-a.seconds), a.created.addingTimeInterval(-a.seconds))
         p.last = max(p.last ?? a.created, a.created)
         p.recent.append(Recent(item: a.path, answer: key ?? Self.describe(a.answer), gold: item.goldKey, created: a.created))
-        if p.recent.count > 20 { p.recent.removeFirst(p.recent.count - 20) }
+        if p.recent.count > 40 { p.recent.removeFirst(p.recent.count - 20) }
         if let key {
             p.keyed += 1
             if item.isGold, let gold = item.goldKey {
@@ -250,7 +250,7 @@ package struct TeamMonitor: Sendable {
         if item.isGold { goldAnswers += after - before }
         if let time, after > before {
             recentTimes.append(time)
-            if recentTimes.count > 5000 { recentTimes.removeFirst(recentTimes.count - 5000) }
+            if recentTimes.count > 10_000 { recentTimes.removeFirst(recentTimes.count - 5000) }   // amortised: once per 5,000
         }
     }
 

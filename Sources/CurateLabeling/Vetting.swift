@@ -233,7 +233,7 @@ extension TeamMonitor {
     }
 
     /// An annotator's latest answers, newest last.
-    package func recentAnswers(_ who: String) -> [Recent] { people[who]?.recent ?? [] }
+    package func recentAnswers(_ who: String) -> [Recent] { Array((people[who]?.recent ?? []).suffix(20)) }
 
     /// An annotator's confusions: (reference, answer, count) for answers that differ, most frequent first.
     package func confusions(_ who: String, limit: Int = 8) -> [(String, String, Int)] {
