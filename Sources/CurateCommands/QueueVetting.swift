@@ -152,8 +152,7 @@ extension Curate.Queue {
                 repeat {
                     if !first { try await Task.sleep(nanoseconds: UInt64(max(0.1, interval) * 1e9)) }
                     first = false
-                    try monitor.follow(store)
-                    for d in try Vetting.apply(policy, monitor: &monitor, annotators: monitor.takeChanged(), store: store) {
+                    for d in try Vetting.refresh(&monitor, policy: policy, store: store) {
                         Console.out("\(d.action.rawValue) \(d.annotator): \(d.reason) [\(d.evidence.joined(separator: "; "))]")
                     }
                 } while follow

@@ -44,8 +44,7 @@ extension Curate {
                 let policy = try Vetting.policy(of: spec)
                 var monitor = TeamMonitor(queue: queue, overlap: spec.overlap)
                 let started = DispatchTime.now().uptimeNanoseconds
-                try monitor.follow(store)
-                if let policy, store.mayVet() { try Vetting.apply(policy, monitor: &monitor, annotators: monitor.takeChanged(), store: store) }
+                try Vetting.refresh(&monitor, policy: policy, store: store, mayVet: store.mayVet())
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
                 try printJSON(WatchReport(monitor: monitor, policy: policy, hasPolicy: policy != nil, refreshMilliseconds: elapsed))
             }

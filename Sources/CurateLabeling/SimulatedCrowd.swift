@@ -91,11 +91,9 @@ package struct SimulatedCrowd: Sendable {
                     var monitor = TeamMonitor(queue: queue, overlap: spec.overlap)
                     repeat {
                         Thread.sleep(forTimeInterval: 0.05)
-                        try monitor.follow(store)
-                        try Vetting.apply(policy, monitor: &monitor, annotators: monitor.takeChanged(), store: store)
+                        try Vetting.refresh(&monitor, policy: policy, store: store)
                     } while !watching.stopped
-                    try monitor.follow(store)
-                    try Vetting.apply(policy, monitor: &monitor, annotators: monitor.takeChanged(), store: store)
+                    try Vetting.refresh(&monitor, policy: policy, store: store)
                 } catch { board.fail("lead: \(error)") }
             }.start()
         }

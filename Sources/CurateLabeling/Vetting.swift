@@ -289,6 +289,17 @@ package enum Vetting {
         return made
     }
 
+    /// One refresh of a lead's view: reads what changed in the store, then applies `policy` (when there is one and
+    /// `mayVet`) to the annotators whose figures changed. Returns the decisions it made.
+    @discardableResult
+    package static func refresh(_ monitor: inout TeamMonitor, policy: VettingPolicy?, store: any LabelingStore, mayVet: Bool = true,
+                                now: Date = Date()) throws -> [QueueDecision] {
+        try monitor.follow(store, now: now)
+        let changed = monitor.takeChanged()
+        guard let policy, mayVet else { return [] }
+        return try apply(policy, monitor: &monitor, annotators: changed, store: store, now: now)
+    }
+
     /// After an answer: judges its annotator from their answers, the others' answers on the same items and the
     /// team's recent pace, and applies the queue's policy. Nothing when the queue has no policy or this connection
     /// may not read the team's answers (an annotator's role on a shared store: a lead's `curate watch` or

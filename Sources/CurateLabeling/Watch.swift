@@ -178,8 +178,6 @@ package enum Watch {
         terminal.write("\u{1B}[2J")
         var last = Date.distantPast
         var report: WatchReport?
-        var policyText: String?? = .none
-        var policy: VettingPolicy?
         let mayVet = store.mayVet()
         while true {
             let now = Date()
@@ -187,10 +185,8 @@ package enum Watch {
                 last = now
                 let started = DispatchTime.now().uptimeNanoseconds
                 let seen = monitor.decisions.count
-                try monitor.follow(store, now: now)
-                let current = try store.queueSpec(queue).policy
-                if policyText != .some(current) { policyText = .some(current); policy = try current.map { try VettingPolicy(yaml: $0, source: "policy of queue \(queue)") } }
-                if let policy, mayVet { try Vetting.apply(policy, monitor: &monitor, annotators: monitor.takeChanged(), store: store, now: now) } else { _ = monitor.takeChanged() }
+                let policy = try Vetting.policy(of: try store.queueSpec(queue))   // read again: a lead may change it meanwhile
+                try Vetting.refresh(&monitor, policy: policy, store: store, mayVet: mayVet, now: now)
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
                 let fresh = WatchReport(monitor: monitor, policy: policy, hasPolicy: policy != nil, refreshMilliseconds: elapsed, now: now)
                 view.note(fresh, newDecisions: Array(monitor.decisions.dropFirst(seen)), now: now)

@@ -131,6 +131,9 @@ import Testing
         let watch = try Self.decoder.decode(WatchReport.self, from: Data(try CLI.run(["watch", "--queue", "q", "--json"], in: scratch.path).stdout.utf8))
         #expect(watch.decisions.map(\.action) == [.block, .unblock] && watch.policy)
         #expect(try CLI.run(["queue", "policy", "q", "--clear"], in: scratch.path).stdout == "queue q: vetting policy removed\n")
+        let noTerminal = try CLI.run(["watch", "--queue", "q"], in: scratch.path)
+        #expect(noTerminal.exitCode == 64 && noTerminal.stderr == "error: curate watch needs a terminal (stdin and stdout); --json prints the state once\n", "\(noTerminal.stderr)")
+        #expect(try CLI.run(["watch", "--queue", "q", "--interval", "0"], in: scratch.path).exitCode == 64)
         let vet = try CLI.run(["queue", "vet", "q"], in: scratch.path)
         #expect(vet.exitCode == 65 && vet.stderr == "error: queue q has no vetting policy (curate queue policy q --standard)\n", "\(vet.stderr)")
     }
