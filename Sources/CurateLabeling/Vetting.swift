@@ -75,14 +75,14 @@ extension TeamMonitor {
         p.runReferences >= 3 && p.runContradicted * 2 >= p.runReferences ? p.runLength : 0
     }
 
-    /// The largest share of one reference class answered as another, over classes with at least 15 references and
-    /// pairs seen at least 5 times (fewer is noise: a random co-annotator's answers scatter over every pair).
+    /// The largest share of one reference class answered as another, over classes with at least 10 references and
+    /// pairs seen at least 4 times (fewer is noise).
     static func topConfusion(_ p: Person) -> (from: String, to: String, share: Double)? {
         var best: (String, String, Double)?
         for (reference, row) in p.confusion {
             let total = row.values.reduce(0, +)
-            guard total >= 15 else { continue }
-            for (answer, n) in row where answer != reference && n >= 5 {
+            guard total >= 10 else { continue }
+            for (answer, n) in row where answer != reference && n >= 4 {
                 let share = Double(n) / Double(total)
                 if best == nil || share > best!.2 || (share == best!.2 && (reference, answer) < (best!.0, best!.1)) { best = (reference, answer, share) }
             }

@@ -31,8 +31,8 @@ import Yams
 /// of answer pairs with other annotators on the same items that agree); `one_class_run` (the latest run of one
 /// answer repeated, counted only while the items of the run that others or gold answered contradict it at least as
 /// often as they confirm it, on at least 3 of them); `speed_ratio` (median seconds ÷ the rest of the team's);
-/// `top_confusion` (the largest share of one class read as another, over classes with at least 15 references and
-/// pairs seen 5 times or more);
+/// `top_confusion` (the largest share of one class read as another, over classes with at least 10 references and
+/// pairs seen 4 times or more);
 /// `answers`, `gold_answers`, `compared`.
 ///
 /// A block never lands on an honest systematic confusion: when an annotator's errors are concentrated in one or two
