@@ -56,6 +56,22 @@ public struct PixelBuffer: Sendable, Hashable {
         }
     }
 
+    /// The rectangle (`x`, `y`, `width`, `height`) of this image, clamped to it (at least one pixel).
+    public func cropped(x: Int, y: Int, width w: Int, height h: Int) -> PixelBuffer {
+        let x0 = min(max(0, x), max(0, width - 1)), y0 = min(max(0, y), max(0, height - 1))
+        let cw = max(1, min(w, width - x0)), ch = max(1, min(h, height - y0))
+        guard width > 0, height > 0, (x0, y0, cw, ch) != (0, 0, width, height) else { return self }
+        let c = format.channels
+        return PixelBuffer(width: cw, height: ch, format: format) { out in
+            bytes.withUnsafeBufferPointer { src in
+                for row in 0..<ch {
+                    let from = ((y0 + row) * width + x0) * c
+                    _ = UnsafeMutableBufferPointer(rebasing: out[(row * cw * c)..<((row + 1) * cw * c)]).initialize(from: src[from..<(from + cw * c)])
+                }
+            }
+        }
+    }
+
     /// Bytes per row.
     public var rowBytes: Int { width * format.channels }
 

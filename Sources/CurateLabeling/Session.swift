@@ -45,21 +45,44 @@ package enum LabelingSession {
         // Boxes are drawn as characters over the image: box queues keep to symbols.
         let pixelsWithBoxes = (detected == .kitty || detected == .sixel) && summary.spec.task == .boxes
         let renderer = ImageRenderer(mode: pixelsWithBoxes ? .truecolor : detected, cellSize: terminal.cellSize ?? (10, 20))
+        let decode = { @Sendable (path: String) throws -> PixelBuffer in
+            guard let hash = hashes[path] else { throw StoreError(.notFound, "\(path) is not in the repository at HEAD") }
+            return try ImageDecoder().decode([UInt8](try repo.data(of: hash)), source: path).pixels
+        }
+        // Drawn for the image area (`rows` here are its rows, not the window's).
         let prefetcher = Prefetcher { path, columns, rows in
             do {
-                guard let hash = hashes[path] else { throw StoreError(.notFound, "\(path) is not in the repository at HEAD") }
                 if Answers.isText(path) {
+                    guard let hash = hashes[path] else { throw StoreError(.notFound, "\(path) is not in the repository at HEAD") }
                     guard let text = String(data: try repo.data(of: hash), encoding: .utf8) else { throw InputError("\(path): not UTF-8 text") }
-                    return .init(lines: Screen.wrap(text, columns, rows: Screen.imageRows(rows)), error: nil)
+                    return .init(lines: Screen.wrap(text, columns, rows: rows), error: nil)
                 }
-                let image = try ImageDecoder().decode([UInt8](try repo.data(of: hash)), source: path).pixels
-                return .init(lines: renderer.render(image, columns: columns, rows: Screen.imageRows(rows)), error: nil)
+                return .init(lines: renderer.render(try decode(path), columns: columns, rows: rows), error: nil)
             } catch {
                 return .init(lines: [], error: "\(error)")
             }
         }
+        // Zoomed in: the part in view, drawn on the spot from the decoded image (kept while the item is on screen).
+        var decoded: (path: String, image: PixelBuffer)?
+        func zoomed(_ item: QueueItem, columns: Int, rows: Int) -> Prefetcher.Rendered {
+            do {
+                if decoded?.path != item.path { decoded = (item.path, try decode(item.path)) }
+                let image = decoded!.image
+                let v = session.viewRect(width: image.width, height: image.height)
+                return .init(lines: renderer.render(image.cropped(x: Int(v.x.rounded()), y: Int(v.y.rounded()), width: Int(v.width.rounded()),
+                                                                  height: Int(v.height.rounded())), columns: columns, rows: rows), error: nil)
+            } catch {
+                return .init(lines: [], error: "\(error)")
+            }
+        }
+        func progress() throws -> Screen.Progress {
+            let q = try store.queueSummary(queue)
+            let mine = try store.annotatorProgress(queue, annotator: annotator)
+            return .init(done: q.done, total: q.items, mine: mine.answers, open: mine.open)
+        }
         try terminal.enter()
         defer { terminal.restore() }
+        if summary.spec.task == .boxes { terminal.enableMouse() }
         // A shared store that lost its server retries in the background of a call; say so on the status line
         // meanwhile (the next frame replaces it). Nothing is acknowledged before the database committed it.
         let place = store.location
@@ -76,19 +99,21 @@ package enum LabelingSession {
             if terminal.takeResize() { dirty = true }
             if dirty {
                 let (columns, rows) = terminal.size
+                session.window = (columns, rows)
+                let imageRows = Screen.layout(session, columns: columns, rows: rows).imageRows
                 var shown = Prefetcher.Rendered(lines: [], error: nil)
                 if let item = session.current, columns >= Screen.minimum.columns, rows >= Screen.minimum.rows {
-                    shown = prefetcher.take(item.path, columns: columns, rows: rows)
+                    shown = session.zoom > 1 && !Answers.isText(item.path) ? zoomed(item, columns: columns, rows: imageRows)
+                        : prefetcher.take(item.path, columns: columns, rows: imageRows)
                 }
-                let q = try store.queueSummary(queue)
                 terminal.write(Screen.frame(session, title: "queue \(queue) — \(annotator)", image: shown.lines, error: shown.error,
-                                            progress: .init(done: q.done, total: q.items), columns: columns, rows: rows, now: Date(),
+                                            progress: try progress(), columns: columns, rows: rows, now: Date(),
                                             color: renderer.mode != .ascii))
                 dirty = false
                 // While the annotator looks at this item, draw the ones likely to come next.
                 if let item = session.current, prefetchedFor != item.path {
                     prefetchedFor = item.path
-                    prefetcher.prefetch(try store.upcoming(queue, annotator: annotator), columns: columns, rows: rows)
+                    prefetcher.prefetch(try store.upcoming(queue, annotator: annotator), columns: columns, rows: imageRows)
                 }
             }
             guard let key = terminal.readKey(timeout: 1) else {   // tick the clock on the status line
@@ -98,14 +123,16 @@ package enum LabelingSession {
                 if session.current?.path != before { dirty = true; continue }
                 let (columns, rows) = terminal.size
                 if columns >= Screen.minimum.columns, rows >= Screen.minimum.rows {
-                    let q = try store.queueSummary(queue)
-                    terminal.write(Screen.status(session, progress: .init(done: q.done, total: q.items), columns: columns, rows: rows,
+                    terminal.write(Screen.status(session, progress: try progress(), columns: columns, rows: rows,
                                                  now: Date(), color: renderer.mode != .ascii))
                 }
                 continue
             }
             if case .interrupt = key { break }
+            // Mouse motion with nothing changed needs no new frame (a drag reports every cell it crosses).
+            let before = (session.review, session.zoom, session.center.x, session.center.y, session.message)
             guard try session.handle(key) else { break }
+            if case .mouse = key, before == (session.review, session.zoom, session.center.x, session.center.y, session.message) { continue }
             dirty = true
         }
         terminal.restore()

@@ -42,8 +42,12 @@ package protocol QueueStore: Sendable {
     func lateAnswers(_ name: String) throws(StoreError) -> [QueueAnswer]
     /// Every item of a queue, in serving order.
     func queueItems(_ name: String) throws(StoreError) -> [QueueItem]
-    /// Takes back the annotator's latest answer and leases its item to them again; returns it (nil if none).
-    func undoLastAnswer(_ name: String, annotator: String, now: Date) throws(StoreError) -> QueueItem?
+    /// Takes back one of the annotator's answers — the one on `path`, or their latest when `path` is nil — and
+    /// leases its item to them again (the item they held goes back to the queue); returns it (nil if there is none).
+    func reopenAnswer(_ name: String, annotator: String, path: String?, now: Date) throws(StoreError) -> QueueItem?
+    /// One annotator's progress in a queue: the answers they gave (held ones too), and the items they could still
+    /// answer (not gold, not answered by them, still short of their answers).
+    func annotatorProgress(_ name: String, annotator: String) throws(StoreError) -> (answers: Int, open: Int)
     /// Every answer of a queue, in the order they were given; held answers (of blocked annotators) only with
     /// `includeHeld`.
     func queueAnswers(_ name: String, includeHeld: Bool) throws(StoreError) -> [QueueAnswer]
@@ -155,7 +159,10 @@ extension QueueStore {
     package func storeAnswer(_ name: String, path: String, annotator: String, answer: String, seconds: Double, lease: String) throws(StoreError) -> AnswerOutcome {
         try storeAnswer(name, path: path, annotator: annotator, answer: answer, seconds: seconds, lease: lease, now: Date())
     }
-    package func undoLastAnswer(_ name: String, annotator: String) throws(StoreError) -> QueueItem? { try undoLastAnswer(name, annotator: annotator, now: Date()) }
+    /// Takes back the annotator's latest answer and leases its item to them again.
+    package func undoLastAnswer(_ name: String, annotator: String) throws(StoreError) -> QueueItem? {
+        try reopenAnswer(name, annotator: annotator, path: nil, now: Date())
+    }
     /// The answers that count (held ones left out).
     package func queueAnswers(_ name: String) throws(StoreError) -> [QueueAnswer] { try queueAnswers(name, includeHeld: false) }
     /// The block in force for an annotator, if any: the latest block not undone since.

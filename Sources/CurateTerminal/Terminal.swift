@@ -65,11 +65,17 @@ package final class Terminal: @unchecked Sendable {
         write("\u{1B}[?1049h\u{1B}[?25l\u{1B}[2J")
     }
 
+    /// Asks the terminal to report mouse presses, drags and releases (SGR 1006 encoding, which tmux passes
+    /// through); `restore()` turns it off again. While it is on, the terminal's own text selection needs Shift.
+    package func enableMouse() {
+        write("\u{1B}[?1002h\u{1B}[?1006h")
+    }
+
     /// Back to the saved settings and the main screen (idempotent).
     package func restore() {
         guard active else { return }
         active = false
-        write("\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l")
+        write("\u{1B}[?1002l\u{1B}[?1006l\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l")
         tcsetattr(input, TCSAFLUSH, &saved)
     }
 
@@ -101,6 +107,9 @@ package final class Terminal: @unchecked Sendable {
             var params: [UInt8] = []
             while let b = readByte(timeout: 0.03) {
                 if (0x40...0x7E).contains(b) {
+                    if params.first == UInt8(ascii: "<"), b == UInt8(ascii: "M") || b == UInt8(ascii: "m") {
+                        return Mouse(sgr: String(decoding: params.dropFirst(), as: UTF8.self), released: b == UInt8(ascii: "m")).map(Key.mouse) ?? .unknown
+                    }
                     let shift = params.contains(UInt8(ascii: ";")) && params.last == UInt8(ascii: "2")
                     switch b {
                     case UInt8(ascii: "A"): return .up(shift: shift)
@@ -146,7 +155,7 @@ package final class Terminal: @unchecked Sendable {
         for s in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT] {
             signal(s) { number in
                 // Async-signal-safe: write(2), tcsetattr(3), then die by the same signal.
-                let reset = "\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l"
+                let reset = "\u{1B}[?1002l\u{1B}[?1006l\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l"
                 _ = reset.utf8CString.withUnsafeBufferPointer { Glibc.write(Terminal.outputForSignals, $0.baseAddress, $0.count - 1) }
                 tcsetattr(STDIN_FILENO, TCSAFLUSH, Terminal.savedForSignals)
                 signal(number, SIG_DFL)
@@ -161,6 +170,39 @@ package enum Key: Equatable, Sendable {
     case character(Character)
     case enter, tab, backTab, backspace, escape, interrupt, endOfInput, unknown
     case up(shift: Bool), down(shift: Bool), left(shift: Bool), right(shift: Bool)
+    case mouse(Mouse)
+}
+
+/// A mouse report: which button, where (1-based column and row of the window), and what happened.
+package struct Mouse: Equatable, Sendable {
+    package enum Action: Equatable, Sendable { case press, drag, release, wheelUp, wheelDown }
+    package var action: Action
+    /// 0 left, 1 middle, 2 right.
+    package var button: Int
+    package var column: Int
+    package var row: Int
+
+    package init(_ action: Action, button: Int = 0, column: Int, row: Int) {
+        self.action = action
+        self.button = button
+        self.column = column
+        self.row = row
+    }
+
+    /// From the parameters of an SGR 1006 report `ESC [ < b ; x ; y M` (press or drag) or `… m` (release).
+    init?(sgr: String, released: Bool) {
+        let parts = sgr.split(separator: ";").compactMap { Int($0) }
+        guard parts.count == 3 else { return nil }
+        let b = parts[0]
+        if b & 64 != 0 {
+            action = b & 1 == 0 ? .wheelUp : .wheelDown
+        } else {
+            action = released ? .release : b & 32 != 0 ? .drag : .press
+        }
+        button = b & 3
+        column = parts[1]
+        row = parts[2]
+    }
 }
 
 package struct TerminalError: CurateError {

@@ -36,17 +36,19 @@ import Testing
         defer { _ = try? tmux(["kill-server"]) }
         _ = try tmux(["new-session", "-d", "-s", "L", "-x", "100", "-y", "30", scratch.path + "/first.sh"])
         var s = try waitFor("the first item") { $0.first?.hasPrefix("curate label — queue q — ana — images/") == true }
-        #expect(s.contains { $0.hasPrefix("done 0/12 ·") })
+        #expect(s.contains { $0.hasPrefix("you: 0 · queue: 0/12 complete ·") })
         #expect(s.contains { $0.hasPrefix("0 0  1 1  2 2  3 3  4 4  5 5  6 6  7 7  8 8  9 9") })
         // Label three items with their true class, reading each path off the screen.
         var answered: [String] = []
-        for _ in 0..<3 {
+        for n in 1...3 {
             let path = String(s[0].split(separator: " ").last!)
             answered.append(path)
             _ = try tmux(["send-keys", "-t", "L", truth[path]!])
-            s = try waitFor("the next item") { $0.first != s[0] && $0.first?.hasPrefix("curate label") == true }
+            s = try waitFor("the next item") { screen in
+                screen.first != s[0] && screen.first?.hasPrefix("curate label") == true && screen.contains { $0.hasPrefix("you: \(n) ·") }
+            }
         }
-        #expect(s.contains { $0.hasPrefix("done 3/12 ·") })
+        #expect(s.contains { $0.hasPrefix("you: 3 · queue: 3/12 complete ·") }, "\(s)")
         let onScreen = String(s[0].split(separator: " ").last!)
         // SIGKILL the session: the three answers are stored, and reopening resumes at the item on screen.
         _ = system("pkill -9 -f '\(CLI.executable) label --queue q'")
@@ -59,9 +61,9 @@ import Testing
         s = try waitFor("the resumed item") { $0.first?.hasSuffix(onScreen) == true }
         // Resize: the screen is redrawn for the new size; too small gets a message.
         _ = try tmux(["resize-window", "-t", "L", "-x", "60", "-y", "20"])
-        s = try waitFor("the redraw at 60x20") { $0.count >= 20 && $0[19].hasPrefix("done 3/12 ·") }
+        s = try waitFor("the redraw at 60x20") { $0.count >= 20 && $0[19].hasPrefix("you: 3 · queue: 3/12 complete ·") }
         _ = try tmux(["resize-window", "-t", "L", "-x", "30", "-y", "10"])
-        _ = try waitFor("the too-small message") { $0.first?.hasPrefix("terminal too small") == true }
+        _ = try waitFor("the too-small message") { $0.first?.hasPrefix("Window too small: 30x10;") == true }
         _ = try tmux(["resize-window", "-t", "L", "-x", "100", "-y", "30"])
         _ = try waitFor("the normal screen") { $0.first?.hasPrefix("curate label") == true }
         // Quit: the terminal is restored (canonical mode and echo back on) and the command says what it stored.
@@ -176,6 +178,12 @@ import Testing
         // The second box: its left edge 2% of 512 to the left (two presses of 5 px), class key 2 (cup).
         for key in ["Tab", "e", "Left", "h", "2"] { try tmux(["send-keys", "-t", "L", key]) }
         s = try waitFor("the edited box") { $0.contains { $0.hasPrefix("box 2/\(boxes.count) cup \(Int(boxes[1][0]) - 10),") } }
+        // The mouse (SGR 1006 reports, as a terminal sends them through tmux): a drag in the image's top-left
+        // corner draws a new box; class key 1 sets its class.
+        for report in ["\u{1B}[<0;2;3M", "\u{1B}[<32;5;4M", "\u{1B}[<32;8;6M", "\u{1B}[<0;8;6m"] { try tmux(["send-keys", "-t", "L", "-l", report]) }
+        s = try waitFor("the drawn box") { $0.contains { $0.hasPrefix("box \(boxes.count + 1) drawn") } }
+        try tmux(["send-keys", "-t", "L", "1"])
+        s = try waitFor("its class") { $0.contains { $0.hasPrefix("box \(boxes.count + 1)/\(boxes.count + 1) ") } }
         try tmux(["send-keys", "-t", "L", "Enter"])
         _ = try waitFor("the end of the queue") { $0.contains { $0.hasPrefix("Nothing left to label") } }
         let export = try CLI.run(["queue", "export", "b", "--out", "a.jsonl"], in: scratch.path)
@@ -183,7 +191,9 @@ import Testing
         let text = try String(contentsOfFile: scratch.path + "/a.jsonl", encoding: .utf8)
         let edited = [boxes[1][0] - 10, boxes[1][1], boxes[1][2] + 10, boxes[1][3]].map { v in v == v.rounded() ? String(Int(v)) : String(v) }
         #expect(text.contains(#""box":[\#(edited.joined(separator: ","))],"class":"cup""#), "\(text)")
-        #expect(text.components(separatedBy: #""box":"#).count - 1 == boxes.count)
+        #expect(text.components(separatedBy: #""box":"#).count - 1 == boxes.count + 1)
+        // Drawn from the image's second column and row of cells (a 512-px image in 26 rows: 20 px per row).
+        #expect(text.contains(#""box":[10,20,"#) && text.contains(#""class":"cat""#), "\(text.suffix(600))")
     }
 
     /// An annotator labels a queue in a `--no-blobs` clone of an S3 remote: each image is fetched when the session
@@ -366,7 +376,7 @@ import Testing
             _ = try waitFor("the reconnecting line") { $0.contains { $0.hasPrefix("reconnecting to postgres://postgres@127.0.0.1:\(cluster.port)/") } }
             try cluster.start()
         }
-        #expect(s.contains { $0.hasPrefix("done 3/6 ·") }, "\(s)")
+        #expect(s.contains { $0.hasPrefix("you: 3 · queue: 3/6 complete ·") }, "\(s)")
         for _ in 0..<2 { try answer() }
         // The last one: the session says nothing is left, and waits.
         let last = String(s[0].split(separator: " ").last!)

@@ -143,6 +143,33 @@ import Testing
         #expect(try repo.leaseNext("q", annotator: "ana")?.path == first.path)
     }
 
+    /// Any earlier answer can be taken back (the session's history); progress per annotator counts what they gave
+    /// and the items they could still answer.
+    @Test(arguments: StoreKind.allCases) func reopenAnyAnswerAndProgressPerAnnotator(_ kind: StoreKind) throws {
+        let (repo, _scratch) = try repository(kind, items: 4, spec: QueueSpec(name: "q", task: .classify, overlap: 2))
+        _ = _scratch
+        var given: [String] = []
+        for _ in 0..<3 {
+            let item = try #require(try repo.leaseNext("q", annotator: "ana"))
+            try repo.storeAnswer("q", path: item.path, annotator: "ana", answer: #"{"class":"a"}"#, seconds: 1, lease: item.lease!)
+            given.append(item.path)
+        }
+        let ben = try #require(try repo.leaseNext("q", annotator: "ben"))
+        try repo.storeAnswer("q", path: ben.path, annotator: "ben", answer: #"{"class":"a"}"#, seconds: 1, lease: ben.lease!)
+        #expect(try repo.annotatorProgress("q", annotator: "ana") == (3, 1))
+        #expect(try repo.annotatorProgress("q", annotator: "ben") == (1, 3))
+        // ana holds the fourth item; she takes back her first answer: it is hers again, the fourth goes back.
+        let held = try #require(try repo.leaseNext("q", annotator: "ana"))
+        let back = try #require(try repo.reopenAnswer("q", annotator: "ana", path: given[0], now: Date()))
+        #expect(back.path == given[0] && back.lease != nil)
+        #expect(Set(try repo.queueAnswers("q").filter { $0.annotator == "ana" }.map(\.path)) == Set(given.dropFirst()))
+        #expect(try repo.activeLeases("q", now: Date()).filter { $0.annotator == "ana" }.map(\.path) == [given[0]])
+        try repo.storeAnswer("q", path: back.path, annotator: "ana", answer: #"{"class":"b"}"#, seconds: 1, lease: back.lease!)
+        #expect(try repo.leaseNext("q", annotator: "ana")?.path == held.path)
+        #expect(try repo.reopenAnswer("q", annotator: "ana", path: "nowhere.png", now: Date()) == nil)
+        #expect(throws: StoreError.self) { try repo.annotatorProgress("nope", annotator: "ana") }
+    }
+
     /// Gold items are mixed in for every annotator (not limited by overlap) at roughly the rate asked.
     @Test(arguments: StoreKind.allCases) func goldIsMixedIn(_ kind: StoreKind) throws {
         let (repo, _scratch) = try repository(kind, items: 60, spec: QueueSpec(name: "q", task: .classify, overlap: 2, goldRate: 0.25), gold: Set(0..<20))

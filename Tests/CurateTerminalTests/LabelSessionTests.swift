@@ -30,9 +30,14 @@ final class FakeBackend: LabelBackend, @unchecked Sendable {
         renewals.append((item.path, clock))
     }
     func undo() throws -> QueueItem? {
-        guard let last = answers.popLast() else { return nil }
+        guard let last = answers.last else { return nil }
+        return try reopen(path: last.path)
+    }
+    func reopen(path: String) throws -> QueueItem? {
+        guard let i = answers.lastIndex(where: { $0.path == path }) else { return nil }
+        answers.remove(at: i)
         if let held { pending.insert(held, at: 0) }
-        held = QueueItem(path: last.path)
+        held = QueueItem(path: path)
         return held
     }
 }
@@ -70,7 +75,7 @@ final class FakeBackend: LabelBackend, @unchecked Sendable {
         #expect(s.current?.path == "b")
         // Undo: "a" comes back, its answer is gone; answer it again.
         try s.handle(.character("u"), now: t0.addingTimeInterval(3))
-        #expect(s.current?.path == "a" && backend.answers.isEmpty && s.message == "undone: a is back")
+        #expect(s.current?.path == "a" && backend.answers.isEmpty && s.message == "undone: dog on a; answer it again")
         try s.handle(.character("0"), now: t0.addingTimeInterval(4))
         #expect(backend.answers.last?.answer == #"{"class":"cat"}"# && s.current?.path == "b")
         // Skip, then flag with a note (backspace edits it).
@@ -84,7 +89,7 @@ final class FakeBackend: LabelBackend, @unchecked Sendable {
         #expect(backend.answers.last?.answer == #"{"flag":"blur"}"# && s.current?.path == "d")
         // An unknown key answers nothing; help and back; quit.
         try s.handle(.character("9"))
-        #expect(s.message == "no class on key 9 (? for help)" && backend.answers.count == 3)
+        #expect(s.message == "no class on key 9 (/ picks a class by name, ? lists the keys)" && backend.answers.count == 3)
         try s.handle(.character("?"))
         #expect(s.mode == .help)
         try s.handle(.character("x"))
@@ -126,11 +131,16 @@ final class FakeBackend: LabelBackend, @unchecked Sendable {
                                  columns: 80, rows: 24, now: t0.addingTimeInterval(4), color: false)
         #expect(frame.contains("curate label — queue q — ana — images/3/0003.png"))
         #expect(frame.contains("\u{1B}[2;1H\u{1B}[2KIMG1") && frame.contains("0 cat  1 dog  2 bird"))
-        #expect(frame.contains("\u{1B}[24;1H\u{1B}[2Kdone 3/10 · 0/h · ETA – · this item 4.0 s · ? help · q quit"))
-        let small = Screen.frame(s, title: "q", image: [], error: nil, progress: .init(done: 0, total: 1), columns: 30, rows: 10, now: t0, color: false)
-        #expect(small.contains("terminal too small: 40x12 or …"))
+        #expect(frame.contains("\u{1B}[24;1H\u{1B}[2Kqueue: 3/10 complete · 0/h · ETA – · this item 4.0 s · ? help · q quit"))
         let card = Screen.frame(s, title: "q", image: [], error: "images/3/0003.png: truncated PNG", progress: .init(done: 0, total: 1), columns: 80, rows: 24, now: t0, color: false)
         #expect(card.contains("cannot show this item: images/3/0003.png: truncated PNG") && card.contains("s skips it, f flags it with a note"))
+        // Per person: this annotator's answers, and the ETA of the items they can still answer at their pace.
+        try s.handle(.character("0"), now: t0.addingTimeInterval(10))
+        let mine = Screen.status(s, progress: .init(done: 3, total: 10, mine: 15, open: 4), columns: 120, rows: 24, now: t0.addingTimeInterval(60), color: false)
+        #expect(mine.contains("you: 15 · queue: 3/10 complete · 60/h · your ETA 4:00 · ? help · q quit"))
+        // At 30×8 the whole message shows, wrapped.
+        let small = Screen.frame(s, title: "q", image: [], error: nil, progress: .init(done: 0, total: 1), columns: 30, rows: 8, now: t0, color: false)
+        for text in ["Window too small: 30x8; curate", "label needs 40x12 or more.", "Enlarge it, or press q to", "quit."] { #expect(small.contains(text)) }
     }
 
     @Test func rendererFitsTheWindowAndHonoursNoColor() {
@@ -214,6 +224,203 @@ final class FakeBackend: LabelBackend, @unchecked Sendable {
         #expect(left.contains("\u{1B}[3;1H*") && left.contains("\u{1B}[3;19H#"))
         let colored = Screen.frame(s, title: "q", image: [], error: nil, progress: .init(done: 0, total: 1), columns: 80, rows: 24, now: Date(), color: true)
         #expect(colored.contains("┏1 dog") && colored.contains("\u{1B}[7m┃") && colored.contains(Screen.ansiColor("dog") + "■"))
+    }
+
+    /// A 12-class box queue and a 30-class multi-label queue: every class has a visible key or is reached by the
+    /// picker, the legend wraps, help lists only keys that work.
+    @Test func everyClassIsReachableAtAnySchemaSize() throws {
+        let names = ["person", "car", "dog", "cat", "bus", "truck", "boat", "bird", "horse", "sheep", "bicycle", "clock"]
+        let twelve = names.enumerated().map { (id: $0.offset, name: $0.element) }
+        let backend = FakeBackend(["a.png"])
+        let s = LabelSession(task: .boxes, classes: twelve, backend: backend,
+                             boxSource: { _ in BoxReview(boxes: [.init(classID: 0, x: 0, y: 0, width: 10, height: 10)], imageWidth: 100, imageHeight: 100) })
+        try s.start()
+        // Box commands (e c x d n h j k l) are never class keys: bicycle is on a, clock on b.
+        #expect(s.classes.map { $0.key } == Array("0123456789ab"))
+        try s.handle(.character("b"))
+        #expect(s.review?.boxes[0].classID == 11 && s.message == nil)
+        try s.handle(.character("a"))
+        #expect(s.review?.boxes[0].classID == 10)
+        try s.handle(.character("c"))   // c still steps to the next class
+        #expect(s.review?.boxes[0].classID == 11)
+        let frame = Screen.frame(s, title: "q", image: [], error: nil, progress: .init(done: 0, total: 1), columns: 120, rows: 30, now: Date(), color: false)
+        #expect(frame.contains("■a bicycle") && frame.contains("■b clock") && !frame.contains("c: more classes"))
+        try s.handle(.character("?"))
+        let help = Screen.frame(s, title: "q", image: [], error: nil, progress: .init(done: 0, total: 1), columns: 120, rows: 30, now: Date(), color: false)
+        #expect(help.contains("a bicycle b clock") && help.contains("class key  class of the box") && !help.contains("0-9"))
+        try s.handle(.character("x"))
+
+        // 30 classes, multi-label, 120 columns: the legend takes several lines and shows every class.
+        let thirty = (0..<30).map { (id: $0, name: "class\($0)") }
+        let m = LabelSession(task: .multilabel, classes: thirty, backend: FakeBackend(["a.png"]))
+        try m.start()
+        let layout = Screen.layout(m, columns: 120, rows: 40)
+        #expect(layout.legend.count > 1 && layout.imageRows == 40 - 4 - layout.legend.count)
+        let shown = layout.legend.joined(separator: "  ")
+        for c in m.classes.filter({ $0.key != nil }) { #expect(shown.contains("\(c.key!)[ ] \(c.name)")) }
+        // Keys run out after 10 digits + 19 letters: the rest say · and the picker reaches them.
+        #expect(m.classes.filter { $0.key == nil }.map(\.name) == ["class29"] && shown.contains("·[ ] class29"))
+        try m.handle(.character("/"))
+        for c in "s29" { try m.handle(.character(c)) }
+        #expect(m.matches("s29").map(\.name) == ["class29"])
+        try m.handle(.enter)
+        #expect(m.selected == [29] && m.mode == .labeling)
+        // A window too short for the whole legend says how many more there are.
+        let short = Screen.layout(m, columns: 60, rows: 13)
+        #expect(short.legend.count == 3 && short.legend.last!.contains("more (/ picks)"))
+        // The picker: typing filters, arrows move, Esc cancels, Enter on nothing says so.
+        try m.handle(.character("/"))
+        for c in "zzz" { try m.handle(.character(c)) }
+        try m.handle(.enter)
+        #expect(m.message == "no class matches zzz")
+        try m.handle(.escape)
+        #expect(m.mode == .labeling)
+        try m.handle(.character("/")); try m.handle(.character("1")); try m.handle(.down(shift: false)); try m.handle(.enter)
+        #expect(m.selected == [29, m.matches("1")[1].id])
+    }
+
+    /// The session's answers listed, newest first; any of them taken back to answer again.
+    @Test func historyStepsBackToAnyAnswer() throws {
+        let backend = FakeBackend(["a", "b", "c", "d"])
+        let s = LabelSession(task: .classify, classes: classes, backend: backend)
+        try s.start()
+        try s.handle(.character("0")); try s.handle(.character("1")); try s.handle(.character("s"))
+        #expect(s.message == "saved: c → skipped (u undoes, p lists your answers)")
+        #expect(s.history.map(\.summary) == ["cat", "dog", "skipped"])
+        try s.handle(.character("p"))
+        #expect(s.mode == .history(0))
+        let list = Screen.frame(s, title: "q", image: [], error: nil, progress: .init(done: 0, total: 4), columns: 80, rows: 24, now: Date(), color: false)
+        #expect(list.contains("> skipped  ←  c") && list.contains("  dog  ←  b") && list.contains("  cat  ←  a"))
+        try s.handle(.down(shift: false)); try s.handle(.down(shift: false))
+        try s.handle(.enter)
+        // a is back (d, which was on screen, returns to the queue); its old answer is gone; answer it anew.
+        #expect(s.current?.path == "a" && s.message == "undone: cat on a; answer it again")
+        #expect(backend.answers.map(\.path) == ["b", "c"] && s.history.map(\.path) == ["b", "c"])
+        try s.handle(.character("2"))
+        #expect(backend.answers.last?.answer == #"{"class":"bird"}"# && s.current?.path == "d")
+        // The finished screen: no class-key hint, no item clock.
+        try s.handle(.character("0"))
+        let done = Screen.frame(s, title: "q", image: [], error: nil, progress: .init(done: 4, total: 4), columns: 100, rows: 24, now: Date(), color: false)
+        #expect(s.mode == .finished && done.contains("Nothing left to label") && !done.contains("press a class key") && !done.contains("this item"))
+        #expect(try s.handle(.enter) && s.mode == .finished)   // Enter does not quit
+        let later = Screen.frame(s, title: "q", image: [], error: nil, progress: .init(done: 4, total: 4), columns: 100, rows: 24, now: Date(), color: false)
+        #expect(later.contains("u takes back your last answer"))
+    }
+
+    /// Mouse: a drag draws a box, a click selects one, dragging its inside moves it and its border an edge; undo
+    /// takes each back. Cells map to pixels through the grid the screen draws (zoom included).
+    @Test func mouseDrawsSelectsAndMovesBoxes() throws {
+        let backend = FakeBackend(["a.png"])
+        let s = LabelSession(task: .boxes, classes: classes, backend: backend,
+                             boxSource: { _ in BoxReview(boxes: [.init(classID: 2, x: 100, y: 100, width: 100, height: 100)], imageWidth: 200, imageHeight: 200) })
+        try s.start()
+        s.window = (80, 24)
+        // 80×24 with one legend line: 19 image rows, a square image is 38×19 cells; one cell ≈ 5.26 × 10.5 px.
+        let map = try #require(s.cellMap)
+        #expect(map.columns == 38 && map.rows == 19)
+        // Drag from cell (2,1) to (9,5) (screen column 3 row 3 → column 10 row 7): a new box of the selected box's class.
+        try s.handle(.mouse(.init(.press, column: 3, row: 3)))
+        try s.handle(.mouse(.init(.drag, column: 10, row: 7)))
+        try s.handle(.mouse(.init(.release, column: 10, row: 7)))
+        let drawn = try #require(s.review?.boxes.last)
+        #expect(s.review?.boxes.count == 2 && s.review?.selected == 1 && drawn.classID == 2)
+        #expect(drawn.x == 11 && drawn.y == 11 && drawn.width == 42 && drawn.height == 52)
+        #expect(s.message == "box 2 drawn: a class key sets its class")
+        // A drag starting inside a box that is not selected draws a nested box (then undone).
+        let inside = map.cells(of: s.review!.boxes[0])
+        try s.handle(.mouse(.init(.press, column: inside.c0 + 4, row: inside.r0 + 4)))
+        try s.handle(.mouse(.init(.drag, column: inside.c0 + 6, row: inside.r0 + 6)))
+        try s.handle(.mouse(.init(.release, column: inside.c0 + 6, row: inside.r0 + 6)))
+        #expect(s.review?.boxes.count == 3 && s.review?.boxes[0] == .init(classID: 2, x: 100, y: 100, width: 100, height: 100))
+        try s.handle(.character("u"))
+        #expect(s.review?.boxes.count == 2)
+        // Click inside the first box selects it; then dragging its inside moves it, its left border that edge.
+        try s.handle(.mouse(.init(.press, column: inside.c0 + 5, row: inside.r0 + 4)))
+        try s.handle(.mouse(.init(.release, column: inside.c0 + 5, row: inside.r0 + 4)))
+        #expect(s.review?.selected == 0 && s.review?.boxes[0] == .init(classID: 2, x: 100, y: 100, width: 100, height: 100))
+        try s.handle(.mouse(.init(.press, column: inside.c0 + 4, row: inside.r0 + 4)))
+        try s.handle(.mouse(.init(.drag, column: inside.c0 + 2, row: inside.r0 + 3)))
+        try s.handle(.mouse(.init(.release, column: inside.c0 + 2, row: inside.r0 + 3)))
+        #expect(s.review?.boxes[0] == .init(classID: 2, x: 89, y: 89, width: 100, height: 100))
+        let moved = map.cells(of: s.review!.boxes[0])
+        try s.handle(.mouse(.init(.press, column: moved.c0 + 1, row: moved.r0 + 4)))
+        try s.handle(.mouse(.init(.drag, column: moved.c0 + 1 + 4, row: moved.r0 + 4)))
+        try s.handle(.mouse(.init(.release, column: moved.c0 + 1 + 4, row: moved.r0 + 4)))
+        let b = try #require(s.review?.boxes[0])
+        #expect(b.x == (map.left(moved.c0 + 4)).rounded() && b.x + b.width == 189 && b.y == 89 && b.height == 100)
+        // Undo: the edge, the move, the new box.
+        try s.handle(.character("u")); try s.handle(.character("u"))
+        #expect(s.review?.boxes[0] == .init(classID: 2, x: 100, y: 100, width: 100, height: 100))
+        try s.handle(.character("u"))
+        #expect(s.review?.boxes.count == 1)
+        // A click on empty image draws nothing.
+        try s.handle(.mouse(.init(.press, column: 2, row: 20)))
+        try s.handle(.mouse(.init(.release, column: 2, row: 20)))
+        #expect(s.review?.boxes.count == 1 && s.message == nil)
+        // A press beside the image (column 60 of 38) does nothing; a drag out of it stops at its border.
+        try s.handle(.mouse(.init(.press, column: 60, row: 5)))
+        try s.handle(.mouse(.init(.drag, column: 70, row: 9)))
+        try s.handle(.mouse(.init(.release, column: 70, row: 9)))
+        #expect(s.review?.boxes.count == 1)
+        try s.handle(.mouse(.init(.press, column: 30, row: 5)))
+        try s.handle(.mouse(.init(.drag, column: 70, row: 40)))
+        try s.handle(.mouse(.init(.release, column: 70, row: 40)))
+        #expect(s.review?.boxes.last.map { $0.x + $0.width == 200 && $0.y + $0.height == 200 } == true)
+        // Terminal reports parse: SGR 1006 press, drag, release, wheel.
+        #expect(Mouse(sgr: "0;12;7", released: false) == .init(.press, column: 12, row: 7))
+        #expect(Mouse(sgr: "32;13;7", released: false) == .init(.drag, column: 13, row: 7))
+        #expect(Mouse(sgr: "0;13;7", released: true) == .init(.release, column: 13, row: 7))
+        #expect(Mouse(sgr: "64;1;1", released: false)?.action == .wheelUp && Mouse(sgr: "x;1", released: false) == nil)
+    }
+
+    /// Zoom and pan: + doubles, arrows pan in view mode, boxes are drawn at the zoomed scale, a new item starts whole.
+    @Test func zoomAndPan() throws {
+        let backend = FakeBackend(["a.png", "b.png"])
+        let s = LabelSession(task: .boxes, classes: classes, backend: backend,
+                             boxSource: { _ in BoxReview(boxes: [.init(classID: 1, x: 150, y: 150, width: 40, height: 40)], imageWidth: 200, imageHeight: 200) })
+        try s.start()
+        s.window = (80, 24)
+        #expect(s.viewRect(width: 200, height: 200) == (0, 0, 200, 200))
+        try s.handle(.character("+"))
+        #expect(s.zoom == 2 && s.viewRect(width: 200, height: 200) == (50, 50, 100, 100))
+        // Outside view mode the arrows still move the box; in view mode they pan (a quarter of the view).
+        try s.handle(.character("z"))
+        #expect(s.viewMode && s.zoom == 2)
+        try s.handle(.right(shift: false)); try s.handle(.down(shift: false)); try s.handle(.character("l"))
+        #expect(s.viewRect(width: 200, height: 200) == (100, 75, 100, 100) && s.review?.boxes[0].x == 150)
+        // The box (150..190) sits at cells 19..34 of a 38-column grid showing x 100..200.
+        let zoomed = Screen.frame(s, title: "q", image: [], error: nil, progress: .init(done: 0, total: 1), columns: 80, rows: 24, now: Date(), color: false)
+        #expect(zoomed.contains("\u{1B}[16;20H#1 dog") && zoomed.contains("view mode (2×)"))
+        try s.handle(.escape)
+        try s.handle(.right(shift: false))
+        #expect(!s.viewMode && s.review?.boxes[0].x == 152)
+        try s.handle(.mouse(.init(.wheelUp, column: 1, row: 1)))
+        #expect(s.zoom == 4)
+        try s.handle(.character("-")); try s.handle(.character("-"))
+        #expect(s.zoom == 1 && s.viewRect(width: 200, height: 200) == (0, 0, 200, 200))
+        try s.handle(.character("+"))
+        try s.handle(.enter)
+        #expect(s.current?.path == "b.png" && s.zoom == 1)
+        // Classification: arrows pan whenever zoomed in.
+        let c = LabelSession(task: .classify, classes: classes, backend: FakeBackend(["x.png"]))
+        try c.start()
+        try c.handle(.left(shift: false))
+        #expect(c.message == "zoom in first: + (or z)")
+        try c.handle(.character("+")); try c.handle(.left(shift: false))
+        #expect(c.viewRect(width: 100, height: 100) == (12.5, 25, 50, 50))
+    }
+
+    /// Long paths keep their end (the file name); the title gives way first.
+    @Test func longPathsAreCutInTheMiddle() throws {
+        let path = "datasets/coco/val2017/some/deeply/nested/folder/000000397133.jpg"
+        let s = LabelSession(task: .classify, classes: classes, backend: FakeBackend([path]))
+        try s.start()
+        let frame = Screen.frame(s, title: "queue round1 — ana", image: [], error: nil, progress: .init(done: 0, total: 1), columns: 60, rows: 24, now: Date(), color: false)
+        let title = try #require(frame.components(separatedBy: "\u{1B}[1;1H\u{1B}[2K").last?.components(separatedBy: "\u{1B}[").first)
+        #expect(title.count <= 60 && title.hasSuffix("000000397133.jpg") && title.contains("…"))
+        #expect(Screen.clipMiddle("abcdefghij", 7) == "ab…ghij")
+        let image = try CurateImaging.PixelBuffer(width: 4, height: 3, format: .gray8, bytes: Array(0..<12))
+        #expect(image.cropped(x: 1, y: 1, width: 2, height: 2).bytes == [5, 6, 9, 10])
     }
 
     /// Prefetched items are drawn once, in the background, and handed over when their turn comes.

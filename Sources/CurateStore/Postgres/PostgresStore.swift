@@ -633,14 +633,14 @@ extension PostgresStore {
         }
     }
 
-    package func undoLastAnswer(_ name: String, annotator: String, now: Date) throws(StoreError) -> QueueItem? {
+    package func reopenAnswer(_ name: String, annotator: String, path: String?, now: Date) throws(StoreError) -> QueueItem? {
         try write("undoing in queue \(name)") { tx -> QueueItem? in
             let q = try queue(tx, name)
             if q.spec.blocked.contains(annotator) { throw QueueRules.paused(name, annotator: annotator, reason: nil) }
             guard let last = try tx.row("""
                 SELECT q.path, q.gold, q.suggestion FROM queue_answers a JOIN queue_items q ON q.queue = a.queue AND q.path = a.path
-                WHERE a.queue = $1 AND a.annotator = $2 ORDER BY a.created DESC, a.id DESC LIMIT 1
-                """, [.text(name), .text(annotator)]) else { return nil }
+                WHERE a.queue = $1 AND a.annotator = $2 AND ($3::text IS NULL OR a.path = $3) ORDER BY a.created DESC, a.id DESC LIMIT 1
+                """, [.text(name), .text(annotator), .text(path)]) else { return nil }
             var item = try Self.item(last)
             item.lease = QueueRules.newToken()
             try tx.execute("DELETE FROM queue_answers WHERE queue = $1 AND path = $2 AND annotator = $3", [.text(name), .text(item.path), .text(annotator)])
@@ -649,6 +649,23 @@ extension PostgresStore {
                            [.text(name), .text(item.path), .text(annotator), .double(now.timeIntervalSince1970 + q.spec.leaseSeconds), .text(item.lease),
                             .double(now.timeIntervalSince1970)])
             return item
+        }
+    }
+
+    package func annotatorProgress(_ name: String, annotator: String) throws(StoreError) -> (answers: Int, open: Int) {
+        // Item counts come from `queue_items.answers` (kept by triggers): an annotator may read only their own answers.
+        let row = try session.statement("reading queue \(name)") { tx in
+            try tx.row("""
+                SELECT (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = $1 AND a.annotator = $2) AS mine,
+                  (SELECT COUNT(*) FROM queue_items i, queues q WHERE q.name = $1 AND i.queue = $1 AND i.gold IS NULL
+                     AND i.answers < COALESCE(i.overlap, q.overlap)
+                     AND NOT EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = i.queue AND a.path = i.path AND a.annotator = $2)) AS open,
+                  EXISTS (SELECT 1 FROM queues WHERE name = $1) AS known
+                """, [.text(name), .text(annotator)])
+        }
+        guard let row, (try? row["known"].decode(Bool.self)) == true else { throw QueueRules.unknownQueue(name, known: try queueNames()) }
+        do { return (try row.int("mine"), try row.int("open")) } catch {
+            throw PostgresSession.storeError(error, location: session.location, "reading queue \(name)")
         }
     }
 

@@ -295,14 +295,14 @@ extension SQLiteStore {
         }
     }
 
-    package func undoLastAnswer(_ name: String, annotator: String, now: Date) throws(StoreError) -> QueueItem? {
+    package func reopenAnswer(_ name: String, annotator: String, path: String?, now: Date) throws(StoreError) -> QueueItem? {
         try write("undoing in queue \(name)") { db -> QueueItem? in
             let row = try queue(db, name)
             if row.spec.blocked.contains(annotator) { throw QueueRules.paused(name, annotator: annotator, reason: try Self.blockReason(db, name, annotator)) }
             guard let last = try Row.fetchOne(db, sql: """
                 SELECT q.path, q.gold, q.suggestion FROM queue_answers a JOIN queue_items q ON q.queue = a.queue AND q.path = a.path
-                WHERE a.queue = ? AND a.annotator = ? ORDER BY a.created DESC, a.rowid DESC LIMIT 1
-                """, arguments: [name, annotator]) else { return nil }
+                WHERE a.queue = ? AND a.annotator = ? AND (? IS NULL OR a.path = ?) ORDER BY a.created DESC, a.rowid DESC LIMIT 1
+                """, arguments: [name, annotator, path, path]) else { return nil }
             var item = QueueItem(row: last)
             item.lease = QueueRules.newToken()
             try db.execute(sql: "DELETE FROM queue_answers WHERE queue = ? AND path = ? AND annotator = ?", arguments: [name, item.path, annotator])
@@ -310,6 +310,19 @@ extension SQLiteStore {
             try db.execute(sql: "INSERT INTO queue_leases (queue, path, annotator, expires, token, leased) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [name, item.path, annotator, now.timeIntervalSince1970 + row.leaseSeconds, item.lease, now.timeIntervalSince1970])
             return item
+        }
+    }
+
+    package func annotatorProgress(_ name: String, annotator: String) throws(StoreError) -> (answers: Int, open: Int) {
+        try read("reading queue \(name)") { db in
+            let row = try queue(db, name)
+            let answers = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queue_answers WHERE queue = ? AND annotator = ?", arguments: [name, annotator]) ?? 0
+            let open = try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM queue_items q WHERE q.queue = ? AND q.gold IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path AND a.annotator = ?)
+                  AND (SELECT COUNT(*) FROM queue_answers a WHERE a.queue = q.queue AND a.path = q.path AND a.held = 0) < COALESCE(q.overlap, ?)
+                """, arguments: [name, annotator, row.overlap]) ?? 0
+            return (answers, open)
         }
     }
 
