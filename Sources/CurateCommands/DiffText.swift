@@ -15,7 +15,7 @@ enum DiffText {
             for p in diff.modified { out.append("M  \(p)") }
             for r in diff.renamed { out.append("R  \(r.from) -> \(r.to)") }
         }
-        out.append("labels: \(diff.labels.count) items changed")
+        out.append("labels: \(Plural.count(diff.labels.count, "item")) changed")
         if !stat {
             for item in diff.labels {
                 var who = item.by.joined(separator: ", ")

@@ -35,9 +35,11 @@ extension Curate.Queue {
                 }
                 let notes = ["accepted", "rejected", "skipped", "flagged", "unreadable"].compactMap { k in export.counts[k].map { "\($0) \(k)" } }
                 let left = export.decisions.count
-                Console.out("\(export.labels.annotations.count) answers on \(export.items) items written to \(out)"
+                let labels = export.labels.annotations.count
+                Console.out(Plural.count(export.answers, "answer") + " exported: " + Plural.count(labels, "label") + " on " + Plural.count(export.items, "item")
+                    + " written to \(out)"
                     + (notes.isEmpty ? "" : " (" + notes.joined(separator: ", ") + ")")
-                    + (left == 0 ? "" : decisions.map { "; \(left) decisions written to \($0)" } ?? "; \(left) decisions not written (--decisions FILE)"))
+                    + (left == 0 ? "" : decisions.map { "; \(Plural.count(left, "decision")) written to \($0)" } ?? "; \(Plural.count(left, "decision")) not written (--decisions FILE)"))
             }
         }
     }

@@ -44,6 +44,11 @@ extension Curate.Route {
                 try checkGates(gates, outcome.metrics)
                 if json { Console.out(try outcome.compactJSON()); return }
                 Console.out("audits of auto-accepted labels: \(outcome.overall.audited) answered, \(outcome.pending) waiting; target \(outcome.target)")
+                guard outcome.overall.audited > 0 else {
+                    // Nothing to measure: an accuracy of 0 with the interval [0, 1] would read as a result.
+                    Console.out(outcome.pending > 0 ? "no audits answered yet: \(Plural.count(outcome.pending, "audit")) waiting in the audit queue" : "no audits yet: route sends a share of the auto-accepted items (audit.rate in the routing file) to the audit queue; report once people answered them")
+                    return
+                }
                 Console.out(Table(["class", "audited", "correct", "accuracy", "95% interval", "status"], ([outcome.overall] + outcome.classes).map { r in
                     let status = r.class != "all" && outcome.suspendedBefore.contains(r.class) ? "suspended" : ""
                     return [r.class, String(r.audited), String(r.correct), String(format: "%.3f", r.accuracy), String(format: "[%.3f, %.3f]", r.low, r.high),

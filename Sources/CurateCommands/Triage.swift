@@ -71,7 +71,9 @@ extension Curate {
                 Console.out("\(report.items.count) items in \(report.k) clusters (\(how)); \(report.redundant.count) redundant, \(report.ood.count) out of distribution")
                 Console.out("cluster sizes: " + report.clusterSizes.enumerated().map { "\($0.offset): \($0.element)" }.joined(separator: ", "))
                 for r in report.redundant.prefix(5) { Console.out("redundant: \(r.item) repeats \(r.of)") }
+                if report.redundant.count > 5 { Console.out("… \(report.redundant.count - 5) more redundant (--json or --write-tags lists them all)") }
                 for o in report.ood.prefix(5) { Console.out("ood: \(o)") }
+                if report.ood.count > 5 { Console.out("… \(report.ood.count - 5) more out of distribution") }
                 if writeTags { Console.out("tags written: " + report.tags.keys.sorted { $0.compare($1, options: .numeric) == .orderedAscending }.joined(separator: ", ")) }
                 if let out { Console.out("tags: \(out)") }
             }

@@ -98,6 +98,8 @@ package struct QueueExport: Sendable {
     package var decisions: [Decision]
     /// accepted / rejected / skipped / flagged / unreadable → how many.
     package var counts: [String: Int]
+    /// Answers read (one per annotator and item, whatever they said: the count `queue show` gives).
+    package var answers = 0
 }
 
 /// The queue verbs as library calls over a repository (what is tracked, the schema) and its labeling store.
@@ -273,6 +275,7 @@ package enum Queues {
             }
         }
         result.items = items.count
+        result.answers = answers.count
         return result
     }
 

@@ -77,7 +77,7 @@ package enum LabelChecks {
         for (_, annotations) in byItem { for k in Set(annotations.flatMap(\.label.classIDs)) { counts[k, default: 0] += 1 } }
         if let most = counts.max(by: { $0.value < $1.value }), let least = counts.min(by: { $0.value < $1.value }),
            Double(most.value) > imbalanceRatio * Double(least.value) {
-            findings.append(Finding(.imbalance, "", "\(set.schema.name(of: most.key)) has \(most.value) items, \(set.schema.name(of: least.key)) \(least.value) (over \(fmt(imbalanceRatio))×)"))
+            findings.append(Finding(.imbalance, "", "class \(set.schema.name(of: most.key)) has \(Plural.count(most.value, "item")), class \(set.schema.name(of: least.key)) \(least.value): \(String(format: "%.0f", Double(most.value) / Double(least.value)))× (more than \(fmt(imbalanceRatio))×)"))
         }
         return findings
     }

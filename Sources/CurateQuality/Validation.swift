@@ -118,11 +118,12 @@ package enum Validation {
         var report = ValidationReport(items: set.items.count, annotations: set.annotations.count,
                                       findings: findings.map { FindingRecord(kind: $0.kind.rawValue, item: $0.item, message: $0.message) })
         report.metrics = ["issues": Double(findings.count), "issues%": Double(findings.count) / Double(max(set.items.count, 1))]
-        report.lines = ["\(set.items.count) items, \(set.annotations.count) labels: \(findings.count) findings"]
+        report.lines = ["\(Plural.count(set.items.count, "item")), \(Plural.count(set.annotations.count, "label")): \(Plural.count(findings.count, "finding"))"]
         for kind in Finding.Kind.allCases {
             let of = findings.filter { $0.kind == kind }
             guard let first = of.first else { continue }
-            report.lines.append("  \(kind.rawValue): \(of.count) — e.g. \(first.item.isEmpty ? "" : first.item + ": ")\(first.message)")
+            let example = (first.item.isEmpty ? "" : first.item + ": ") + first.message
+            report.lines.append("  \(kind.rawValue): " + (of.count == 1 ? example : "\(of.count) — e.g. \(example)"))
         }
         let labeled = LabeledCrowd(set, gold: try options.gold.map { try GoldLabels.read($0, schema: set.schema) } ?? [:])
         var page: (consensus: Crowd.Result, annotators: AnnotatorReport)?
@@ -134,9 +135,16 @@ package enum Validation {
             let perClass = ratings.alphaPerCategory()
             report.agreement = .init(alpha: alpha, percent: ratings.percentAgreement(), fleissKappa: ratings.fleissKappa(),
                                      alphaPerClass: Dictionary(uniqueKeysWithValues: perClass.map { (set.schema.name(of: Int($0.key)), $0.value) }))
-            report.lines.append("agreement of \(labeled.annotators.count) annotators on \(labeled.items.count) items: alpha \(f(alpha)), percent \(f(ratings.percentAgreement())), Fleiss' kappa \(f(ratings.fleissKappa())) (items all answered)")
-            let weakest = perClass.compactMap { k, v in v.map { (k, $0) } }.sorted { $0.1 < $1.1 }.prefix(3)
-            if !weakest.isEmpty { report.lines.append("  least agreed classes: " + weakest.map { "\(set.schema.name(of: Int($0.0))) \(f($0.1))" }.joined(separator: ", ")) }
+            let kappa = ratings.fleissKappa().map { "Fleiss' kappa \(f($0)) (on the items every annotator answered)" }
+                ?? "Fleiss' kappa n/a (no item was answered by all \(labeled.annotators.count) annotators)"
+            report.lines.append("agreement of \(labeled.annotators.count) annotators on \(Plural.count(labeled.items.count, "item")): alpha \(f(alpha)), percent \(f(ratings.percentAgreement())), \(kappa)")
+            // The classes annotators agree on least (per-class alpha); classes in full agreement are not "least agreed".
+            let weakest = perClass.compactMap { k, v in v.map { (k, $0) } }.filter { $0.1 < 1 }.sorted { $0.1 < $1.1 }.prefix(3)
+            if !weakest.isEmpty {
+                report.lines.append("  least agreed classes (alpha per class): " + weakest.map { "\(set.schema.name(of: Int($0.0))) \(f($0.1))" }.joined(separator: ", "))
+            } else if !perClass.isEmpty {
+                report.lines.append("  every class in full agreement (alpha per class 1.000)")
+            }
             let result = options.consensus.run(labeled.crowd)
             let confident = result.confidence.filter { $0 >= 0.9 }.count
             report.lines.append("consensus (\(options.consensus.rawValue)): \(confident) of \(labeled.items.count) items at confidence ≥ 0.9")

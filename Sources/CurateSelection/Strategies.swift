@@ -94,7 +94,10 @@ package enum Selector {
             return rows.prefix(budget).map { Pick(row: $0, score: 0, reason: "random") }
         case .leastConfidence, .margin, .entropy, .voteEntropy, .meanKL, .bald:
             let scores = uncertainty(strategy, pool: pool, rows: candidates)
-            return top(budget, of: candidates, scores: scores).map { Pick(row: candidates[$0], score: scores[$0], reason: "\(strategy.rawValue) \(fmt(scores[$0]))") }
+            // Margins rank by their negative (smallest first); the reason shows the margin itself, p1 − p2 ≥ 0.
+            return top(budget, of: candidates, scores: scores).map {
+                Pick(row: candidates[$0], score: scores[$0], reason: "\(strategy.rawValue) \(fmt(strategy == .margin ? -scores[$0] : scores[$0]))")
+            }
         case .kCenter:
             return kCenterGreedy(pool: pool, candidates: candidates, labeled: labeled, budget: budget, seed: seed)
         case .coldStart:

@@ -45,7 +45,8 @@ package struct ItemLabelDiff: Sendable, Codable, Hashable {
 /// One label change on an item.
 package struct LabelChange: Sendable, Codable, Hashable, CustomStringConvertible {
     /// `class` (item class a → b), `classes` (multi-label), `box-added`, `box-removed`, `box-moved`,
-    /// `box-class` (same place, new class), `object-added`, `object-removed`, `span-added`, `span-removed`.
+    /// `box-class` (same place, new class), `object-added`, `object-removed`, `span-added`, `span-removed`,
+    /// `provenance` (the same labels from another source or time: `fromClass`/`toClass` hold the sources).
     package var kind: String
     package var fromClass: String?
     package var toClass: String?
@@ -71,6 +72,8 @@ package struct LabelChange: Sendable, Codable, Hashable, CustomStringConvertible
         case "box-moved":
             let cls = fromClass == toClass ? (toClass ?? "") : "\(fromClass ?? "") -> \(toClass ?? "")"
             return "box moved: \(cls) \(box(fromBox)) -> \(box(toBox)) (IoU \(String(format: "%.2f", iou ?? 0)))"
+        case "provenance":
+            return fromClass == toClass ? "same labels, new time or seconds" : "same labels, source \(fromClass ?? "") -> \(toClass ?? "")"
         case "box-class": return "box class \(fromClass ?? "") -> \(toClass ?? "") at \(box(toBox)) (IoU \(String(format: "%.2f", iou ?? 1)))"
         default: return "\(kind): \(fromClass ?? toClass ?? "")"
         }
@@ -224,8 +227,14 @@ extension Repository {
             }
             let old = try a.annotations(renameOf[path] ?? path)
             let new = try b.annotations(path)
-            let changes = compareLabels(old, a.schema, new, b.schema)
-            if changes.isEmpty { continue }
+            var changes = compareLabels(old, a.schema, new, b.schema)
+            // The same labels with other provenance (source, time, seconds) are still a change of the stored labels,
+            // as status and commit count them: one definition everywhere.
+            if changes.isEmpty {
+                let from = Set(old.map(\.source.description)).sorted().joined(separator: ", ")
+                let to = Set(new.map(\.source.description)).sorted().joined(separator: ", ")
+                changes = [LabelChange(kind: "provenance", fromClass: from, toClass: to)]
+            }
             let sources = Array(Set(new.map(\.source).filter { $0 != .imported }.map(\.description))).sorted()
             let date = new.compactMap(\.createdAt).max()
             diff.labels.append(ItemLabelDiff(item: path, changes: changes, by: sources.isEmpty ? (b.author.map { [$0] } ?? []) : sources,

@@ -53,7 +53,7 @@ import Testing
         // SIGKILL the session: the three answers are stored, and reopening resumes at the item on screen.
         _ = system("pkill -9 -f '\(CLI.executable) label --queue q'")
         let stored = try CLI.run(["queue", "export", "q", "--out", "answers.jsonl"], in: scratch.path)
-        #expect(stored.stdout.hasPrefix("3 answers on 3 items"), "\(stored.stdout)")
+        #expect(stored.stdout.hasPrefix("3 answers exported: 3 labels on 3 items"), "\(stored.stdout)")
         let exported = try String(contentsOfFile: scratch.path + "/answers.jsonl", encoding: .utf8)
         for path in answered { #expect(exported.contains(#""path":"\#(path)""#) && exported.contains(#""class":"\#(truth[path]!)""#)) }
         _ = try tmux(["kill-session", "-t", "L"])
@@ -145,7 +145,7 @@ import Testing
             ((try? CLI.run(["queue", "show", "q"], in: scratch.path).stdout) ?? "").contains("11 of 11 items done")
         }
         let export = try CLI.run(["queue", "export", "q", "--out", "a.jsonl"], in: scratch.path)
-        #expect(export.stdout.hasPrefix("10 answers on 10 items written to a.jsonl (1 skipped); 1 decisions not written (--decisions FILE)"), "\(export.stdout)")
+        #expect(export.stdout.hasPrefix("11 answers exported: 10 labels on 10 items written to a.jsonl (1 skipped); 1 decision not written (--decisions FILE)"), "\(export.stdout)")
         let text = try String(contentsOfFile: scratch.path + "/a.jsonl", encoding: .utf8)
         #expect(text.contains("annotator:ana") && text.contains("annotator:ben"))
     }
@@ -398,7 +398,7 @@ import Testing
         _ = try waitFor("the session to end") { _ in FileManager.default.fileExists(atPath: scratch.path + "/exit.txt") }
         #expect(try String(contentsOfFile: scratch.path + "/exit.txt", encoding: .utf8) == "exit 0\n")
         let export = try CLI.run(["queue", "export", "q", "--out", "answers.jsonl"], in: scratch.path)
-        #expect(export.stdout.hasPrefix("8 answers on 8 items"), "\(export)")
+        #expect(export.stdout.hasPrefix("8 answers exported: 8 labels on 8 items"), "\(export)")
         let exported = try String(contentsOfFile: scratch.path + "/answers.jsonl", encoding: .utf8)
         for path in answered { #expect(exported.contains(#""path":"\#(path)""#) && exported.contains(#""class":"\#(truth[path]!)""#)) }
         #expect(Set(answered).count == 8)

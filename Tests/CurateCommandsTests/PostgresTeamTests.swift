@@ -52,7 +52,7 @@ import Testing
         let text = try CLI.run(["queue", "show", "round1"], in: lead).stdout
         #expect(text.contains("answers/hour over the last hour") && text.contains("agreement 100% over 12 pairs") && text.contains("100% of 12"), "\(text)")
         // The lead exports and commits; the local SQLite file was never used.
-        #expect(try CLI.run(["queue", "export", "round1", "--out", "answers.jsonl"], in: lead).stdout.hasPrefix("24 answers on 12 items"))
+        #expect(try CLI.run(["queue", "export", "round1", "--out", "answers.jsonl"], in: lead).stdout.hasPrefix("24 answers exported: 24 labels on 12 items"))
         #expect(try CLI.run(["add", "--labels", "answers.jsonl", "--format", "jsonl"], in: lead).exitCode == 0)
         #expect(try CLI.run(["commit", "-m", "round 1 answers", "--author", "lead"], in: lead).exitCode == 0)
         #expect(!FileManager.default.fileExists(atPath: lead + "/.curate/labeling.sqlite"))
@@ -127,7 +127,7 @@ import Testing
         let report = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any], "\(show)")
         #expect(report["done"] as? Int == 6 && report["answers"] as? Int == 12, "\(report)")
         #expect((report["annotators"] as? [[String: Any]] ?? []).compactMap { $0["annotator"] as? String } == [ana, ben])
-        #expect(try CLI.run(["queue", "export", "round1", "--out", "answers.jsonl"], in: root, environment: env(lead)).stdout.hasPrefix("12 answers on 6 items"))
+        #expect(try CLI.run(["queue", "export", "round1", "--out", "answers.jsonl"], in: root, environment: env(lead)).stdout.hasPrefix("12 answers exported: 12 labels on 6 items"))
     }
 }
 

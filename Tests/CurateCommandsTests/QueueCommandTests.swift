@@ -45,7 +45,7 @@ import Testing
         #expect(show.stdout.contains("answers/hour over the last hour, nothing left to answer; agreement 100% over 10 pairs"), "\(show.stdout)")
         #expect(try CLI.run(["queue", "list"], in: scratch.path).stdout.contains("round1  classify"))
         let export = try CLI.run(["queue", "export", "round1", "--out", "answers.jsonl"], in: scratch.path)
-        #expect(export.stdout.hasPrefix("22 answers on 11 items written to answers.jsonl"))
+        #expect(export.stdout.hasPrefix("22 answers exported: 22 labels on 11 items written to answers.jsonl"))
         let validate = try CLI.run(["validate", "--labels", "answers.jsonl", "--format", "jsonl", "--images", "."], in: scratch.path)
         #expect(validate.exitCode == 0 && validate.stdout.contains("agreement of 2 annotators on 11 items: alpha 1.000"), "\(validate.stdout)\(validate.stderr)")
         // Errors: an unknown queue, a class outside the schema, an untracked item, a closed queue.
@@ -134,7 +134,7 @@ import Testing
         }
         let export = try CLI.run(["queue", "export", "review1", "--out", "accepted.jsonl", "--decisions", "decisions.jsonl"], in: scratch.path)
         #expect(export.exitCode == 0, "\(export.stderr)")
-        #expect(export.stdout == "2 answers on 2 items written to accepted.jsonl (2 accepted, 1 rejected, 1 skipped, 1 flagged); 3 decisions written to decisions.jsonl\n", "\(export.stdout)")
+        #expect(export.stdout == "5 answers exported: 2 labels on 2 items written to accepted.jsonl (2 accepted, 1 rejected, 1 skipped, 1 flagged); 3 decisions written to decisions.jsonl\n", "\(export.stdout)")
         let labels = try String(contentsOfFile: scratch.path + "/accepted.jsonl", encoding: .utf8)
         #expect(labels.contains(#""path":"\#(digits[0].path)""#) && labels.contains(#""class":"\#(digits[0].label)""#) && labels.contains("annotator:ana"), "\(labels)")
         #expect(labels.contains(digits[2].path) && !labels.contains(digits[1].path))

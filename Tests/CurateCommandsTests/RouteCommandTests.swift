@@ -61,6 +61,9 @@ import Testing
         let again = try run(["route", "--learner", "--policy", "policy.yaml", "--json"])
         let second = try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as! [String: Any]
         #expect(second["accepted"] as! Int == 0 && second["human"] as! Int == 0)
+        // Right after routing nothing is audited yet: the report says so instead of an accuracy of 0 in [0, 1].
+        let early = try run(["route", "report"]).stdout
+        #expect(early.contains("no audits answered yet: ") && early.contains("waiting in the audit queue") && !early.contains("[0.000, 1.000]"), "\(early)")
 
         // People answer: spam annotators get nothing; each item gets its overlap from different annotators;
         // ben, first to ask, answers "0" to everything, so overlap-2 items where ana differs are disagreements and

@@ -45,7 +45,7 @@ import Testing
 
         let diff = try repo.diff(from: first.id.hex, to: second.id.hex)
         let byItem = Dictionary(uniqueKeysWithValues: diff.labels.map { ($0.item, $0) })
-        // Items 3, 5, 7, 9 change class dog -> bird; 4, 6, 8 keep cat but their annotator changed (same label: no change).
+        // Items 3, 5, 7, 9 change class dog -> bird; 4, 6, 8 keep cat but their annotator changed (a provenance change).
         for i in [3, 5, 7, 9] {
             #expect(byItem["img/\(i).png"]?.changes == [LabelChange(kind: "class", fromClass: "dog", toClass: "bird")])
             #expect(byItem["img/\(i).png"]?.by == ["annotator:bo"])
@@ -59,8 +59,11 @@ import Testing
         #expect(byItem["img/1.png"]?.changes == [LabelChange(kind: "box-added", toClass: "cat", toBox: [70, 70, 10, 10])])
         let reclassed = try #require(byItem["img/2.png"]?.changes.first)
         #expect(reclassed.kind == "box-class" && reclassed.fromClass == "cat" && reclassed.toClass == "dog" && reclassed.iou == 1)
-        // Items 4, 6 and 8 only changed annotator, not label: not reported.
-        #expect(diff.labels.map(\.item) == ["img/0.png", "img/1.png", "img/2.png", "img/3.png", "img/5.png", "img/7.png", "img/9.png"])
+        // Items 4, 6 and 8 only changed annotator: reported as such, so diff counts what status and commit count.
+        #expect(diff.labels.map(\.item) == (0..<10).map { "img/\($0).png" })
+        for i in [4, 6, 8] {
+            #expect(byItem["img/\(i).png"]?.changes == [LabelChange(kind: "provenance", fromClass: "annotator:ana", toClass: "annotator:bo")])
+        }
         // Class balance. Importing boxes for items 0-2 replaced their CSV classes, so before: cat = items 4, 6, 8
         // + boxes on 0 and 2; dog = items 3, 5, 7, 9 + boxes on 0 and 1. After: items 3-9 odd are birds.
         let counts = Dictionary(uniqueKeysWithValues: diff.classes.map { ($0.name, ($0.before, $0.after)) })
