@@ -13,7 +13,9 @@ extension Curate {
                 A queue holds items in serving order. Each item is leased to one annotator at a time (the lease \
                 expires after --lease-minutes, so an item held by someone who walked away returns); with --overlap \
                 K each item is answered by K different annotators; gold items (--gold FILE, `path,label`) are \
-                mixed in at --gold-rate and not marked as such to the annotator. Every answer is written in its own \
+                mixed in at --gold-rate and not marked as such to the annotator; only the gold the rate needs is \
+                queued (⌈items × rate / (1 − rate)⌉, spread over the file), and gold rows that are items of the \
+                batch stay items to label (both are said). Suggested boxes must lie inside their image. Every answer is written in its own \
                 transaction before the next item is served. Queues live in the repository, outside commits.
 
                 Examples:
@@ -108,7 +110,8 @@ extension Curate.Queue {
                 if let existing = created.existed {
                     return Console.out("queue \(name) exists (\(existing.items) items, task \(existing.spec.task.rawValue))")
                 }
-                Console.out("queue \(name): \(created.items) items\(created.gold > 0 ? " + \(created.gold) gold" : ""), task \(task), overlap \(overlap)")
+                Console.out("queue \(name): \(Plural.count(created.items, "item"))\(created.gold > 0 ? " + \(created.gold) gold" : ""), task \(task), overlap \(overlap)")
+                for note in created.notes { Console.out("  " + note) }
             }
         }
     }

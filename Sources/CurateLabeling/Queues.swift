@@ -38,6 +38,8 @@ package struct QueueCreated: Sendable {
     package var existed: QueueSummary?
     package var items = 0
     package var gold = 0
+    /// What was done with the input that the user may not expect (gold rows left out, and why).
+    package var notes: [String] = []
 }
 
 /// `curate queue show`: a queue's progress and each annotator's work.
@@ -120,33 +122,56 @@ package enum Queues {
         case .empty: break
         }
         let schema = try repo.labels(at: "HEAD").schema
-        if request.spec.task == .boxes {
-            for item in items { _ = try Answers.suggestedBoxes(item, schema: schema) }   // a bad suggestion fails here, not mid-session
-        }
         if let missing = items.first(where: { !tracked.contains($0.path) }) {
             throw InputError("\(missing.path): not a tracked file at HEAD (commit it first)")
         }
+        if request.spec.task == .boxes {
+            // A bad suggestion fails here, not mid-session: a known class, finite numbers, inside the image (by at
+            // most half a pixel out, as validate's bounds check).
+            let sizes = Dictionary(files.compactMap { f in f.width.flatMap { w in f.height.map { (f.path, (w, $0)) } } }, uniquingKeysWith: { a, _ in a })
+            for item in items {
+                guard let boxes = try Answers.suggestedBoxes(item, schema: schema), let (w, h) = sizes[item.path] else { continue }
+                for b in boxes where b.x < -0.5 || b.y < -0.5 || b.x + b.width > Double(w) + 0.5 || b.y + b.height > Double(h) + 0.5 {
+                    let box = [b.x, b.y, b.width, b.height].map { $0 == $0.rounded() ? String(Int($0)) : String($0) }.joined(separator: ", ")
+                    throw InputError("\(item.path): suggested box \(schema.name(of: b.classID)) [\(box)] (x, y, w, h) leaves the \(w)×\(h) image; nothing was queued")
+                }
+            }
+        }
+        var notes: [String] = []
         if let gold = request.gold {
-            var queued = Set(items.map(\.path))
+            let queued = Set(items.map(\.path))
+            var rows: [QueueItem] = [], inBatch: [String] = []
             for (n, line) in try InputFile.text(gold).split(separator: "\n").enumerated() where n > 0 && !line.isEmpty {
                 let parts = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                 guard parts.count >= 2, schema.id(named: parts[1]) != nil else { throw InputError("\(gold):\(n + 1): expected path,label with a class of the schema") }
                 guard tracked.contains(parts[0]) else { throw InputError("\(gold):\(n + 1): \(parts[0]) is not a tracked file") }
-                let answer = try Answers.text(["class": parts[1]])
-                if queued.contains(parts[0]) {
-                    items = items.map { $0.path == parts[0] ? QueueItem(path: $0.path, gold: answer, suggestion: $0.suggestion) : $0 }
-                } else {
-                    items.append(QueueItem(path: parts[0], gold: answer))
-                    queued.insert(parts[0])
-                }
+                // An item to label is not also a test of the labelers: batch items stay items.
+                if queued.contains(parts[0]) { inBatch.append(parts[0]); continue }
+                if rows.contains(where: { $0.path == parts[0] }) { continue }
+                rows.append(QueueItem(path: parts[0], gold: try Answers.text(["class": parts[1]])))
             }
+            if !inBatch.isEmpty {
+                notes.append("\(Plural.count(inBatch.count, "gold row")) of \(gold) \(inBatch.count == 1 ? "is an item" : "are items") to label (e.g. \(inBatch[0])): kept as \(inBatch.count == 1 ? "an item" : "items"), not gold")
+            }
+            // Enough gold for one annotator who answers every item at the rate: g / (n + g) = rate.
+            let rate = request.spec.goldRate
+            guard rate > 0 else { throw InputError("\(gold): gold is served at --gold-rate, which is 0; give a rate (e.g. --gold-rate 0.1) or leave out --gold") }
+            let needed = rate >= 1 ? rows.count : Int((Double(items.count) * rate / (1 - rate)).rounded(.up))
+            if rows.count > needed {
+                // A spread over the file (every k-th row), not its head: classes listed in blocks stay represented.
+                let step = Double(rows.count) / Double(max(1, needed))
+                let kept = (0..<needed).map { rows[Int(Double($0) * step)] }
+                notes.append("\(needed) of the \(rows.count) gold rows queued: a gold rate of \(rate) over \(Plural.count(items.count, "item")) needs \(needed) per annotator")
+                rows = kept
+            }
+            items += rows
         }
         var spec = request.spec
         if let path = request.instructions { spec.instructions = try InputFile.text(path) }
         if case .empty = request.items {} else if items.isEmpty { throw StoreError(.usage, "\(name): no items to queue") }
         try store.createQueue(spec, items: items, allowEmpty: true)
         let gold = items.filter { $0.gold != nil }.count
-        return QueueCreated(existed: nil, items: items.count - gold, gold: gold)
+        return QueueCreated(existed: nil, items: items.count - gold, gold: gold, notes: notes)
     }
 
     package static func report(_ name: String, store: any LabelingStore, now: Date = Date()) throws -> QueueReport {

@@ -4,6 +4,39 @@ import Foundation
 import Testing
 
 @Suite struct QueueCommandTests {
+    /// Gold rows that are batch items stay items (and say so); only the gold the rate needs is queued; suggested
+    /// boxes outside their image are refused at create time.
+    @Test func goldRespectsTheRateAndSuggestionsAreBoundsChecked() throws {
+        let scratch = ScratchDirectory()
+        let digits = try scratch.copyDigits(40)
+        scratch.write("labels.csv", "path,label\n" + digits.map { "\($0.path),\($0.label)" }.joined(separator: "\n") + "\n")
+        for args in [["init"], ["add", "images", "--labels", "labels.csv", "--format", "csv"], ["commit", "-m", "d", "--author", "t"]] {
+            #expect(try CLI.run(args, in: scratch.path).exitCode == 0)
+        }
+        scratch.write("batch.jsonl", digits.prefix(20).map { #"{"item": "\#($0.path)"}"# + "\n" }.joined())
+        // 12 gold rows: 2 are batch items, 10 are not; a rate of 0.1 over 20 items needs ⌈20 × 0.1 / 0.9⌉ = 3.
+        let gold = digits[18..<30].map { "\($0.path),\($0.label)" }
+        scratch.write("gold.csv", "path,label\n" + gold.joined(separator: "\n") + "\n")
+        let create = try CLI.run(["queue", "create", "g", "--from", "batch.jsonl", "--gold", "gold.csv", "--gold-rate", "0.1"], in: scratch.path)
+        #expect(create.exitCode == 0, "\(create.stderr)")
+        #expect(create.stdout == """
+            queue g: 20 items + 3 gold, task classify, overlap 1
+              2 gold rows of gold.csv are items to label (e.g. \(digits[18].path)): kept as items, not gold
+              3 of the 10 gold rows queued: a gold rate of 0.1 over 20 items needs 3 per annotator
+
+            """, "\(create.stdout)")
+        #expect(try CLI.run(["queue", "show", "g"], in: scratch.path).stdout.contains("0 of 23 items done (3 gold)"))
+        let zero = try CLI.run(["queue", "create", "z", "--from", "batch.jsonl", "--gold", "gold.csv", "--gold-rate", "0"], in: scratch.path)
+        #expect(zero.exitCode == 65 && zero.stderr.contains("gold.csv: gold is served at --gold-rate, which is 0"), "\(zero.stderr)")
+
+        // Boxes: a box 5000 pixels wide on a digit is refused, naming the item, and nothing is queued.
+        scratch.write("boxes.jsonl", #"{"item": "\#(digits[0].path)", "suggestion": {"boxes": [{"class": "\#(digits[0].label)", "x": 1, "y": 1, "w": 5000, "h": 4}]}}"# + "\n")
+        let boxes = try CLI.run(["queue", "create", "b", "--task", "boxes", "--from", "boxes.jsonl"], in: scratch.path)
+        #expect(boxes.exitCode == 65 && boxes.stderr.contains("\(digits[0].path): suggested box \(digits[0].label) [1, 1, 5000, 4] (x, y, w, h) leaves the "), "\(boxes.stderr)")
+        let absent = try CLI.run(["queue", "show", "b"], in: scratch.path)
+        #expect(absent.exitCode != 0 && absent.stderr.contains("b"), "\(absent.stderr)")
+    }
+
     /// A repository of 60 digits (20 labeled): select a batch, queue it with overlap 2 and gold, answer from two
     /// annotators by script, export the answers and validate them.
     @Test func queueFromABatchAnswerAndExport() throws {
