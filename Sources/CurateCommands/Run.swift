@@ -21,7 +21,9 @@ extension Curate {
                 with exit 65 and says which check failed and by how much; a queue not done pauses it with exit 79; \
                 a failing step stops it with exit 1. `curate run FILE --resume` continues a paused, failed or \
                 killed run without repeating its finished steps (a killed step starts over, its outputs removed \
-                first). Runs are recorded in the repository: `curate runs`.
+                first). Ctrl-C or SIGTERM stops the step's process, records the run as paused and exits 130 (143), \
+                printing the command that resumes it — with --repo and --set as given, so it works when pasted. \
+                Runs are recorded in the repository: `curate runs`.
 
                 Before anything runs the file is checked: YAML errors (file:line), unknown verbs or keys, cycles, \
                 unknown parameters, outputs or inputs outside the repository.
@@ -75,11 +77,38 @@ extension Curate {
                 // A label step's session answers as the database role on a shared store, as $USER on the local one.
                 options.annotator = try store.annotator(requested: annotator ?? (store is SQLiteStore ? options.annotator : nil))
                 if let o = options.oracle, !FileManager.default.fileExists(atPath: o) { throw CommandFailure(message: "\(o): cannot read (the oracle's labels)", kind: .notFound) }
+                // The resume hint, pastable from this folder: the same repository and parameters.
+                options.resumeCommand = (["curate", "run", file, "--resume"] + (repository.path == "." ? [] : ["--repo", repository.path])
+                                         + settings.flatMap { ["--set", $0] }).map(shellQuoted).joined(separator: " ")
                 let runner = WorkflowRunner(workflow: workflow, file: file, repository: repo, store: store, verbs: InProcessVerbs(), options: options) { Console.out($0) }
+                // Ctrl-C or SIGTERM: the run is recorded as paused (not left "running") and says how to resume; a
+                // step's process gets the same signal from the terminal (or is stopped by the resume).
+                let signals = [Int32(SIGINT), Int32(SIGTERM)].map { (number: Int32) -> DispatchSourceSignal in
+                    signal(number, SIG_IGN)
+                    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                    source.setEventHandler {
+                        let reason = number == SIGINT ? "interrupted (Ctrl-C)" : "stopped (SIGTERM)"
+                        if let message = runner.interrupted(reason) { Console.error(message) }
+                        Foundation.exit(128 + number)   // as a shell reports a process stopped by that signal
+                    }
+                    source.resume()
+                    return source
+                }
+                defer {
+                    for s in signals { s.cancel() }
+                    signal(SIGINT, SIG_DFL)
+                    signal(SIGTERM, SIG_DFL)
+                }
                 try await runner.run()
             }
         }
     }
+}
+
+/// An argument as a POSIX shell reads it back (quoted only when it needs to be).
+func shellQuoted(_ argument: String) -> String {
+    let plain = argument.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }
+    return plain && !argument.isEmpty ? argument : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
 
 /// Runs workflow steps' verbs in this process: parsed by the same commands as on the command line, run with the

@@ -32,7 +32,17 @@ package struct WorkflowRunner {
         package var interactive = isatty(0) == 1 && isatty(1) == 1
         /// Seconds between checks while a label step waits for others to finish a queue.
         package var pollSeconds = 2.0
+        /// The command that resumes this run, as the user would paste it (with `--repo` and `--set` when given).
+        package var resumeCommand: String?
         package init() {}
+    }
+
+    /// The run in progress (nil before it is recorded and after it ended), for `interrupted()`.
+    private let current = Current()
+    private final class Current: Sendable {
+        let value = Mutex<(run: Int, step: WorkflowStepRecord?)?>(nil)
+        /// Set once a signal stops the run: the step's failure that follows is the stop, not a failure.
+        let stopping = Mutex(false)
     }
 
     package var workflow: Workflow
@@ -83,6 +93,8 @@ package struct WorkflowRunner {
             runID = try store.startWorkflowRun(workflow: workflow.name, file: file, params: params, token: token)
             log("run \(runID) of \(workflow.name)")
         }
+        current.value.withLock { $0 = (runID, nil) }
+        defer { current.value.withLock { $0 = nil } }
         var keys: [String: String] = [:]
         let ordered = try workflow.order(file: file)
         for (index, step) in ordered.enumerated() {
@@ -111,22 +123,26 @@ package struct WorkflowRunner {
             let started = Date()
             var record = WorkflowStepRecord(run: runID, step: step.name, status: .running, key: key, started: started)
             try store.recordWorkflowStep(record)
+            current.value.withLock { $0?.step = record }
             log("\(label): \(describe(step))")
             do {
                 try await execute(step) { pid in
                     record.pid = pid
                     record.process = ProcessIdentity.of(pid)
                     try? store.recordWorkflowStep(record)
+                    current.value.withLock { [record] in $0?.step = record }
                 }
                 outputs.commit()
             } catch let error as WorkflowError {
+                // Stopped by a signal: `interrupted` records the run and ends the process; record nothing here.
+                while current.stopping.withLock({ $0 }) { try await Task.sleep(for: .seconds(1)) }
                 outputs.restore()
                 record.status = error.reason == .failed ? .failed : .paused
                 record.finished = Date()
                 record.message = error.message
                 try store.recordWorkflowStep(record)
                 try store.finishWorkflowRun(runID, status: error.reason == .failed ? .failed : .paused, message: error.message, endRevision: repo.headID())
-                let hint = "curate run \(file) --resume"
+                let hint = resumeHint
                 switch error.reason {
                 case .gate: throw WorkflowError(.gate, "paused at step \(step.name): \(error.message). Fix the data, then: \(hint)")
                 case .waiting: throw WorkflowError(.waiting, "paused at step \(step.name): \(error.message). When it is labeled: \(hint)")
@@ -144,6 +160,34 @@ package struct WorkflowRunner {
         try store.finishWorkflowRun(runID, status: .done, message: nil, endRevision: repo.headID())
         log("run \(runID) of \(workflow.name) finished")
         return runID
+    }
+
+    /// The command that resumes this workflow's run.
+    var resumeHint: String { options.resumeCommand ?? "curate run \(file) --resume" }
+
+    /// Records that the run was stopped from outside (Ctrl-C, SIGTERM) while a step was running: the step and the
+    /// run become paused with `reason`, so `curate runs` does not show them running and `--resume` continues.
+    /// Returns the message to print (nil when no run was in progress). Safe to call from a signal handler's queue.
+    package func interrupted(_ reason: String) -> String? {
+        current.stopping.withLock { $0 = true }
+        guard let (runID, step) = current.value.withLock({ $0 }) else { return nil }
+        let message = "\(reason)" + (step.map { " during step \($0.step)" } ?? "") + "; to continue: \(resumeHint)"
+        if let pid = step?.pid, pid > 0 {
+            // The step runs in its own process group, which the terminal's Ctrl-C does not reach: stop it here
+            // (its outputs were moved aside; the resumed step starts clean).
+            kill(-pid, SIGTERM)
+            kill(pid, SIGTERM)
+            for _ in 0..<50 where kill(pid, 0) == 0 { usleep(20_000) }
+            if kill(pid, 0) == 0 { kill(-pid, SIGKILL); kill(pid, SIGKILL) }
+        }
+        if var step {
+            step.status = .paused
+            step.finished = Date()
+            step.message = reason
+            try? store.recordWorkflowStep(step)
+        }
+        try? store.finishWorkflowRun(runID, status: .paused, message: message, endRevision: repository.headID())
+        return message
     }
 
     func describe(_ step: Workflow.Step) -> String {

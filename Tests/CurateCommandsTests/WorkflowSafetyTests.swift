@@ -83,6 +83,53 @@ import Testing
     }
 
     /// Attack 11: `run --resume` signalled whatever process had the recorded pid.
+    /// Ctrl-C during a step: the run is recorded as paused (not left running), the step's process is stopped, and
+    /// the resume hint, pasted as printed from another folder, works (it names the repository).
+    @Test(arguments: [SIGINT, SIGTERM])
+    func anInterruptedRunIsPausedWithAHintThatWorks(_ signal: Int32) throws {
+        let scratch = try repository()
+        scratch.write("flow.yaml", """
+            name: stoppable
+            params: {note: x}
+            steps:
+              - name: slow
+                run: shell
+                command: [sh, -c, "printf half > work/slow.txt; if [ ! -e fast ]; then sleep 60; fi; echo full > work/slow.txt; : stoppable-\(signal)"]
+                outputs: [work/slow.txt]
+            """)
+        let elsewhere = ScratchDirectory()
+        let runner = Process()
+        runner.executableURL = URL(fileURLWithPath: CLI.executable)
+        runner.arguments = ["run", scratch.path + "/flow.yaml", "--repo", scratch.path, "--set", "note=a b"]
+        runner.currentDirectoryURL = URL(fileURLWithPath: elsewhere.path)
+        let errors = Pipe()
+        runner.standardOutput = FileHandle.nullDevice
+        runner.standardError = errors
+        try runner.run()
+        for _ in 0..<300 where (try? String(contentsOfFile: scratch.path + "/work/slow.txt", encoding: .utf8)) != "half" { Thread.sleep(forTimeInterval: 0.05) }
+        kill(runner.processIdentifier, signal)
+        runner.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(runner.terminationStatus == 128 + signal, "\(stderr)")
+        let hint = "curate run \(scratch.path)/flow.yaml --resume --repo \(scratch.path) --set 'note=a b'"
+        #expect(stderr.contains((signal == SIGINT ? "interrupted (Ctrl-C)" : "stopped (SIGTERM)") + " during step slow; to continue: " + hint), "\(stderr)")
+        let runs = try CLI.run(["runs", "--json"], in: scratch.path).stdout
+        #expect(runs.contains(#""status":"paused""#) && !runs.contains(#""status":"running""#), "\(runs)")
+        // The step's sleep was stopped with it.
+        let pgrep = Process()
+        pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+        pgrep.arguments = ["-f", "stoppable-\(signal)"]
+        try pgrep.run()
+        pgrep.waitUntilExit()
+        #expect(pgrep.terminationStatus == 1, "the step's process outlived the run")
+        // The hint as printed, from the same folder: the run resumes and finishes.
+        scratch.write("fast", "")
+        let args = ["run", scratch.path + "/flow.yaml", "--resume", "--repo", scratch.path, "--set", "note=a b"]
+        let resumed = try CLI.run(args, in: elsewhere.path)
+        #expect(resumed.exitCode == 0 && resumed.stdout.contains("resuming run"), "\(resumed.stderr)")
+        #expect((try? String(contentsOfFile: scratch.path + "/work/slow.txt", encoding: .utf8)) == "full\n")
+    }
+
     @Test func resumeNeverSignalsAProcessThatReusedThePid() throws {
         let scratch = try repository()
         scratch.write("flow.yaml", """
