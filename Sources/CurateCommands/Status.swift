@@ -51,6 +51,9 @@ extension Curate {
                 let status = try repo.status()
                 if json { return try printJSON(status) }
                 if let head = try repo.head() { Console.out("on commit \(head.short())") } else { Console.out("no commits yet") }
+                if let rev = status.checkedOut {
+                    Console.out("working tree checked out from \(rev.short()) (curate checkout): the changes below restore it; commit to record that, or curate checkout HEAD to go back")
+                }
                 if status.isClean { return Console.out("nothing to commit, working tree and labels match") }
                 for p in status.added { Console.out("added:     \(p)") }
                 for p in status.modified { Console.out("modified:  \(p)") }

@@ -22,7 +22,7 @@ extension Repository {
     }
 
     func fastStatus() throws(VersioningError) -> Status {
-        let (rows, roots, labelsChanged, schemaChanged) = try read("reading the index") { db -> (PathTable, [String], [String], Bool) in
+        let (rows, roots, labelsChanged, schemaChanged, checkedOut) = try read("reading the index") { db -> (PathTable, [String], [String], Bool, String?) in
             let roots = try String.fetchAll(db, sql: "SELECT path FROM roots ORDER BY path")
             var rows = PathTable()
             rows.reserve(4096)
@@ -50,12 +50,13 @@ extension Repository {
                     schemaChanged = ContentHash.of(LabelCodec.encodeSchema(schema)) != committed
                 }
             }
-            return (rows, roots, labels, schemaChanged)
+            return (rows, roots, labels, schemaChanged, try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'checkout'"))
         }
         let scanned = try tree.sortedScan(roots: roots, expected: rows.count)
         var status = Status()
         status.labelsChanged = labelsChanged
         status.schemaChanged = schemaChanged
+        status.checkedOut = checkedOut.flatMap { $0 == headID() ? nil : ContentHash(hex: $0) }
         // Paths whose content must be (re)hashed, with the committed content when the path is in HEAD.
         var toHash: [(path: String, committed: ContentHash?, uncommitted: Bool)] = []
         var deletedRows: [Int] = []

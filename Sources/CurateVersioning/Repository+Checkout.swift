@@ -36,11 +36,23 @@ extension Repository {
             return try materialise(snapshot, selected, into: destination, force: force)
         }
         return try writing(wait: wait) { () throws(VersioningError) -> CheckoutReport in
-            let index = try read("reading the index") { db in try Index.load(db, labelBodies: true) }
+            let (index, checkedOut) = try read("reading the index") { db in
+                (try Index.load(db, labelBodies: true), try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'checkout'").flatMap(ContentHash.init(hex:)))
+            }
             let state = try workingState(index, store: false)
-            let status = Self.status(index: index, state: state)
-            var dirty = Set(status.added + status.modified + status.deleted + status.labelsChanged)
-            for r in status.renamed { dirty.insert(r.from); dirty.insert(r.to) }
+            var dirty: Set<String>
+            if let checkedOut, checkedOut != headID().flatMap(ContentHash.init(hex:)), let base = try? self.snapshot(checkedOut) {
+                // The tree was checked out in place from another revision: what differs from that revision is what
+                // the user changed since (the checkout's own deletions and restores are not changes to protect).
+                dirty = []
+                for (path, content) in state.contents where base.files[path]?.hash != content.hash { dirty.insert(path) }
+                for (path, entry) in base.files where state.contents[path] == nil { _ = entry; dirty.insert(path) }
+                for (path, row) in index.labels where row.hash != base.files[path]?.labels { dirty.insert(path) }
+            } else {
+                let status = Self.status(index: index, state: state)
+                dirty = Set(status.added + status.modified + status.deleted + status.labelsChanged)
+                for r in status.renamed { dirty.insert(r.from); dirty.insert(r.to) }
+            }
             // A change is at risk only if checkout would alter it: a path already holding the revision's content and
             // labels (what an interrupted checkout of the same revision left) is finished, not overwritten.
             let affected = dirty.filter { path in
@@ -99,6 +111,14 @@ extension Repository {
                 }
                 if paths.isEmpty {
                     try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", arguments: [schemaJSON])
+                }
+                // What is checked out, so status can say it and going back needs no --force: a whole revision other
+                // than HEAD is recorded; HEAD, or a part of a revision, clears the record.
+                if paths.isEmpty, snapshot.commit.id.hex != headID() {
+                    try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('checkout', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                                   arguments: [snapshot.commit.id.hex])
+                } else {
+                    try db.execute(sql: "DELETE FROM meta WHERE key = 'checkout'")
                 }
             }
             return CheckoutReport(commit: snapshot.commit.id, written: written, unchanged: unchanged, removed: removed, labels: labelUpdates.count)

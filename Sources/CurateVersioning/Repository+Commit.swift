@@ -139,6 +139,8 @@ extension Repository {
                                    arguments: [final.id.hex])
                     try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('committed_schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                                    arguments: [schemaHash?.hex ?? "-"])
+                    // The working tree is this commit now, not an earlier checkout.
+                    try db.execute(sql: "DELETE FROM meta WHERE key = 'checkout'")
                 }
                 // After the database: a log entry always names a recorded commit (gc relies on it). If this write fails
                 // (disk full) the commit stands; `fsck --rebuild` would then find it as the newest descendant of HEAD.

@@ -16,6 +16,9 @@ package struct Status: Sendable, Codable, Equatable {
     package var labelsChanged: [String] = []
     /// Whether the label schema (classes) differs from the last commit.
     package var schemaChanged = false
+    /// The revision an in-place `checkout` restored the working tree to, when it is not HEAD: the changes listed
+    /// are then (mostly) that checkout, which a commit records as a revert.
+    package var checkedOut: ContentHash?
 
     /// A move of unchanged content.
     package struct Rename: Sendable, Codable, Equatable, Hashable {

@@ -19,6 +19,55 @@ import Testing
         return (scratch, digits.map(\.path))
     }
 
+    /// An in-place checkout of HEAD~1 is remembered: status says so, and going back to HEAD needs no --force —
+    /// unless something was changed since, which is refused and named.
+    @Test func checkoutTracksWhatIsCheckedOut() throws {
+        let (scratch, paths) = try digitsRepositoryWithPaths(6)
+        try FileManager.default.removeItem(atPath: scratch.path + "/" + paths[0])
+        scratch.write("relabel.csv", "path,label\n\(paths[1]),9\n")
+        for args in [["add", "images", "--labels", "relabel.csv", "--format", "csv"], ["commit", "-m", "drop one, relabel one", "--author", "t"]] {
+            #expect(try CLI.run(args, in: scratch.path).exitCode == 0)
+        }
+        let back = try CLI.run(["checkout", "HEAD~1"], in: scratch.path)
+        #expect(back.exitCode == 0 && back.stdout.contains(": 1 file written"), "\(back.stdout)\(back.stderr)")
+        let status = try CLI.run(["status"], in: scratch.path).stdout
+        #expect(status.contains("working tree checked out from ") && status.contains("added:     \(paths[0])") && status.contains("labels:    \(paths[1])"), "\(status)")
+        // Back to HEAD: no --force needed, and the tree is clean again.
+        let forth = try CLI.run(["checkout", "HEAD"], in: scratch.path)
+        #expect(forth.exitCode == 0, "\(forth.stderr)")
+        #expect(try CLI.run(["status"], in: scratch.path).stdout.hasSuffix("nothing to commit, working tree and labels match\n"))
+        // Changed after the checkout: that change is protected.
+        #expect(try CLI.run(["checkout", "HEAD~1"], in: scratch.path).exitCode == 0)
+        scratch.write(paths[2], "not a png any more")
+        let refused = try CLI.run(["checkout", "HEAD"], in: scratch.path)
+        #expect(refused.exitCode != 0 && refused.stderr.contains("uncommitted changes to 1 path(s): \(paths[2])"), "\(refused.stderr)")
+        // A commit of the checked-out state clears the record.
+        #expect(try CLI.run(["commit", "-m", "revert", "--author", "t"], in: scratch.path).exitCode == 0)
+        #expect(!(try CLI.run(["status"], in: scratch.path).stdout.contains("checked out from")))
+    }
+
+    /// `checkout --to DIR` writes the labels beside the files, in the format asked, for the files written.
+    @Test func checkoutToAFolderWritesTheLabelsToo() throws {
+        let (scratch, paths) = try digitsRepositoryWithPaths(6)
+        let out = ScratchDirectory()
+        let plain = try CLI.run(["checkout", "HEAD", "--to", out.path + "/all"], in: scratch.path)
+        #expect(plain.stdout.hasSuffix(": 6 files written; labels of 6 items (6 annotations) in \(out.path)/all/labels.jsonl (jsonl)\n"), "\(plain.stdout)")
+        let csv = try String(contentsOfFile: out.path + "/all/labels.jsonl", encoding: .utf8)
+        #expect(paths.allSatisfy { csv.contains(#""path":"\#($0)""#) })
+        let folder = paths[0].split(separator: "/").dropLast().joined(separator: "/")
+        // COCO holds objects only: refused before any file is written.
+        let coco = try CLI.run(["checkout", "HEAD", "--to", out.path + "/coco", "--labels-format", "coco"], in: scratch.path)
+        #expect(coco.exitCode == 65 && coco.stderr.contains("COCO holds objects only"), "\(coco.stderr)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: out.path + "/coco")) ?? []).isEmpty)
+        let part = try CLI.run(["checkout", "HEAD", "--to", out.path + "/part", "--paths", folder, "--labels-format", "csv"], in: scratch.path)
+        #expect(part.exitCode == 0, "\(part.stderr)")
+        let rows = try String(contentsOfFile: out.path + "/part/labels.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        #expect(!rows.isEmpty && rows.allSatisfy { $0.hasPrefix(folder + "/") && FileManager.default.fileExists(atPath: out.path + "/part/" + $0.split(separator: ",")[0]) })
+        let none = try CLI.run(["checkout", "HEAD", "--to", out.path + "/files", "--no-labels"], in: scratch.path)
+        #expect(none.stdout.hasSuffix(": 6 files written\n") && !FileManager.default.fileExists(atPath: out.path + "/files/labels.jsonl"))
+        #expect(try CLI.run(["checkout", "HEAD", "--no-labels"], in: scratch.path).exitCode == 64)
+    }
+
     /// Attack 4: `checkout --to DIR --force` followed a symlinked folder inside DIR and wrote outside it.
     @Test func checkoutNeverWritesThroughALinkInTheDestination() throws {
         let (scratch, paths) = try digitsRepositoryWithPaths(10)
