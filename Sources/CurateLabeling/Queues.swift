@@ -140,28 +140,33 @@ package enum Queues {
         var notes: [String] = []
         if let gold = request.gold {
             let queued = Set(items.map(\.path))
-            var rows: [QueueItem] = [], inBatch: [String] = []
+            var rows: [QueueItem] = [], folded: [String: String] = [:]
             for (n, line) in try InputFile.text(gold).split(separator: "\n").enumerated() where n > 0 && !line.isEmpty {
                 let parts = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                 guard parts.count >= 2, schema.id(named: parts[1]) != nil else { throw InputError("\(gold):\(n + 1): expected path,label with a class of the schema") }
                 guard tracked.contains(parts[0]) else { throw InputError("\(gold):\(n + 1): \(parts[0]) is not a tracked file") }
-                // An item to label is not also a test of the labelers: batch items stay items.
-                if queued.contains(parts[0]) { inBatch.append(parts[0]); continue }
+                let answer = try Answers.text(["class": parts[1]])
+                if queued.contains(parts[0]) { folded[parts[0]] = answer; continue }
                 if rows.contains(where: { $0.path == parts[0] }) { continue }
-                rows.append(QueueItem(path: parts[0], gold: try Answers.text(["class": parts[1]])))
+                rows.append(QueueItem(path: parts[0], gold: answer))
             }
-            if !inBatch.isEmpty {
-                notes.append("\(Plural.count(inBatch.count, "gold row")) of \(gold) \(inBatch.count == 1 ? "is an item" : "are items") to label (e.g. \(inBatch[0])): kept as \(inBatch.count == 1 ? "an item" : "items"), not gold")
+            if !folded.isEmpty {
+                // Queued items with a known answer become gold (served as tests, not counted as items to label).
+                items = items.map { item in folded[item.path].map { QueueItem(path: item.path, gold: $0, suggestion: item.suggestion) } ?? item }
+                let example = items.first { folded[$0.path] != nil }!.path
+                notes.append("\(Plural.count(folded.count, "queued item")) (e.g. \(example)) \(folded.count == 1 ? "is" : "are") in \(gold): served as gold, not as \(folded.count == 1 ? "an item" : "items") to label")
             }
             // Enough gold for one annotator who answers every item at the rate: g / (n + g) = rate.
             let rate = request.spec.goldRate
             guard rate > 0 else { throw InputError("\(gold): gold is served at --gold-rate, which is 0; give a rate (e.g. --gold-rate 0.1) or leave out --gold") }
-            let needed = rate >= 1 ? rows.count : Int((Double(items.count) * rate / (1 - rate)).rounded(.up))
-            if rows.count > needed {
+            let toLabel = items.count - folded.count
+            let needed = rate >= 1 ? folded.count + rows.count : Int((Double(toLabel) * rate / (1 - rate)).rounded(.up))
+            let room = max(0, needed - folded.count)
+            if rows.count > room {
                 // A spread over the file (every k-th row), not its head: classes listed in blocks stay represented.
-                let step = Double(rows.count) / Double(max(1, needed))
-                let kept = (0..<needed).map { rows[Int(Double($0) * step)] }
-                notes.append("\(needed) of the \(rows.count) gold rows queued: a gold rate of \(rate) over \(Plural.count(items.count, "item")) needs \(needed) per annotator")
+                let step = Double(rows.count) / Double(max(1, room))
+                let kept = (0..<room).map { rows[Int(Double($0) * step)] }
+                notes.append("\(room) of the \(Plural.count(rows.count, "other gold row")) added: a gold rate of \(rate) over \(Plural.count(toLabel, "item")) needs \(needed) gold per annotator")
                 rows = kept
             }
             items += rows

@@ -41,7 +41,7 @@ package struct QualityReportPage {
         html += "<p>\(set.items.count) items, \(set.annotations.count) labels, \(findings.count) finding\(findings.count == 1 ? "" : "s")"
         if let crowd { html += "; \(crowd.annotators.count) annotators gave \(crowd.crowd.responses.count) answers on \(crowd.items.count) items" }
         html += ".</p><div class=\"charts\">"
-        html += "<div><h2>Class balance</h2>" + balanceChart() + "</div>"
+        html += "<div><h2>Class balance</h2><small>items per class (each class's labels; one colour: a bar is a count, not a verdict)</small><br>" + balanceChart() + "</div>"
         if let crowd {
             html += "<div><h2>Agreement per class</h2>" + agreementChart(crowd.ratings) + "</div>"
         }
@@ -72,7 +72,7 @@ package struct QualityReportPage {
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(label + bar + 60)\" height=\"\(classes.count * row + 8)\" font-size=\"12\">"
         for (i, k) in classes.enumerated() {
             let y = 4 + i * row, w = bar * counts[k]! / top
-            svg += "<text x=\"0\" y=\"\(y + 12)\">\(esc(name(k)))</text><rect x=\"\(label)\" y=\"\(y)\" width=\"\(w)\" height=\"14\" fill=\"\(classColor(name(k)))\"/>"
+            svg += "<text x=\"0\" y=\"\(y + 12)\">\(esc(name(k)))</text><rect x=\"\(label)\" y=\"\(y)\" width=\"\(w)\" height=\"14\" fill=\"#4c6ef5\"/>"
             svg += "<text x=\"\(label + w + 4)\" y=\"\(y + 12)\">\(counts[k]!)</text>"
         }
         return svg + "</svg>"
@@ -121,27 +121,58 @@ package struct QualityReportPage {
         return svg + "</svg>"
     }
 
-    /// x: median seconds per item (log scale); y: agreement with the consensus; colour: the verdict.
+    /// x: median seconds per item (log scale, 1-2-5 ticks); y: agreement with the consensus; colour: the verdict.
+    /// Names are placed beside their point where they hit no other name or point (right, left, above, below, then
+    /// further out), so close annotators stay readable.
     func speedChart(_ report: AnnotatorReport, names: [String]) -> String {
         let points = report.annotators.filter { $0.medianSeconds != nil }
         guard !points.isEmpty else { return "<p>(no times recorded)</p>" }
-        let width = 420, height = 260, pad = 40
+        let width = 460, height = 290, left = 52, bottom = 44, top = 12, right = 16
         let logs = points.map { log10(max($0.medianSeconds!, 0.01)) }
-        let lo = (logs.min() ?? 0) - 0.2, hi = (logs.max() ?? 1) + 0.2
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-size=\"11\">"
-        svg += "<line x1=\"\(pad)\" y1=\"\(height - pad)\" x2=\"\(width - 10)\" y2=\"\(height - pad)\" stroke=\"#888\"/><line x1=\"\(pad)\" y1=\"10\" x2=\"\(pad)\" y2=\"\(height - pad)\" stroke=\"#888\"/>"
-        svg += "<text x=\"\(width / 2 - 60)\" y=\"\(height - 8)\">median seconds per item (log)</text>"
-        svg += "<text x=\"4\" y=\"20\">agree</text><text x=\"12\" y=\"\(height - pad)\">0</text><text x=\"12\" y=\"16\">1</text>"
-        for tick in [0.1, 1, 10, 100] where log10(tick) >= lo && log10(tick) <= hi {
-            let x = pad + Int((log10(tick) - lo) / (hi - lo) * Double(width - pad - 10))
-            svg += "<text x=\"\(x - 6)\" y=\"\(height - pad + 14)\">\(formatted(tick))</text>"
+        var lo = (logs.min() ?? 0) - 0.15, hi = (logs.max() ?? 1) + 0.15
+        // Ticks at 1, 2, 5 × 10^k; the range widens until it holds three.
+        func ticks() -> [Double] {
+            (Int((lo).rounded(.down)) - 1...Int(hi.rounded(.up)) + 1).flatMap { e in [1.0, 2, 5].map { $0 * pow(10, Double(e)) } }
+                .filter { log10($0) >= lo && log10($0) <= hi }
         }
-        for (a, lx) in zip(points, logs) {
-            let x = pad + Int((lx - lo) / (hi - lo) * Double(width - pad - 10))
-            let y = height - pad - Int(a.agreement * Double(height - pad - 10))
+        while ticks().count < 3 { lo -= 0.1; hi += 0.1 }
+        let plotW = Double(width - left - right), plotH = Double(height - bottom - top)
+        func px(_ l: Double) -> Double { Double(left) + (l - lo) / (hi - lo) * plotW }
+        func py(_ a: Double) -> Double { Double(height - bottom) - a * plotH }
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-size=\"11\" font-family=\"sans-serif\">"
+        svg += "<line x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width - right)\" y2=\"\(height - bottom)\" stroke=\"#888\"/><line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(height - bottom)\" stroke=\"#888\"/>"
+        svg += "<text x=\"\(left + Int(plotW / 2))\" y=\"\(height - 8)\" text-anchor=\"middle\">median seconds per item (log scale)</text>"
+        svg += "<text transform=\"rotate(-90)\" x=\"\(-(top + Int(plotH / 2)))\" y=\"14\" text-anchor=\"middle\">agreement with consensus</text>"
+        for a in [0.0, 0.5, 1.0] {
+            svg += "<text x=\"\(left - 6)\" y=\"\(String(format: "%.1f", py(a) + 4))\" text-anchor=\"end\">\(formatted(a))</text>"
+            svg += "<line x1=\"\(left)\" y1=\"\(String(format: "%.1f", py(a)))\" x2=\"\(width - right)\" y2=\"\(String(format: "%.1f", py(a)))\" stroke=\"#eee\"/>"
+        }
+        for tick in ticks() {
+            svg += "<text x=\"\(String(format: "%.1f", px(log10(tick))))\" y=\"\(height - bottom + 15)\" text-anchor=\"middle\">\(formatted(tick))</text>"
+        }
+        // Boxes taken so far (points and names), in pixels: x, y, width, height.
+        var taken: [(Double, Double, Double, Double)] = []
+        let placed = zip(points, logs).map { (a, l) in (a, px(l), py(a.agreement)) }
+        for (_, x, y) in placed { taken.append((x - 6, y - 6, 12, 12)) }
+        func free(_ b: (Double, Double, Double, Double)) -> Bool {
+            b.0 >= Double(left) + 2 && b.0 + b.2 <= Double(width) && b.1 >= 0 && b.1 + b.3 <= Double(height - bottom) - 2
+                && !taken.contains { t in b.0 < t.0 + t.2 && t.0 < b.0 + b.2 && b.1 < t.1 + t.3 && t.1 < b.1 + b.3 }
+        }
+        for (a, x, y) in placed {
             let colour = a.verdict == .likelySpam ? "#c92a2a" : a.verdict == .review ? "#e67700" : "#2b8a3e"
-            svg += "<circle cx=\"\(x)\" cy=\"\(y)\" r=\"5\" fill=\"\(colour)\"><title>\(esc(names[a.worker])): \(a.verdict.rawValue)</title></circle>"
-            svg += "<text x=\"\(x + 7)\" y=\"\(y + 4)\">\(esc(names[a.worker]))</text>"
+            svg += "<circle cx=\"\(String(format: "%.1f", x))\" cy=\"\(String(format: "%.1f", y))\" r=\"5\" fill=\"\(colour)\"><title>\(esc(names[a.worker])): \(a.verdict.rawValue)</title></circle>"
+        }
+        for (a, x, y) in placed {
+            let name = names[a.worker]
+            let w = Double(name.count) * 7 + 2, h = 13.0
+            // Candidate spots: right, left, above, below, then the same further out.
+            var spots: [(Double, Double)] = []
+            for d in [0.0, 10, 20, 32] {
+                spots += [(x + 8 + d, y - h / 2), (x - 8 - w - d, y - h / 2), (x - w / 2, y - 8 - h - d), (x - w / 2, y + 8 + d)]
+            }
+            let spot = spots.first { free(($0.0, $0.1, w, h)) } ?? spots[0]
+            taken.append((spot.0, spot.1, w, h))
+            svg += "<text x=\"\(String(format: "%.1f", spot.0))\" y=\"\(String(format: "%.1f", spot.1 + h - 3))\">\(esc(name))</text>"
         }
         return svg + "</svg>"
     }

@@ -80,24 +80,35 @@ package func learningCurveSVG(_ curves: [(name: String, points: [Simulation.Poin
     svg += "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>"
     svg += "<line x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width - right)\" y2=\"\(height - bottom)\" stroke=\"#333\"/>"
     svg += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(height - bottom)\" stroke=\"#333\"/>"
-    let step = max(1, maxLabels / 5 / 10 * 10)
+    // About five ticks, at a 1-2-5 step.
+    let step = (0...9).flatMap { e in [1, 2, 5].map { $0 * Int(pow(10, Double(e))) } }.first { maxLabels / $0 <= 6 } ?? max(1, maxLabels)
     for v in stride(from: 0, through: maxLabels, by: step) {
-        svg += "<text x=\"\(String(format: "%.1f", x(v) - 8))\" y=\"\(height - bottom + 16)\">\(v)</text>"
+        svg += "<text x=\"\(String(format: "%.1f", x(v)))\" y=\"\(height - bottom + 16)\" text-anchor=\"middle\">\(v)</text>"
     }
     for t in stride(from: minY, through: maxY + 1e-9, by: 0.1) {
-        svg += "<text x=\"8\" y=\"\(String(format: "%.1f", y(t) + 4))\">\(String(format: "%.1f", t))</text>"
+        svg += "<text x=\"\(left - 6)\" y=\"\(String(format: "%.1f", y(t) + 4))\" text-anchor=\"end\">\(String(format: "%.1f", t))</text>"
         svg += "<line x1=\"\(left)\" y1=\"\(String(format: "%.1f", y(t)))\" x2=\"\(width - right)\" y2=\"\(String(format: "%.1f", y(t)))\" stroke=\"#eee\"/>"
     }
-    svg += "<text x=\"\(left + 140)\" y=\"\(height - 8)\">labels</text><text x=\"8\" y=\"12\">test accuracy</text>"
+    // Axis titles: x centred under the axis, y turned along its axis (clear of the tick numbers).
+    svg += "<text x=\"\(left + (width - left - right) / 2)\" y=\"\(height - 8)\" text-anchor=\"middle\">labels</text>"
+    svg += "<text transform=\"rotate(-90)\" x=\"\(-(top + (height - bottom - top) / 2))\" y=\"14\" text-anchor=\"middle\">test accuracy</text>"
     if let target, target >= minY {
         svg += "<line x1=\"\(left)\" y1=\"\(String(format: "%.1f", y(target)))\" x2=\"\(width - right)\" y2=\"\(String(format: "%.1f", y(target)))\" stroke=\"#c92a2a\" stroke-dasharray=\"4,3\"/>"
+        // Labelled just above the line, inside the plot at its left (the legend has the right margin).
+        svg += "<text x=\"\(left + 6)\" y=\"\(String(format: "%.1f", y(target) - 4))\" fill=\"#c92a2a\">target \(String(format: "%g", target))</text>"
     }
-    let palette = ["#1c7ed6", "#e8590c", "#2b8a3e", "#ae3ec9", "#868e96", "#f08c00", "#0ca678", "#d6336c"]
+    // Tableau 10: ten colours told apart also by most colour-blind readers; lines after the fifth are dashed too.
+    let palette = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
+    let dashes = ["", "", "", "", "", "6,3", "2,2", "8,3,2,3", "4,4", "1,3"]
+    // The legend in the right margin, one row each.
+    let legendTop = top + 6
     for (i, curve) in curves.enumerated() {
-        let colour = palette[i % palette.count]
+        let colour = palette[i % palette.count], dash = dashes[i % dashes.count]
         let path = curve.points.map { "\(String(format: "%.1f", x($0.labels))),\(String(format: "%.1f", y($0.accuracy)))" }.joined(separator: " ")
-        svg += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"/>"
-        svg += "<rect x=\"\(width - right + 12)\" y=\"\(top + i * 18)\" width=\"12\" height=\"3\" fill=\"\(colour)\"/><text x=\"\(width - right + 28)\" y=\"\(top + i * 18 + 5)\">\(esc(curve.name))</text>"
+        let dashed = dash.isEmpty ? "" : " stroke-dasharray=\"\(dash)\""
+        svg += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dashed)/>"
+        svg += "<line x1=\"\(width - right + 8)\" y1=\"\(legendTop + i * 18)\" x2=\"\(width - right + 28)\" y2=\"\(legendTop + i * 18)\" stroke=\"\(colour)\" stroke-width=\"2\"\(dashed)/>"
+        svg += "<text x=\"\(width - right + 32)\" y=\"\(legendTop + i * 18 + 4)\">\(esc(curve.name))</text>"
     }
     return svg + "</svg>\n"
 }

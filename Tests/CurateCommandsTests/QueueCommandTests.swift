@@ -14,18 +14,22 @@ import Testing
             #expect(try CLI.run(args, in: scratch.path).exitCode == 0)
         }
         scratch.write("batch.jsonl", digits.prefix(20).map { #"{"item": "\#($0.path)"}"# + "\n" }.joined())
-        // 12 gold rows: 2 are batch items, 10 are not; a rate of 0.1 over 20 items needs ⌈20 × 0.1 / 0.9⌉ = 3.
+        // 12 gold rows: 2 are batch items (they become gold), 10 are not; a rate of 0.1 over the 18 items left to
+        // label needs ⌈18 × 0.1 / 0.9⌉ = 2 gold: the 2 folded in are enough, none of the 10 others is added.
         let gold = digits[18..<30].map { "\($0.path),\($0.label)" }
         scratch.write("gold.csv", "path,label\n" + gold.joined(separator: "\n") + "\n")
         let create = try CLI.run(["queue", "create", "g", "--from", "batch.jsonl", "--gold", "gold.csv", "--gold-rate", "0.1"], in: scratch.path)
         #expect(create.exitCode == 0, "\(create.stderr)")
         #expect(create.stdout == """
-            queue g: 20 items + 3 gold, task classify, overlap 1
-              2 gold rows of gold.csv are items to label (e.g. \(digits[18].path)): kept as items, not gold
-              3 of the 10 gold rows queued: a gold rate of 0.1 over 20 items needs 3 per annotator
+            queue g: 18 items + 2 gold, task classify, overlap 1
+              2 queued items (e.g. \(digits[18].path)) are in gold.csv: served as gold, not as items to label
+              0 of the 10 other gold rows added: a gold rate of 0.1 over 18 items needs 2 gold per annotator
 
             """, "\(create.stdout)")
-        #expect(try CLI.run(["queue", "show", "g"], in: scratch.path).stdout.contains("0 of 23 items done (3 gold)"))
+        #expect(try CLI.run(["queue", "show", "g"], in: scratch.path).stdout.contains("0 of 20 items done (2 gold)"))
+        // At 0.3 over 18 items: ⌈18 × 0.3 / 0.7⌉ = 8 gold, 2 folded in and 6 of the 10 others, spread over the file.
+        let more = try CLI.run(["queue", "create", "h", "--from", "batch.jsonl", "--gold", "gold.csv", "--gold-rate", "0.3"], in: scratch.path)
+        #expect(more.stdout.hasPrefix("queue h: 18 items + 8 gold,") && more.stdout.contains("6 of the 10 other gold rows added"), "\(more.stdout)")
         let zero = try CLI.run(["queue", "create", "z", "--from", "batch.jsonl", "--gold", "gold.csv", "--gold-rate", "0"], in: scratch.path)
         #expect(zero.exitCode == 65 && zero.stderr.contains("gold.csv: gold is served at --gold-rate, which is 0"), "\(zero.stderr)")
 
