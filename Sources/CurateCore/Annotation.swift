@@ -149,9 +149,13 @@ public struct ObjectLabel: Hashable, Sendable, Codable {
     public var isCrowd: Bool
     /// COCO `area` as given in the source file (kept for round-trips); nil when not given.
     public var area: Double?
+    /// Per-object flags and attributes of the tools that have them, as text: Pascal VOC's `difficult`,
+    /// `truncated` and `pose`, CVAT's `occluded` and its `<attribute>`s. Empty for most objects (and then not
+    /// stored at all, so labels without them keep their hashes).
+    public var attributes: [String: String]
 
     public init(classID: Int, box: BoundingBox? = nil, keypoints: [Keypoint] = [], polygons: [[Double]] = [],
-                mask: RLEMask? = nil, isCrowd: Bool = false, area: Double? = nil) {
+                mask: RLEMask? = nil, isCrowd: Bool = false, area: Double? = nil, attributes: [String: String] = [:]) {
         self.classID = classID
         self.box = box
         self.keypoints = keypoints
@@ -159,6 +163,33 @@ public struct ObjectLabel: Hashable, Sendable, Codable {
         self.mask = mask
         self.isCrowd = isCrowd
         self.area = area
+        self.attributes = attributes
+    }
+
+    enum CodingKeys: String, CodingKey { case classID, box, keypoints, polygons, mask, isCrowd, area, attributes }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        classID = try c.decode(Int.self, forKey: .classID)
+        box = try c.decodeIfPresent(BoundingBox.self, forKey: .box)
+        keypoints = try c.decodeIfPresent([Keypoint].self, forKey: .keypoints) ?? []
+        polygons = try c.decodeIfPresent([[Double]].self, forKey: .polygons) ?? []
+        mask = try c.decodeIfPresent(RLEMask.self, forKey: .mask)
+        isCrowd = try c.decodeIfPresent(Bool.self, forKey: .isCrowd) ?? false
+        area = try c.decodeIfPresent(Double.self, forKey: .area)
+        attributes = try c.decodeIfPresent([String: String].self, forKey: .attributes) ?? [:]
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(classID, forKey: .classID)
+        try c.encodeIfPresent(box, forKey: .box)
+        try c.encode(keypoints, forKey: .keypoints)
+        try c.encode(polygons, forKey: .polygons)
+        try c.encodeIfPresent(mask, forKey: .mask)
+        try c.encode(isCrowd, forKey: .isCrowd)
+        try c.encodeIfPresent(area, forKey: .area)
+        if !attributes.isEmpty { try c.encode(attributes, forKey: .attributes) }
     }
 }
 

@@ -21,7 +21,12 @@ extension LabelFormat {
         switch (path as NSString).pathExtension.lowercased() {
         case "csv": return .csv
         case "jsonl", "ndjson": return .jsonl
-        case "xml": return .voc
+        case "xml":
+            // CVAT's root is <annotations>; VOC's <annotation>.
+            guard let handle = FileHandle(forReadingAtPath: path) else { return .voc }
+            defer { try? handle.close() }
+            let head = String(decoding: (try? handle.read(upToCount: 4096)) ?? Data(), as: UTF8.self)
+            return head.contains("<annotations") ? .cvat : .voc
         case "txt": return .yolo
         case "json": break
         default: return nil
@@ -32,6 +37,8 @@ extension LabelFormat {
         let head = String(decoding: (try? handle.read(upToCount: 1 << 16)) ?? Data(), as: UTF8.self)
         let firstLine = head.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
         if let object = try? JSONSerialization.jsonObject(with: Data(firstLine.utf8)) as? [String: Any], object["path"] != nil { return .jsonl }
+        // Label Studio: an array of tasks, each with a "data" object.
+        if head.range(of: #"^\s*\[\s*\{[\s\S]*"data"\s*:\s*\{"#, options: .regularExpression) != nil { return .labelstudio }
         if head.range(of: #"^\s*\{[\s\S]*"(images|annotations|categories)"\s*:"#, options: .regularExpression) != nil { return .coco }
         return nil
     }

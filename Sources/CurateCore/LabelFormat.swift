@@ -15,6 +15,10 @@
 /// ```
 public enum LabelFormat: String, Sendable, Hashable, CaseIterable, Codable {
     case coco, yolo, voc, csv, jsonl
+    /// Label Studio's JSON export (tasks with annotations and predictions).
+    case labelstudio
+    /// CVAT for images 1.1 XML.
+    case cvat
 
     /// Whether the format's path is a folder rather than a file.
     public var isFolder: Bool { self == .yolo || self == .voc }
@@ -35,6 +39,8 @@ public enum LabelFormat: String, Sendable, Hashable, CaseIterable, Codable {
             case .voc: result = try VOCFormat.read(from: path, options: options)
             case .csv: result = try CSVFormat.read(from: path, options: options)
             case .jsonl: result = try JSONLFormat.read(from: path, options: options)
+            case .labelstudio: result = try LabelStudioFormat.read(from: path, options: options)
+            case .cvat: result = try CVATFormat.read(from: path, options: options)
             }
         } catch where error.kind == .invalidData {
             // Read as the wrong format, a file fails in ways that say nothing of the real mistake.
@@ -64,6 +70,8 @@ public enum LabelFormat: String, Sendable, Hashable, CaseIterable, Codable {
         case .voc: try VOCFormat.write(labels, to: path)
         case .csv: try CSVFormat.write(labels, to: path)
         case .jsonl: try JSONLFormat.write(labels, to: path)
+        case .labelstudio: try LabelStudioFormat.write(labels, to: path)
+        case .cvat: try CVATFormat.write(labels, to: path)
         }
     }
 }

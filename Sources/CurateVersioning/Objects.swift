@@ -174,6 +174,9 @@ enum LabelCodec {
     private static func objectJSON(_ o: ObjectLabel) -> String {
         var fields: [String] = []
         if let area = o.area { fields.append("\"area\":\(number(area))") }
+        if !o.attributes.isEmpty {
+            fields.append("\"attributes\":{" + o.attributes.sorted { $0.key < $1.key }.map { jsonString($0.key) + ":" + jsonString($0.value) }.joined(separator: ",") + "}")
+        }
         if let b = o.box { fields.append("\"box\":{\"height\":\(number(b.height)),\"width\":\(number(b.width)),\"x\":\(number(b.x)),\"y\":\(number(b.y))}") }
         fields.append("\"classID\":\(o.classID)")
         fields.append("\"isCrowd\":\(o.isCrowd)")

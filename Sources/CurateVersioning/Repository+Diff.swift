@@ -46,7 +46,8 @@ package struct ItemLabelDiff: Sendable, Codable, Hashable {
 package struct LabelChange: Sendable, Codable, Hashable, CustomStringConvertible {
     /// `class` (item class a → b), `classes` (multi-label), `box-added`, `box-removed`, `box-moved`,
     /// `box-class` (same place, new class), `object-added`, `object-removed`, `span-added`, `span-removed`,
-    /// `provenance` (the same labels from another source or time: `fromClass`/`toClass` hold the sources).
+    /// `provenance` (the same labels from another source or time: `fromClass`/`toClass` hold the sources),
+    /// `reordered` (the same labels listed in another order).
     package var kind: String
     package var fromClass: String?
     package var toClass: String?
@@ -74,10 +75,16 @@ package struct LabelChange: Sendable, Codable, Hashable, CustomStringConvertible
             return "box moved: \(cls) \(box(fromBox)) -> \(box(toBox)) (IoU \(String(format: "%.2f", iou ?? 0)))"
         case "provenance":
             return fromClass == toClass ? "same labels, new time or seconds" : "same labels, source \(fromClass ?? "") -> \(toClass ?? "")"
+        case "reordered": return "same labels, in another order"
         case "box-class": return "box class \(fromClass ?? "") -> \(toClass ?? "") at \(box(toBox)) (IoU \(String(format: "%.2f", iou ?? 1)))"
         default: return "\(kind): \(fromClass ?? toClass ?? "")"
         }
     }
+}
+
+extension Annotation {
+    /// The annotation with its item left out (for comparing one item's labels as a set).
+    var withoutItem: Annotation { var a = self; a.item = ""; a.id = nil; return a }
 }
 
 func fmtNumber(_ v: Double) -> String {
@@ -233,7 +240,9 @@ extension Repository {
             if changes.isEmpty {
                 let from = Set(old.map(\.source.description)).sorted().joined(separator: ", ")
                 let to = Set(new.map(\.source.description)).sorted().joined(separator: ", ")
-                changes = [LabelChange(kind: "provenance", fromClass: from, toClass: to)]
+                // Same labels, same provenance: only their order changed (another tool lists them otherwise).
+                let reordered = from == to && Set(old.map { $0.withoutItem }) == Set(new.map { $0.withoutItem })
+                changes = [LabelChange(kind: reordered ? "reordered" : "provenance", fromClass: from, toClass: to)]
             }
             let sources = Array(Set(new.map(\.source).filter { $0 != .imported }.map(\.description))).sorted()
             let date = new.compactMap(\.createdAt).max()

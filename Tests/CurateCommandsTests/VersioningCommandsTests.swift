@@ -70,6 +70,27 @@ private func cliRepository(files count: Int, size: ClosedRange<Int> = 1024...409
         #expect(escaping.exitCode == 65 && escaping.stderr.contains("outside the repository"))
     }
 
+    /// A team migrating from Label Studio and CVAT: add their exports as labels, commit, export back.
+    @Test func labelStudioAndCVATThroughTheCLI() throws {
+        let scratch = ScratchDirectory()
+        try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/photos/images"), toPath: scratch.path + "/images")
+        let peers = TestFixtures.path("CurateCore", "peers")
+        for name in ["ls-import-photos.json", "cvat-photos.xml"] { try FileManager.default.copyItem(atPath: peers + "/" + name, toPath: scratch.path + "/" + name) }
+        for args in [["init"], ["add", "images", "--labels", "ls-import-photos.json"], ["commit", "-m", "from Label Studio", "--author", "t"]] {
+            let r = try CLI.run(args, in: scratch.path)
+            #expect(r.exitCode == 0, "\(args): \(r.stderr)")
+        }
+        let cvat = try CLI.run(["labels", "export", "--format", "cvat", "--out", scratch.path + "/out.xml"], in: scratch.path)
+        #expect(cvat.stdout.contains("38 annotations") && cvat.stdout.contains("(cvat)"), "\(cvat.stdout)\(cvat.stderr)")
+        // CVAT's export of the same photos (made by datumaro) holds the same labels, some listed in another order.
+        #expect(try CLI.run(["add", "--labels", "cvat-photos.xml"], in: scratch.path).exitCode == 0)
+        let diff = try CLI.run(["diff"], in: scratch.path).stdout
+        let kinds = Set(diff.split(separator: "\n").filter { $0.hasPrefix("    ") }.map { $0.trimmingCharacters(in: .whitespaces) })
+        #expect(kinds == ["same labels, in another order"], "\(diff)")
+        let ls = try CLI.run(["labels", "convert", scratch.path + "/out.xml", "--to", "labelstudio", "--images", scratch.path, "--out", scratch.path + "/tasks.json"], in: scratch.path)
+        #expect(ls.stdout.contains("(cvat) -> ") && ls.stdout.contains("(labelstudio)"), "\(ls.stdout)\(ls.stderr)")
+    }
+
     @Test func corruptionMakesFsckExit65() throws {
         let scratch = try cliRepository(files: 5)
         let packs = try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/.curate/packs").filter { $0.hasSuffix(".pack") }

@@ -10,7 +10,8 @@ import Foundation
 ///   {"class": "person", "keypoints": [[x, y, v], …], "polygons": [[x0, y0, …]], "mask": {"size": [h, w], "counts": [...]}}]}
 /// ```
 /// A label with only `class` classifies the item; `classes` is multi-label; `span: [start, end]` labels text;
-/// `box`, `keypoints`, `polygons` or `mask` make an object. Nothing is lost on a round-trip.
+/// `box`, `keypoints`, `polygons` or `mask` make an object, with optional `attributes` (text values: VOC's
+/// `difficult`, CVAT's `occluded`, …). Nothing is lost on a round-trip.
 enum JSONLFormat {
     struct SchemaLine: Codable {
         var classes: [LabelClass]
@@ -32,6 +33,7 @@ enum JSONLFormat {
         var mask: Mask?
         var iscrowd: Bool?
         var area: Double?
+        var attributes: [String: String]?
         var span: [Int]?
         var source: String?
         var created: String?
@@ -193,7 +195,7 @@ enum JSONLFormat {
         if r.box == nil && r.keypoints == nil && r.polygons == nil && r.mask == nil {
             return (.classification(-1), [name])
         }
-        var object = ObjectLabel(classID: -1, isCrowd: r.iscrowd ?? false, area: r.area)
+        var object = ObjectLabel(classID: -1, isCrowd: r.iscrowd ?? false, area: r.area, attributes: r.attributes ?? [:])
         if let box = r.box {
             guard box.count == 4 else {
                 try check.reject(at, prefix + "box has \(box.count) numbers (needs x, y, width, height)")
@@ -259,6 +261,7 @@ enum JSONLFormat {
             r.mask = o.mask.map { Mask(size: [$0.height, $0.width], counts: $0.counts) }
             r.iscrowd = o.isCrowd ? true : nil
             r.area = o.area
+            r.attributes = o.attributes.isEmpty ? nil : o.attributes
         }
         r.source = a.source == .imported ? nil : a.source.description
         r.created = a.createdAt.map(formatDate)

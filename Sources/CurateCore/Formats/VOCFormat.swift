@@ -14,6 +14,7 @@ enum VOCFormat {
         let name: String
         let line: Int
         var text = ""
+        var attributes: [String: String] = [:]
         var children: [Element] = []
         init(name: String, line: Int) {
             self.name = name
@@ -38,6 +39,7 @@ enum VOCFormat {
                 return
             }
             let element = Element(name: name, line: parser.lineNumber)
+            element.attributes = attributes
             stack.last?.children.append(element)
             if stack.isEmpty { root = element }
             stack.append(element)
@@ -58,7 +60,7 @@ enum VOCFormat {
         }
     }
 
-    static func parse(_ path: String) throws(LabelError) -> Element {
+    static func parse(_ path: String, root expected: String = "annotation") throws(LabelError) -> Element {
         // UTF-8 checked first: Foundation's XMLParser traps on an element name that is not valid UTF-8 (found by
         // scripts/fuzz voc).
         let data = Data(try readText(path).utf8)
@@ -73,8 +75,8 @@ enum VOCFormat {
             let reason = parser.parserError.map { ($0 as NSError).localizedDescription } ?? "unknown error"
             throw LabelError(.malformed, file: path, location: .line(max(1, parser.lineNumber)), message: "not valid XML: \(reason)")
         }
-        guard root.name == "annotation" else {
-            throw LabelError(.malformed, file: path, location: .line(root.line), message: "root element is <\(root.name)>, expected <annotation>")
+        guard root.name == expected else {
+            throw LabelError(.malformed, file: path, location: .line(root.line), message: "root element is <\(root.name)>, expected <\(expected)>")
         }
         return root
     }
@@ -147,9 +149,14 @@ enum VOCFormat {
                     corners.append(value)
                 }
                 guard corners.count == 4 else { continue }
+                // Flags kept as attributes when set: difficult, truncated, occluded (1), and a pose other than Unspecified.
+                var attributes: [String: String] = [:]
+                for flag in ["difficult", "truncated", "occluded"] where object.value(flag) == "1" { attributes[flag] = "1" }
+                if let pose = object.value("pose"), !pose.isEmpty, pose != "Unspecified" { attributes["pose"] = pose }
                 let label = ObjectLabel(
                     classID: classID,
-                    box: BoundingBox(x: corners[0] - 1, y: corners[1] - 1, width: corners[2] - corners[0] + 1, height: corners[3] - corners[1] + 1))
+                    box: BoundingBox(x: corners[0] - 1, y: corners[1] - 1, width: corners[2] - corners[0] + 1, height: corners[3] - corners[1] + 1),
+                    attributes: attributes)
                 guard try check.checkObject(label, width: width, height: height, at: location) else { continue }
                 annotations.append(Annotation(item: itemPath, label: .object(label)))
             }
@@ -173,7 +180,9 @@ enum VOCFormat {
                     throw LabelError(.unrepresentable, file: folder, message: "Pascal VOC holds boxes only; '\(item.path)' has a \(kind(annotation.label)) label without a box")
                 }
                 xml += "  <object>\n    <name>\(escape(set.schema.name(of: object.classID)))</name>\n"
-                xml += "    <pose>Unspecified</pose>\n    <truncated>0</truncated>\n    <difficult>0</difficult>\n"
+                let a = object.attributes
+                xml += "    <pose>\(escape(a["pose"] ?? "Unspecified"))</pose>\n    <truncated>\(a["truncated"] == "1" ? 1 : 0)</truncated>\n"
+                xml += "    <difficult>\(a["difficult"] == "1" ? 1 : 0)</difficult>\n" + (a["occluded"] == "1" ? "    <occluded>1</occluded>\n" : "")
                 xml += "    <bndbox>\n      <xmin>\(fmt(box.x + 1))</xmin>\n      <ymin>\(fmt(box.y + 1))</ymin>\n"
                 xml += "      <xmax>\(fmt(box.maxX))</xmax>\n      <ymax>\(fmt(box.maxY))</ymax>\n    </bndbox>\n  </object>\n"
             }
