@@ -286,6 +286,9 @@ public struct LabelSet: Hashable, Sendable {
     /// Items in a stable order (the order of the source file).
     public var items: [Item]
     public var annotations: [Annotation]
+    /// File-level blocks a format carries that Curate does not model, kept verbatim (compact JSON text) so that a
+    /// conversion round trip keeps them: `coco.info`, `coco.licenses`.
+    public var extras: [String: String] = [:]
 
     public init(schema: LabelSchema, items: [Item] = [], annotations: [Annotation] = []) {
         self.schema = schema

@@ -80,3 +80,20 @@ func jsonObject(_ path: String) throws -> NSDictionary {
         #expect(set.classCounts()["coin"] == 24)
     }
 }
+
+/// COCO's `info` and `licenses` blocks are kept through conversions (to COCO directly, and through JSON Lines).
+@Test func cocoInfoAndLicensesSurviveRoundTrips() throws {
+    let scratch = ScratchDirectory()
+    let info = #"{"contributor":"Curate tests","date_created":"2026-11-30","description":"two cats","url":"https://example.org","version":"1.0","year":2026}"#
+    let licenses = #"[{"id":1,"name":"CC BY 4.0","url":"https://creativecommons.org/licenses/by/4.0/"}]"#
+    scratch.write("in.json", #"{"info": \#(info), "licenses": \#(licenses), "images": [{"id": 1, "file_name": "a.jpg", "width": 10, "height": 10}], "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2], "area": 4, "iscrowd": 0}], "categories": [{"id": 1, "name": "cat"}]}"#)
+    let set = try LabelFormat.coco.read(from: scratch.path + "/in.json").labelSet
+    #expect(set.extras == ["coco.info": info, "coco.licenses": licenses])
+    try LabelFormat.jsonl.write(set, to: scratch.path + "/mid.jsonl")
+    let mid = try LabelFormat.jsonl.read(from: scratch.path + "/mid.jsonl").labelSet
+    try LabelFormat.coco.write(mid, to: scratch.path + "/out.json")
+    let out = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: scratch.path + "/out.json"))) as! [String: Any]
+    let original = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: scratch.path + "/in.json"))) as! [String: Any]
+    #expect((out["info"] as? NSDictionary) == (original["info"] as? NSDictionary))
+    #expect((out["licenses"] as? NSArray) == (original["licenses"] as? NSArray))
+}

@@ -219,7 +219,21 @@ enum COCOFormat {
             annotations.append(Annotation(id: object.id, item: item.path, label: .object(label)))
         }
         schema.tasks = tasks(of: annotations)
-        return LabelReadResult(labelSet: LabelSet(schema: schema, items: items, annotations: annotations), skipped: check.skipped)
+        var set = LabelSet(schema: schema, items: items, annotations: annotations)
+        set.extras = extras(of: data)
+        return LabelReadResult(labelSet: set, skipped: check.skipped)
+    }
+
+    /// `info` and `licenses`, as compact JSON text (kept through conversions; Curate does not model them).
+    static func extras(of data: Data) -> [String: String] {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+        var out: [String: String] = [:]
+        for key in ["info", "licenses"] {
+            guard let value = object[key], !(value is NSNull),
+                  let text = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed]) else { continue }
+            out["coco." + key] = String(decoding: text, as: UTF8.self)
+        }
+        return out
     }
 
     static func tasks(of annotations: [Annotation]) -> [TaskKind] {
@@ -286,7 +300,12 @@ enum COCOFormat {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         do {
-            let data = try encoder.encode(File(images: images, annotations: objects, categories: categories))
+            var data = try encoder.encode(File(images: images, annotations: objects, categories: categories))
+            let kept = ["info", "licenses"].compactMap { key in set.extras["coco." + key].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed) }.map { (key, $0) } }
+            if !kept.isEmpty, var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] {
+                for (key, value) in kept { object[key] = value }
+                data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            }
             try writeFile(data + Data("\n".utf8), to: path)
         } catch let error as LabelError {
             throw error

@@ -16,6 +16,8 @@ enum JSONLFormat {
     struct SchemaLine: Codable {
         var classes: [LabelClass]
         var tasks: [TaskKind]?
+        /// A source format's file-level blocks (COCO `info`, `licenses`) as JSON text, kept for conversions.
+        var extras: [String: String]?
     }
 
     struct Mask: Codable {
@@ -58,6 +60,7 @@ enum JSONLFormat {
         var items: [Item] = []
         var seen = Set<String>()
         var pending: [(Annotation, [String], RecordLocation)] = []  // class names resolved after reading all lines
+        var extras: [String: String] = [:]
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let lineText = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if lineText.isEmpty { continue }
@@ -78,6 +81,7 @@ enum JSONLFormat {
                 continue
             }
             if let header = line.schema {
+                extras = header.extras ?? [:]
                 guard items.isEmpty, schema == nil || options.schema != nil else {
                     throw check.malformed(location, "the schema line must come first")
                 }
@@ -169,7 +173,9 @@ enum JSONLFormat {
         }
         var finalSchema = resolved
         if finalSchema.tasks.isEmpty { finalSchema.tasks = COCOFormat.tasks(of: annotations) }
-        return LabelReadResult(labelSet: LabelSet(schema: finalSchema, items: items, annotations: annotations), skipped: check.skipped)
+        var set = LabelSet(schema: finalSchema, items: items, annotations: annotations)
+        set.extras = extras
+        return LabelReadResult(labelSet: set, skipped: check.skipped)
     }
 
     /// A label with a placeholder class id (resolved later) and the class names it names.
@@ -230,7 +236,7 @@ enum JSONLFormat {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var out = Data()
         do {
-            out += try encoder.encode(["schema": SchemaLine(classes: set.schema.classes, tasks: set.schema.tasks)])
+            out += try encoder.encode(["schema": SchemaLine(classes: set.schema.classes, tasks: set.schema.tasks, extras: set.extras.isEmpty ? nil : set.extras)])
             out += Data("\n".utf8)
             let grouped = set.annotationsByItem()
             for item in set.items {
