@@ -1,4 +1,5 @@
 import ArgumentParser
+import CurateCore
 import CurateLabeling
 import Foundation
 
@@ -48,7 +49,7 @@ extension Curate {
                 let (repo, store) = try repository.openWithStore()
                 let annotator = try store.annotator(requested: annotator)
                 let answered = try LabelingSession.run(queue: queue, annotator: annotator, repository: repo, store: store)
-                Console.out("\(answered) answers stored in queue \(queue) by \(annotator)")
+                Console.out("\(Plural.count(answered, "answer")) stored in queue \(queue) by \(annotator)")
             }
         }
     }

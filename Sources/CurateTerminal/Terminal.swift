@@ -13,6 +13,8 @@ package final class Terminal: @unchecked Sendable {
     package let output: Int32
     private var saved = termios()
     private var active = false
+    /// A byte read ahead (after a lone Escape) and not yet handed out.
+    private var pushedBack: UInt8?
 
     /// Saved settings and output descriptor for the signal handlers (plain globals: handlers cannot capture).
     /// Heap memory, not a Swift global: AddressSanitizer sized the global termios 57 bytes while tcgetattr and
@@ -103,7 +105,8 @@ package final class Terminal: @unchecked Sendable {
         if first == 0x1B {
             // A lone Escape, or the start of a sequence: the rest arrives within a few milliseconds.
             guard let second = readByte(timeout: 0.03) else { return .escape }
-            guard second == UInt8(ascii: "[") || second == UInt8(ascii: "O") else { return .escape }
+            // Escape, then a key typed right after it: the key is not lost (it is read next).
+            guard second == UInt8(ascii: "[") || second == UInt8(ascii: "O") else { pushedBack = second; return .escape }
             var params: [UInt8] = []
             while let b = readByte(timeout: 0.03) {
                 if (0x40...0x7E).contains(b) {
@@ -140,6 +143,7 @@ package final class Terminal: @unchecked Sendable {
     }
 
     func readByte(timeout: Double) -> UInt8? {
+        if let byte = pushedBack { pushedBack = nil; return byte }
         var fds = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
         let ready = poll(&fds, 1, Int32(timeout * 1000))
         guard ready > 0 else { return nil }

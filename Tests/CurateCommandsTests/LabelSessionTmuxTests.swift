@@ -65,10 +65,29 @@ import Testing
         _ = try tmux(["resize-window", "-t", "L", "-x", "30", "-y", "10"])
         _ = try waitFor("the too-small message") { $0.first?.hasPrefix("Window too small: 30x10;") == true }
         _ = try tmux(["resize-window", "-t", "L", "-x", "100", "-y", "30"])
-        _ = try waitFor("the normal screen") { $0.first?.hasPrefix("curate label") == true }
+        s = try waitFor("the normal screen") { $0.first?.hasPrefix("curate label") == true }
+        // The class picker: / then part of a name lists the matches; Esc goes back.
+        _ = try tmux(["send-keys", "-t", "L", "/", "7"])
+        _ = try waitFor("the picker") { $0.contains { $0.hasPrefix("pick a class: 7_") } && $0.contains { $0.hasPrefix("> 7 7") } }
+        _ = try tmux(["send-keys", "-t", "L", "Escape"])
+        // Zoom in and out.
+        _ = try tmux(["send-keys", "-t", "L", "+"])
+        _ = try waitFor("the zoomed view") { $0.contains { $0.hasPrefix("2× · press a class key") } }
+        _ = try tmux(["send-keys", "-t", "L", "-"])
+        s = try waitFor("the whole image") { $0.contains { $0.hasPrefix("press a class key") } }
+        // Answer, then the history: this session's answer listed, Enter takes it back to answer again.
+        let resumed = String(s[0].split(separator: " ").last!)
+        _ = try tmux(["send-keys", "-t", "L", truth[resumed]!])
+        _ = try waitFor("the saved answer") { $0.contains { $0.hasPrefix("saved: \(resumed) → \(truth[resumed]!)") } }
+        _ = try tmux(["send-keys", "-t", "L", "p"])
+        _ = try waitFor("the history") { $0.contains { $0.hasPrefix("> \(truth[resumed]!)  ←  \(resumed)") } }
+        _ = try tmux(["send-keys", "-t", "L", "Enter"])
+        _ = try waitFor("the item back") { $0.first?.hasSuffix(resumed) == true && $0.contains { $0.hasPrefix("undone: \(truth[resumed]!) on \(resumed)") } }
+        _ = try tmux(["send-keys", "-t", "L", truth[resumed]!])
+        _ = try waitFor("the answer again") { $0.contains { $0.hasPrefix("you: 4 ·") } }
         // Quit: the terminal is restored (canonical mode and echo back on) and the command says what it stored.
         _ = try tmux(["send-keys", "-t", "L", "q"])
-        s = try waitFor("the exit") { $0.contains { $0.hasPrefix("0 answers stored in queue q by ana") } }
+        s = try waitFor("the exit") { $0.contains { $0.hasPrefix("1 answer stored in queue q by ana") } }
         for _ in 0..<50 where ((try? String(contentsOfFile: scratch.path + "/stty.txt", encoding: .utf8)) ?? "").isEmpty { Thread.sleep(forTimeInterval: 0.1) }
         let stty = (try? String(contentsOfFile: scratch.path + "/stty.txt", encoding: .utf8)) ?? ""
         #expect(stty.contains(" icanon") && !stty.contains("-icanon") && stty.contains(" echo ") && !stty.contains("-echo "), "\(stty)")
@@ -184,6 +203,12 @@ import Testing
         s = try waitFor("the drawn box") { $0.contains { $0.hasPrefix("box \(boxes.count + 1) drawn") } }
         try tmux(["send-keys", "-t", "L", "1"])
         s = try waitFor("its class") { $0.contains { $0.hasPrefix("box \(boxes.count + 1)/\(boxes.count + 1) ") } }
+        // Classes beyond the tenth have keys too (12 classes: a bicycle, b clock), shown in the legend.
+        #expect(s.contains { $0.contains("a bicycle") && $0.contains("b clock") }, "\(s)")
+        try tmux(["send-keys", "-t", "L", "b"])
+        _ = try waitFor("class b") { $0.contains { $0.hasPrefix("box \(boxes.count + 1)/\(boxes.count + 1) clock ") } }
+        try tmux(["send-keys", "-t", "L", "1"])
+        _ = try waitFor("class 1 again") { $0.contains { $0.hasPrefix("box \(boxes.count + 1)/\(boxes.count + 1) cat ") } }
         try tmux(["send-keys", "-t", "L", "Enter"])
         _ = try waitFor("the end of the queue") { $0.contains { $0.hasPrefix("Nothing left to label") } }
         let export = try CLI.run(["queue", "export", "b", "--out", "a.jsonl"], in: scratch.path)
@@ -376,7 +401,8 @@ import Testing
             _ = try waitFor("the reconnecting line") { $0.contains { $0.hasPrefix("reconnecting to postgres://postgres@127.0.0.1:\(cluster.port)/") } }
             try cluster.start()
         }
-        #expect(s.contains { $0.hasPrefix("you: 3 · queue: 3/6 complete ·") }, "\(s)")
+        // (The frame's last line, the status, may come a moment after its first.)
+        s = try waitFor("the status after three answers") { $0.contains { $0.hasPrefix("you: 3 · queue: 3/6 complete ·") } }
         for _ in 0..<2 { try answer() }
         // The last one: the session says nothing is left, and waits.
         let last = String(s[0].split(separator: " ").last!)

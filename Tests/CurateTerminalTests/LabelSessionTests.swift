@@ -410,6 +410,20 @@ final class FakeBackend: LabelBackend, @unchecked Sendable {
         #expect(c.viewRect(width: 100, height: 100) == (12.5, 25, 50, 50))
     }
 
+    /// Keys read from the terminal: a key typed right after Escape is not lost; SGR mouse reports and arrows parse.
+    @Test func keysAfterEscapeAreKeptAndMouseReportsParse() throws {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        let bytes = Array("\u{1B}+\u{1B}[<0;5;7M\u{1B}[A".utf8)
+        _ = bytes.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) }
+        let terminal = Terminal(input: fds[0], output: fds[1])
+        #expect(terminal.readKey(timeout: 1) == .escape)
+        #expect(terminal.readKey(timeout: 1) == .character("+"))
+        #expect(terminal.readKey(timeout: 1) == .mouse(.init(.press, column: 5, row: 7)))
+        #expect(terminal.readKey(timeout: 1) == .up(shift: false))
+    }
+
     /// Long paths keep their end (the file name); the title gives way first.
     @Test func longPathsAreCutInTheMiddle() throws {
         let path = "datasets/coco/val2017/some/deeply/nested/folder/000000397133.jpg"
