@@ -193,10 +193,11 @@ package final class LabelSession {
 
     /// Classes whose name contains `filter` (case and accents ignored), names starting with it first.
     package func matches(_ filter: String) -> [Class] {
-        let f = filter.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
+        let fold = { (text: String) in text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil) }
+        let f = fold(filter)
         guard !f.isEmpty else { return classes }
-        let hits = classes.filter { $0.name.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).contains(f) }
-        return hits.filter { $0.name.lowercased().hasPrefix(f) } + hits.filter { !$0.name.lowercased().hasPrefix(f) }
+        let hits = classes.filter { fold($0.name).contains(f) }
+        return hits.filter { fold($0.name).hasPrefix(f) } + hits.filter { !fold($0.name).hasPrefix(f) }
     }
 
     /// Handles one key; false when the session should end.

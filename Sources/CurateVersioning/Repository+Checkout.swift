@@ -46,7 +46,7 @@ extension Repository {
                 // the user changed since (the checkout's own deletions and restores are not changes to protect).
                 dirty = []
                 for (path, content) in state.contents where base.files[path]?.hash != content.hash { dirty.insert(path) }
-                for (path, entry) in base.files where state.contents[path] == nil { _ = entry; dirty.insert(path) }
+                for path in base.files.keys where state.contents[path] == nil { dirty.insert(path) }
                 for (path, row) in index.labels where row.hash != base.files[path]?.labels { dirty.insert(path) }
             } else {
                 let status = Self.status(index: index, state: state)

@@ -263,6 +263,9 @@ final class FakeBackend: LabelBackend, @unchecked Sendable {
         try m.handle(.character("/"))
         for c in "s29" { try m.handle(.character(c)) }
         #expect(m.matches("s29").map(\.name) == ["class29"])
+        // Case and accents are ignored; names starting with the text come first.
+        let pastry = LabelSession(task: .classify, classes: [(0, "cake"), (1, "Éclair"), (2, "pancake")], backend: FakeBackend([]))
+        #expect(pastry.matches("ecl").map(\.name) == ["Éclair"] && pastry.matches("CAKE").map(\.name) == ["cake", "pancake"])
         try m.handle(.enter)
         #expect(m.selected == [29] && m.mode == .labeling)
         // A window too short for the whole legend says how many more there are.
