@@ -88,10 +88,7 @@ extension Curate {
                 // before any file is written.
                 var labels: LabelSet?
                 if out != nil {
-                    let all = try repo.labels(at: revision)
-                    let selected = Set(try repo.files(at: revision).map(\.path).filter { CurateVersioning.matches($0, paths) })
-                    var set = LabelSet(schema: all.schema, items: all.items.filter { selected.contains($0.path) }, annotations: all.annotations.filter { selected.contains($0.item) })
-                    set.items.sort { $0.path < $1.path }
+                    let set = try repo.labels(at: revision, paths: paths)
                     let trial = NSTemporaryDirectory() + "curate-labels-check-" + UUID().uuidString
                     defer { try? FileManager.default.removeItem(atPath: trial) }
                     try labelsFormat.writeAtomically(set, to: trial)

@@ -196,14 +196,15 @@ extension Repository {
     }
 
     /// The labels committed in a revision, with item paths relative to `folder` (repository-relative; "" for the root).
-    /// Every file under `folder` that has labels or is an image becomes an item.
-    package func labels(at revision: String, relativeTo folder: String = "") throws(VersioningError) -> LabelSet {
+    /// Every file under `folder` that has labels or is an image becomes an item; with `paths` (globs or folders, as
+    /// `checkout` takes them) only those.
+    package func labels(at revision: String, relativeTo folder: String = "", paths: [String] = []) throws(VersioningError) -> LabelSet {
         let snapshot = try snapshot(resolve(revision), preload: true)
         var items: [Item] = []
         var annotations: [Annotation] = []
         for (path, entry) in snapshot.files.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
             guard folder.isEmpty || path.hasPrefix(folder + "/") else { continue }
-            guard entry.labels != nil || entry.width != nil else { continue }
+            guard entry.labels != nil || entry.width != nil, matches(path, paths) else { continue }
             let relative = folder.isEmpty ? path : String(path.dropFirst(folder.count + 1))
             items.append(Item(path: relative, width: entry.width, height: entry.height))
             for var annotation in try snapshot.annotations(path) {

@@ -215,8 +215,8 @@ enum LabelStudioFormat {
     static func write(_ set: LabelSet, to path: String) throws(LabelError) {
         let grouped = set.annotationsByItem()
         var tasks: [[String: Any]] = []
+        let isText = set.schema.tasks == [.spans]
         for (n, item) in set.items.enumerated() {
-            let isText = set.schema.tasks == [.spans]
             var annotations: [[String: Any]] = [], predictions: [[String: Any]] = []
             // One Label Studio annotation per annotator (imported labels: one without a name), one prediction per model.
             var order: [AnnotationSource] = []
