@@ -34,6 +34,8 @@ let package = Package(
         // libpng's classic API reports errors with longjmp; this shim keeps
         // that jump inside C so it never crosses a Swift frame.
         .target(name: "CCurateCodecs", dependencies: ["CPNG"]),
+        // Pixel kernels compiled for baseline x86-64, AVX2 and AVX-512 in one binary, chosen at run time.
+        .target(name: "CCurateKernels"),
 
         .target(
             name: "CurateCore",
@@ -91,7 +93,7 @@ let package = Package(
         .target(
             name: "CurateAugment",
             dependencies: [
-                "CurateCore", "CurateImaging", "CurateVersioning",
+                "CurateCore", "CurateImaging", "CurateVersioning", "CCurateKernels",
                 .product(name: "Yams", package: "Yams"),
             ]),
         .target(

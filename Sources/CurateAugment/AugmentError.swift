@@ -18,6 +18,8 @@ public struct AugmentError: CurateError, Equatable {
         public static let output = Code(name: "output", kind: .usage)
         /// An output could not be written.
         public static let write = Code(name: "write", kind: .internal)
+        /// `CURATE_CPU` names a kernel path this CPU cannot run, or no path.
+        public static let cpu = Code(name: "cpu", kind: .usage)
         public var description: String { name }
     }
 

@@ -89,8 +89,11 @@ public struct Pipeline: Sendable, Equatable {
         var rng = SplitMix64(seed: seed)
         var applied: [AppliedStep] = []
         var current = sample
-        for (i, step) in steps.enumerated() { current = run(step, path: [i], current, &rng, &applied, drawSize: i == 0 ? drawSize : nil) }
-        return (current, applied)
+        var pending: [[UInt8]]? = nil
+        for (i, step) in steps.enumerated() {
+            current = run(step, path: [i], current, &rng, &applied, &pending, drawSize: i == 0 ? drawSize : nil)
+        }
+        return (Self.flush(current, &pending), applied)
     }
 
     /// The parameters the first step draws with `seed` for an image of `width` × `height`, without running it
@@ -102,14 +105,16 @@ public struct Pipeline: Sendable, Equatable {
         return kind.sample(step, &rng, width, height)
     }
 
+    /// Runs one step. Pointwise steps that are per-channel lookups are not applied here: their tables are composed
+    /// into `pending`, which the next other step (or the end of the pipeline) applies in one pass.
     private func run(_ step: TransformStep, path: [Int], _ sample: AugmentSample, _ rng: inout SplitMix64,
-                     _ applied: inout [AppliedStep], drawSize: (width: Int, height: Int)? = nil) -> AugmentSample {
+                     _ applied: inout [AppliedStep], _ pending: inout [[UInt8]]?, drawSize: (width: Int, height: Int)? = nil) -> AugmentSample {
         let fires = rng.unit() < step.probability
         switch step.name {
         case "Compose", "Sequential":
             guard fires || step.name == "Sequential" else { return sample }
             var current = sample
-            for (i, child) in step.children.enumerated() { current = run(child, path: path + [i], current, &rng, &applied) }
+            for (i, child) in step.children.enumerated() { current = run(child, path: path + [i], current, &rng, &applied, &pending) }
             return current
         case "OneOf":
             guard fires, !step.children.isEmpty else { return sample }
@@ -124,33 +129,55 @@ public struct Pipeline: Sendable, Equatable {
             // The chosen child is applied (its p served as its weight).
             var child = step.children[chosen]
             child.parameters["p"] = .number(1)
-            return run(child, path: path + [chosen], sample, &rng, &applied)
+            return run(child, path: path + [chosen], sample, &rng, &applied, &pending)
         case "SomeOf":
             guard fires else { return sample }
             let n = min(step.children.count, Int(step.number("n", 1)))
             var indices = Array(step.children.indices)
             for i in 0..<n { indices.swapAt(i, i + Int(rng.next() % UInt64(indices.count - i))) }
             var current = sample
-            for i in indices.prefix(n).sorted() { current = run(step.children[i], path: path + [i], current, &rng, &applied) }
+            for i in indices.prefix(n).sorted() { current = run(step.children[i], path: path + [i], current, &rng, &applied, &pending) }
             return current
         default:
             guard fires, let kind = TransformCatalog.kinds[step.name] else { return sample }
             let parameters = kind.sample(step, &rng, drawSize?.width ?? sample.width, drawSize?.height ?? sample.height)
             applied.append(AppliedStep(path: path, name: step.name, parameters: parameters))
-            return kind.apply(step, parameters, sample, boxRules)
+            return Self.apply(kind, step, parameters, sample, boxRules, &pending)
         }
+    }
+
+    /// Applies one drawn step, or composes its tables into `pending` (see `run`).
+    static func apply(_ kind: TransformKind, _ step: TransformStep, _ parameters: [String: Double], _ sample: AugmentSample,
+                      _ rules: BoxRules, _ pending: inout [[UInt8]]?) -> AugmentSample {
+        if let tables = kind.tables {
+            let next = tables(parameters, sample.image.format)
+            pending = pending.map { before in (0..<3).map { c in before[c].map { next[c][Int($0)] } } } ?? next
+            return sample
+        }
+        return kind.apply(step, parameters, flush(sample, &pending), rules)
+    }
+
+    /// Applies the composed tables, if any (one shared table takes the single-table kernel).
+    static func flush(_ sample: AugmentSample, _ pending: inout [[UInt8]]?) -> AugmentSample {
+        guard let tables = pending else { return sample }
+        pending = nil
+        var out = sample
+        out.image = tables[0] == tables[1] && tables[1] == tables[2] ? PixelOps.lookup(sample.image, tables[0])
+                                                                       : PixelOps.lookup(sample.image, perChannel: tables)
+        return out
     }
 
     /// Applies recorded steps again (no draws): the output of `run` with the same input, bit for bit.
     public func replay(_ sample: AugmentSample, _ applied: [AppliedStep]) throws(AugmentError) -> AugmentSample {
         var current = sample
+        var pending: [[UInt8]]? = nil
         for record in applied {
             guard let step = step(at: record.path), step.name == record.name, let kind = TransformCatalog.kinds[step.name] else {
                 throw AugmentError(.replay, "the pipeline has no \(record.name) at position \(record.path); it changed since the output was made")
             }
-            current = kind.apply(step, record.parameters, current, boxRules)
+            current = Self.apply(kind, step, record.parameters, current, boxRules, &pending)
         }
-        return current
+        return Self.flush(current, &pending)
     }
 
     func step(at path: [Int]) -> TransformStep? {

@@ -1,3 +1,4 @@
+import CCurateKernels
 import CurateCore
 import CurateImaging
 import Foundation
@@ -115,12 +116,7 @@ extension PixelOps {
         let values = [Float](unsafeUninitializedCapacity: src.bytes.count) { out, initialized in
             flat.withUnsafeBufferPointer { t in
                 src.bytes.withUnsafeBufferPointer { s in
-                    var i = 0
-                    let n = s.count
-                    while i < n {
-                        for ch in 0..<c { out[i + ch] = t[ch * 256 + Int(s[i + ch])] }
-                        i += c
-                    }
+                    if !s.isEmpty { ck_normalize(out.baseAddress!, s.baseAddress!, src.width * src.height, Int32(c), t.baseAddress!) }
                 }
             }
             initialized = src.bytes.count

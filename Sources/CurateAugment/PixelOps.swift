@@ -1,46 +1,15 @@
+import CCurateKernels
 import CurateImaging
 import Foundation
 
 /// Pixel kernels over interleaved 8-bit buffers. Hot loops use unsafe buffers; every kernel returns a new buffer.
 enum PixelOps {
+    /// Rows reversed (byte shuffles on AVX2 and AVX-512; see `ck_flip_h`).
     static func flipHorizontal(_ src: PixelBuffer) -> PixelBuffer {
-        let w = src.width, c = src.format.channels, row = src.rowBytes
-        return src.bytes.withUnsafeBufferPointer { s in
+        src.bytes.withUnsafeBufferPointer { s in
             PixelBuffer(width: src.width, height: src.height, format: src.format) { d in
-                let sp = s.baseAddress!, dp = d.baseAddress!
-                for y in 0..<src.height {
-                    let base = y * row
-                    switch c {
-                    case 3:
-                        // One 4-byte load and store per inner pixel: each store spills one byte into the next
-                        // pixel, which the next store overwrites. The first and last pixels of the row (where a
-                        // 4-byte load or store could leave the row) are copied byte by byte, the last one after.
-                        let to = UnsafeMutableRawPointer(dp + base), from = UnsafeRawPointer(sp + base)
-                        let last = (w - 1) * 3
-                        for k in 0..<3 { dp[base + k] = sp[base + last + k] }
-                        var i = 3, j = last - 3
-                        // Four pixels (12 bytes) per step: one 8- and one 4-byte load, the pixels rearranged in
-                        // registers, one 8- and one 4-byte store.
-                        while i + 12 <= last && j >= 9 {
-                            let lo = (from + j - 9).loadUnaligned(as: UInt64.self), hi = UInt64((from + j - 1).loadUnaligned(as: UInt32.self))
-                            // Source pixels q0…q3 in memory order; the destination wants q3 q2 q1 q0.
-                            let q0 = lo & 0xFF_FFFF, q1 = (lo >> 24) & 0xFF_FFFF, q2 = (lo >> 48) | ((hi & 0xFF) << 16), q3 = hi >> 8
-                            (to + i).storeBytes(of: (q3 | q2 << 24 | q1 << 48).littleEndian, as: UInt64.self)
-                            (to + i + 8).storeBytes(of: UInt32(truncatingIfNeeded: (q1 >> 16) | q0 << 8).littleEndian, as: UInt32.self)
-                            i += 12; j -= 12
-                        }
-                        while i < last {
-                            (to + i).storeBytes(of: (from + j).loadUnaligned(as: UInt32.self), as: UInt32.self)
-                            i += 3; j -= 3
-                        }
-                        if w > 1 { for k in 0..<3 { dp[base + last + k] = sp[base + k] } }
-                    case 4:
-                        let from = UnsafeRawPointer(sp + base), to = UnsafeMutableRawPointer(dp + base)
-                        for x in 0..<w { (to + x * 4).storeBytes(of: (from + (w - 1 - x) * 4).loadUnaligned(as: UInt32.self), as: UInt32.self) }
-                    default:
-                        for x in 0..<w { dp[base + x] = sp[base + w - 1 - x] }
-                    }
-                }
+                guard !d.isEmpty else { return }
+                ck_flip_h(d.baseAddress!, s.baseAddress!, Int32(src.width), Int32(src.height), Int32(src.format.channels))
             }
         }
     }
@@ -196,13 +165,17 @@ enum PixelOps {
     }
 
     /// Bilinear with half-pixel centres and replicated edges (OpenCV's INTER_LINEAR geometry), 11-bit weights.
+    /// `region` resamples a rectangle with fractional edges of the whole image; `window` resamples the integer
+    /// rectangle as if it had been cropped first (its edges replicated), without the intermediate crop.
     static func resizeBilinear(_ src: PixelBuffer, width: Int, height: Int,
-                               region: (x: Double, y: Double, width: Double, height: Double)? = nil) -> PixelBuffer {
+                               region: (x: Double, y: Double, width: Double, height: Double)? = nil,
+                               window: (x: Int, y: Int, width: Int, height: Int)? = nil) -> PixelBuffer {
         let c = src.format.channels
-        let r = region ?? (0, 0, Double(src.width), Double(src.height))
+        let win = window ?? (0, 0, src.width, src.height)
+        let r = region ?? (0, 0, Double(win.width), Double(win.height))
         let sx = r.width / Double(width), sy = r.height / Double(height)
-        func taps(_ n: Int, _ scale: Double, _ limit: Int, _ origin: Double) -> (lo: [Int], hi: [Int], weight: [Int32]) {
-            var lo = [Int](), hi = [Int](), weight = [Int32]()
+        func taps(_ n: Int, _ scale: Double, _ limit: Int, _ origin: Double) -> (lo: [Int], hi: [Int], weight: [Int16]) {
+            var lo = [Int](), hi = [Int](), weight = [Int16]()
             lo.reserveCapacity(n); hi.reserveCapacity(n); weight.reserveCapacity(n)
             for i in 0..<n {
                 let f = origin + (Double(i) + 0.5) * scale - 0.5
@@ -210,45 +183,26 @@ enum PixelOps {
                 var t = f - Double(i0)
                 if i0 < 0 { i0 = 0; t = 0 }
                 if i0 >= limit - 1 { i0 = limit - 1; t = 0 }
-                lo.append(i0); hi.append(min(i0 + 1, limit - 1)); weight.append(Int32((t * 2048).rounded()))
+                lo.append(i0); hi.append(min(i0 + 1, limit - 1)); weight.append(Int16((t * 2048).rounded()))
             }
             return (lo, hi, weight)
         }
-        let tx = taps(width, sx, src.width, r.x), ty = taps(height, sy, src.height, r.y)
-        // Byte offsets of the two source columns of every output column.
-        let x0 = tx.lo.map { $0 * c }, x1 = tx.hi.map { $0 * c }
+        let tx = taps(width, sx, win.width, r.x), ty = taps(height, sy, win.height, r.y)
+        // Per output sample: the two blended-row samples it mixes and the weight of the second.
+        var col0 = [Int32](), col1 = [Int32](), wx = [Int16]()
+        col0.reserveCapacity(width * c); col1.reserveCapacity(width * c); wx.reserveCapacity(width * c)
+        for x in 0..<width {
+            for k in 0..<c {
+                col0.append(Int32(tx.lo[x] * c + k)); col1.append(Int32(tx.hi[x] * c + k)); wx.append(tx.weight[x])
+            }
+        }
         let srcRow = src.width * c
-        // Per output row: the two source rows blended into one (contiguous, vectorised), then the columns.
-        var blended = [Int32](repeating: 0, count: srcRow)
+        let row0 = ty.lo.map { Int64(($0 + win.y) * srcRow) }, row1 = ty.hi.map { Int64(($0 + win.y) * srcRow) }
         return src.bytes.withUnsafeBufferPointer { s in
-            x0.withUnsafeBufferPointer { a in
-                x1.withUnsafeBufferPointer { b in
-                    tx.weight.withUnsafeBufferPointer { wxs in
-                        blended.withUnsafeMutableBufferPointer { v in
-                            PixelBuffer(width: width, height: height, format: src.format) { d in
-                                let sp = s.baseAddress!, dp = d.baseAddress!, vp = v.baseAddress!
-                                for y in 0..<height {
-                                    let r0 = sp + ty.lo[y] * srcRow, r1 = sp + ty.hi[y] * srcRow
-                                    let wy = ty.weight[y], wy0 = 2048 - wy
-                                    Kernels.blend(vp, r0, wy0, r1, wy, srcRow)
-                                    var o = dp + y * width * c
-                                    for x in 0..<width {
-                                        let p0 = vp + a[x], p1 = vp + b[x], wx = wxs[x], wx0 = 2048 &- wx
-                                        @inline(__always) func sample(_ k: Int) -> UInt8 {
-                                            UInt8(truncatingIfNeeded: (p0[k] &* wx0 &+ p1[k] &* wx &+ (1 << 21)) &>> 22)
-                                        }
-                                        if c == 3 {
-                                            o[0] = sample(0); o[1] = sample(1); o[2] = sample(2)
-                                        } else {
-                                            for k in 0..<c { o[k] = sample(k) }
-                                        }
-                                        o += c
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+            PixelBuffer(width: width, height: height, format: src.format) { d in
+                guard !d.isEmpty else { return }
+                ck_resize_bilinear(d.baseAddress!, width * c, Int32(height), s.baseAddress!, row0, row1, ty.weight,
+                                   col0, col1, wx, win.x * c, win.width * c)
             }
         }
     }
@@ -312,60 +266,16 @@ enum PixelOps {
     /// (pixel-centre coordinates, as cv2.warpAffine). The source position advances by a constant step along a row,
     /// and interpolation uses 11-bit fixed-point weights.
     static func warpAffine(_ src: PixelBuffer, inverse m: [Double], width: Int, height: Int, border: Border, value: UInt8) -> PixelBuffer {
-        let c = src.format.channels, sw = src.width, sh = src.height
-        @inline(__always) func index(_ i: Int, _ n: Int) -> Int {
-            if i >= 0 && i < n { return i }
-            switch border {
-            case .constant: return -1
-            case .replicate: return min(max(i, 0), n - 1)
-            case .reflect: return reflect101(i, n)
-            }
+        let code: Int32 = switch border {
+        case .constant: 0
+        case .reflect: 1
+        case .replicate: 2
         }
-        let fill = Int32(value)
         return src.bytes.withUnsafeBufferPointer { s in
             PixelBuffer(width: width, height: height, format: src.format) { d in
-                let sp = s.baseAddress!
-                // Source positions in 16.16 fixed point: a constant integer step along each row. The output is
-                // walked in 64 × 64 tiles, so the (slanted) source region a tile reads stays in cache.
-                let stepX = Int((m[0] * 65536).rounded()), stepY = Int((m[3] * 65536).rounded())
-                let tile = 64
-                let tiles = Swift.stride(from: 0, to: height, by: tile).flatMap { ty in Swift.stride(from: 0, to: width, by: tile).map { (ty, $0) } }
-                for (tileY, tileX) in tiles {
-                    for y in tileY..<min(tileY + tile, height) {
-                        var o = d.baseAddress! + (y * width + tileX) * c
-                        var fx = Int(((m[1] * Double(y) + m[2]) * 65536).rounded()) &+ tileX &* stepX
-                        var fy = Int(((m[4] * Double(y) + m[5]) * 65536).rounded()) &+ tileX &* stepY
-                        for _ in tileX..<min(tileX + tile, width) {
-                            let x0 = fx >> 16, y0 = fy >> 16
-                            let wx = Int32(truncatingIfNeeded: (fx >> 5) & 2047), wy = Int32(truncatingIfNeeded: (fy >> 5) & 2047)
-                            fx &+= stepX; fy &+= stepY
-                            if x0 >= 0 && y0 >= 0 && x0 + 1 < sw && y0 + 1 < sh {
-                                // Fast path: all four neighbours inside.
-                                let p00 = sp + (y0 * sw + x0) * c, p10 = p00 + sw * c
-                                let wx0 = 2048 &- wx, wy0 = 2048 &- wy
-                                @inline(__always) func sample(_ k: Int) -> UInt8 {
-                                    let top = Int32(p00[k]) &* wx0 &+ Int32(p00[k + c]) &* wx
-                                    let bottom = Int32(p10[k]) &* wx0 &+ Int32(p10[k + c]) &* wx
-                                    return UInt8(truncatingIfNeeded: (top &* wy0 &+ bottom &* wy &+ (1 << 21)) &>> 22)
-                                }
-                                if c == 3 {
-                                    o[0] = sample(0); o[1] = sample(1); o[2] = sample(2)
-                                } else {
-                                    for k in 0..<c { o[k] = sample(k) }
-                                }
-                            } else {
-                                let ix0 = index(x0, sw), ix1 = index(x0 + 1, sw), iy0 = index(y0, sh), iy1 = index(y0 + 1, sh)
-                                for k in 0..<c {
-                                    @inline(__always) func at(_ xi: Int, _ yi: Int) -> Int32 { xi < 0 || yi < 0 ? fill : Int32(sp[(yi * sw + xi) * c + k]) }
-                                    let top = at(ix0, iy0) * (2048 - wx) + at(ix1, iy0) * wx
-                                    let bottom = at(ix0, iy1) * (2048 - wx) + at(ix1, iy1) * wx
-                                    o[k] = UInt8(truncatingIfNeeded: (top * (2048 - wy) + bottom * wy + (1 << 21)) >> 22)
-                                }
-                            }
-                            o += c
-                        }
-                    }
-                }
+                guard !d.isEmpty else { return }
+                ck_warp_affine(d.baseAddress!, Int32(width), Int32(height), s.baseAddress!, Int32(src.width), Int32(src.height),
+                               Int32(src.format.channels), m, code, value)
             }
         }
     }
@@ -377,7 +287,8 @@ enum PixelOps {
         return table.withUnsafeBufferPointer { t in
             src.bytes.withUnsafeBufferPointer { s in
                 PixelBuffer(width: src.width, height: src.height, format: src.format) { d in
-                    Kernels.lookup(d.baseAddress!, s.baseAddress!, t.baseAddress!, d.count)
+                    guard !d.isEmpty else { return }
+                    ck_lookup(d.baseAddress!, s.baseAddress!, t.baseAddress!, d.count)
                 }
             }
         }
@@ -391,13 +302,8 @@ enum PixelOps {
         return flat.withUnsafeBufferPointer { t in
             src.bytes.withUnsafeBufferPointer { s in
                 PixelBuffer(width: src.width, height: src.height, format: src.format) { d in
-                    var i = 0
-                    let n = d.count
-                    while i < n {
-                        d[i] = t[Int(s[i])]; d[i + 1] = t[256 + Int(s[i + 1])]; d[i + 2] = t[512 + Int(s[i + 2])]
-                        if c == 4 { d[i + 3] = s[i + 3] }
-                        i += c
-                    }
+                    guard !d.isEmpty else { return }
+                    ck_lookup3(d.baseAddress!, s.baseAddress!, t.baseAddress!, src.width * src.height, Int32(c))
                 }
             }
         }
@@ -426,23 +332,46 @@ enum PixelOps {
         guard c >= 3 else { return src }
         return src.bytes.withUnsafeBufferPointer { s in
             PixelBuffer(width: src.width, height: src.height, format: src.format) { d in
-                var i = 0
-                while i < d.count {
-                    let v = UInt8(truncatingIfNeeded: (Int(s[i]) * 19595 + Int(s[i + 1]) * 38470 + Int(s[i + 2]) * 7471 + 32768) >> 16)
-                    d[i] = v; d[i + 1] = v; d[i + 2] = v
-                    if c == 4 { d[i + 3] = s[i + 3] }
-                    i += c
+                guard !d.isEmpty else { return }
+                ck_gray(d.baseAddress!, s.baseAddress!, src.width * src.height, Int32(c))
+            }
+        }
+    }
+
+    /// Separable Gaussian blur with BORDER_REFLECT_101 (OpenCV's default), kernel size odd, in 8.8 fixed point as
+    /// OpenCV's bit-exact Gaussian for 8-bit images: weights quantised with error diffusion so they sum to 256, a
+    /// horizontal pass into 16-bit sums, a vertical pass into 32-bit sums rounded once (see `gaussianWeights`).
+    static func gaussianBlur(_ src: PixelBuffer, kernelSize: Int, sigma: Double) -> PixelBuffer {
+        let radius = kernelSize / 2
+        let s = sigma > 0 ? sigma : 0.3 * (Double(kernelSize - 1) * 0.5 - 1) + 0.8
+        let weights = fixedWeights((-radius...radius).map { exp(-Double($0 * $0) / (2 * s * s)) })
+        guard src.width > 0, src.height > 0, weights.count < 64 else { return separable(src, weights.map(Double.init)) }
+        return weights.withUnsafeBufferPointer { w in
+            src.bytes.withUnsafeBufferPointer { p in
+                PixelBuffer(width: src.width, height: src.height, format: src.format) { d in
+                    ck_separable_fixed(d.baseAddress!, p.baseAddress!, Int32(src.width), Int32(src.height), Int32(src.format.channels),
+                                       w.baseAddress!, Int32(w.count))
                 }
             }
         }
     }
 
-    /// Separable Gaussian blur with BORDER_REFLECT_101 (OpenCV's default), kernel size odd; 14-bit fixed-point
-    /// weights, a horizontal pass into 32-bit sums and a vertical pass with 64-bit accumulators (see `separable`).
-    static func gaussianBlur(_ src: PixelBuffer, kernelSize: Int, sigma: Double) -> PixelBuffer {
-        let radius = kernelSize / 2
-        let s = sigma > 0 ? sigma : 0.3 * (Double(kernelSize - 1) * 0.5 - 1) + 0.8
-        return separable(src, (-radius...radius).map { exp(-Double($0 * $0) / (2 * s * s)) })
+    /// A symmetric kernel (odd length) normalised and quantised to 8 fractional bits, summing to exactly 256: the
+    /// outer weights rounded with the error carried inwards, the centre taking the rest (OpenCV's
+    /// getGaussianKernelFixedPoint_ED).
+    static func fixedWeights(_ kernel: [Double]) -> [UInt16] {
+        let total = kernel.reduce(0, +), n = kernel.count, half = n / 2
+        var out = [UInt16](repeating: 0, count: n)
+        var error = 0.0, sum = 0
+        for i in 0..<half {
+            let adjusted = kernel[i] / total * 256 + error
+            let v = Int(adjusted.rounded(.toNearestOrEven))
+            error = adjusted - Double(v)
+            out[i] = UInt16(max(0, v)); out[n - 1 - i] = out[i]
+            sum += 2 * Int(out[i])
+        }
+        out[half] = UInt16(max(0, 256 - sum))
+        return out
     }
 
     /// Mean over a k × k box (cv2.blur), BORDER_REFLECT_101.
@@ -565,33 +494,11 @@ enum PixelOps {
         // Hue in sixths of a turn.
         var shift = (hueShift / 60).truncatingRemainder(dividingBy: 6)
         if shift < 0 { shift += 6 }
-        let pixels = src.width * src.height
-        let chunk = 1024
-        // Planar chunks: gather (through the table) into three float rows, adjust them in place, scatter back.
-        var planes = [Float](repeating: 0, count: 3 * chunk)
         return lut.withUnsafeBufferPointer { t in
             src.bytes.withUnsafeBufferPointer { sb in
-                planes.withUnsafeMutableBufferPointer { pl in
-                    PixelBuffer(width: src.width, height: src.height, format: src.format) { d in
-                        let r = pl.baseAddress!, g = r + chunk, b = g + chunk
-                        var start = 0
-                        while start < pixels {
-                            let count = min(chunk, pixels - start)
-                            for l in 0..<count {
-                                let i = (start + l) * c
-                                r[l] = Float(t[Int(sb[i])]); g[l] = Float(t[Int(sb[i + 1])]); b[l] = Float(t[Int(sb[i + 2])])
-                            }
-                            Kernels.adjustHSV(r, g, b, count, shift: shift, satScale: satScale, satShift: satShift, valShift: valShift)
-                            for l in 0..<count {
-                                let i = (start + l) * c
-                                d[i] = UInt8(truncatingIfNeeded: r[l].bitPattern)
-                                d[i + 1] = UInt8(truncatingIfNeeded: g[l].bitPattern)
-                                d[i + 2] = UInt8(truncatingIfNeeded: b[l].bitPattern)
-                                if c == 4 { d[i + 3] = sb[i + 3] }
-                            }
-                            start += count
-                        }
-                    }
+                PixelBuffer(width: src.width, height: src.height, format: src.format) { d in
+                    guard !d.isEmpty else { return }
+                    ck_adjust_hsv(d.baseAddress!, sb.baseAddress!, src.width * src.height, Int32(c), t.baseAddress!, shift, satScale, satShift, valShift)
                 }
             }
         }

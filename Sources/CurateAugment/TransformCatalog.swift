@@ -11,6 +11,10 @@ struct TransformKind: Sendable {
     var parameters: [String: Check]
     var sample: @Sendable (TransformStep, inout SplitMix64, Int, Int) -> [String: Double]
     var apply: @Sendable (TransformStep, [String: Double], AugmentSample, BoxRules) -> AugmentSample
+    /// For pointwise steps that are a lookup per colour channel: their three tables for these parameters and this
+    /// pixel format. Consecutive such steps are composed into one table and applied in one pass (exactly what
+    /// applying them one after the other gives: tables of bytes compose).
+    var tables: (@Sendable ([String: Double], PixelFormat) -> [[UInt8]])? = nil
 }
 
 /// Every transform by name. Geometric transforms move boxes, keypoints, polygons and masks with the pixels.
@@ -224,8 +228,18 @@ enum TransformCatalog {
                 })
                 return s.applying(map, rules: rules)
             }
-            let cropped = s.applying(crop(Int(v["x"]!), Int(v["y"]!), Int(v["width"]!), Int(v["height"]!)), rules: rules)
-            return cropped.applying(resize(cropped.width, cropped.height, to: tw, th, interpolationOf(step)), rules: rules)
+            let x0 = Int(v["x"]!), y0 = Int(v["y"]!), cw = Int(v["width"]!), ch = Int(v["height"]!)
+            guard interpolationOf(step) == .bilinear else {
+                let cropped = s.applying(crop(x0, y0, cw, ch), rules: rules)
+                return cropped.applying(resize(cropped.width, cropped.height, to: tw, th, interpolationOf(step)), rules: rules)
+            }
+            // Crop and resize in one pass over the pixels (no intermediate crop); labels go through both steps as
+            // before, so their clipping and filtering are unchanged.
+            var cropMap = crop(x0, y0, cw, ch)
+            cropMap.pixels = { $0 }
+            var resizeMap = resize(cw, ch, to: tw, th, .bilinear)
+            resizeMap.pixels = { PixelOps.resizeBilinear($0, width: tw, height: th, window: (x0, y0, cw, ch)) }
+            return s.applying(cropMap, rules: rules).applying(resizeMap, rules: rules)
         }
         k["Resize"] = TransformKind(defaultProbability: 1, parameters: with(["height": integer(1, 65535), "width": integer(1, 65535), "interpolation": interpolation]), sample: none) { step, _, s, rules in
             s.applying(resize(s.width, s.height, to: Int(step.number("width", Double(s.width))), Int(step.number("height", Double(s.height))), interpolationOf(step)), rules: rules)
@@ -300,11 +314,21 @@ enum TransformCatalog {
             let alpha = 1 + v["contrast"]!, beta = v["brightness"]! * 255
             return photometric(s) { PixelOps.lookup($0, table { $0 * alpha + beta }) }
         }
+        k["BrightnessContrast"]!.tables = { v, _ in
+            let alpha = 1 + v["contrast"]!, beta = v["brightness"]! * 255
+            let t = table { $0 * alpha + beta }
+            return [t, t, t]
+        }
         k["Gamma"] = TransformKind(defaultProbability: 0.5, parameters: with(["gamma_limit": positiveRange(1000)]), sample: { step, rng, _, _ in
             ["gamma": rng.uniform(step.range("gamma_limit", (80, 120), symmetric: false)) / 100]
         }) { _, v, s, _ in
             let g = v["gamma"]!
             return photometric(s) { PixelOps.lookup($0, table { pow($0 / 255, g) * 255 }) }
+        }
+        k["Gamma"]!.tables = { v, _ in
+            let g = v["gamma"]!
+            let t = table { pow($0 / 255, g) * 255 }
+            return [t, t, t]
         }
         k["ToGray"] = TransformKind(defaultProbability: 0.5, parameters: p, sample: none) { _, _, s, _ in
             photometric(s, PixelOps.toGray)
@@ -329,6 +353,10 @@ enum TransformCatalog {
                 guard image.format != .gray8 else { return image }
                 return PixelOps.lookup(image, perChannel: [v["r"]!, v["g"]!, v["b"]!].map { shift in table { $0 + shift } })
             }
+        }
+        k["RGBShift"]!.tables = { v, format in
+            guard format != .gray8 else { return [[UInt8]](repeating: (0..<256).map { UInt8($0) }, count: 3) }
+            return [v["r"]!, v["g"]!, v["b"]!].map { shift in table { $0 + shift } }
         }
         k["CoarseDropout"] = TransformKind(defaultProbability: 0.5, parameters: with(["num_holes_range": positiveRange(1000), "hole_height_range": positiveRange(1), "hole_width_range": positiveRange(1), "fill": fill]),
                                            sample: { step, rng, w, h in

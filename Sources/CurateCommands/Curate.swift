@@ -1,4 +1,5 @@
 import ArgumentParser
+import CurateAugment
 import CurateRemote
 import CurateVersioning
 import Foundation
@@ -25,7 +26,8 @@ package struct Curate: AsyncParsableCommand {
             75 the repository lock is held or someone else changed the same thing first (retry; fetch first), 79 a \
             workflow paused until people finish a queue.
             """,
-        version: version,
+        // The pixel kernels' instruction-set path is part of what a run used (CURATE_CPU forces one).
+        version: "\(version) (pixel kernels: \(CPUPath.current.rawValue))",
         subcommands: [
             Init.self, Add.self, StatusCommand.self, Commit.self, Log.self, Show.self, Tag.self, DiffCommand.self,
             Checkout.self, Fsck.self, GC.self, Remote.self, Push.self, Fetch.self, Pull.self, Clone.self, Augment.self, Validate.self, Annotators.self, Issues.self, Select.self, Simulate.self, Triage.self, Queue.self, LabelCommand.self, WatchCommand.self, Route.self, Store.self, RunWorkflow.self, Runs.self,
@@ -36,6 +38,12 @@ package struct Curate: AsyncParsableCommand {
 
     /// Runs the command line, then exits 1 if the command succeeded but its output could not be written.
     package static func run() async {
+        do {
+            try CPUPath.configure(environment: ProcessInfo.processInfo.environment)
+        } catch {
+            Console.error("\(error)")
+            Glibc.exit(ExitCodes.usage)
+        }
         if let word = CommandLine.arguments.dropFirst().first, let message = unknownCommand(word) {
             Console.error(message)
             Glibc.exit(ExitCodes.usage)

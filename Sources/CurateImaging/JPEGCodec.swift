@@ -97,6 +97,13 @@ enum JPEGCodec {
         }
     }
 
+    /// libjpeg-turbo's fastest settings that keep the requested quality: the fast integer forward DCT up to
+    /// quality 95 (above it the fast DCT loses precision, and TurboJPEG itself switches to the accurate one from
+    /// 96), Huffman tables not optimised, baseline (not progressive) coding.
+    static func fastestFlags(quality: Int) -> Int32 {
+        quality <= 95 ? TJFLAG_FASTDCT : TJFLAG_ACCURATEDCT
+    }
+
     static func encode(_ pixels: PixelBuffer, quality: Int, subsampling: JPEGSubsampling) throws(ImagingError) -> [UInt8] {
         guard let handle = tjInitCompress() else {
             throw ImagingError(.corrupt, source: "", message: "JPEG: cannot create a compressor")
@@ -111,7 +118,7 @@ enum JPEGCodec {
             tjCompress2(
                 handle, buffer.baseAddress, Int32(source.width), Int32(source.rowBytes), Int32(source.height),
                 Int32(pixelFormat.rawValue), &out, &size, Int32(samp.rawValue), Int32(min(100, max(1, quality))),
-                TJFLAG_ACCURATEDCT)
+                fastestFlags(quality: quality))
         }
         defer { if let out { tjFree(out) } }
         guard status == 0, let out else { throw error(handle) }
