@@ -1,4 +1,5 @@
 import CurateCore
+import Synchronization
 import CurateVersioning
 import Foundation
 
@@ -72,15 +73,34 @@ package enum Augmentation {
             report.reused = true
         } else {
             let total = loaded.sources.count
-            let results = augmenter.run(loaded.sources) { progress($0, total) }
+            // Workers write their images as they finish them; a failed write (a full disk) stops the run. The
+            // labels and lineage (written last: lineage.jsonl marks a finished run) come after every image.
+            let writeFailure = Mutex<String?>(nil)
+            let out = request.out
+            let results = augmenter.run(loaded.sources, write: { output in
+                do {
+                    try Self.writeImage(output, to: out)
+                } catch {
+                    writeFailure.withLock { $0 = $0 ?? "\(error)" }
+                    throw error
+                }
+            }, progress: { progress($0, total) })
             var outputs: [Augmenter.Output] = []
-            for (source, result) in zip(loaded.sources, results) {
+            var failure = writeFailure.withLock { $0 }.map { AugmentError(.write, $0) }
+            for (source, result) in zip(loaded.sources, results) where failure == nil {
                 switch result {
                 case .outputs(let list): outputs += list
                 case .failed(let reason):
-                    if request.strict { throw AugmentError(.input, reason) }
+                    if request.strict { failure = AugmentError(.input, reason) }
                     report.skipped.append("\(source.path): \(reason)")
                 }
+            }
+            if let failure {
+                // Nothing half-made is left: the folder was new or empty (prepare), so it is emptied again.
+                for entry in (try? FileManager.default.contentsOfDirectory(atPath: request.out)) ?? [] {
+                    try? FileManager.default.removeItem(atPath: request.out + "/" + entry)
+                }
+                throw failure
             }
             try write(outputs, pipeline, schema: loaded.schema, format: request.outFormat, to: request.out)
             report.outputs = outputs.count
@@ -121,12 +141,19 @@ package enum Augmentation {
 
     /// Images, labels (in `format`, and JSON Lines), the canonical pipeline, then lineage.jsonl — last, so its
     /// presence means the folder is complete.
-    static func write(_ outputs: [Augmenter.Output], _ pipeline: Pipeline, schema: LabelSchema, format: LabelFormat, to dir: String) throws {
-        for output in outputs {
-            let path = dir + "/" + output.path
+    /// One output image, written whole (to a temporary name, then renamed).
+    static func writeImage(_ output: Augmenter.Output, to dir: String) throws(AugmentError) {
+        let path = dir + "/" + output.path
+        do {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try Data(output.bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw AugmentError(.write, "\(path): cannot write: \(error.localizedDescription)")
         }
+    }
+
+    static func write(_ outputs: [Augmenter.Output], _ pipeline: Pipeline, schema: LabelSchema, format: LabelFormat, to dir: String) throws {
+        for output in outputs where !output.bytes.isEmpty { try writeImage(output, to: dir) }
         let set = LabelSet(schema: schema, items: outputs.map { Item(path: $0.path, width: $0.width, height: $0.height) },
                            annotations: outputs.flatMap(\.annotations))
         try format.writeAtomically(set, to: dir + "/labels" + (format == .coco ? ".json" : format.isFolder ? "-" + format.rawValue : "." + format.rawValue))
@@ -175,7 +202,7 @@ package enum Augmentation {
         guard let source else {
             throw AugmentError(.notFound, "\(output): its source \(lineage.source) is not in this repository; pass --labels/--format")
         }
-        let bytes = try augmenter.replay(lineage, source: source)
+        let bytes = try augmenter.replay(lineage, source: try source.loaded())
         let existing = FileManager.default.contents(atPath: output).map(Array.init) ?? []
         guard bytes == existing else {
             let maker = lineage.tool.map { $0 == tool ? "" : "; it was made by \($0), this is \(tool)" } ?? ""

@@ -35,13 +35,12 @@ package enum AugmentSources {
         })).labelSet
         let grouped = set.annotationsByItem()
         var loaded = Loaded(sources: [], failures: [], schema: set.schema)
+        // Each image is read by the worker that augments it (one image per worker in memory).
         for item in set.items where matches(item.path, paths) && item.mediaType?.hasPrefix("image/") == true {
-            let data: Data
-            do { data = try InputFile.read(imagesRoot + "/" + item.path) } catch {
-                loaded.failures.append("\(imagesRoot)/\(item.path): \(error)")
-                continue
-            }
-            loaded.sources.append(AugmentSource(path: item.path, contentHash: nil, bytes: Array(data), annotations: grouped[item.path] ?? []))
+            let file = imagesRoot + "/" + item.path
+            loaded.sources.append(AugmentSource(path: item.path, contentHash: nil, annotations: grouped[item.path] ?? []) {
+                do { return Array(try InputFile.read(file)) } catch { throw AugmentError(.input, "\(file): \(error)") }
+            })
         }
         return loaded
     }

@@ -8,14 +8,33 @@ import Synchronization
 public struct AugmentSource: Sendable {
     public var path: String
     public var contentHash: String?
+    /// The encoded image; empty when `load` reads it when its turn comes (so a run holds one image per worker).
     public var bytes: [UInt8]
     public var annotations: [Annotation]
+    /// Reads the encoded image; its error's description names the file and the problem.
+    public var load: (@Sendable () throws -> [UInt8])?
 
     public init(path: String, contentHash: String?, bytes: [UInt8], annotations: [Annotation]) {
         self.path = path
         self.contentHash = contentHash
         self.bytes = bytes
         self.annotations = annotations
+    }
+
+    /// This source with its bytes read (itself when they are).
+    public func loaded() throws(AugmentError) -> AugmentSource {
+        guard bytes.isEmpty, let load else { return self }
+        var copy = self
+        do { copy.bytes = try load() } catch let error as AugmentError { throw error } catch {
+            throw AugmentError(.input, "\(path): \(error)")
+        }
+        return copy
+    }
+
+    /// A source read by `load` only when a worker augments it.
+    public init(path: String, contentHash: String?, annotations: [Annotation], load: @escaping @Sendable () throws -> [UInt8]) {
+        self.init(path: path, contentHash: contentHash, bytes: [], annotations: annotations)
+        self.load = load
     }
 }
 
@@ -84,15 +103,30 @@ public struct Augmenter: Sendable {
         case failed(String)
     }
 
-    /// Augments every source `copies` times. `progress` is called (from any thread) after each source.
-    public func run(_ sources: [AugmentSource], progress: @Sendable (Int) -> Void = { _ in }) -> [Result] {
+    /// Augments every source `copies` times on every core. `progress` is called (from any thread) after each
+    /// source. With `write`, each output is handed to it by the worker that made it (from any thread) and kept
+    /// without its bytes, and sources with a `load` are read when their turn comes: memory holds one image per
+    /// worker, not the dataset. An output `write` throws for makes its source `.failed`.
+    public func run(_ sources: [AugmentSource], write: (@Sendable (Output) throws -> Void)? = nil,
+                    progress: @Sendable (Int) -> Void = { _ in }) -> [Result] {
         let results = Mutex<[Int: Result]>([:])
         let done = Atomic<Int>(0)
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, sources.count))
         let hash = pipelineHash
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             for index in stride(from: worker, to: sources.count, by: workers) {
-                let result = augment(sources[index], pipelineHash: hash)
+                var result = augment(sources[index], pipelineHash: hash)
+                if let write, case .outputs(var outputs) = result {
+                    do {
+                        for i in outputs.indices {
+                            try write(outputs[i])
+                            outputs[i].bytes = []
+                        }
+                        result = .outputs(outputs)
+                    } catch {
+                        result = .failed("\(error)")
+                    }
+                }
                 results.withLock { $0[index] = result }
                 progress(done.add(1, ordering: .relaxed).newValue)
             }
@@ -174,7 +208,9 @@ public struct Augmenter: Sendable {
         return pipeline.run(prepared.sample, seed: itemSeed, drawSize: prepared.drawSize)
     }
 
-    func augment(_ source: AugmentSource, pipelineHash: String) -> Result {
+    func augment(_ original: AugmentSource, pipelineHash: String) -> Result {
+        let source: AugmentSource
+        do { source = try original.loaded() } catch { return .failed("\(error)") }
         var outputs: [Output] = []
         var cache: [Int: AugmentSample] = [:]
         let stem = (source.path as NSString).deletingPathExtension

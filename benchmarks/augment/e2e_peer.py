@@ -26,9 +26,9 @@ transform = A.Compose(steps, bbox_params=A.BboxParams(format="coco", label_field
 
 def work(job):
     file, boxes, labels = job
-    image = cv2.cvtColor(cv2.imread(os.path.join(src, "images", file)), cv2.COLOR_BGR2RGB)
+    image = cv2.cvtColor(cv2.imread(os.path.join(src, file)), cv2.COLOR_BGR2RGB)
     result = transform(image=image, bboxes=boxes, labels=labels)
-    cv2.imwrite(os.path.join(out, "images", file), cv2.cvtColor(result["image"], cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
+    cv2.imwrite(os.path.join(out, file), cv2.cvtColor(result["image"], cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
     return file, [list(map(float, b)) for b in result["bboxes"]], list(result["labels"])
 
 

@@ -14,7 +14,7 @@ if [ ! -x "$HERE/.venv/bin/python" ]; then
   "$HERE/.venv/bin/pip" install -q albumentations==2.0.8 opencv-python-headless pillow
 fi
 PY="$HERE/.venv/bin/python"
-(cd "$ROOT" && swift build -c release --product curate --static-swift-stdlib >/dev/null)
+[ -n "${CURATE_SKIP_BUILD:-}" ] || (cd "$ROOT" && swift build -c release --product curate --static-swift-stdlib >/dev/null)
 CURATE="$(cd "$ROOT" && swift build -c release --show-bin-path)/curate"
 WORK="$ROOT/.build/bench-augment-e2e"
 rm -rf "$WORK" && mkdir -p "$WORK"

@@ -26,7 +26,7 @@ for copy in range(copies):
         file = f"{os.path.splitext(name)[0]}-{copy:03d}.jpg"
         im.save(os.path.join(out, "images", file), quality=90, subsampling=2)
         image_id = len(images) + 1
-        images.append({"id": image_id, "file_name": file, "width": 512, "height": 512})
+        images.append({"id": image_id, "file_name": "images/" + file, "width": 512, "height": 512})
         for k in range(3):
             x, y = rng.randrange(0, 384), rng.randrange(0, 384)
             w, h = rng.randrange(16, 512 - x), rng.randrange(16, 512 - y)

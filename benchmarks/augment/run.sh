@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Augmentation throughput, one thread, 512x512 RGB: curate vs albumentations 2.0.8 + OpenCV, same images, one run.
-# usage: benchmarks/augment/run.sh [REPEAT]
+# usage: [CURATE_CPU=baseline|avx2|avx512] benchmarks/augment/run.sh [REPEAT]
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -11,9 +11,9 @@ if [ ! -x "$HERE/.venv/bin/python" ]; then
   "$HERE/.venv/bin/pip" install -q albumentations==2.0.8 opencv-python-headless pillow
 fi
 PY="$HERE/.venv/bin/python"
-(cd "$ROOT" && swift build -c release --product curate --static-swift-stdlib >/dev/null)
+[ -n "${CURATE_SKIP_BUILD:-}" ] || (cd "$ROOT" && swift build -c release --product curate --static-swift-stdlib >/dev/null)
 CURATE="$(cd "$ROOT" && swift build -c release --show-bin-path)/curate"
-(cd "$ROOT" && swift build -c release --product curate-bench >/dev/null)
+[ -n "${CURATE_SKIP_BUILD:-}" ] || (cd "$ROOT" && swift build -c release --product curate-bench >/dev/null)
 BENCH="$(cd "$ROOT" && swift build -c release --show-bin-path)/curate-bench"   # in-process throughput, not in the product
 CORPUS="$ROOT/.build/bench-imaging"
 "$PY" "$ROOT/benchmarks/imaging/make_corpus.py" "$CORPUS"
@@ -30,7 +30,7 @@ for name, yaml, _ in CASES:
     open('$PIPES/' + name + '.yaml', 'w').write('transforms:\n  ' + yaml + '\n')
 open('$PIPES/pipeline.yaml', 'w').write('transforms:\n  ' + PIPELINE_YAML + '\n')
 ")
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $REPEAT passes over $(ls "$CORPUS"/png | wc -l) 512x512 RGB images"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $("$CURATE" --version) (CURATE_CPU=baseline|avx2|avx512 forces a path); $REPEAT passes over $(ls "$CORPUS"/png | wc -l) 512x512 RGB images"
 peers=$(cd "$HERE" && "$PY" peers.py "$CORPUS/png" "$REPEAT" "$CORPUS/jpeg")
 printf "%-22s %12s %16s %8s\n" case curate-img/s albumentations ratio
 row() {  # name, then the curate-bench arguments
