@@ -58,9 +58,9 @@ void ck_set_thread_path(int path) { thread_path = path; }
 #define TARGET_AVX2 __attribute__((target("avx2,bmi2,popcnt")))
 #define TARGET_AVX512 __attribute__((target("avx2,bmi2,popcnt,avx512f,avx512bw,avx512vl,avx512vbmi")))
 #define INSTANCES(name, params, args)                            \
-    static void name##_baseline params { name##_body args; }     \
-    TARGET_AVX2 static void name##_avx2 params { name##_body args; } \
-    TARGET_AVX512 static void name##_avx512 params { name##_body args; }
+    static __attribute__((unused)) void name##_baseline params { name##_body args; }     \
+    TARGET_AVX2 static __attribute__((unused)) void name##_avx2 params { name##_body args; } \
+    TARGET_AVX512 static __attribute__((unused)) void name##_avx512 params { name##_body args; }
 #define DISPATCH(name, params, args)                             \
     void ck_##name params {                                      \
         switch (ck_path()) {                                     \
@@ -307,19 +307,92 @@ INLINE void resize_bilinear_body(uint8_t *dst, size_t dstRow, int dh, const uint
         blend_columns(dst + (size_t)y * dstRow, v, col0, col1, wx, dstRow);
     }
 }
-INSTANCES(resize_bilinear,
-          (uint8_t *dst, size_t dstRow, int dh, const uint8_t *src, const int64_t *row0, const int64_t *row1, const int16_t *wy,
-           const int32_t *col0, const int32_t *col1, const int16_t *wx, size_t first, size_t span, int32_t *v),
-          (dst, dstRow, dh, src, row0, row1, wy, col0, col1, wx, first, span, v))
+static void resize_bilinear_baseline(uint8_t *dst, size_t dstRow, int dh, const uint8_t *src, const int64_t *row0, const int64_t *row1,
+                                     const int16_t *wy, const int32_t *col0, const int32_t *col1, const int16_t *wx, size_t first,
+                                     size_t span, int32_t *v) {
+    resize_bilinear_body(dst, dstRow, dh, src, row0, row1, wy, col0, col1, wx, first, span, v);
+}
 
-void ck_resize_bilinear(uint8_t *dst, size_t dstRow, int dh, const uint8_t *src, const int64_t *row0, const int64_t *row1,
-                        const int16_t *wy, const int32_t *col0, const int32_t *col1, const int16_t *wx, size_t first, size_t span) {
+#if CK_X86
+// Grey and RGB: one 32-bit gather per output sample and source row fetches both horizontal taps (the sample at
+// x0 in its low byte, the one at x0 + 1 — `c` bytes on — in byte c), so no row is blended whole first. The sums
+// are the same integers as the blend-then-gather order's: sum over rows and columns of sample · wx · wy.
+// A gather reads up to 3 bytes past the sample it wants, so rows whose last read would leave the buffer take
+// the plain path.
+#define GATHER_ROW(NAME, TARGET, VEC, LANES, LOADI, GATHER, WIDEN, SET1, MULLO, ADD, SUB, SRLI, SRLV, AND, STORE8) \
+    TARGET static int NAME(uint8_t *o, const uint8_t *p0, const uint8_t *p1, int32_t a, int32_t b, const int32_t *col0, \
+                           const int16_t *wx, size_t n, int c) {                                                      \
+        const VEC one = SET1(2048), round = SET1(1 << 21), mask = SET1(255), va = SET1(a), vb = SET1(b);              \
+        const int shift = 8 * c;                                                                                       \
+        size_t i = 0;                                                                                                  \
+        for (; i + LANES <= n; i += LANES) {                                                                           \
+            VEC off = LOADI(col0 + i), w = WIDEN(wx + i), w0 = SUB(one, w);                                            \
+            VEC g0 = GATHER(off, p0), g1 = GATHER(off, p1);                                                            \
+            VEC h0 = ADD(MULLO(AND(g0, mask), w0), MULLO(AND(SRLI(g0, shift), mask), w));                              \
+            VEC h1 = ADD(MULLO(AND(g1, mask), w0), MULLO(AND(SRLI(g1, shift), mask), w));                              \
+            STORE8(o + i, SRLV(ADD(ADD(MULLO(h0, va), MULLO(h1, vb)), round), 22));                                  \
+        }                                                                                                              \
+        return (int)i;                                                                                                 \
+    }
+#define AVX512_LOADI(p) _mm512_loadu_si512(p)
+#define AVX512_GATHER(off, base) _mm512_i32gather_epi32(off, base, 1)
+#define AVX512_WIDEN(p) _mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)(p)))
+#define AVX512_SRLI(v, s) _mm512_srl_epi32(v, _mm_cvtsi32_si128(s))
+#define AVX512_SRLV(v, s) _mm512_srli_epi32(v, s)
+#define AVX512_STORE8(p, v) _mm_storeu_si128((__m128i *)(p), _mm512_cvtepi32_epi8(v))
+GATHER_ROW(gather_row_avx512, TARGET_AVX512, __m512i, 16, AVX512_LOADI, AVX512_GATHER, AVX512_WIDEN, _mm512_set1_epi32,
+           _mm512_mullo_epi32, _mm512_add_epi32, _mm512_sub_epi32, AVX512_SRLI, AVX512_SRLV, _mm512_and_si512, AVX512_STORE8)
+#define AVX2_LOADI(p) _mm256_loadu_si256((const __m256i *)(p))
+#define AVX2_GATHER(off, base) _mm256_i32gather_epi32((const int *)(base), off, 1)
+#define AVX2_WIDEN(p) _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(p)))
+#define AVX2_SRLI(v, s) _mm256_srl_epi32(v, _mm_cvtsi32_si128(s))
+#define AVX2_SRLV(v, s) _mm256_srli_epi32(v, s)
+// 8 results in 32-bit lanes to 8 bytes: pack to 16 bits (lanes interleave by 128-bit halves), fix the order, pack.
+#define AVX2_STORE8(p, v)                                                                                           \
+    do {                                                                                                            \
+        __m256i w16 = _mm256_permute4x64_epi64(_mm256_packus_epi32(v, v), 0xD8);                                    \
+        __m128i b8 = _mm_packus_epi16(_mm256_castsi256_si128(w16), _mm256_castsi256_si128(w16));                    \
+        _mm_storel_epi64((__m128i *)(p), b8);                                                                       \
+    } while (0)
+GATHER_ROW(gather_row_avx2, TARGET_AVX2, __m256i, 8, AVX2_LOADI, AVX2_GATHER, AVX2_WIDEN, _mm256_set1_epi32,
+           _mm256_mullo_epi32, _mm256_add_epi32, _mm256_sub_epi32, AVX2_SRLI, AVX2_SRLV, _mm256_and_si256, AVX2_STORE8)
+
+// The rows the gathers can serve, the rest (and RGBA, whose second tap is 4 bytes on) by blend-then-gather.
+#define GATHER_RESIZE(NAME, TARGET, ROW)                                                                   \
+    TARGET static void NAME(uint8_t *dst, size_t dstRow, int dh, const uint8_t *src, size_t srcBytes, const int64_t *row0, \
+                            const int64_t *row1, const int16_t *wy, const int32_t *col0, const int32_t *col1,         \
+                            const int16_t *wx, size_t first, size_t span, int c, int32_t *v) {                        \
+        int32_t maxOff = 0;                                                                                            \
+        for (size_t i = 0; i < dstRow; i++) maxOff = col0[i] > maxOff ? col0[i] : maxOff;                              \
+        for (int y = 0; y < dh; y++) {                                                                                 \
+            const uint8_t *p0 = src + row0[y] + first, *p1 = src + row1[y] + first;                                    \
+            int64_t last = (row0[y] > row1[y] ? row0[y] : row1[y]) + (int64_t)first + maxOff + 4;                      \
+            uint8_t *o = dst + (size_t)y * dstRow;                                                                     \
+            if ((c == 1 || c == 3) && last <= (int64_t)srcBytes) {                                                     \
+                int done = ROW(o, p0, p1, 2048 - wy[y], wy[y], col0, wx, dstRow, c);                                   \
+                for (size_t i = done; i < dstRow; i++) {                                                               \
+                    int32_t w = wx[i];                                                                                 \
+                    int32_t h0 = p0[col0[i]] * (2048 - w) + p0[col1[i]] * w, h1 = p1[col0[i]] * (2048 - w) + p1[col1[i]] * w; \
+                    o[i] = (uint8_t)((h0 * (2048 - wy[y]) + h1 * wy[y] + (1 << 21)) >> 22);                            \
+                }                                                                                                      \
+            } else {                                                                                                   \
+                blend_rows(v, p0, p1, 2048 - wy[y], wy[y], span);                                                      \
+                blend_columns(o, v, col0, col1, wx, dstRow);                                                           \
+            }                                                                                                          \
+        }                                                                                                              \
+    }
+GATHER_RESIZE(resize_gather_avx512, TARGET_AVX512, gather_row_avx512)
+GATHER_RESIZE(resize_gather_avx2, TARGET_AVX2, gather_row_avx2)
+#endif
+
+void ck_resize_bilinear(uint8_t *dst, size_t dstRow, int dh, const uint8_t *src, size_t srcBytes, const int64_t *row0, const int64_t *row1,
+                        const int16_t *wy, const int32_t *col0, const int32_t *col1, const int16_t *wx, size_t first, size_t span, int c) {
     int32_t *v = malloc((span ? span : 1) * sizeof(int32_t));
     if (!v) abort();
 #if CK_X86
     switch (ck_path()) {
-    case CK_AVX512: resize_bilinear_avx512(dst, dstRow, dh, src, row0, row1, wy, col0, col1, wx, first, span, v); break;
-    case CK_AVX2: resize_bilinear_avx2(dst, dstRow, dh, src, row0, row1, wy, col0, col1, wx, first, span, v); break;
+    case CK_AVX512: resize_gather_avx512(dst, dstRow, dh, src, srcBytes, row0, row1, wy, col0, col1, wx, first, span, c, v); break;
+    case CK_AVX2: resize_gather_avx2(dst, dstRow, dh, src, srcBytes, row0, row1, wy, col0, col1, wx, first, span, c, v); break;
     default: resize_bilinear_baseline(dst, dstRow, dh, src, row0, row1, wy, col0, col1, wx, first, span, v); break;
     }
 #else
@@ -412,7 +485,7 @@ INLINE int border_index(int i, int n, int border) {
     }
 }
 
-INLINE void warp_affine_body(uint8_t *dst, int width, int height, const uint8_t *sp, int sw, int sh, int c, const double *m, int border, uint8_t value) {
+INLINE void warp_affine_c(uint8_t *dst, int width, int height, const uint8_t *sp, int sw, int sh, const int c, const double *m, int border, uint8_t value) {
     const int64_t stepX = (int64_t)round(m[0] * 65536), stepY = (int64_t)round(m[3] * 65536);
     const int tile = 64;
     const int32_t fill = value;
@@ -449,6 +522,15 @@ INLINE void warp_affine_body(uint8_t *dst, int width, int height, const uint8_t 
                 }
             }
         }
+    }
+}
+// The channel count as a constant, so the per-sample loops unroll.
+INLINE void warp_affine_body(uint8_t *dst, int width, int height, const uint8_t *sp, int sw, int sh, int c, const double *m, int border, uint8_t value) {
+    switch (c) {
+    case 1: warp_affine_c(dst, width, height, sp, sw, sh, 1, m, border, value); break;
+    case 3: warp_affine_c(dst, width, height, sp, sw, sh, 3, m, border, value); break;
+    case 4: warp_affine_c(dst, width, height, sp, sw, sh, 4, m, border, value); break;
+    default: warp_affine_c(dst, width, height, sp, sw, sh, c, m, border, value); break;
     }
 }
 INSTANCES(warp_affine, (uint8_t *d, int w, int h, const uint8_t *s, int sw, int sh, int c, const double *m, int b, uint8_t v),

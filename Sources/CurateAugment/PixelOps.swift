@@ -201,8 +201,8 @@ enum PixelOps {
         return src.bytes.withUnsafeBufferPointer { s in
             PixelBuffer(width: width, height: height, format: src.format) { d in
                 guard !d.isEmpty else { return }
-                ck_resize_bilinear(d.baseAddress!, width * c, Int32(height), s.baseAddress!, row0, row1, ty.weight,
-                                   col0, col1, wx, win.x * c, win.width * c)
+                ck_resize_bilinear(d.baseAddress!, width * c, Int32(height), s.baseAddress!, s.count, row0, row1, ty.weight,
+                                   col0, col1, wx, win.x * c, win.width * c, Int32(c))
             }
         }
     }

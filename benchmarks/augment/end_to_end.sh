@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End to end on both cores: a folder of 512-px JPEGs with COCO boxes → flip + brightness/contrast + resize 256 →
 # JPEG files (quality 95) and COCO labels on disk. curate augment (2 workers) vs albumentations + OpenCV driven by
-# a 2-process multiprocessing.Pool writing the same outputs. Best of RUNS, wall and CPU (user + sys, children).
+# a 2-process multiprocessing.Pool writing the same outputs. Best of RUNS, wall and CPU (user + sys, children),
+# both measured from process start to exit.
 # usage: benchmarks/augment/end_to_end.sh [COPIES] [RUNS]     (COPIES × 14 images; default 20 × 14 = 280)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -37,7 +38,8 @@ printf "%-14s %22s %22s %8s %8s\n" order "curate wall/CPU s" "albumentations wal
 for order in resize-first resize-last; do
   ours=$(for i in $(seq "$RUNS"); do rm -rf "$WORK/out-curate"; measure "$CURATE" augment --labels "$WORK/in/labels.coco.json" --format coco --images "$WORK/in" \
     --pipeline "$WORK/$order.yaml" --seed 1 --out "$WORK/out-curate" --out-format coco; done | best)
-  theirs=$(for i in $(seq "$RUNS"); do rm -rf "$WORK/out-peer"; "$PY" "$HERE/e2e_peer.py" "$WORK/in" "$WORK/out-peer" "$order"; done | best)
+  # The peer measured the same way, from process start to exit (interpreter and imports included, as a run costs).
+  theirs=$(for i in $(seq "$RUNS"); do rm -rf "$WORK/out-peer"; measure "$PY" "$HERE/e2e_peer.py" "$WORK/in" "$WORK/out-peer" "$order"; done | best)
   "$PY" -c "
 import json; a=json.loads('$ours'); b=json.loads('$theirs')
 print(f\"{'$order':<14} {a['wall']:10.2f} / {a['cpu']:9.2f} {b['wall']:10.2f} / {b['cpu']:9.2f} {b['wall']/a['wall']:7.2f}x {a['cpu']/b['cpu']:7.2f}\")"

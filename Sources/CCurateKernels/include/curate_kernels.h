@@ -33,11 +33,11 @@ void ck_gray(uint8_t *dst, const uint8_t *src, size_t pixels, int channels);
 /// Bilinear resampling with 11-bit weights. Output row y blends source rows `row0[y]`, `row1[y]` (byte offsets
 /// into src) with weight `wy[y]` on the second; output sample i of a row blends the blended row's samples
 /// `col0[i]`, `col1[i]` (sample offsets from `first`) with weight `wx[i]` on the second. `span` samples starting at
-/// `first` are blended per row (the columns any output reads).
-void ck_resize_bilinear(uint8_t *dst, size_t dstRow, int dstHeight, const uint8_t *src,
+/// `first` are blended per row (the columns any output reads); `srcBytes` is the size of src.
+void ck_resize_bilinear(uint8_t *dst, size_t dstRow, int dstHeight, const uint8_t *src, size_t srcBytes,
                         const int64_t *row0, const int64_t *row1, const int16_t *wy,
                         const int32_t *col0, const int32_t *col1, const int16_t *wx,
-                        size_t first, size_t span);
+                        size_t first, size_t span, int channels);
 /// Separable filter with 8.8 fixed-point weights summing to 256 (as OpenCV's bit-exact Gaussian for 8-bit images),
 /// BORDER_REFLECT_101; `taps` odd. Alpha (channels 4) is copied.
 void ck_separable_fixed(uint8_t *dst, const uint8_t *src, int width, int height, int channels,
