@@ -612,3 +612,124 @@ INLINE void normalize_body(float *restrict d, const uint8_t *restrict s, size_t 
 }
 INSTANCES(normalize, (float *d, const uint8_t *s, size_t pixels, int c, const float *t), (d, s, pixels, c, t))
 DISPATCH(normalize, (float *d, const uint8_t *s, size_t pixels, int c, const float *t), (d, s, pixels, c, t))
+
+// MARK: CLAHE and CIELAB
+
+INLINE int descale(int x, int n) { return (x + (1 << (n - 1))) >> n; }
+INLINE uint8_t clamp_u8(int v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
+
+INLINE void rgb_to_lab_body(uint8_t *restrict l, uint8_t *restrict a, uint8_t *restrict b, const uint8_t *restrict src, size_t pixels, int c,
+                            const int32_t *restrict gamma, const int32_t *restrict cbrt, const int32_t *restrict k) {
+    const int lScale = (116 * 255 + 50) / 100, lShift = -((16 * 255 * (1 << 15) + 50) / 100);
+    for (size_t p = 0; p < pixels; p++) {
+        const uint8_t *s = src + p * c;
+        int R = gamma[s[0]], G = gamma[s[1]], B = gamma[s[2]];
+        int fX = cbrt[descale(R * k[0] + G * k[1] + B * k[2], 12)];
+        int fY = cbrt[descale(R * k[3] + G * k[4] + B * k[5], 12)];
+        int fZ = cbrt[descale(R * k[6] + G * k[7] + B * k[8], 12)];
+        l[p] = clamp_u8(descale(lScale * fY + lShift, 15));
+        a[p] = clamp_u8(descale(500 * (fX - fY) + 128 * (1 << 15), 15));
+        b[p] = clamp_u8(descale(200 * (fY - fZ) + 128 * (1 << 15), 15));
+    }
+}
+INSTANCES(rgb_to_lab, (uint8_t *l, uint8_t *a, uint8_t *b, const uint8_t *s, size_t n, int c, const int32_t *g, const int32_t *r, const int32_t *k),
+          (l, a, b, s, n, c, g, r, k))
+DISPATCH(rgb_to_lab, (uint8_t *l, uint8_t *a, uint8_t *b, const uint8_t *s, size_t n, int c, const int32_t *g, const int32_t *r, const int32_t *k),
+         (l, a, b, s, n, c, g, r, k))
+
+INLINE double dmin_(double x, double y) { return y < x ? y : x; }
+INLINE double dmax_(double x, double y) { return y >= x ? y : x; }
+INLINE double lab_inverse(double t) { return t > 0.206893 ? t * t * t : (t - 16.0 / 116) / 7.787; }
+
+INLINE void lab_to_rgb_body(uint8_t *restrict dst, const uint8_t *restrict l8, const uint8_t *restrict a8, const uint8_t *restrict b8,
+                            const uint8_t *restrict src, size_t pixels, int c, const uint8_t *restrict encode) {
+    for (size_t p = 0; p < pixels; p++) {
+        double lightness = (double)l8[p] * 100 / 255, a = (double)a8[p] - 128, b = (double)b8[p] - 128;
+        double fy = (lightness + 16) / 116;
+        double fx = fy + a / 500, fz = fy - b / 200;
+        double y = lightness > 7.9996 ? fy * fy * fy : lightness / 903.3;
+        double x = lab_inverse(fx) * 0.950456, z = lab_inverse(fz) * 1.088754;
+        double rl = 3.240479 * x - 1.53715 * y - 0.498535 * z;
+        double gl = -0.969256 * x + 1.875991 * y + 0.041556 * z;
+        double bl = 0.055648 * x - 0.204043 * y + 1.057311 * z;
+        uint8_t *d = dst + p * c;
+        d[0] = encode[(int)(dmin_(dmax_(rl, 0), 1) * 65536.0 + 0.5)];
+        d[1] = encode[(int)(dmin_(dmax_(gl, 0), 1) * 65536.0 + 0.5)];
+        d[2] = encode[(int)(dmin_(dmax_(bl, 0), 1) * 65536.0 + 0.5)];
+        if (c == 4) d[3] = src[p * 4 + 3];
+    }
+}
+INSTANCES(lab_to_rgb, (uint8_t *d, const uint8_t *l, const uint8_t *a, const uint8_t *b, const uint8_t *s, size_t n, int c, const uint8_t *e),
+          (d, l, a, b, s, n, c, e))
+DISPATCH(lab_to_rgb, (uint8_t *d, const uint8_t *l, const uint8_t *a, const uint8_t *b, const uint8_t *s, size_t n, int c, const uint8_t *e),
+         (d, l, a, b, s, n, c, e))
+
+INLINE int clahe_reflect(int i, int n) {
+    if (i < n) return i;
+    if (n == 1) return 0;
+    int r = 2 * (n - 1) - i;
+    return r < 0 ? 0 : r;
+}
+
+void ck_clahe_histograms(int32_t *hist, const uint8_t *plane, int w, int h, int tilesX, int tilesY, int tileW, int tileH) {
+    memset(hist, 0, (size_t)tilesX * tilesY * 256 * sizeof(int32_t));
+    int *columns = malloc((size_t)tilesX * tileW * sizeof(int));
+    if (!columns) abort();
+    for (int x = 0; x < tilesX * tileW; x++) columns[x] = clahe_reflect(x, w);
+    for (int ty = 0; ty < tilesY; ty++)
+        for (int y = ty * tileH; y < (ty + 1) * tileH; y++) {
+            const uint8_t *row = plane + (size_t)clahe_reflect(y, h) * w;
+            for (int tx = 0; tx < tilesX; tx++) {
+                int32_t *hh = hist + ((size_t)ty * tilesX + tx) * 256;
+                for (int x = tx * tileW; x < (tx + 1) * tileW; x++) hh[row[columns[x]]]++;
+            }
+        }
+    free(columns);
+}
+
+INLINE void clahe_interpolate_body(uint8_t *restrict out, const uint8_t *restrict plane, int w, int h, const uint8_t *restrict luts,
+                                   int tilesX, int tilesY, int tileW, int tileH, int *x1s, int *x2s, float *xws) {
+    float invW = 1 / (float)tileW, invH = 1 / (float)tileH;
+    for (int x = 0; x < w; x++) {
+        float f = (float)x * invW - 0.5f;
+        int t = (int)floorf(f);
+        xws[x] = f - (float)t;
+        x1s[x] = (t > 0 ? t : 0) * 256;
+        x2s[x] = (t + 1 < tilesX - 1 ? t + 1 : tilesX - 1) * 256;
+    }
+    for (int y = 0; y < h; y++) {
+        float f = (float)y * invH - 0.5f;
+        int t = (int)floorf(f);
+        float ya = f - (float)t;
+        const uint8_t *top = luts + (size_t)(t > 0 ? t : 0) * tilesX * 256;
+        const uint8_t *bottom = luts + (size_t)(t + 1 < tilesY - 1 ? t + 1 : tilesY - 1) * tilesX * 256;
+        const uint8_t *row = plane + (size_t)y * w;
+        uint8_t *o = out + (size_t)y * w;
+        for (int x = 0; x < w; x++) {
+            int v = row[x];
+            float xa = xws[x];
+            float upper = (float)top[x1s[x] + v] * (1 - xa) + (float)top[x2s[x] + v] * xa;
+            float lower = (float)bottom[x1s[x] + v] * (1 - xa) + (float)bottom[x2s[x] + v] * xa;
+            int r = (int)nearbyintf(upper * (1 - ya) + lower * ya);
+            o[x] = clamp_u8(r);
+        }
+    }
+}
+INSTANCES(clahe_interpolate, (uint8_t *o, const uint8_t *p, int w, int h, const uint8_t *l, int tx, int ty, int tw, int th, int *a, int *b, float *c),
+          (o, p, w, h, l, tx, ty, tw, th, a, b, c))
+
+void ck_clahe_interpolate(uint8_t *out, const uint8_t *plane, int w, int h, const uint8_t *luts, int tilesX, int tilesY, int tileW, int tileH) {
+    int *x1s = malloc((size_t)w * sizeof(int)), *x2s = malloc((size_t)w * sizeof(int));
+    float *xws = malloc((size_t)w * sizeof(float));
+    if (!x1s || !x2s || !xws) abort();
+#if CK_X86
+    switch (ck_path()) {
+    case CK_AVX512: clahe_interpolate_avx512(out, plane, w, h, luts, tilesX, tilesY, tileW, tileH, x1s, x2s, xws); break;
+    case CK_AVX2: clahe_interpolate_avx2(out, plane, w, h, luts, tilesX, tilesY, tileW, tileH, x1s, x2s, xws); break;
+    default: clahe_interpolate_baseline(out, plane, w, h, luts, tilesX, tilesY, tileW, tileH, x1s, x2s, xws); break;
+    }
+#else
+    clahe_interpolate_baseline(out, plane, w, h, luts, tilesX, tilesY, tileW, tileH, x1s, x2s, xws);
+#endif
+    free(x1s); free(x2s); free(xws);
+}

@@ -52,4 +52,18 @@ void ck_adjust_hsv(uint8_t *dst, const uint8_t *src, size_t pixels, int channels
 /// Interleaved samples to float through one 256-entry float table per channel (`tables`: channels × 256).
 void ck_normalize(float *dst, const uint8_t *src, size_t pixels, int channels, const float *tables);
 
+/// OpenCV's 8-bit RGB → CIELAB in fixed point (see Lab.fromRGB): `gamma` 256 entries, `cbrt` 3072, `coef` 9.
+void ck_rgb_to_lab(uint8_t *l, uint8_t *a, uint8_t *b, const uint8_t *src, size_t pixels, int channels,
+                   const int32_t *gamma, const int32_t *cbrt, const int32_t *coef);
+/// 8-bit CIELAB → RGB in double precision through a 65,537-entry sRGB encoding table (see Lab.toRGB); alpha
+/// (channels 4) copied from `src`.
+void ck_lab_to_rgb(uint8_t *dst, const uint8_t *l, const uint8_t *a, const uint8_t *b, const uint8_t *src, size_t pixels,
+                   int channels, const uint8_t *encode);
+/// CLAHE's tile histograms (tilesX × tilesY × 256 counts) over the plane extended as clahe.cpp does.
+void ck_clahe_histograms(int32_t *histograms, const uint8_t *plane, int width, int height, int tilesX, int tilesY,
+                         int tileW, int tileH);
+/// CLAHE's per-pixel blend of the four nearest tiles' tables (`luts`: tilesX × tilesY × 256).
+void ck_clahe_interpolate(uint8_t *out, const uint8_t *plane, int width, int height, const uint8_t *luts, int tilesX,
+                          int tilesY, int tileW, int tileH);
+
 #endif
