@@ -5,6 +5,7 @@
 #include "curate_kernels.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -618,8 +619,8 @@ DISPATCH(normalize, (float *d, const uint8_t *s, size_t pixels, int c, const flo
 INLINE int descale(int x, int n) { return (x + (1 << (n - 1))) >> n; }
 INLINE uint8_t clamp_u8(int v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
 
-INLINE void rgb_to_lab_body(uint8_t *restrict l, uint8_t *restrict a, uint8_t *restrict b, const uint8_t *restrict src, size_t pixels, int c,
-                            const int32_t *restrict gamma, const int32_t *restrict cbrt, const int32_t *restrict k) {
+INLINE void rgb_to_lab_c(uint8_t *restrict l, uint8_t *restrict a, uint8_t *restrict b, const uint8_t *restrict src, size_t pixels, const int c,
+                         const int32_t *restrict gamma, const int32_t *restrict cbrt, const int32_t *restrict k) {
     const int lScale = (116 * 255 + 50) / 100, lShift = -((16 * 255 * (1 << 15) + 50) / 100);
     for (size_t p = 0; p < pixels; p++) {
         const uint8_t *s = src + p * c;
@@ -632,6 +633,11 @@ INLINE void rgb_to_lab_body(uint8_t *restrict l, uint8_t *restrict a, uint8_t *r
         b[p] = clamp_u8(descale(200 * (fY - fZ) + 128 * (1 << 15), 15));
     }
 }
+INLINE void rgb_to_lab_body(uint8_t *l, uint8_t *a, uint8_t *b, const uint8_t *src, size_t pixels, int c, const int32_t *gamma,
+                            const int32_t *cbrt, const int32_t *k) {
+    if (c == 3) rgb_to_lab_c(l, a, b, src, pixels, 3, gamma, cbrt, k);
+    else rgb_to_lab_c(l, a, b, src, pixels, 4, gamma, cbrt, k);
+}
 INSTANCES(rgb_to_lab, (uint8_t *l, uint8_t *a, uint8_t *b, const uint8_t *s, size_t n, int c, const int32_t *g, const int32_t *r, const int32_t *k),
           (l, a, b, s, n, c, g, r, k))
 DISPATCH(rgb_to_lab, (uint8_t *l, uint8_t *a, uint8_t *b, const uint8_t *s, size_t n, int c, const int32_t *g, const int32_t *r, const int32_t *k),
@@ -641,13 +647,36 @@ INLINE double dmin_(double x, double y) { return y < x ? y : x; }
 INLINE double dmax_(double x, double y) { return y >= x ? y : x; }
 INLINE double lab_inverse(double t) { return t > 0.206893 ? t * t * t : (t - 16.0 / 116) / 7.787; }
 
-INLINE void lab_to_rgb_body(uint8_t *restrict dst, const uint8_t *restrict l8, const uint8_t *restrict a8, const uint8_t *restrict b8,
-                            const uint8_t *restrict src, size_t pixels, int c, const uint8_t *restrict encode) {
+// The terms that depend on one channel only come from 256-entry tables holding exactly the values the formula
+// gives (so the result is the formula's, bit for bit); what is left per pixel is vectorised.
+typedef struct {
+    double fy[256], y[256], a500[256], b200[256];
+} lab_tables;
+
+static lab_tables lab_table_values;
+static pthread_once_t lab_tables_once = PTHREAD_ONCE_INIT;
+
+static void lab_tables_fill(void) {
+    lab_tables *t = &lab_table_values;
+    for (int i = 0; i < 256; i++) {
+        double lightness = (double)i * 100 / 255;
+        t->fy[i] = (lightness + 16) / 116;
+        t->y[i] = lightness > 7.9996 ? t->fy[i] * t->fy[i] * t->fy[i] : lightness / 903.3;
+        t->a500[i] = ((double)i - 128) / 500;
+        t->b200[i] = ((double)i - 128) / 200;
+    }
+}
+
+static const lab_tables *lab_tables_get(void) {
+    pthread_once(&lab_tables_once, lab_tables_fill);
+    return &lab_table_values;
+}
+
+INLINE void lab_to_rgb_c(uint8_t *restrict dst, const uint8_t *restrict l8, const uint8_t *restrict a8, const uint8_t *restrict b8,
+                         const uint8_t *restrict src, size_t pixels, const int c, const uint8_t *restrict encode, const lab_tables *restrict t) {
     for (size_t p = 0; p < pixels; p++) {
-        double lightness = (double)l8[p] * 100 / 255, a = (double)a8[p] - 128, b = (double)b8[p] - 128;
-        double fy = (lightness + 16) / 116;
-        double fx = fy + a / 500, fz = fy - b / 200;
-        double y = lightness > 7.9996 ? fy * fy * fy : lightness / 903.3;
+        double fy = t->fy[l8[p]], y = t->y[l8[p]];
+        double fx = fy + t->a500[a8[p]], fz = fy - t->b200[b8[p]];
         double x = lab_inverse(fx) * 0.950456, z = lab_inverse(fz) * 1.088754;
         double rl = 3.240479 * x - 1.53715 * y - 0.498535 * z;
         double gl = -0.969256 * x + 1.875991 * y + 0.041556 * z;
@@ -658,6 +687,12 @@ INLINE void lab_to_rgb_body(uint8_t *restrict dst, const uint8_t *restrict l8, c
         d[2] = encode[(int)(dmin_(dmax_(bl, 0), 1) * 65536.0 + 0.5)];
         if (c == 4) d[3] = src[p * 4 + 3];
     }
+}
+INLINE void lab_to_rgb_body(uint8_t *dst, const uint8_t *l8, const uint8_t *a8, const uint8_t *b8, const uint8_t *src, size_t pixels, int c,
+                            const uint8_t *encode) {
+    const lab_tables *t = lab_tables_get();
+    if (c == 3) lab_to_rgb_c(dst, l8, a8, b8, src, pixels, 3, encode, t);
+    else lab_to_rgb_c(dst, l8, a8, b8, src, pixels, 4, encode, t);
 }
 INSTANCES(lab_to_rgb, (uint8_t *d, const uint8_t *l, const uint8_t *a, const uint8_t *b, const uint8_t *s, size_t n, int c, const uint8_t *e),
           (d, l, a, b, s, n, c, e))
