@@ -383,6 +383,76 @@ GATHER_ROW(gather_row_avx2, TARGET_AVX2, __m256i, 8, AVX2_LOADI, AVX2_GATHER, AV
         }                                                                                                              \
     }
 GATHER_RESIZE(resize_gather_avx512, TARGET_AVX512, gather_row_avx512)
+// RGB on AVX-512: one 64-bit gather per output pixel and source row fetches both horizontal neighbours (6 of its 8
+// bytes); a byte permute lays each sample's two taps out as a pair of 16-bit values and VPMADDWD multiplies them
+// by the pair of weights: 16 pixels (48 samples) per step with 4 gathers of 8 instead of 6 of 16.
+TARGET_AVX512 static int gather_rgb_avx512(uint8_t *o, const uint8_t *p0, const uint8_t *p1, int32_t a, int32_t b, const int32_t *pixel0,
+                                           const int32_t *pairs, size_t pixels) {
+    uint8_t idx[3][64];
+    for (int j = 0; j < 3; j++)
+        for (int t = 0; t < 16; t++) {
+            int sample = 16 * j + t, q = sample / 3, k = sample % 3;
+            int base = (q % 8) * 8 + (q >= 8 ? 64 : 0);
+            idx[j][4 * t] = (uint8_t)(base + k);
+            idx[j][4 * t + 1] = 0;
+            idx[j][4 * t + 2] = (uint8_t)(base + 3 + k);
+            idx[j][4 * t + 3] = 0;
+        }
+    const __m512i i0 = _mm512_loadu_si512(idx[0]), i1 = _mm512_loadu_si512(idx[1]), i2 = _mm512_loadu_si512(idx[2]);
+    const __mmask64 even = 0x5555555555555555ULL;
+    const __m512i va = _mm512_set1_epi32(a), vb = _mm512_set1_epi32(b), round = _mm512_set1_epi32(1 << 21);
+    size_t x = 0;
+    for (; x + 16 <= pixels; x += 16) {
+        __m256i off0 = _mm256_loadu_si256((const __m256i *)(pixel0 + x)), off1 = _mm256_loadu_si256((const __m256i *)(pixel0 + x + 8));
+        __m512i r0lo = _mm512_i32gather_epi64(off0, (const void *)p0, 1), r0hi = _mm512_i32gather_epi64(off1, (const void *)p0, 1);
+        __m512i r1lo = _mm512_i32gather_epi64(off0, (const void *)p1, 1), r1hi = _mm512_i32gather_epi64(off1, (const void *)p1, 1);
+        const __m512i *w = (const __m512i *)(pairs + 3 * x);
+        __m512i out[3];
+        const __m512i *ids[3] = {&i0, &i1, &i2};
+        for (int j = 0; j < 3; j++) {
+            __m512i wj = _mm512_loadu_si512(w + j);
+            __m512i h0 = _mm512_madd_epi16(_mm512_maskz_permutex2var_epi8(even, r0lo, *ids[j], r0hi), wj);
+            __m512i h1 = _mm512_madd_epi16(_mm512_maskz_permutex2var_epi8(even, r1lo, *ids[j], r1hi), wj);
+            out[j] = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(_mm512_mullo_epi32(h0, va), _mm512_mullo_epi32(h1, vb)), round), 22);
+        }
+        _mm_storeu_si128((__m128i *)(o + 3 * x), _mm512_cvtepi32_epi8(out[0]));
+        _mm_storeu_si128((__m128i *)(o + 3 * x + 16), _mm512_cvtepi32_epi8(out[1]));
+        _mm_storeu_si128((__m128i *)(o + 3 * x + 32), _mm512_cvtepi32_epi8(out[2]));
+    }
+    return (int)(3 * x);
+}
+
+TARGET_AVX512 static void resize_rgb_avx512(uint8_t *dst, size_t dstRow, int dh, const uint8_t *src, size_t srcBytes, const int64_t *row0,
+                                            const int64_t *row1, const int16_t *wy, const int32_t *col0, const int32_t *col1,
+                                            const int16_t *wx, size_t first, size_t span, int32_t *v) {
+    size_t pixels = dstRow / 3;
+    int32_t *pixel0 = malloc((pixels + 1) * sizeof(int32_t)), *pairs = malloc((dstRow + 1) * sizeof(int32_t));
+    if (!pixel0 || !pairs) abort();
+    int32_t maxOff = 0;
+    for (size_t x = 0; x < pixels; x++) {
+        pixel0[x] = col0[3 * x];
+        maxOff = pixel0[x] > maxOff ? pixel0[x] : maxOff;
+    }
+    for (size_t i = 0; i < dstRow; i++) pairs[i] = (int32_t)((uint32_t)(uint16_t)wx[i] << 16 | (uint16_t)(2048 - wx[i]));
+    for (int y = 0; y < dh; y++) {
+        const uint8_t *p0 = src + row0[y] + first, *p1 = src + row1[y] + first;
+        int64_t last = (row0[y] > row1[y] ? row0[y] : row1[y]) + (int64_t)first + maxOff + 8;
+        uint8_t *o = dst + (size_t)y * dstRow;
+        if (last <= (int64_t)srcBytes) {
+            size_t done = (size_t)gather_rgb_avx512(o, p0, p1, 2048 - wy[y], wy[y], pixel0, pairs, pixels);
+            for (size_t i = done; i < dstRow; i++) {
+                int32_t w = wx[i];
+                int32_t h0 = p0[col0[i]] * (2048 - w) + p0[col1[i]] * w, h1 = p1[col0[i]] * (2048 - w) + p1[col1[i]] * w;
+                o[i] = (uint8_t)((h0 * (2048 - wy[y]) + h1 * wy[y] + (1 << 21)) >> 22);
+            }
+        } else {
+            blend_rows(v, p0, p1, 2048 - wy[y], wy[y], span);
+            blend_columns(o, v, col0, col1, wx, dstRow);
+        }
+    }
+    free(pixel0); free(pairs);
+}
+
 GATHER_RESIZE(resize_gather_avx2, TARGET_AVX2, gather_row_avx2)
 #endif
 
@@ -392,7 +462,10 @@ void ck_resize_bilinear(uint8_t *dst, size_t dstRow, int dh, const uint8_t *src,
     if (!v) abort();
 #if CK_X86
     switch (ck_path()) {
-    case CK_AVX512: resize_gather_avx512(dst, dstRow, dh, src, srcBytes, row0, row1, wy, col0, col1, wx, first, span, c, v); break;
+    case CK_AVX512:
+        if (c == 3) resize_rgb_avx512(dst, dstRow, dh, src, srcBytes, row0, row1, wy, col0, col1, wx, first, span, v);
+        else resize_gather_avx512(dst, dstRow, dh, src, srcBytes, row0, row1, wy, col0, col1, wx, first, span, c, v);
+        break;
     case CK_AVX2: resize_gather_avx2(dst, dstRow, dh, src, srcBytes, row0, row1, wy, col0, col1, wx, first, span, c, v); break;
     default: resize_bilinear_baseline(dst, dstRow, dh, src, row0, row1, wy, col0, col1, wx, first, span, v); break;
     }
