@@ -60,6 +60,32 @@ import Testing
     }
 }
 
+/// A write that fails (here: one output needs a folder where another output is a file, whichever comes second)
+/// stops the run with one line naming the file, and the new output folder is left empty.
+@Suite struct AugmentWriteFailureTests {
+    @Test func aFailedWriteStopsTheRunAndLeavesTheFolderEmpty() throws {
+        let scratch = ScratchDirectory()
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: scratch.path + "/images/x-aug0.jpg", withIntermediateDirectories: true)
+        try fm.copyItem(atPath: TestFixtures.repoPath("datasets/photos/images/rocket.jpg"), toPath: scratch.path + "/images/x.jpg")
+        try fm.copyItem(atPath: TestFixtures.repoPath("datasets/photos/images/rocket.jpg"), toPath: scratch.path + "/images/x-aug0.jpg/y.jpg")
+        scratch.write("labels.coco.json", """
+            {"images": [{"id": 1, "file_name": "images/x.jpg", "width": 640, "height": 427},
+                        {"id": 2, "file_name": "images/x-aug0.jpg/y.jpg", "width": 640, "height": 427}],
+             "annotations": [], "categories": [{"id": 1, "name": "rocket"}]}
+            """)
+        scratch.write("flip.yaml", "transforms:\n  - HorizontalFlip: {p: 1}\n")
+        let run = try CLI.run(["augment", "--labels", "labels.coco.json", "--format", "coco", "--pipeline", "flip.yaml", "--out", "out"], in: scratch.path)
+        #expect(run.exitCode == 1, "\(run.stdout) \(run.stderr)")
+        #expect(run.stderr.hasPrefix("error: out/images/x-aug0.jpg"), "\(run.stderr)")
+        #expect(run.stderr.contains("cannot write"), "\(run.stderr)")
+        #expect(run.stderr.split(separator: "\n").count == 1)
+        #expect(try fm.contentsOfDirectory(atPath: scratch.path + "/out") == [], "the new folder is left empty")
+        // A rerun with a fresh folder name is refused the same way; nothing else was touched.
+        #expect(fm.fileExists(atPath: scratch.path + "/images/x-aug0.jpg/y.jpg"))
+    }
+}
+
 @Suite struct AugmentEveryTransformTests {
     /// Every transform of the catalog, from YAML through `curate augment`, on bundled photos with boxes: each runs,
     /// writes outputs, and its YOLO labels stay within [0, 1].
