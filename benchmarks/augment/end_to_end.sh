@@ -9,14 +9,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 COPIES="${1:-20}"
 RUNS="${2:-3}"
-export PATH="$PATH:/opt/swift/usr/bin"
-if [ ! -x "$HERE/.venv/bin/python" ]; then
-  python3 -m venv "$HERE/.venv"
-  "$HERE/.venv/bin/pip" install -q albumentations==2.0.8 opencv-python-headless pillow
-fi
-PY="$HERE/.venv/bin/python"
-[ -n "${CURATE_SKIP_BUILD:-}" ] || (cd "$ROOT" && swift build -c release --product curate --static-swift-stdlib >/dev/null)
-CURATE="$(cd "$ROOT" && swift build -c release --show-bin-path)/curate"
+source "$HERE/setup.sh"
 WORK="$ROOT/.build/bench-augment-e2e"
 rm -rf "$WORK" && mkdir -p "$WORK"
 "$PY" "$HERE/make_e2e.py" "$WORK/in" "$COPIES"

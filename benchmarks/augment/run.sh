@@ -5,14 +5,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 REPEAT="${1:-10}"
-export PATH="$PATH:/opt/swift/usr/bin"
-if [ ! -x "$HERE/.venv/bin/python" ]; then
-  python3 -m venv "$HERE/.venv"
-  "$HERE/.venv/bin/pip" install -q albumentations==2.0.8 opencv-python-headless pillow
-fi
-PY="$HERE/.venv/bin/python"
-[ -n "${CURATE_SKIP_BUILD:-}" ] || (cd "$ROOT" && swift build -c release --product curate --static-swift-stdlib >/dev/null)
-CURATE="$(cd "$ROOT" && swift build -c release --show-bin-path)/curate"
+source "$HERE/setup.sh"
 [ -n "${CURATE_SKIP_BUILD:-}" ] || (cd "$ROOT" && swift build -c release --product curate-bench >/dev/null)
 BENCH="$(cd "$ROOT" && swift build -c release --show-bin-path)/curate-bench"   # in-process throughput, not in the product
 CORPUS="$ROOT/.build/bench-imaging"
