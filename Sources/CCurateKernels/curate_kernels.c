@@ -320,7 +320,7 @@ static void resize_bilinear_baseline(uint8_t *dst, size_t dstRow, int dh, const 
 // are the same integers as the blend-then-gather order's: sum over rows and columns of sample · wx · wy.
 // A gather reads up to 3 bytes past the sample it wants, so rows whose last read would leave the buffer take
 // the plain path.
-#define GATHER_ROW(NAME, TARGET, VEC, LANES, LOADI, GATHER, WIDEN, SET1, MULLO, ADD, SUB, SRLI, SRLV, AND, STORE8) \
+#define GATHER_ROW(NAME, TARGET, VEC, LANES, LOADI, GATHER, WIDEN, SET1, MULLO, ADD, SUB, SHIFT_BY, SHIFT_CONST, AND, STORE8) \
     TARGET static int NAME(uint8_t *o, const uint8_t *p0, const uint8_t *p1, int32_t a, int32_t b, const int32_t *col0, \
                            const int16_t *wx, size_t n, int c) {                                                      \
         const VEC one = SET1(2048), round = SET1(1 << 21), mask = SET1(255), va = SET1(a), vb = SET1(b);              \
@@ -329,25 +329,25 @@ static void resize_bilinear_baseline(uint8_t *dst, size_t dstRow, int dh, const 
         for (; i + LANES <= n; i += LANES) {                                                                           \
             VEC off = LOADI(col0 + i), w = WIDEN(wx + i), w0 = SUB(one, w);                                            \
             VEC g0 = GATHER(off, p0), g1 = GATHER(off, p1);                                                            \
-            VEC h0 = ADD(MULLO(AND(g0, mask), w0), MULLO(AND(SRLI(g0, shift), mask), w));                              \
-            VEC h1 = ADD(MULLO(AND(g1, mask), w0), MULLO(AND(SRLI(g1, shift), mask), w));                              \
-            STORE8(o + i, SRLV(ADD(ADD(MULLO(h0, va), MULLO(h1, vb)), round), 22));                                  \
+            VEC h0 = ADD(MULLO(AND(g0, mask), w0), MULLO(AND(SHIFT_BY(g0, shift), mask), w));                              \
+            VEC h1 = ADD(MULLO(AND(g1, mask), w0), MULLO(AND(SHIFT_BY(g1, shift), mask), w));                              \
+            STORE8(o + i, SHIFT_CONST(ADD(ADD(MULLO(h0, va), MULLO(h1, vb)), round), 22));                                  \
         }                                                                                                              \
         return (int)i;                                                                                                 \
     }
 #define AVX512_LOADI(p) _mm512_loadu_si512(p)
 #define AVX512_GATHER(off, base) _mm512_i32gather_epi32(off, base, 1)
 #define AVX512_WIDEN(p) _mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)(p)))
-#define AVX512_SRLI(v, s) _mm512_srl_epi32(v, _mm_cvtsi32_si128(s))
-#define AVX512_SRLV(v, s) _mm512_srli_epi32(v, s)
+#define AVX512_SHIFT_BY(v, s) _mm512_srl_epi32(v, _mm_cvtsi32_si128(s))
+#define AVX512_SHIFT_CONST(v, s) _mm512_srli_epi32(v, s)
 #define AVX512_STORE8(p, v) _mm_storeu_si128((__m128i *)(p), _mm512_cvtepi32_epi8(v))
 GATHER_ROW(gather_row_avx512, TARGET_AVX512, __m512i, 16, AVX512_LOADI, AVX512_GATHER, AVX512_WIDEN, _mm512_set1_epi32,
-           _mm512_mullo_epi32, _mm512_add_epi32, _mm512_sub_epi32, AVX512_SRLI, AVX512_SRLV, _mm512_and_si512, AVX512_STORE8)
+           _mm512_mullo_epi32, _mm512_add_epi32, _mm512_sub_epi32, AVX512_SHIFT_BY, AVX512_SHIFT_CONST, _mm512_and_si512, AVX512_STORE8)
 #define AVX2_LOADI(p) _mm256_loadu_si256((const __m256i *)(p))
 #define AVX2_GATHER(off, base) _mm256_i32gather_epi32((const int *)(base), off, 1)
 #define AVX2_WIDEN(p) _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(p)))
-#define AVX2_SRLI(v, s) _mm256_srl_epi32(v, _mm_cvtsi32_si128(s))
-#define AVX2_SRLV(v, s) _mm256_srli_epi32(v, s)
+#define AVX2_SHIFT_BY(v, s) _mm256_srl_epi32(v, _mm_cvtsi32_si128(s))
+#define AVX2_SHIFT_CONST(v, s) _mm256_srli_epi32(v, s)
 // 8 results in 32-bit lanes to 8 bytes: pack to 16 bits (lanes interleave by 128-bit halves), fix the order, pack.
 #define AVX2_STORE8(p, v)                                                                                           \
     do {                                                                                                            \
@@ -356,7 +356,7 @@ GATHER_ROW(gather_row_avx512, TARGET_AVX512, __m512i, 16, AVX512_LOADI, AVX512_G
         _mm_storel_epi64((__m128i *)(p), b8);                                                                       \
     } while (0)
 GATHER_ROW(gather_row_avx2, TARGET_AVX2, __m256i, 8, AVX2_LOADI, AVX2_GATHER, AVX2_WIDEN, _mm256_set1_epi32,
-           _mm256_mullo_epi32, _mm256_add_epi32, _mm256_sub_epi32, AVX2_SRLI, AVX2_SRLV, _mm256_and_si256, AVX2_STORE8)
+           _mm256_mullo_epi32, _mm256_add_epi32, _mm256_sub_epi32, AVX2_SHIFT_BY, AVX2_SHIFT_CONST, _mm256_and_si256, AVX2_STORE8)
 
 // The rows the gathers can serve, the rest (and RGBA, whose second tap is 4 bytes on) by blend-then-gather.
 #define GATHER_RESIZE(NAME, TARGET, ROW)                                                                   \
