@@ -157,13 +157,12 @@ public struct Pipeline: Sendable, Equatable {
         return kind.apply(step, parameters, flush(sample, &pending), rules)
     }
 
-    /// Applies the composed tables, if any (one shared table takes the single-table kernel).
+    /// Applies the composed tables, if any.
     static func flush(_ sample: AugmentSample, _ pending: inout [[UInt8]]?) -> AugmentSample {
         guard let tables = pending else { return sample }
         pending = nil
         var out = sample
-        out.image = tables[0] == tables[1] && tables[1] == tables[2] ? PixelOps.lookup(sample.image, tables[0])
-                                                                       : PixelOps.lookup(sample.image, perChannel: tables)
+        out.image = PixelOps.lookup(sample.image, tables: tables)
         return out
     }
 

@@ -294,6 +294,11 @@ enum PixelOps {
         }
     }
 
+    /// Three per-channel tables, through the single-table kernel when they are one table.
+    static func lookup(_ src: PixelBuffer, tables: [[UInt8]]) -> PixelBuffer {
+        tables[0] == tables[1] && tables[1] == tables[2] ? lookup(src, tables[0]) : lookup(src, perChannel: tables)
+    }
+
     /// One 256-entry table per colour channel (grey images use the first; alpha untouched).
     static func lookup(_ src: PixelBuffer, perChannel tables: [[UInt8]]) -> PixelBuffer {
         let c = src.format.channels

@@ -17,6 +17,17 @@ struct TransformKind: Sendable {
     var tables: (@Sendable ([String: Double], PixelFormat) -> [[UInt8]])? = nil
 }
 
+extension TransformKind {
+    /// A lookup step: applying it is applying its tables (one definition for the step alone and for fusion).
+    init(defaultProbability: Double, parameters: [String: Check], sample: @escaping @Sendable (TransformStep, inout SplitMix64, Int, Int) -> [String: Double],
+         tables: @escaping @Sendable ([String: Double], PixelFormat) -> [[UInt8]]) {
+        self.init(defaultProbability: defaultProbability, parameters: parameters, sample: sample) { _, v, s, _ in
+            TransformCatalog.photometric(s) { PixelOps.lookup($0, tables: tables(v, $0.format)) }
+        }
+        self.tables = tables
+    }
+}
+
 /// Every transform by name. Geometric transforms move boxes, keypoints, polygons and masks with the pixels.
 enum TransformCatalog {
     static let compositions: Set<String> = ["Compose", "OneOf", "SomeOf", "Sequential"]
@@ -310,26 +321,18 @@ enum TransformCatalog {
         // Photometric: labels pass through.
         k["BrightnessContrast"] = TransformKind(defaultProbability: 0.5, parameters: with(["brightness_limit": rangeWithin(-1, 1), "contrast_limit": rangeWithin(-1, 1)]), sample: { step, rng, _, _ in
             ["brightness": rng.uniform(step.range("brightness_limit", (-0.2, 0.2))), "contrast": rng.uniform(step.range("contrast_limit", (-0.2, 0.2)))]
-        }) { _, v, s, _ in
-            let alpha = 1 + v["contrast"]!, beta = v["brightness"]! * 255
-            return photometric(s) { PixelOps.lookup($0, table { $0 * alpha + beta }) }
-        }
-        k["BrightnessContrast"]!.tables = { v, _ in
+        }, tables: { v, _ in
             let alpha = 1 + v["contrast"]!, beta = v["brightness"]! * 255
             let t = table { $0 * alpha + beta }
             return [t, t, t]
-        }
+        })
         k["Gamma"] = TransformKind(defaultProbability: 0.5, parameters: with(["gamma_limit": positiveRange(1000)]), sample: { step, rng, _, _ in
             ["gamma": rng.uniform(step.range("gamma_limit", (80, 120), symmetric: false)) / 100]
-        }) { _, v, s, _ in
-            let g = v["gamma"]!
-            return photometric(s) { PixelOps.lookup($0, table { pow($0 / 255, g) * 255 }) }
-        }
-        k["Gamma"]!.tables = { v, _ in
+        }, tables: { v, _ in
             let g = v["gamma"]!
             let t = table { pow($0 / 255, g) * 255 }
             return [t, t, t]
-        }
+        })
         k["ToGray"] = TransformKind(defaultProbability: 0.5, parameters: p, sample: none) { _, _, s, _ in
             photometric(s, PixelOps.toGray)
         }
@@ -348,16 +351,10 @@ enum TransformCatalog {
         k["RGBShift"] = TransformKind(defaultProbability: 0.5, parameters: with(["r_shift_limit": rangeWithin(-255, 255), "g_shift_limit": rangeWithin(-255, 255), "b_shift_limit": rangeWithin(-255, 255)]),
                                       sample: { step, rng, _, _ in
             ["r": rng.uniform(step.range("r_shift_limit", (-20, 20))), "g": rng.uniform(step.range("g_shift_limit", (-20, 20))), "b": rng.uniform(step.range("b_shift_limit", (-20, 20)))]
-        }) { _, v, s, _ in
-            photometric(s) { image in
-                guard image.format != .gray8 else { return image }
-                return PixelOps.lookup(image, perChannel: [v["r"]!, v["g"]!, v["b"]!].map { shift in table { $0 + shift } })
-            }
-        }
-        k["RGBShift"]!.tables = { v, format in
+        }, tables: { v, format in
             guard format != .gray8 else { return [[UInt8]](repeating: (0..<256).map { UInt8($0) }, count: 3) }
             return [v["r"]!, v["g"]!, v["b"]!].map { shift in table { $0 + shift } }
-        }
+        })
         k["CoarseDropout"] = TransformKind(defaultProbability: 0.5, parameters: with(["num_holes_range": positiveRange(1000), "hole_height_range": positiveRange(1), "hole_width_range": positiveRange(1), "fill": fill]),
                                            sample: { step, rng, w, h in
             let (lo, hi) = step.range("num_holes_range", (1, 1), symmetric: false)
