@@ -39,7 +39,7 @@ let package = Package(
 
         .target(
             name: "CurateCore",
-            dependencies: [.product(name: "Yams", package: "Yams")]),
+            dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "CurateImaging",
             dependencies: ["CurateCore", "CCurateCodecs", "CTurboJPEG"]),

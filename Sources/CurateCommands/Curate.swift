@@ -31,7 +31,7 @@ package struct Curate: AsyncParsableCommand {
         subcommands: [
             Init.self, Add.self, StatusCommand.self, Commit.self, Log.self, Show.self, Tag.self, DiffCommand.self,
             Checkout.self, Fsck.self, GC.self, Remote.self, Push.self, Fetch.self, Pull.self, Clone.self, Augment.self, Validate.self, Annotators.self, Issues.self, Select.self, Simulate.self, Triage.self, Queue.self, LabelCommand.self, WatchCommand.self, Route.self, Store.self, RunWorkflow.self, Runs.self,
-            Inspect.self, Labels.self,
+            Inspect.self, Labels.self, Merge.self,
         ])
 
     package init() {}

@@ -27,6 +27,10 @@ extension Curate {
                 (≥ --iou, greedily, best first): a labeled box with no match is unsupported — or of the wrong class \
                 when a model box of another class covers it — and a model box with no match is a missing label.
 
+                Sharded (--parts DIR with --shard I/N or a scheduler's index): each shard examines the items its \
+                path hash owns and writes their rows; curate merge DIR runs confident learning on all of them in row \
+                order, so the flagged set and ranking are exactly the unsharded run's.
+
                 --fail-on "issues>5%" (or issues>N) exits 65 when the share (or count) of flagged items (labeled \
                 boxes, for detections) is above the bound, for workflows.
 
@@ -65,6 +69,8 @@ extension Curate {
         @Option(help: "Boxes: model boxes below this score are ignored.")
         var minScore: Double = 0.5
 
+        @OptionGroup var sharding: ShardOptions
+
         func validate() throws {
             guard ConfidentLearning.Filter(rawValue: filter) != nil else {
                 throw ValidationError("--filter must be one of \(ConfidentLearning.Filter.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -78,6 +84,15 @@ extension Curate {
                 var request = IssuesRequest(predictions: predictions)
                 (request.ids, request.filter, request.rankBy, request.iou, request.minScore) = (ids, ConfidentLearning.Filter(rawValue: filter)!,
                                                                                               ConfidentLearning.Score(rawValue: rankBy)!, iou, minScore)
+                if let shard = try sharding.resolve() {
+                    var inputs = ShardDigest()
+                    try source.digest(into: &inputs)
+                    try inputs.add(file: predictions)
+                    try inputs.add(optionalFile: ids)
+                    let output = try IssuesReport.part(try source.load(), request, shard: shard)
+                    return try sharding.write(output, verb: "issues", shard: shard, inputs: inputs,
+                                              parameters: [("filter", filter), ("rank_by", rankBy), ("iou", "\(iou)"), ("min_score", "\(minScore)")])
+                }
                 let report = try IssuesReport.find(try source.load(), request)
                 if json { Console.out(try report.compactJSON()) } else { report.lines(top: top).forEach { Console.out($0) } }
                 report.warnings.forEach { Console.warning($0) }

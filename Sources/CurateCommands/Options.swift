@@ -35,8 +35,8 @@ package struct LabelSourceOptions: ParsableArguments {
         }
         let repo = try repository.open()
         let revision = rev ?? "HEAD"
-        return DatasetInput(labels: try repo.labels(at: revision), name: "repository at \(revision)") { _ in
-            try repo.files(at: revision).filter { $0.width != nil }.map { ImageBytes(path: $0.path, data: try repo.data(of: $0.hash)) }
+        return DatasetInput(labels: try repo.labels(at: revision), name: "repository at \(revision)") { _, read in
+            try repo.files(at: revision).filter { $0.width != nil }.map { read($0.path) ? ImageBytes(path: $0.path, data: try repo.data(of: $0.hash)) : ImageBytes(path: $0.path, data: nil) }
         }
     }
 }

@@ -22,6 +22,11 @@ extension Curate {
                 or pixel features (grey, at most 16 × 16) and predicts the rest. Deterministic for a --seed; ties \
                 go to the earlier item.
 
+                Sharded (--parts DIR with --shard I/N or a scheduler's index): each shard chooses among the \
+                unlabeled items it owns and curate merge DIR chooses the batch; exact for every strategy but \
+                k-center, badge and cold-start, which re-choose among the shards' picks (docs/sharding.md). random \
+                takes the items with the smallest seeded hash of their path.
+
                 Examples:
                   curate select --strategy margin --budget 20 --labels labels.csv \\
                       --format csv --images datasets/digits
@@ -65,6 +70,8 @@ extension Curate {
         @Flag(help: "Print the batch as JSON.")
         var json = false
 
+        @OptionGroup var sharding: ShardOptions
+
         func validate() throws {
             guard Strategy(rawValue: strategy) != nil else { throw ValidationError("--strategy must be one of \(Strategy.allCases.map(\.rawValue).joined(separator: ", "))") }
             guard budget >= 1 else { throw ValidationError("--budget must be at least 1") }
@@ -81,15 +88,29 @@ extension Curate {
                     guard condition.hasPrefix("tag="), condition.count > 4 else { throw ValidationError("--where takes tag=NAME") }
                     request.only = Set(try source.repository.open().items(tagged: String(condition.dropFirst(4))))
                 }
-                let report = try ActiveLearning.select(try source.input(), request)
-                for path in report.skipped { Console.warning("skipped \(path): cannot decode") }
-                let lines = try report.batch.map { try $0.compactJSON() }
-                if let out { try writeOutput(lines.joined(separator: "\n") + "\n", to: out) }
-                if json { Console.out("[" + lines.joined(separator: ",") + "]"); return }
-                Console.out("\(report.batch.count) of \(report.candidates) unlabeled items by \(report.strategy)\(report.note)")
-                Console.out(Table(["item", "reason"], report.batch.map { [$0.item, $0.reason] }).text)
-                if let out { Console.out("batch: \(out)") }
+                let input = try source.input()
+                if let shard = try sharding.resolve() {
+                    var inputs = ShardDigest()
+                    try source.digest(into: &inputs)
+                    for file in [predictions, ids, committee, embeddings, embeddingIds] { try inputs.add(optionalFile: file) }
+                    if predictions == nil && embeddings == nil { source.digestImages(of: input.labels, into: &inputs) }
+                    let output = try ActiveLearning.selectPart(input, request, shard: shard)
+                    return try sharding.write(output, verb: "select", shard: shard, inputs: inputs,
+                                              parameters: [("strategy", strategy), ("budget", "\(budget)"), ("seed", "\(seed)"), ("where", condition ?? "")])
+                }
+                try Self.print(try ActiveLearning.select(input, request), out: out, json: json)
             }
+        }
+
+        /// Prints a batch (and writes it to `out`), as select and merge do.
+        static func print(_ report: SelectReport, out: String?, json: Bool) throws {
+            for path in report.skipped { Console.warning("skipped \(path): cannot decode") }
+            let lines = try report.batch.map { try $0.compactJSON() }
+            if let out { try writeOutput(lines.joined(separator: "\n") + "\n", to: out) }
+            if json { Console.out("[" + lines.joined(separator: ",") + "]"); return }
+            Console.out("\(report.batch.count) of \(report.candidates) unlabeled items by \(report.strategy)\(report.note)")
+            Console.out(Table(["item", "reason"], report.batch.map { [$0.item, $0.reason] }).text)
+            if let out { Console.out("batch: \(out)") }
         }
     }
 }

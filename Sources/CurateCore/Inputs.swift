@@ -41,9 +41,11 @@ package struct DatasetInput: Sendable {
     package var skipped: [LabelIssue]
     /// What it is, for reports: "labels.csv" or "repository at HEAD".
     package var name: String
-    let readImages: @Sendable (LabelSet) throws -> [ImageBytes]
+    let readImages: @Sendable (LabelSet, _ read: (String) -> Bool) throws -> [ImageBytes]
 
-    package init(labels: LabelSet, skipped: [LabelIssue] = [], name: String, images: @escaping @Sendable (LabelSet) throws -> [ImageBytes]) {
+    /// - Parameter images: lists every image item in a fixed order, with the bytes of those `read` accepts (the
+    ///   others with no data and no problem: not read).
+    package init(labels: LabelSet, skipped: [LabelIssue] = [], name: String, images: @escaping @Sendable (LabelSet, _ read: (String) -> Bool) throws -> [ImageBytes]) {
         self.labels = labels
         self.skipped = skipped
         self.name = name
@@ -51,13 +53,18 @@ package struct DatasetInput: Sendable {
     }
 
     /// Every image item's bytes, in item order.
-    package func images() throws -> [ImageBytes] { try readImages(labels) }
+    package func images() throws -> [ImageBytes] { try readImages(labels) { _ in true } }
+
+    /// Every image item in item order, with the bytes of those `read` accepts (the rest unread: no data, no problem),
+    /// so a shard reads only its own images while every item keeps its place.
+    package func images(reading read: (String) -> Bool) throws -> [ImageBytes] { try readImages(labels, read) }
 
     /// The items' files under `root` (a label file's images folder); items whose file is missing are listed
     /// with the reason.
-    package static func files(under root: String) -> @Sendable (LabelSet) throws -> [ImageBytes] {
-        { set in
+    package static func files(under root: String) -> @Sendable (LabelSet, (String) -> Bool) throws -> [ImageBytes] {
+        { set, read in
             set.items.map { item in
+                guard read(item.path) else { return ImageBytes(path: item.path, data: nil) }
                 let path = root + "/" + item.path
                 return FileManager.default.contents(atPath: path).map { ImageBytes(path: item.path, data: $0) }
                     ?? ImageBytes(path: item.path, data: nil, problem: "\(path): cannot read")

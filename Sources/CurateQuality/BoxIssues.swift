@@ -69,6 +69,13 @@ package struct BoxIssueReport: Sendable {
     package var examinedItems: Int
     package var labeledBoxes: Int
 
+    /// Highest score first, then by item.
+    static func order(_ a: Entry, _ b: Entry) -> Bool { (a.score, b.item) > (b.score, a.item) }
+
+    init(entries: [Entry], examinedItems: Int, labeledBoxes: Int) {
+        (self.entries, self.examinedItems, self.labeledBoxes) = (entries, examinedItems, labeledBoxes)
+    }
+
     package init(labels: LabelSet, predictions: BoxPredictions, iouThreshold: Double = 0.5, minScore: Double = 0.5) {
         var entries: [Entry] = []
         var labeledBoxes = 0, examined = 0
@@ -108,7 +115,7 @@ package struct BoxIssueReport: Sendable {
             }
         }
         // Most confident disagreements first.
-        self.entries = entries.sorted { ($0.score, $1.item) > ($1.score, $0.item) }
+        self.entries = entries.sorted(by: Self.order)
         self.examinedItems = examined
         self.labeledBoxes = labeledBoxes
     }

@@ -111,13 +111,7 @@ package struct IssuesReport: Encodable, Sendable {
                                         iouThreshold: request.iou, minScore: request.minScore)
             return IssuesReport(labels: nil, boxes: report, schema: set.schema)
         }
-        let loaded = try Predictions.load(request.predictions, ids: request.ids)
-        // Column k is class id k: a file with more or fewer columns than the schema has classes would suggest
-        // classes that do not exist (route refuses it the same way).
-        let classCount = set.schema.classes.count
-        if classCount > 0, loaded.classes != classCount {
-            throw QualityError("\(request.predictions): \(loaded.classes) columns, but the schema has \(classCount) classes (columns are in class-id order)")
-        }
+        let loaded = try checkedPredictions(set, request)
         let report = try LabelIssueReport(predictions: loaded, given: givenClasses(set), items: set.items.isEmpty ? nil : Set(set.items.map(\.path)),
                                           filter: request.filter, rankBy: request.rankBy)
         return IssuesReport(labels: report, boxes: nil, schema: set.schema)
@@ -148,5 +142,117 @@ package struct TextTable: Sendable {
             }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
         }
         text = ([line(header)] + rows.map(line)).joined(separator: "\n")
+    }
+}
+
+// MARK: - Shards
+
+extension IssuesReport {
+    /// What a part of `curate issues` holds besides its columns.
+    struct PartInfo: Codable {
+        var kind: String
+        var schema: LabelSchema
+        var filter: String
+        var rankBy: String
+        /// Classifications: the columns, the predictions' rows, and the items not examined.
+        var classes = 0, rows = 0, unpredicted = 0, unlabeled = 0
+        var source = ""
+        /// Boxes: this shard's entries and counts.
+        var entries: [BoxEntryRecord] = []
+        var examinedItems = 0, labeledBoxes = 0
+    }
+
+    struct BoxEntryRecord: Codable {
+        var kind: String, item: String, classID: Int, box: BoundingBox, score: Double, modelClass: Int?
+    }
+
+    /// One shard's share of ``find(_:_:)``: the items `shard` owns, with what the merge needs to finish exactly.
+    /// Confident learning needs every item's row (its thresholds and confident joint are global), so a part holds
+    /// its examined rows and the merge runs the algorithm on all of them in row order; box issues are per item,
+    /// so a part holds its items' findings.
+    package static func part(_ set: LabelSet, _ request: IssuesRequest, shard: Shard) throws -> ShardOutput {
+        var info = PartInfo(kind: "labels", schema: set.schema, filter: request.filter.rawValue, rankBy: request.rankBy.rawValue)
+        if holdsBoxes(request.predictions) {
+            var predictions = try BoxPredictions.load(request.predictions, schema: set.schema)
+            predictions.boxes = predictions.boxes.filter { shard.owns($0.key) }
+            let report = BoxIssueReport(labels: set, predictions: predictions, iouThreshold: request.iou, minScore: request.minScore)
+            info.kind = "boxes"
+            (info.examinedItems, info.labeledBoxes) = (report.examinedItems, report.labeledBoxes)
+            info.entries = report.entries.map { .init(kind: $0.kind.rawValue, item: $0.item, classID: $0.classID, box: $0.box, score: $0.score, modelClass: $0.modelClass) }
+            return ShardOutput(items: report.examinedItems, files: ["part.json": try JSONEncoder().encode(info)])
+        }
+        let loaded = try checkedPredictions(set, request)
+        let e = try LabelIssueReport.examined(predictions: loaded, given: givenClasses(set), items: set.items.isEmpty ? nil : Set(set.items.map(\.path)), shard: shard)
+        (info.classes, info.rows, info.unpredicted, info.unlabeled, info.source) = (e.classes, loaded.ids.count, e.unpredicted, e.unlabeled, e.source)
+        return ShardOutput(items: e.rows.count, files: [
+            "part.json": try JSONEncoder().encode(info),
+            "rows.bin": ShardColumns.data(e.rows.map(Int64.init)),
+            "labels.bin": ShardColumns.data(e.labels.map(Int32.init)),
+            "probabilities.bin": ShardColumns.data(e.probabilities),
+            "ids.bin": ShardColumns.data(strings: e.ids),
+        ])
+    }
+
+    /// The report the unsharded run gives, from every shard's part (see ``ShardParts/collect(_:)``).
+    package static func merge(_ parts: [ShardPart]) throws -> IssuesReport {
+        let infos = try parts.map { try JSONDecoder().decode(PartInfo.self, from: try $0.data("part.json")) }
+        guard let first = infos.first, let filter = ConfidentLearning.Filter(rawValue: first.filter), let rankBy = ConfidentLearning.Score(rawValue: first.rankBy) else {
+            throw QualityError("\(parts.first?.folder ?? "parts"): part.json names no known filter")
+        }
+        if first.kind == "boxes" {
+            var report = BoxIssueReport(entries: [], examinedItems: 0, labeledBoxes: 0)
+            for info in infos {
+                report.examinedItems += info.examinedItems
+                report.labeledBoxes += info.labeledBoxes
+                report.entries += info.entries.map { .init(kind: .init(rawValue: $0.kind) ?? .unsupported, item: $0.item, classID: $0.classID, box: $0.box, score: $0.score, modelClass: $0.modelClass) }
+            }
+            report.entries.sort(by: BoxIssueReport.order)
+            return IssuesReport(labels: nil, boxes: report, schema: first.schema)
+        }
+        // Rows are unique across shards: placing each record at its row restores the unsharded order in O(N).
+        var slot = [Int32](repeating: -1, count: first.rows)
+        var columns: [(rows: [Int64], labels: [Int32], probabilities: [Double], ids: [String])] = []
+        var total = LabelIssueReport.Examined(classes: first.classes, source: first.source)
+        for (p, part) in parts.enumerated() {
+            let c = (rows: try ShardColumns.values(try part.data("rows.bin"), as: Int64.self, file: part.folder + "/rows.bin"),
+                     labels: try ShardColumns.values(try part.data("labels.bin"), as: Int32.self, file: part.folder + "/labels.bin"),
+                     probabilities: try ShardColumns.values(try part.data("probabilities.bin"), as: Double.self, file: part.folder + "/probabilities.bin"),
+                     ids: ShardColumns.strings(try part.data("ids.bin")))
+            guard c.labels.count == c.rows.count, c.ids.count == c.rows.count, c.probabilities.count == c.rows.count * first.classes,
+                  infos[p].classes == first.classes, infos[p].rows == first.rows else {
+                throw QualityError("\(part.folder): its columns do not agree (\(c.rows.count) rows); run its shard again")
+            }
+            for row in c.rows {
+                guard row >= 0, row < Int64(first.rows), slot[Int(row)] < 0 else { throw QualityError("\(part.folder): row \(row) is out of range or in two parts") }
+                slot[Int(row)] = Int32(p)
+            }
+            total.unpredicted += infos[p].unpredicted
+            total.unlabeled += infos[p].unlabeled
+            columns.append(c)
+        }
+        var next = [Int](repeating: 0, count: parts.count)
+        let k = first.classes
+        for (row, p) in slot.enumerated() where p >= 0 {
+            let p = Int(p), i = next[p]
+            next[p] += 1
+            total.rows.append(row)
+            total.ids.append(columns[p].ids[i])
+            total.labels.append(Int(columns[p].labels[i]))
+            total.probabilities += columns[p].probabilities[(i * k)..<((i + 1) * k)]
+        }
+        let report = try LabelIssueReport(total, filter: filter, rankBy: rankBy)
+        return IssuesReport(labels: report, boxes: nil, schema: first.schema)
+    }
+
+    /// The predictions, checked against the schema's classes.
+    static func checkedPredictions(_ set: LabelSet, _ request: IssuesRequest) throws -> Predictions {
+        let loaded = try Predictions.load(request.predictions, ids: request.ids)
+        // Column k is class id k: a file with more or fewer columns than the schema has classes would suggest
+        // classes that do not exist (route refuses it the same way).
+        let classCount = set.schema.classes.count
+        if classCount > 0, loaded.classes != classCount {
+            throw QualityError("\(request.predictions): \(loaded.classes) columns, but the schema has \(classCount) classes (columns are in class-id order)")
+        }
+        return loaded
     }
 }

@@ -42,29 +42,58 @@ package struct LabelIssueReport: Sendable {
     /// Per class id: items examined and items flagged.
     package var perClass: [Int: (examined: Int, flagged: Int)]
 
-    /// Runs confident learning over the items that have both a label in `given` and a row in `predictions`.
-    /// - Throws: ``QualityError`` when a label is outside the predictions' classes or no item has both.
+    /// The items confident learning examines: those with both a label and a prediction row, in row order.
+    package struct Examined: Sendable {
+        /// Each examined item's prediction row (0-based, in the predictions file).
+        package var rows: [Int] = []
+        package var ids: [String] = []
+        package var labels: [Int] = []
+        /// Row-major, `rows.count` × `classes`.
+        package var probabilities: [Double] = []
+        package var classes: Int
+        /// Labeled items without a prediction, and predicted rows without a label.
+        package var unpredicted = 0
+        package var unlabeled = 0
+        package var source: String
+    }
+
+    /// The examined items among those `shard` owns (all items when nil).
+    /// - Throws: ``QualityError`` when a label is outside the predictions' classes or a predicted id is not an item.
     /// - Parameter items: the dataset's item paths; a predicted id outside them is an error (the ids file and the
     ///   dataset disagree), while an item without a classification label is only skipped.
-    package init(predictions: Predictions, given: [String: Int], items: Set<String>? = nil, filter: ConfidentLearning.Filter = .pruneByNoiseRate,
-                rankBy: ConfidentLearning.Score = .normalizedMargin) throws(QualityError) {
-        var rows: [Int] = [], labels: [Int] = []
-        for (row, id) in predictions.ids.enumerated() {
+    package static func examined(predictions: Predictions, given: [String: Int], items: Set<String>? = nil, shard: Shard? = nil) throws(QualityError) -> Examined {
+        var e = Examined(classes: predictions.classes, source: predictions.source)
+        var predicted = Set<String>()
+        for (row, id) in predictions.ids.enumerated() where shard?.owns(id) ?? true {
+            predicted.insert(id)
             if let items, !items.contains(id), given[id] == nil {
                 throw QualityError("\(predictions.source): row \(row + 1): \(id) is not an item of the dataset")
             }
-            guard let k = given[id] else { continue }
+            guard let k = given[id] else { e.unlabeled += 1; continue }
             guard k >= 0 && k < predictions.classes else {
                 throw QualityError("\(predictions.source): \(id) is labeled class \(k), which has no column (the predictions have \(predictions.classes) classes)")
             }
-            rows.append(row)
-            labels.append(k)
+            e.rows.append(row)
+            e.ids.append(id)
+            e.labels.append(k)
+            e.probabilities += predictions.probabilities[(row * predictions.classes)..<((row + 1) * predictions.classes)]
         }
-        guard !rows.isEmpty else { throw QualityError("\(predictions.source): no predicted item has a classification label (do the ids match the dataset's item paths?)") }
-        var probabilities: [Double] = []
-        probabilities.reserveCapacity(rows.count * predictions.classes)
-        for row in rows { probabilities += predictions.probabilities[(row * predictions.classes)..<((row + 1) * predictions.classes)] }
-        let learner = ConfidentLearning(labels: labels, probabilities: probabilities, classes: predictions.classes)
+        e.unpredicted = given.keys.filter { (shard?.owns($0) ?? true) && !predicted.contains($0) }.count
+        return e
+    }
+
+    /// Runs confident learning over the items that have both a label in `given` and a row in `predictions`.
+    /// - Throws: ``QualityError`` when a label is outside the predictions' classes or no item has both.
+    package init(predictions: Predictions, given: [String: Int], items: Set<String>? = nil, filter: ConfidentLearning.Filter = .pruneByNoiseRate,
+                rankBy: ConfidentLearning.Score = .normalizedMargin) throws(QualityError) {
+        try self.init(try Self.examined(predictions: predictions, given: given, items: items), filter: filter, rankBy: rankBy)
+    }
+
+    /// Runs confident learning over examined items (of a whole run, or every shard's joined in row order).
+    package init(_ examined: Examined, filter: ConfidentLearning.Filter, rankBy: ConfidentLearning.Score) throws(QualityError) {
+        guard !examined.rows.isEmpty else { throw QualityError("\(examined.source): no predicted item has a classification label (do the ids match the dataset's item paths?)") }
+        let labels = examined.labels
+        let learner = ConfidentLearning(labels: labels, probabilities: examined.probabilities, classes: examined.classes)
         let mask = learner.issues(filter)
         let scores = learner.scores(rankBy)
         var entries: [Entry] = []
@@ -74,15 +103,15 @@ package struct LabelIssueReport: Sendable {
             guard flagged else { continue }
             perClass[labels[i], default: (0, 0)].flagged += 1
             let s = learner.suggestion(i)
-            entries.append(Entry(item: predictions.ids[rows[i]], given: labels[i], suggested: s, score: scores[i],
+            entries.append(Entry(item: examined.ids[i], given: labels[i], suggested: s, score: scores[i],
                                  givenProbability: learner.p(i, labels[i]), suggestedProbability: learner.p(i, s)))
         }
         entries.sort { ($0.score, $0.item) < ($1.score, $1.item) }
         self.filter = filter
         self.rankedBy = rankBy
-        self.examined = rows.count
-        self.unpredicted = Set(given.keys).subtracting(predictions.ids).count
-        self.unlabeled = predictions.ids.count - rows.count
+        self.examined = examined.rows.count
+        self.unpredicted = examined.unpredicted
+        self.unlabeled = examined.unlabeled
         self.entries = entries
         self.perClass = perClass
     }

@@ -11,15 +11,19 @@ package struct FeatureTable: Sendable {
     package var dimensions: Int
     /// Images that could not be read or decoded (left out).
     package var skipped: [String] = []
+    /// Each row's position among all rows the source lists (its row in the embeddings file, its image's place in
+    /// the listing): the same for a row whether or not other rows were left out, so shards order rows alike.
+    package var positions: [Int] = []
 
-    /// The embeddings file (`.npy` with ids, or `.jsonl`), when given; else the pixel features of `input`'s images.
-    package static func load(embeddings: String?, ids: String?, input: DatasetInput) throws -> FeatureTable {
+    /// The embeddings file (`.npy` with ids, or `.jsonl`), when given; else the pixel features of `input`'s images
+    /// (only of those `keep` accepts, when given: a shard decodes only what it needs).
+    package static func load(embeddings: String?, ids: String?, input: DatasetInput, keep: ((String) -> Bool)? = nil) throws -> FeatureTable {
         if let embeddings {
             let e = try Embeddings.load(embeddings, ids: ids)
-            return FeatureTable(paths: e.paths, features: e.values, dimensions: e.dimensions)
+            return FeatureTable(paths: e.paths, features: e.values, dimensions: e.dimensions, positions: Array(e.paths.indices))
         }
         var table = FeatureTable(paths: [], features: [], dimensions: 0)
-        for file in try input.images() {
+        for (position, file) in try input.images(reading: keep ?? { _ in true }).enumerated() where keep?(file.path) ?? true {
             guard let data = file.data, let image = try? ImageDecoder().decode([UInt8](data), source: file.path).pixels else {
                 table.skipped.append(file.path)
                 continue
@@ -30,6 +34,7 @@ package struct FeatureTable: Sendable {
                 throw SelectionError("\(file.path): \(image.width)x\(image.height) gives \(f.count) pixel features, other images \(table.dimensions); pass --embeddings")
             }
             table.paths.append(file.path)
+            table.positions.append(position)
             table.features += f
         }
         return table
@@ -133,27 +138,41 @@ package struct TriageReport: Codable, Sendable {
 
 /// `select`, `simulate` and `triage` as library calls.
 package enum ActiveLearning {
-    /// Chooses the next batch of unlabeled items (never a labeled one).
-    package static func select(_ input: DatasetInput, _ request: SelectRequest) throws -> SelectReport {
+    /// The rows `select` chooses among: the pool (every predicted or featured item), its labeled rows and its
+    /// candidates (unlabeled; only those `shard` owns, when given).
+    struct Prepared {
+        var strategy: Strategy
+        var rows: [String]
+        /// Each row's place in its source (predictions row, embeddings row or image listing), for shard merges.
+        var positions: [Int]
+        var pool: Pool
+        var labeled: [Int]
+        var candidates: [Int]
+        var note = ""
+        var skipped: [String]
+    }
+
+    static func prepare(_ input: DatasetInput, _ request: SelectRequest, shard: Shard?) throws -> Prepared {
         var strategy = request.strategy
         let set = input.labels
         let given = givenClasses(set)
         // Features are needed to train the learner or for the diversity strategies; with predictions and an
-        // uncertainty strategy, no image is decoded.
+        // uncertainty strategy, no image is decoded. A shard decodes the labeled images and its own.
         let needsFeatures = request.predictions == nil || request.embeddings != nil || strategy.needsEmbeddings || strategy == .coldStart
-        let table = needsFeatures ? try FeatureTable.load(embeddings: request.embeddings, ids: request.embeddingIds, input: input)
+        let keep: ((String) -> Bool)? = shard.map { shard in { given[$0] != nil || shard.owns($0) } }
+        let table = needsFeatures ? try FeatureTable.load(embeddings: request.embeddings, ids: request.embeddingIds, input: input, keep: keep)
             : FeatureTable(paths: [], features: [], dimensions: 0)
         let known = Set(set.items.map(\.path))
-        var rows: [String], probabilities: [Double], classes: Int
+        var rows: [String], probabilities: [Double], classes: Int, positions: [Int]
         var note = ""
         if let path = request.predictions {
             let loaded = try Predictions.load(path, ids: request.ids)
             for (r, id) in loaded.ids.enumerated() where !known.isEmpty && !known.contains(id) {
                 throw SelectionError("\(path): row \(r + 1): \(id) is not an item of the dataset")
             }
-            (rows, probabilities, classes) = (loaded.ids, loaded.probabilities, loaded.classes)
+            (rows, probabilities, classes, positions) = (loaded.ids, loaded.probabilities, loaded.classes, Array(loaded.ids.indices))
         } else {
-            rows = table.paths
+            (rows, positions) = (table.paths, table.positions)
             classes = max(set.schema.classes.map(\.id).max().map { $0 + 1 } ?? 2, 2)
             let labeledRows = rows.indices.filter { given[rows[$0]] != nil }
             if Set(labeledRows.compactMap { given[rows[$0]] }).count < 2 {
@@ -181,11 +200,34 @@ package enum ActiveLearning {
             pool.members = c.members
         }
         let labeled = rows.indices.filter { given[rows[$0]] != nil }
-        var candidates = rows.indices.filter { given[rows[$0]] == nil }
+        var candidates = rows.indices.filter { given[rows[$0]] == nil && (shard?.owns(rows[$0]) ?? true) }
         if let only = request.only { candidates = candidates.filter { only.contains(rows[$0]) } }
-        let picks = try Selector.select(strategy, pool: pool, candidates: candidates, labeled: labeled, budget: request.budget, seed: request.seed)
-        return SelectReport(batch: picks.map { .init(item: rows[$0.row], score: $0.score, reason: $0.reason, strategy: strategy.rawValue) },
-                            strategy: strategy.rawValue, candidates: candidates.count, note: note, skipped: table.skipped)
+        return Prepared(strategy: strategy, rows: rows, positions: positions, pool: pool, labeled: labeled, candidates: candidates, note: note, skipped: table.skipped)
+    }
+
+    /// The strategy's picks. `random` takes the candidates with the smallest seeded hash of their path, so a
+    /// shard's random picks merge exactly (a candidate's chance does not depend on the others).
+    static func pick(_ strategy: Strategy, pool: Pool, rows: [String], candidates: [Int], labeled: [Int], budget: Int, seed: UInt64) throws -> [Pick] {
+        guard strategy == .random else {
+            return try Selector.select(strategy, pool: pool, candidates: candidates, labeled: labeled, budget: budget, seed: seed)
+        }
+        let keys = candidates.map { Double(randomKey(rows[$0], seed: seed) >> 11) * 0x1p-53 }
+        return smallestPositions(min(budget, candidates.count), keys: keys, ties: candidates).map { Pick(row: candidates[$0], score: keys[$0], reason: "random") }
+    }
+
+    static func randomKey(_ path: String, seed: UInt64) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        var rng = SplitMix64(seed: seed ^ hash)
+        return rng.next()
+    }
+
+    /// Chooses the next batch of unlabeled items (never a labeled one).
+    package static func select(_ input: DatasetInput, _ request: SelectRequest) throws -> SelectReport {
+        let p = try prepare(input, request, shard: nil)
+        let picks = try pick(p.strategy, pool: p.pool, rows: p.rows, candidates: p.candidates, labeled: p.labeled, budget: request.budget, seed: request.seed)
+        return SelectReport(batch: picks.map { .init(item: p.rows[$0.row], score: $0.score, reason: $0.reason, strategy: p.strategy.rawValue) },
+                            strategy: p.strategy.rawValue, candidates: p.candidates.count, note: p.note, skipped: p.skipped)
     }
 
     /// What `curate simulate` is asked for.

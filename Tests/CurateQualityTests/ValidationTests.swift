@@ -43,7 +43,7 @@ import Testing
         var options = ValidationOptions()
         options.decode = true
         options.duplicates = true
-        let report = try Validation.run(DatasetInput(labels: set, name: "test") { _ in images }, options: options)
+        let report = try Validation.run(DatasetInput(labels: set, name: "test") { _, _ in images }, options: options)
         let found = report.findings.map { "\($0.kind) \($0.item): \($0.message)" }
         #expect(found.contains("exact duplicate b.png: same as a.png (identical bytes)"), "\(found)")
         #expect(found.contains("conflicting duplicate b.png: labeled dog, its duplicate a.png cat"), "\(found)")

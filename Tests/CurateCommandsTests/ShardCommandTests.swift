@@ -1,0 +1,136 @@
+import CurateCore
+import CurateTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+/// Sharded runs as a scheduler starts them: N processes at once, each told its shard by `--shard`, a Kubernetes
+/// Indexed Job's variables or a Slurm array's, then `curate merge` — compared with the unsharded run.
+@Suite struct ShardCommandTests {
+    static let digits = TestFixtures.repoPath("examples/digits")
+    static let images = ["--images", TestFixtures.repoPath("datasets/digits")]
+
+    /// How shard `i` of `n` learns who it is: each count uses another scheduler's convention.
+    static func environment(_ i: Int, of n: Int) -> (arguments: [String], environment: [String: String]) {
+        switch n {
+        case 3: return ([], ["JOB_COMPLETION_INDEX": "\(i)", "CURATE_SHARDS": "3"])
+        case 7: return ([], ["SLURM_ARRAY_TASK_ID": "\(i + 1)", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "7", "SLURM_ARRAY_TASK_COUNT": "7"])
+        case 4: return (["--shards", "4"], ["JOB_COMPLETION_INDEX": "\(i)"])
+        default: return (["--shard", "\(i)/\(n)"], [:])
+        }
+    }
+
+    /// Runs the N shards of `arguments` in parallel processes into `parts`, then merges them.
+    static func sharded(_ arguments: [String], shards n: Int, parts: String, in directory: String, merge: [String] = ["--json"]) throws -> CLIResult {
+        let results = Mutex([CLIResult?](repeating: nil, count: n))
+        DispatchQueue.concurrentPerform(iterations: n) { i in
+            let (extra, environment) = environment(i, of: n)
+            let result = try? CLI.run(arguments + ["--parts", parts] + extra, in: directory, environment: environment)
+            results.withLock { $0[i] = result }
+        }
+        for (i, result) in results.withLock({ $0 }).enumerated() {
+            #expect(result?.exitCode == 0, "shard \(i) of \(n): \(result?.stderr ?? "did not run")")
+            #expect(result?.stdout.hasPrefix("shard \(i) of \(n): ") == true)
+        }
+        return try CLI.run(["merge", parts] + merge, in: directory)
+    }
+
+    static func pool(_ scratch: ScratchDirectory) throws {
+        // 300 labeled digits, the rest listed without a label.
+        let rows = try String(contentsOfFile: TestFixtures.repoPath("datasets/digits/labels.csv"), encoding: .utf8).split(separator: "\n")
+        scratch.write("pool.csv", (rows.prefix(301) + rows.dropFirst(301).map { $0.split(separator: ",")[0] + "," }).joined(separator: "\n") + "\n")
+    }
+
+    @Test(arguments: [1, 2, 3, 7])
+    func issuesMergeToTheUnshardedReport(shards: Int) throws {
+        let scratch = ScratchDirectory()
+        let arguments = ["issues", "--predictions", Self.digits + "/probs.npy", "--ids", Self.digits + "/ids.txt", "--labels", Self.digits + "/noisy-labels.csv",
+                         "--format", "csv"] + Self.images
+        let whole = try CLI.run(arguments + ["--json"], in: scratch.path)
+        #expect(whole.exitCode == 0, "\(whole.stderr)")
+        let merged = try Self.sharded(arguments, shards: shards, parts: "parts", in: scratch.path)
+        #expect(merged.exitCode == 0, "\(merged.stderr)")
+        #expect(merged.stdout == whole.stdout)
+        #expect(whole.stdout.contains("\"flagged\":178"))
+        // The text report and gates work on the merge as on the verb.
+        let gated = try CLI.run(["merge", "parts", "--fail-on", "issues>5%"], in: scratch.path)
+        #expect(gated.exitCode == 65)
+        #expect(gated.stdout.hasPrefix("178 likely label errors in 1797 items (9.9%)"))
+    }
+
+    @Test(arguments: ["margin", "entropy", "class-balanced", "cluster-margin", "random"])
+    func selectMergesExactly(strategy: String) throws {
+        let scratch = ScratchDirectory()
+        try Self.pool(scratch)
+        let arguments = ["select", "--labels", "pool.csv", "--format", "csv", "--predictions", Self.digits + "/probs.npy", "--ids", Self.digits + "/ids.txt",
+                         "--embeddings", Self.digits + "/emb.npy", "--embedding-ids", Self.digits + "/ids.txt", "--strategy", strategy, "--budget", "25", "--seed", "3"] + Self.images
+        let whole = try CLI.run(arguments + ["--json"], in: scratch.path)
+        #expect(whole.exitCode == 0, "\(whole.stderr)")
+        #expect(whole.stdout.components(separatedBy: "\"item\"").count == 26)
+        for n in [2, 3, 7] {
+            let merged = try Self.sharded(arguments, shards: n, parts: "parts-\(n)", in: scratch.path)
+            #expect(merged.stdout == whole.stdout, "\(strategy), \(n) shards: \(merged.stderr)")
+        }
+    }
+
+    /// The built-in learner: every shard trains the same model on every labeled item, and decodes only those
+    /// and its own unlabeled images.
+    @Test func selectWithTheBuiltInLearnerMergesExactly() throws {
+        let scratch = ScratchDirectory()
+        try Self.pool(scratch)
+        let arguments = ["select", "--labels", "pool.csv", "--format", "csv", "--strategy", "margin", "--budget", "10"] + Self.images
+        let whole = try CLI.run(arguments, in: scratch.path)
+        #expect(whole.stdout.hasPrefix("10 of 1497 unlabeled items by margin (built-in learner trained on 300 labeled items)"))
+        let merged = try Self.sharded(arguments, shards: 4, parts: "parts", in: scratch.path, merge: [])
+        #expect(merged.stdout == whole.stdout)
+    }
+
+    /// k-center re-chooses among the shards' picks: said in the report, and a one-shard merge is exact.
+    @Test func approximateStrategiesSaySo() throws {
+        let scratch = ScratchDirectory()
+        try Self.pool(scratch)
+        let arguments = ["select", "--labels", "pool.csv", "--format", "csv", "--embeddings", Self.digits + "/emb.npy", "--embedding-ids", Self.digits + "/ids.txt",
+                         "--predictions", Self.digits + "/probs.npy", "--ids", Self.digits + "/ids.txt", "--strategy", "badge", "--budget", "20"] + Self.images
+        let whole = try CLI.run(arguments, in: scratch.path)
+        #expect(try Self.sharded(arguments, shards: 1, parts: "one", in: scratch.path, merge: []).stdout == whole.stdout)
+        let merged = try Self.sharded(arguments, shards: 3, parts: "three", in: scratch.path, merge: [])
+        #expect(merged.stdout.hasPrefix("20 of 1497 unlabeled items by badge (merged from 3 shards: badge re-chose among each shard's 20 picks, an approximation)"))
+    }
+
+    @Test func mergeRefusesPartsOfAnotherRun() throws {
+        let scratch = ScratchDirectory()
+        let arguments = ["issues", "--predictions", Self.digits + "/probs.npy", "--ids", Self.digits + "/ids.txt", "--labels", Self.digits + "/noisy-labels.csv",
+                         "--format", "csv"] + Self.images
+        for i in 0..<3 { #expect(try CLI.run(arguments + ["--parts", "parts", "--shard", "\(i)/3"], in: scratch.path).exitCode == 0) }
+        // Other parameters, other inputs, a missing shard, a shard run twice.
+        #expect(try CLI.run(arguments + ["--parts", "other", "--shard", "1/3", "--filter", "both"], in: scratch.path).exitCode == 0)
+        var r = try CLI.run(["merge", "parts/shard-0-of-3", "other/shard-1-of-3", "parts/shard-2-of-3"], in: scratch.path)
+        #expect(r.exitCode == 65)
+        #expect(r.stderr.hasPrefix("error: other/shard-1-of-3: was made with other parameters (digest "))
+        #expect(r.stderr.hasSuffix(") than parts/shard-0-of-3; merge the parts of one run\n"))
+        scratch.write("labels.csv", try String(contentsOfFile: Self.digits + "/noisy-labels.csv", encoding: .utf8).replacingOccurrences(of: "images/0/0000.png,0", with: "images/0/0000.png,1"))
+        var changed = arguments
+        changed[changed.firstIndex(of: Self.digits + "/noisy-labels.csv")!] = "labels.csv"
+        #expect(try CLI.run(changed + ["--parts", "changed", "--shard", "1/3"], in: scratch.path).exitCode == 0)
+        r = try CLI.run(["merge", "parts/shard-0-of-3", "changed/shard-1-of-3", "parts/shard-2-of-3"], in: scratch.path)
+        #expect(r.exitCode == 65)
+        #expect(r.stderr.contains("changed/shard-1-of-3: was made from other inputs"))
+        try FileManager.default.createDirectory(atPath: scratch.path + "/again", withIntermediateDirectories: false)
+        try FileManager.default.copyItem(atPath: scratch.path + "/parts/shard-1-of-3", toPath: scratch.path + "/again/shard-1-of-3")
+        r = try CLI.run(["merge", "parts", "again"], in: scratch.path)
+        #expect(r.exitCode == 65)
+        #expect(r.stderr == "error: shard 1 of 3 appears twice: parts/shard-1-of-3 and again/shard-1-of-3; keep one\n")
+        try FileManager.default.removeItem(atPath: scratch.path + "/parts/shard-2-of-3")
+        r = try CLI.run(["merge", "parts"], in: scratch.path)
+        #expect(r.exitCode == 66)
+        #expect(r.stderr == "error: parts: shard 2 of 3 missing (2 of 3 parts found); run it and merge again\n")
+        // Sharding flags without --parts, and a scheduler index without the count.
+        r = try CLI.run(arguments + ["--shard", "0/2"], in: scratch.path)
+        #expect(r.exitCode == 64)
+        #expect(r.stderr.contains("--shard and --shards need --parts DIR"))
+        r = try CLI.run(arguments + ["--parts", "k8s"], in: scratch.path, environment: ["JOB_COMPLETION_INDEX": "1"])
+        #expect(r.exitCode == 64)
+        #expect(r.stderr == "error: JOB_COMPLETION_INDEX=1 is set, but not the shard count: pass --shards N or set CURATE_SHARDS (Kubernetes does not export the Job's completions)\n")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/k8s"))
+    }
+}
