@@ -71,7 +71,7 @@ let package = Package(
             ]),
         .target(
             name: "CurateQuality",
-            dependencies: ["CurateCore", "CurateImaging"]),
+            dependencies: ["CurateCore", "CurateImaging", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "CurateSelection",
             dependencies: ["CurateCore", "CurateImaging", "CurateQuality"]),

@@ -60,11 +60,7 @@ package enum Augmentation {
     package static func run(_ request: AugmentRequest, repository: () throws -> Repository, author: String,
                            progress: @escaping @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> AugmentReport {
         let pipeline = try Pipeline(contentsOf: request.pipeline)
-        let loaded: AugmentSources.Loaded
-        switch request.source {
-        case .repository(let revision): loaded = try AugmentSources.load(repository: try repository(), revision: revision, paths: request.paths)
-        case .labels(let path, let format, let root): loaded = try AugmentSources.load(labels: path, format: format, imagesRoot: root, paths: request.paths)
-        }
+        let loaded = try sources(request, repository: repository)
         if request.strict, let failure = loaded.failures.first { throw AugmentError(.input, failure) }
         let augmenter = Augmenter(pipeline: pipeline, seed: request.seed, copies: request.copies, tool: request.tool)
         var report = AugmentReport(sources: loaded.sources.count, outputs: 0, out: request.out, seed: request.seed, pipelineHash: augmenter.pipelineHash,
@@ -209,5 +205,121 @@ package enum Augmentation {
             throw AugmentError(.replay, "\(output): replay gives different bytes (\(bytes.count) vs \(existing.count))\(maker)")
         }
         return Replayed(output: output, bytes: bytes.count, source: lineage.source, itemSeed: lineage.itemSeed)
+    }
+}
+
+// MARK: - Shards
+
+extension Augmentation {
+    struct PartInfo: Codable {
+        var sources: Int
+        var seed: UInt64
+        var pipelineHash: String
+        var outFormat: String
+        /// Each output's source position (in the unsharded source order) and its lineage, in order.
+        var positions: [Int]
+        var lineage: [Lineage]
+        var skipped: [String]
+        var skippedAt: [Int]
+    }
+
+    /// One shard of ``run(_:repository:author:progress:)``: the sources `shard` owns, augmented into `folder` (a
+    /// fresh part folder): the images under their output paths, `labels.jsonl` (this shard's outputs), the
+    /// canonical `pipeline.yaml` and `part.json` (lineage and places). Outputs depend on the seed and the source
+    /// path only, so they are the unsharded run's bytes.
+    package static func part(_ request: AugmentRequest, repository: () throws -> Repository, shard: Shard, into folder: String,
+                             progress: @escaping @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> ShardOutput {
+        let pipeline = try Pipeline(contentsOf: request.pipeline)
+        let loaded = try sources(request, repository: repository, keep: shard.owns)
+        if request.strict, let failure = loaded.failures.first { throw AugmentError(.input, failure) }
+        let mine = loaded.sources.indices.filter { shard.owns(loaded.sources[$0].path) }
+        let augmenter = Augmenter(pipeline: pipeline, seed: request.seed, copies: request.copies, tool: request.tool)
+        let results = augmenter.run(mine.map { loaded.sources[$0] }, write: { try Self.writeImage($0, to: folder) }, progress: { progress($0, mine.count) })
+        var outputs: [Augmenter.Output] = [], positions: [Int] = []
+        var info = PartInfo(sources: mine.count, seed: request.seed, pipelineHash: augmenter.pipelineHash, outFormat: request.outFormat.rawValue,
+                            positions: [], lineage: [], skipped: [], skippedAt: [])
+        for failure in loaded.failures { info.skipped.append(failure); info.skippedAt.append(-1) }
+        for (position, result) in zip(mine, results) {
+            switch result {
+            case .outputs(let list):
+                outputs += list
+                positions += Array(repeating: position, count: list.count)
+            case .failed(let reason):
+                if request.strict { throw AugmentError(.input, reason) }
+                info.skipped.append("\(loaded.sources[position].path): \(reason)")
+                info.skippedAt.append(position)
+            }
+        }
+        (info.positions, info.lineage) = (positions, outputs.map(\.lineage))
+        let set = LabelSet(schema: loaded.schema, items: outputs.map { Item(path: $0.path, width: $0.width, height: $0.height) }, annotations: outputs.flatMap(\.annotations))
+        try LabelFormat.jsonl.write(set, to: folder + "/labels.jsonl")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return ShardOutput(items: mine.count, files: [
+            "part.json": try encoder.encode(info),
+            "labels.jsonl": try InputFile.read(folder + "/labels.jsonl"),
+            "pipeline.yaml": Data(pipeline.yaml().utf8),
+        ])
+    }
+
+    /// Joins an augmentation's parts into `out` (new or empty): each image linked (or copied) from its part, then
+    /// the labels, pipeline.yaml and lineage.jsonl of every output in the unsharded order — the unsharded run's
+    /// folder, byte for byte. A folder that already holds this augmentation is reused.
+    package static func merge(_ parts: [ShardPart], into out: String) throws -> AugmentReport {
+        let infos = try parts.map { try JSONDecoder().decode(PartInfo.self, from: try $0.data("part.json")) }
+        let pipelineFile = parts[0].folder + "/pipeline.yaml"
+        _ = try parts[0].data("pipeline.yaml")
+        let pipeline = try Pipeline(contentsOf: pipelineFile)
+        guard let format = LabelFormat(rawValue: infos[0].outFormat) else { throw AugmentError(.output, "\(parts[0].folder): unknown label format \(infos[0].outFormat)") }
+        var report = AugmentReport(sources: infos.map(\.sources).reduce(0, +), outputs: 0, out: out, seed: infos[0].seed, pipelineHash: infos[0].pipelineHash)
+        var skipped: [(Int, String)] = []
+        for info in infos { skipped += zip(info.skippedAt, info.skipped).map { ($0, $1) } }
+        report.skipped = skipped.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.1)
+        if try prepare(out, pipeline: pipeline, seed: report.seed) {
+            report.reused = true
+            return report
+        }
+        var outputs: [(position: Int, part: Int, output: Augmenter.Output)] = []
+        for (p, part) in parts.enumerated() {
+            _ = try part.data("labels.jsonl")
+            let set = try LabelFormat.jsonl.read(from: part.folder + "/labels.jsonl", options: LabelReadOptions(imagesRoot: part.folder)).labelSet
+            let byItem = set.annotationsByItem()
+            let info = infos[p]
+            guard set.items.count == info.lineage.count, info.positions.count == info.lineage.count else {
+                throw AugmentError(.output, "\(part.folder): its labels and lineage disagree (\(set.items.count) vs \(info.lineage.count) outputs); run its shard again")
+            }
+            for (i, item) in set.items.enumerated() {
+                outputs.append((info.positions[i], p, Augmenter.Output(path: item.path, bytes: [], width: item.width ?? 0, height: item.height ?? 0,
+                                                                       annotations: byItem[item.path] ?? [], lineage: info.lineage[i])))
+            }
+        }
+        // Sources keep their order; a source's copies keep theirs.
+        outputs = outputs.enumerated().sorted { ($0.element.position, $0.offset) < ($1.element.position, $1.offset) }.map(\.element)
+        let fm = FileManager.default
+        do {
+            for (_, p, output) in outputs {
+                let target = out + "/" + output.path
+                try fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                let source = parts[p].folder + "/" + output.path
+                guard fm.fileExists(atPath: source) else { throw AugmentError(.output, "\(source): missing from its part; run its shard again") }
+                do { try fm.linkItem(atPath: source, toPath: target) } catch { try fm.copyItem(atPath: source, toPath: target) }
+            }
+            try write(outputs.map(\.output), pipeline, schema: try LabelFormat.jsonl.read(from: parts[0].folder + "/labels.jsonl", options: LabelReadOptions(imagesRoot: parts[0].folder)).labelSet.schema,
+                      format: format, to: out)
+        } catch {
+            for entry in (try? fm.contentsOfDirectory(atPath: out)) ?? [] { try? fm.removeItem(atPath: out + "/" + entry) }
+            if let error = error as? any CurateError { throw error }
+            throw AugmentError(.write, "\(out): cannot write the merged outputs: \(error.localizedDescription)")
+        }
+        report.outputs = outputs.count
+        return report
+    }
+
+    /// The sources of a run (only reading the bytes of those `keep` accepts, for a shard).
+    static func sources(_ request: AugmentRequest, repository: () throws -> Repository, keep: @escaping (String) -> Bool = { _ in true }) throws -> AugmentSources.Loaded {
+        switch request.source {
+        case .repository(let revision): return try AugmentSources.load(repository: try repository(), revision: revision, paths: request.paths, keep: keep)
+        case .labels(let path, let format, let root): return try AugmentSources.load(labels: path, format: format, imagesRoot: root, paths: request.paths)
+        }
     }
 }

@@ -13,13 +13,14 @@ package enum AugmentSources {
     }
 
     /// Every image file of a revision (files with an image size) whose path matches `paths`, with its labels.
-    package static func load(repository: Repository, revision: String, paths: [String]) throws(VersioningError) -> Loaded {
+    /// Only the bytes of files `keep` accepts are read (the others are listed without them, for a shard).
+    package static func load(repository: Repository, revision: String, paths: [String], keep: (String) -> Bool = { _ in true }) throws(VersioningError) -> Loaded {
         let set = try repository.labels(at: revision)
         let grouped = set.annotationsByItem()
         var loaded = Loaded(sources: [], failures: [], schema: set.schema)
         for file in try repository.files(at: revision) where file.width != nil && matches(file.path, paths) {
             do throws(VersioningError) {
-                loaded.sources.append(AugmentSource(path: file.path, contentHash: file.hash.hex, bytes: Array(try repository.data(of: file.hash)),
+                loaded.sources.append(AugmentSource(path: file.path, contentHash: file.hash.hex, bytes: keep(file.path) ? Array(try repository.data(of: file.hash)) : [],
                                                     annotations: grouped[file.path] ?? []))
             } catch {
                 loaded.failures.append("\(file.path): \(error)")

@@ -20,6 +20,10 @@ extension Curate {
                 each output file is written atomically, so none is ever partial. Transforms, parameters and box \
                 rules: see workflows/augment-photos.yaml and the README.
 
+                Sharded (--parts DIR with --shard I/N or a scheduler's index, instead of --out): each shard augments \
+                the sources its path hash owns into its part; curate merge DIR --out OUT links the images into OUT \
+                and writes the labels, pipeline.yaml and lineage.jsonl: the unsharded run's folder, byte for byte.
+
                 Examples:
                   curate augment --pipeline workflows/augment-photos.yaml --copies 2 \\
                       --seed 7 --out augmented
@@ -72,9 +76,17 @@ extension Curate {
 
         @OptionGroup var repository: RepositoryOption
 
+        @OptionGroup var sharding: ShardOptions
+
         func validate() throws {
             if replay != nil { return }
-            guard pipeline != nil, out != nil else { throw ValidationError("--pipeline and --out are required (or --replay OUTPUT)") }
+            if sharding.parts != nil {
+                guard pipeline != nil else { throw ValidationError("--pipeline is required") }
+                if out != nil { throw ValidationError("a shard writes its outputs into --parts; give --out to curate merge") }
+                if commit { throw ValidationError("--commit records a whole run: commit the merged folder (curate merge PARTS --out DIR, then curate add and commit)") }
+            } else {
+                guard pipeline != nil, out != nil else { throw ValidationError("--pipeline and --out are required (or --replay OUTPUT)") }
+            }
             guard copies >= 1 else { throw ValidationError("--copies must be at least 1") }
             if commit && labels != nil { throw ValidationError("--commit records outputs of a repository; drop --labels") }
         }
@@ -89,22 +101,46 @@ extension Curate {
                                                            labels: labels == nil ? nil : source, tool: tool)
                     return Console.out("replayed \(replay): identical (\(replayed.bytes) bytes, from \(replayed.source), seed \(replayed.itemSeed))")
                 }
-                var request = AugmentRequest(pipeline: pipeline!, source: source, out: out!)
+                var request = AugmentRequest(pipeline: pipeline!, source: source, out: out ?? "")
                 (request.copies, request.seed, request.paths, request.outFormat) = (copies, seed, paths, outFormat)
                 (request.strict, request.commit, request.message, request.tool) = (strict, commit, message, tool)
                 let progress = Progress()
+                if let shard = try sharding.resolve() {
+                    var inputs = ShardDigest()
+                    if let labels {
+                        inputs.add("format", try labelFormat(format, of: labels).rawValue)
+                        try inputs.add(file: labels)
+                        let set = try labelFormat(format, of: labels).read(from: labels, options: LabelReadOptions(imagesRoot: images ?? LabelReadOptions.defaultRoot(forLabelFile: labels), lenient: true)).labelSet
+                        let root = images ?? LabelReadOptions.defaultRoot(forLabelFile: labels)
+                        for item in set.items { inputs.add(item.path, "\((try? FileManager.default.attributesOfItem(atPath: root + "/" + item.path)[.size] as? Int) ?? -1)") }
+                    } else {
+                        inputs.add("commit", try repository.open().resolve(rev ?? "HEAD").hex)
+                    }
+                    inputs.add("pipeline", try Pipeline(contentsOf: pipeline!).yaml())
+                    return try sharding.write(verb: "augment", shard: shard, inputs: inputs,
+                                              parameters: [("copies", "\(copies)"), ("seed", "\(seed)"), ("paths", paths.joined(separator: "\n")), ("out_format", outFormat.rawValue),
+                                                           ("strict", "\(strict)")]) { folder in
+                        defer { progress.finish() }
+                        return try Augmentation.part(request, repository: { try repository.open() }, shard: shard, into: folder, progress: { progress.update($0, of: $1) })
+                    }
+                }
                 let report = try Augmentation.run(request, repository: { try repository.open() }, author: ProcessInfo.processInfo.environment["USER"] ?? "curate",
                                                   progress: { progress.update($0, of: $1) })
                 progress.finish()
-                for reason in report.skipped { Console.warning("skipped \(reason)") }
-                if report.reused {
-                    // A run killed after writing its outputs: they are complete and the same; only the commit is left.
-                    Console.out("\(report.out) already holds this augmentation (same pipeline and seed, lineage.jsonl complete): reusing it")
-                } else {
-                    Console.out("augmented \(report.sources) images into \(report.outputs) outputs in \(report.out) (seed \(seed), pipeline \(report.pipelineHash.prefix(12)))")
-                }
+                Self.print(report)
                 if report.alreadyCommitted { Console.out("the outputs are already committed") }
                 if let commit = report.commit { Console.out("[\(commit)] committed the outputs with their lineage") }
+            }
+        }
+
+        /// What a run (or the merge of a sharded one) did.
+        static func print(_ report: AugmentReport) {
+            for reason in report.skipped { Console.warning("skipped \(reason)") }
+            if report.reused {
+                // A run killed after writing its outputs: they are complete and the same; only the commit is left.
+                Console.out("\(report.out) already holds this augmentation (same pipeline and seed, lineage.jsonl complete): reusing it")
+            } else {
+                Console.out("augmented \(report.sources) images into \(report.outputs) outputs in \(report.out) (seed \(report.seed), pipeline \(report.pipelineHash.prefix(12)))")
             }
         }
     }

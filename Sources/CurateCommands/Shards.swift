@@ -1,5 +1,7 @@
 import ArgumentParser
+import CurateAugment
 import CurateCore
+import CurateImaging
 import CurateQuality
 import CurateSelection
 import Foundation
@@ -26,12 +28,43 @@ struct ShardOptions: ParsableArguments {
     }
 
     /// Writes the part with its manifest and says where it went.
-    func write(_ output: ShardOutput, verb: String, shard: Shard, inputs: ShardDigest, parameters: [(String, String)]) throws {
+    func write(_ output: ShardOutput, verb: String, shard: Shard, inputs: ShardDigest, parameters: [(String, String)], mergedByVerb: Bool = false) throws {
+        try write(verb: verb, shard: shard, inputs: inputs, parameters: parameters, mergedByVerb: mergedByVerb) { _ in output }
+    }
+
+    /// Writes the part that `fill` makes in a fresh folder (files it writes there itself stay), with its manifest.
+    func write(verb: String, shard: Shard, inputs: ShardDigest, parameters: [(String, String)], mergedByVerb: Bool = false,
+               fill: (_ folder: String) throws -> ShardOutput) throws {
+        let manifest = ShardManifest(verb: verb, shard: shard, inputs: inputs.hex, parameters: Self.digest(parameters), tool: "curate \(Curate.version)")
+        var items = 0
+        let folder = try ShardParts.write(manifest, to: parts!) { folder in
+            let output = try fill(folder)
+            items = output.items
+            return output
+        }
+        let join = mergedByVerb ? "this command with --merge \(parts!) instead of --parts" : "curate merge \(parts!)"
+        Console.out("\(shard): \(items) items → \(folder) (join the \(shard.count) parts with: \(join))")
+    }
+}
+
+extension ShardOptions {
+    static func digest(_ parameters: [(String, String)]) -> String {
         var digest = ShardDigest()
         for (name, value) in parameters { digest.add(name, value) }
-        let manifest = ShardManifest(verb: verb, shard: shard, inputs: inputs.hex, parameters: digest.hex, tool: "curate \(Curate.version)", items: output.items)
-        let folder = try ShardParts.write(manifest, to: parts!) { _ in output.files }
-        Console.out("\(shard): \(output.items) items → \(folder) (join the \(shard.count) parts with: curate merge \(parts!))")
+        return digest.hex
+    }
+
+    /// The parts in `folders`, checked to be one complete run of `verb` made from these very inputs and
+    /// parameters by this tool (for a verb's --merge, which reads the inputs again).
+    static func collect(_ folders: [String], verb: String, inputs: ShardDigest, parameters: [(String, String)]) throws -> [ShardPart] {
+        let parts = try ShardParts.collect(folders)
+        let m = parts[0].manifest
+        let folder = parts[0].folder
+        if m.verb != verb { throw ShardError("\(folder): is a part of curate \(m.verb), not \(verb)") }
+        if m.inputs != inputs.hex { throw ShardError("\(folder): was made from other inputs than this command names (digest \(m.inputs.prefix(12)) vs \(inputs.hex.prefix(12))); give the shards' own inputs") }
+        if m.parameters != digest(parameters) { throw ShardError("\(folder): was made with other parameters than this command's; give the shards' own options") }
+        if m.tool != "curate \(Curate.version)" { throw ShardError("\(folder): was made by \(m.tool), this is curate \(Curate.version); run the shards again with this version") }
+        return parts
     }
 }
 
@@ -93,7 +126,7 @@ extension Curate {
         @Flag(help: "Print the merged report as JSON.")
         var json = false
 
-        @Option(help: "Also write the result to this file, as the verb's --out does (issues: the report as JSON; select: the batch as JSON Lines).")
+        @Option(help: "Also write the result to this file, as the verb's --out does (issues: the report as JSON; select: the batch as JSON Lines; augment: the output folder, new or empty).")
         var out: String?
 
         @Option(help: "Exit 65 when a condition holds, e.g. \"issues>5%\".")
@@ -118,6 +151,13 @@ extension Curate {
                 case "select":
                     let report = try ActiveLearning.mergeSelect(parts)
                     try Select.print(report, out: out, json: json)
+                case "augment":
+                    guard let out else { throw CommandFailure(message: "augment's parts are joined into a folder: curate merge \(folders.joined(separator: " ")) --out DIR", kind: .usage) }
+                    Augment.print(try Augmentation.merge(parts, into: out))
+                case "inspect":
+                    try Inspect.print(try ImageInspection.merge(parts), json: json)
+                case "validate", "triage":
+                    throw CommandFailure(message: "\(parts[0].folder): \(verb)'s parts are joined by the verb, which reads the labels again: curate \(verb) … --merge \(folders.joined(separator: " ")) (with the shards' options)", kind: .usage)
                 default:
                     throw CommandFailure(message: "\(parts[0].folder): parts of curate \(verb) cannot be merged by this version", kind: .usage)
                 }

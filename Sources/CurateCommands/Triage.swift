@@ -18,6 +18,10 @@ extension Curate {
                 DIR` use them; item tags are repository metadata, not part of commits. --out writes \
                 {"item", "tags"} lines.
 
+                Sharded (--parts DIR with --shard I/N or a scheduler's index): each shard computes the features of \
+                the items its path hash owns (decoding their images); the same command with --merge DIR instead \
+                of --parts clusters all of them, exactly as the unsharded run.
+
                 Example:
                   curate triage --labels datasets/digits/labels.csv --format csv \\
                       --images datasets/digits --out triage.jsonl
@@ -49,16 +53,35 @@ extension Curate {
         @Flag(help: "Print the result as JSON.")
         var json = false
 
+        @OptionGroup var sharding: ShardOptions
+
+        @Option(help: "Join the parts of a sharded run (its --parts folder) instead of computing features; the same options as the shards.")
+        var merge: String?
+
         func validate() throws {
             if writeTags && source.labels != nil { throw ValidationError("--write-tags stores tags in a repository; drop --labels") }
             if let embeddings, !embeddings.hasSuffix(".jsonl"), embeddingIds == nil { throw ValidationError("--embeddings needs --embedding-ids (or a .jsonl)") }
             if let clusters, clusters < 1 { throw ValidationError("--clusters must be at least 1") }
+            if sharding.parts != nil && merge != nil { throw ValidationError("--parts runs one shard and --merge joins them: give one") }
         }
 
         func run() async throws {
             try await reportingErrors {
-                let report = try ActiveLearning.triage(try source.input(), embeddings: embeddings, embeddingIds: embeddingIds, clusters: clusters,
-                                                       redundancy: redundancy, seed: seed)
+                let input = try source.input()
+                var inputs = ShardDigest()
+                if sharding.parts != nil || merge != nil {
+                    try source.digest(into: &inputs)
+                    try inputs.add(optionalFile: embeddings)
+                    try inputs.add(optionalFile: embeddingIds)
+                    if embeddings == nil { source.digestImages(of: input.labels, into: &inputs) }
+                }
+                if let shard = try sharding.resolve() {
+                    return try sharding.write(try FeatureTable.part(embeddings: embeddings, ids: embeddingIds, input: input, shard: shard),
+                                              verb: "triage", shard: shard, inputs: inputs, parameters: [], mergedByVerb: true)
+                }
+                let table = try merge.map { try FeatureTable.joined(try ShardOptions.collect([$0], verb: "triage", inputs: inputs, parameters: [])) }
+                    ?? FeatureTable.load(embeddings: embeddings, ids: embeddingIds, input: input)
+                let report = try ActiveLearning.triage(table, clusters: clusters, redundancy: redundancy, seed: seed)
                 for path in report.skipped { Console.warning("skipped \(path): cannot decode") }
                 if let out {
                     let byItem = report.tagsByItem

@@ -25,6 +25,10 @@ extension Curate {
                 item; --consensus-out FILE writes the labels plus one annotation per item with source \
                 "consensus" and its confidence (JSON Lines). The annotator verdicts of `curate annotators` are \
                 summarised.
+                Sharded (--parts DIR with --shard I/N or a scheduler's index; with --decode or --duplicates): each \
+                shard reads and decodes the images its path hash owns and writes what they showed; then the same \
+                command with --merge DIR instead of --parts checks the parts match its inputs and options and \
+                reports exactly what the unsharded run reports.
                 --fail-on "alpha<0.6,issues>5%,spam>0" exits 65 when a condition holds (issues are the check \
                 findings; the share is of items).
 
@@ -66,8 +70,17 @@ extension Curate {
         @Option(help: "Exit 65 when a condition holds, e.g. \"alpha<0.6,issues>5%,spam>0\".")
         var failOn: String?
 
+        @OptionGroup var sharding: ShardOptions
+
+        @Option(help: "Join the parts of a sharded run (its --parts folder) instead of reading the images; the same options as the shards.")
+        var merge: String?
+
         func validate() throws {
             if embeddings != nil && embeddingIds == nil { throw ValidationError("--embeddings needs --embedding-ids") }
+            if (sharding.parts != nil || merge != nil) && !decode && !duplicates {
+                throw ValidationError("a sharded validate splits the work on images: add --decode or --duplicates (or run it unsharded)")
+            }
+            if sharding.parts != nil && merge != nil { throw ValidationError("--parts runs one shard and --merge joins them: give one") }
         }
 
         func run() async throws {
@@ -78,7 +91,24 @@ extension Curate {
                 (options.decode, options.duplicates, options.nearDistance, options.minCosine) = (decode, duplicates, nearDistance, minCosine)
                 (options.consensusOut, options.htmlReport) = (consensusOut, report)
                 if let embeddings, let embeddingIds { options.embeddings = (embeddings, embeddingIds) }
-                let result = try Validation.run(try source.input(lenient: true), options: options)
+                let input = try source.input(lenient: true)
+                var inputs = ShardDigest()
+                let parameters = [("decode", "\(decode)"), ("duplicates", "\(duplicates)")]
+                if sharding.parts != nil || merge != nil {
+                    try source.digest(into: &inputs)
+                    source.digestImages(of: input.labels, into: &inputs)
+                }
+                if let shard = try sharding.resolve() {
+                    let evidence = ImageEvidence(try input.images(reading: shard.owns), options: options, keep: shard.owns)
+                    return try sharding.write(ShardOutput(items: evidence.entries.count, files: ["evidence.json": try JSONEncoder().encode(evidence)]),
+                                              verb: "validate", shard: shard, inputs: inputs, parameters: parameters, mergedByVerb: true)
+                }
+                var evidence: ImageEvidence?
+                if let merge {
+                    let parts = try ShardOptions.collect([merge], verb: "validate", inputs: inputs, parameters: parameters)
+                    evidence = .joined(try parts.map { try JSONDecoder().decode(ImageEvidence.self, from: try $0.data("evidence.json")) })
+                }
+                let result = try Validation.run(input, options: options, evidence: evidence)
                 if json { Console.out(try result.compactJSON()) } else { result.lines.forEach { Console.out($0) } }
                 try checkGates(gates, result.metrics)
             }

@@ -183,7 +183,7 @@ package enum ShardParts {
     /// earlier run of the same shard left. A part is therefore whole or absent, never partial.
     /// - Returns: the part's folder.
     @discardableResult
-    package static func write(_ manifest: ShardManifest, to parts: String, fill: (_ folder: String) throws -> [String: Data]) throws -> String {
+    package static func write(_ manifest: ShardManifest, to parts: String, fill: (_ folder: String) throws -> ShardOutput) throws -> String {
         let fm = FileManager.default
         let shard = Shard(index: manifest.shard, count: manifest.count)
         let final = parts + "/" + shard.name
@@ -197,7 +197,9 @@ package enum ShardParts {
         }
         do {
             var manifest = manifest
-            for (name, data) in try fill(temporary) {
+            let output = try fill(temporary)
+            manifest.items = output.items
+            for (name, data) in output.files {
                 try data.write(to: URL(fileURLWithPath: temporary + "/" + name))
                 manifest.files[name] = ShardDigest.of(data)
             }

@@ -86,3 +86,36 @@ package struct ImageInspection: Codable, Sendable {
         return text
     }
 }
+
+// MARK: - Shards
+
+extension ImageInspection {
+    struct Placed: Codable {
+        var position: Int
+        var report: ImageInspection
+        var failure: FailureKind?
+    }
+
+    /// One shard's part of ``inspect(_:decoder:)``: the files of `paths` that `shard` owns, with their places.
+    package static func part(_ paths: [String], decoder: ImageDecoder, shard: Shard) throws -> ShardOutput {
+        let mine = paths.indices.filter { shard.owns(paths[$0]) }
+        let reports = inspect(mine.map { paths[$0] }, decoder: decoder)
+        let placed = zip(mine, reports).map { Placed(position: $0, report: $1, failure: $1.failure) }
+        return ShardOutput(items: mine.count, files: ["inspections.json": try JSONEncoder().encode(placed)])
+    }
+
+    /// Every shard's reports in the order the unsharded run gives them.
+    package static func merge(_ parts: [ShardPart]) throws -> [ImageInspection] {
+        var placed: [Placed] = []
+        for part in parts {
+            do { placed += try JSONDecoder().decode([Placed].self, from: try part.data("inspections.json")) } catch let error as ShardError { throw error } catch {
+                throw ShardError("\(part.folder)/inspections.json: not a part of curate inspect (\(error))")
+            }
+        }
+        return placed.sorted { $0.position < $1.position }.map { p in
+            var report = p.report
+            report.failure = p.failure
+            return report
+        }
+    }
+}

@@ -100,19 +100,19 @@ package struct ValidationReport: Codable, Sendable {
 package enum Validation {
     /// Checks the labels (schema, geometry, unlabeled items, imbalance), optionally the images (decoding,
     /// duplicates, embeddings), and the annotators' agreement, consensus and verdicts.
-    package static func run(_ input: DatasetInput, options: ValidationOptions) throws -> ValidationReport {
+    /// - Parameter evidence: what the images showed, from the parts of a sharded run (nil: read them here).
+    package static func run(_ input: DatasetInput, options: ValidationOptions, evidence: ImageEvidence? = nil) throws -> ValidationReport {
         let set = input.labels
         var findings = input.skipped.map { Finding(.invalidRecord, $0.file + ($0.location.isEmpty ? "" : ":" + $0.location), $0.message) }
         findings += LabelChecks.run(set)
-        let images = options.decode || options.duplicates || options.htmlReport != nil ? try input.images() : []
+        let examinesImages = options.decode || options.duplicates
+        let images = (examinesImages && evidence == nil) || options.htmlReport != nil ? try input.images() : []
+        let seen = examinesImages ? evidence ?? ImageEvidence(images, options: options) : ImageEvidence(entries: [])
         if options.decode {
-            for image in images {
-                guard let data = image.data else { findings.append(Finding(.undecodable, image.path, image.problem ?? "cannot read")); continue }
-                do { _ = try ImageDecoder().decode([UInt8](data), source: image.path) } catch { findings.append(Finding(.undecodable, image.path, "\(error)")) }
-            }
+            for e in seen.entries { if let problem = e.problem { findings.append(Finding(.undecodable, e.path, problem)) } }
         }
         let given = givenClasses(set)
-        if options.duplicates { findings += duplicateFindings(images, given: given, schema: set.schema, nearDistance: options.nearDistance) }
+        if options.duplicates { findings += duplicateFindings(seen, given: given, schema: set.schema, nearDistance: options.nearDistance) }
         if let (values, ids) = options.embeddings { findings += try embeddingFindings(values, ids: ids, given: given, schema: set.schema, minCosine: options.minCosine) }
 
         var report = ValidationReport(items: set.items.count, annotations: set.annotations.count,
@@ -185,24 +185,24 @@ package enum Validation {
     }
 
     /// Exact duplicates (identical bytes), then near duplicates by perceptual hash among the rest.
-    static func duplicateFindings(_ images: [ImageBytes], given: [String: Int], schema: LabelSchema, nearDistance: Int) -> [Finding] {
+    static func duplicateFindings(_ evidence: ImageEvidence, given: [String: Int], schema: LabelSchema, nearDistance: Int) -> [Finding] {
         var findings: [Finding] = []
-        var firstWithBytes: [Data: String] = [:]
+        var firstWithBytes: [String: String] = [:]
         var exact = Set<String>()
-        for image in images {
-            guard let data = image.data else { continue }
-            if let first = firstWithBytes[data] {
-                exact.insert(image.path)
-                findings += pairFindings(.exactDuplicate, image.path, first, "identical bytes", given: given, schema: schema)
+        for e in evidence.entries {
+            guard let digest = e.digest else { continue }
+            if let first = firstWithBytes[digest] {
+                exact.insert(e.path)
+                findings += pairFindings(.exactDuplicate, e.path, first, "identical bytes", given: given, schema: schema)
             } else {
-                firstWithBytes[data] = image.path
+                firstWithBytes[digest] = e.path
             }
         }
         var paths: [String] = [], hashes: [UInt64] = []
-        for image in images where !exact.contains(image.path) {
-            guard let data = image.data, let pixels = try? ImageDecoder().decode([UInt8](data), source: image.path).pixels else { continue }
-            paths.append(image.path)
-            hashes.append(Duplicates.perceptualHash(pixels))
+        for e in evidence.entries where !exact.contains(e.path) {
+            guard let hash = e.hash else { continue }
+            paths.append(e.path)
+            hashes.append(hash)
         }
         for (i, j, d) in Duplicates.nearPairs(hashes, maxDistance: nearDistance) {
             findings += pairFindings(.nearDuplicate, paths[j], paths[i], "perceptual hashes \(d) bits apart", given: given, schema: schema)

@@ -41,6 +41,50 @@ package struct FeatureTable: Sendable {
     }
 
     func row(_ i: Int) -> ArraySlice<Double> { features[(i * dimensions)..<((i + 1) * dimensions)] }
+
+    /// The rows `shard` owns, as a part: `paths`, `positions`, `features` and `skipped` (with their places).
+    package static func part(embeddings: String?, ids: String?, input: DatasetInput, shard: Shard) throws -> ShardOutput {
+        var table = try load(embeddings: embeddings, ids: ids, input: input, keep: shard.owns)
+        if embeddings != nil {
+            let mine = table.paths.indices.filter { shard.owns(table.paths[$0]) }
+            table = FeatureTable(paths: mine.map { table.paths[$0] }, features: mine.flatMap { table.row($0) }, dimensions: table.dimensions,
+                                 positions: mine.map { table.positions[$0] })
+        }
+        let listed = Dictionary(input.labels.items.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { a, _ in a })
+        return ShardOutput(items: table.paths.count, files: [
+            "paths.bin": ShardColumns.data(strings: table.paths),
+            "positions.bin": ShardColumns.data(table.positions.map(Int64.init)),
+            "features.bin": ShardColumns.data(table.features),
+            "dimensions.json": Data("\(table.dimensions)".utf8),
+            "skipped.bin": ShardColumns.data(strings: table.skipped),
+            "skipped-positions.bin": ShardColumns.data(table.skipped.map { Int64(listed[$0] ?? -1) }),
+        ])
+    }
+
+    /// Every shard's rows, in the order the unsharded table has them.
+    package static func joined(_ parts: [ShardPart]) throws -> FeatureTable {
+        var rows: [(position: Int64, path: String, features: ArraySlice<Double>)] = [], skipped: [(Int64, String)] = []
+        var dimensions = 0
+        for part in parts {
+            let paths = ShardColumns.strings(try part.data("paths.bin"))
+            let positions = try ShardColumns.values(try part.data("positions.bin"), as: Int64.self, file: part.folder + "/positions.bin")
+            let features = try ShardColumns.values(try part.data("features.bin"), as: Double.self, file: part.folder + "/features.bin")
+            let d = Int(String(decoding: try part.data("dimensions.json"), as: UTF8.self)) ?? -1
+            if !paths.isEmpty && dimensions > 0 && d != dimensions {
+                throw SelectionError("\(part.folder): \(d) features per item, other parts \(dimensions)")
+            }
+            if !paths.isEmpty { dimensions = d }
+            guard positions.count == paths.count, features.count == paths.count * max(d, 0) else {
+                throw SelectionError("\(part.folder): its columns do not agree (\(paths.count) rows); run its shard again")
+            }
+            for i in paths.indices { rows.append((positions[i], paths[i], features[(i * d)..<((i + 1) * d)])) }
+            skipped += zip(try ShardColumns.values(try part.data("skipped-positions.bin"), as: Int64.self, file: part.folder + "/skipped-positions.bin"),
+                           ShardColumns.strings(try part.data("skipped.bin"))).map { ($0, $1) }
+        }
+        rows.sort { $0.position < $1.position }
+        return FeatureTable(paths: rows.map(\.path), features: rows.flatMap(\.features), dimensions: dimensions,
+                            skipped: skipped.sorted { $0.0 < $1.0 }.map(\.1), positions: rows.map { Int($0.position) })
+    }
 }
 
 /// What `curate select` is asked for.
@@ -287,7 +331,11 @@ package enum ActiveLearning {
 
     /// Clusters the items, marks redundant and out-of-distribution ones, and names their tags.
     package static func triage(_ input: DatasetInput, embeddings: String?, embeddingIds: String?, clusters: Int?, redundancy: Double, seed: UInt64) throws -> TriageReport {
-        let table = try FeatureTable.load(embeddings: embeddings, ids: embeddingIds, input: input)
+        try triage(try FeatureTable.load(embeddings: embeddings, ids: embeddingIds, input: input), clusters: clusters, redundancy: redundancy, seed: seed)
+    }
+
+    /// Triage of the items of `table`.
+    package static func triage(_ table: FeatureTable, clusters: Int?, redundancy: Double, seed: UInt64) throws -> TriageReport {
         guard !table.paths.isEmpty else { throw SelectionError("no item has features") }
         let result = Triage(features: table.features, dimensions: table.dimensions, count: table.paths.count, k: clusters, redundancy: redundancy, seed: seed)
         let tags = result.tags().mapValues { $0.map { table.paths[$0] } }

@@ -134,3 +134,89 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/k8s"))
     }
 }
+
+/// validate, triage, inspect and augment: sharded as a scheduler would run them, merged, compared.
+@Suite struct ShardedImageVerbTests {
+    /// 400 digits plus a byte-identical copy labeled otherwise and a truncated PNG.
+    static func dataset(_ scratch: ScratchDirectory) throws {
+        try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/digits/images"), toPath: scratch.path + "/images")
+        let rows = try String(contentsOfFile: TestFixtures.repoPath("datasets/digits/labels.csv"), encoding: .utf8).split(separator: "\n").prefix(401)
+        try FileManager.default.copyItem(atPath: scratch.path + "/images/0/0000.png", toPath: scratch.path + "/images/0/dup.png")
+        let png = try Data(contentsOf: URL(fileURLWithPath: scratch.path + "/images/1/0001.png"))
+        try png.prefix(100).write(to: URL(fileURLWithPath: scratch.path + "/images/1/bad.png"))
+        scratch.write("labels.csv", rows.joined(separator: "\n") + "\nimages/0/dup.png,3\nimages/1/bad.png,1\n")
+    }
+
+    @Test(arguments: [1, 2, 3, 7])
+    func validateMergesToTheUnshardedReport(shards: Int) throws {
+        let scratch = ScratchDirectory()
+        try Self.dataset(scratch)
+        let arguments = ["validate", "--labels", "labels.csv", "--format", "csv", "--decode", "--duplicates", "--near-distance", "6"]
+        let whole = try CLI.run(arguments + ["--json"], in: scratch.path)
+        #expect(whole.exitCode == 0, "\(whole.stderr)")
+        for kind in ["undecodable", "exact duplicate", "near duplicate", "conflicting duplicate"] { #expect(whole.stdout.contains("\"kind\":\"\(kind)\"")) }
+        let merged = try ShardCommandTests.sharded(arguments, shards: shards, parts: "parts", in: scratch.path, merge: []) // shards only
+        #expect(merged.exitCode == 64)
+        #expect(merged.stderr.contains("validate's parts are joined by the verb"))
+        let joined = try CLI.run(arguments + ["--merge", "parts", "--json"], in: scratch.path)
+        #expect(joined.exitCode == 0, "\(joined.stderr)")
+        #expect(joined.stdout == whole.stdout)
+        // The merge checks the parts were made from its inputs and options.
+        let other = try CLI.run(["validate", "--labels", "labels.csv", "--format", "csv", "--decode", "--merge", "parts"], in: scratch.path)
+        #expect(other.exitCode == 65)
+        #expect(other.stderr.contains("was made with other parameters than this command's"))
+    }
+
+    @Test func triageMergesToTheUnshardedReport() throws {
+        let scratch = ScratchDirectory()
+        try Self.dataset(scratch)
+        let arguments = ["triage", "--labels", "labels.csv", "--format", "csv", "--seed", "2"]
+        let whole = try CLI.run(arguments + ["--json"], in: scratch.path)
+        #expect(whole.exitCode == 0, "\(whole.stderr)")
+        #expect(whole.stderr == "warning: skipped images/1/bad.png: cannot decode\n")
+        _ = try ShardCommandTests.sharded(arguments, shards: 3, parts: "parts", in: scratch.path)
+        let joined = try CLI.run(arguments + ["--merge", "parts", "--json"], in: scratch.path)
+        #expect(joined.stdout == whole.stdout)
+        #expect(joined.stderr == whole.stderr)
+        #expect(whole.stdout.contains("{\"item\":\"images/0/dup.png\",\"of\":\"images/0/0000.png\"}"))
+    }
+
+    @Test func inspectMergesInTheUnshardedOrder() throws {
+        let scratch = ScratchDirectory()
+        try Self.dataset(scratch)
+        let arguments = ["inspect", TestFixtures.repoPath("datasets/photos/images"), "images/1/bad.png", "--json"]
+        let whole = try CLI.run(arguments, in: scratch.path)
+        #expect(whole.exitCode == 65)
+        let merged = try ShardCommandTests.sharded(Array(arguments.dropLast()), shards: 3, parts: "parts", in: scratch.path)
+        #expect(merged.exitCode == 65)
+        func withoutTimes(_ text: String) -> String { text.replacingOccurrences(of: #""decodeMilliseconds" : [0-9.e-]+"#, with: "", options: .regularExpression) }
+        #expect(withoutTimes(merged.stdout) == withoutTimes(whole.stdout))
+        #expect(whole.stdout.contains("truncated PNG"))
+    }
+
+    @Test(arguments: [1, 2, 3, 7])
+    func augmentMergesToTheUnshardedFolder(shards: Int) throws {
+        let scratch = ScratchDirectory()
+        let arguments = ["augment", "--pipeline", TestFixtures.repoPath("workflows/augment-photos.yaml"), "--labels", TestFixtures.repoPath("datasets/photos/labels.coco.json"),
+                         "--format", "coco", "--copies", "2", "--seed", "7", "--out-format", "coco"]
+        #expect(try CLI.run(arguments + ["--out", "whole"], in: scratch.path).exitCode == 0)
+        let merged = try ShardCommandTests.sharded(arguments, shards: shards, parts: "parts", in: scratch.path, merge: ["--out", "merged"])
+        #expect(merged.exitCode == 0, "\(merged.stderr)")
+        #expect(merged.stdout.hasPrefix("augmented 14 images into 28 outputs in merged (seed 7, pipeline "))
+        let fm = FileManager.default
+        let files = try fm.subpathsOfDirectory(atPath: scratch.path + "/whole").sorted()
+        #expect(try fm.subpathsOfDirectory(atPath: scratch.path + "/merged").sorted() == files)
+        #expect(files.filter { $0.hasSuffix(".jpg") || $0.hasSuffix(".png") }.count == 28)
+        for file in files {
+            var isFolder: ObjCBool = false
+            guard fm.fileExists(atPath: scratch.path + "/whole/" + file, isDirectory: &isFolder), !isFolder.boolValue else { continue }
+            #expect(fm.contents(atPath: scratch.path + "/whole/" + file) == fm.contents(atPath: scratch.path + "/merged/" + file), "\(file)")
+        }
+        // Merging again into the finished folder reuses it; a shard with --out or --commit is refused.
+        #expect(try CLI.run(["merge", "parts", "--out", "merged"], in: scratch.path).stdout.contains("already holds this augmentation"))
+        let refused = try CLI.run(arguments + ["--parts", "p", "--shard", "0/2", "--out", "x"], in: scratch.path)
+        #expect(refused.exitCode == 64)
+        #expect(refused.stderr.contains("give --out to curate merge"))
+        #expect(try CLI.run(["merge", "parts"], in: scratch.path).stderr.contains("curate merge parts --out DIR"))
+    }
+}

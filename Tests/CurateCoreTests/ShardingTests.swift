@@ -64,7 +64,7 @@ import Testing
     func writeRun(_ root: String, count: Int, inputs: String = "in", parameters: String = "p", tool: String = "curate 0.1.0", verb: String = "issues") throws {
         for i in 0..<count {
             let manifest = ShardManifest(verb: verb, shard: Shard(index: i, count: count), inputs: inputs, parameters: parameters, tool: tool, items: i)
-            try ShardParts.write(manifest, to: root) { _ in ["part.json": Data("{\"shard\": \(i)}".utf8)] }
+            try ShardParts.write(manifest, to: root) { _ in ShardOutput(items: i, files: ["part.json": Data("{\"shard\": \(i)}".utf8)]) }
         }
     }
 
