@@ -166,7 +166,8 @@ let package = Package(
             dependencies: ["CurateWorkflows", "CurateVersioning", "CurateStore", "CurateTestSupport"]),
         .testTarget(
             name: "CurateCommandsTests",
-            dependencies: ["CurateCommands", "curate", "CurateVersioning", "CurateStore", "CurateImaging", "CurateRemote", "CurateLabeling", "CurateCore", "CurateTestSupport"]),
+            dependencies: ["CurateCommands", "curate", "CurateVersioning", "CurateStore", "CurateImaging", "CurateRemote", "CurateLabeling", "CurateCore", "CurateTestSupport",
+                           .product(name: "Yams", package: "Yams")]),
     ],
     swiftLanguageModes: [.v6]
 )

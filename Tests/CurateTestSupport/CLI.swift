@@ -5,6 +5,10 @@ package struct CLIResult: Sendable {
     package var exitCode: Int32
     package var stdout: String
     package var stderr: String
+
+    package init(exitCode: Int32, stdout: String, stderr: String) {
+        (self.exitCode, self.stdout, self.stderr) = (exitCode, stdout, stderr)
+    }
 }
 
 package enum CLI {
