@@ -30,11 +30,19 @@ package enum Duplicates {
 
     /// Pairs of items (by index) whose hashes differ in at most `maxDistance` bits.
     package static func nearPairs(_ hashes: [UInt64], maxDistance: Int) -> [(Int, Int, Int)] {
+        // Multi-index hashing probes Σ C(16, k ≤ r/4) buckets per piece: past r = 15 comparing all pairs is cheaper.
+        hashes.count > 2048 && maxDistance < 16 ? HammingIndex(hashes).pairs(within: maxDistance) : allPairs(hashes, maxDistance: maxDistance)
+    }
+
+    /// Pairs (i < j) within `maxDistance` bits, by comparing every pair.
+    package static func allPairs(_ hashes: [UInt64], maxDistance: Int) -> [(Int, Int, Int)] {
         var pairs: [(Int, Int, Int)] = []
-        for i in 0..<hashes.count {
-            for j in (i + 1)..<hashes.count {
-                let d = (hashes[i] ^ hashes[j]).nonzeroBitCount
-                if d <= maxDistance { pairs.append((i, j, d)) }
+        hashes.withUnsafeBufferPointer { h in
+            for i in 0..<h.count {
+                for j in (i + 1)..<h.count {
+                    let d = (h[i] ^ h[j]).nonzeroBitCount
+                    if d <= maxDistance { pairs.append((i, j, d)) }
+                }
             }
         }
         return pairs
