@@ -9,29 +9,34 @@ import Dispatch
 /// first piece that finds it, then checked in full. Memory is linear: four index arrays of N entries.
 package struct HammingIndex: Sendable {
     private let hashes: [UInt64]
-    /// Per piece: bucket starts (65,537) and the items, by bucket then by index.
+    /// Per piece: bucket starts (65,537) and the items, by bucket then by index, with their hashes beside them (a
+    /// bucket is then read in order, not gathered from all over the hashes).
     private let starts: [[Int32]]
     private let members: [[Int32]]
+    private let memberHashes: [[UInt64]]
 
     package init(_ hashes: [UInt64]) {
         self.hashes = hashes
-        var starts: [[Int32]] = [], members: [[Int32]] = []
+        var starts: [[Int32]] = [], members: [[Int32]] = [], memberHashes: [[UInt64]] = []
         for piece in 0..<4 {
             var count = [Int32](repeating: 0, count: 65_537)
             for h in hashes { count[Int(Self.piece(h, piece)) + 1] += 1 }
             for b in 0..<65_536 { count[b + 1] += count[b] }
             var fill = count
-            var list = [Int32](repeating: 0, count: hashes.count)
+            var list = [Int32](repeating: 0, count: hashes.count), values = [UInt64](repeating: 0, count: hashes.count)
             for (i, h) in hashes.enumerated() {
                 let b = Int(Self.piece(h, piece))
                 list[Int(fill[b])] = Int32(i)
+                values[Int(fill[b])] = h
                 fill[b] += 1
             }
             starts.append(count)
             members.append(list)
+            memberHashes.append(values)
         }
         self.starts = starts
         self.members = members
+        self.memberHashes = memberHashes
     }
 
     @inline(__always) static func piece(_ h: UInt64, _ p: Int) -> UInt16 { UInt16(truncatingIfNeeded: h >> (16 * UInt64(p))) }
@@ -60,20 +65,22 @@ package struct HammingIndex: Sendable {
                             let key = Self.piece(query, p)
                             starts[p].withUnsafeBufferPointer { start in
                                 members[p].withUnsafeBufferPointer { list in
+                                memberHashes[p].withUnsafeBufferPointer { values in
                                     for mask in masks {
                                         let b = Int(key ^ mask)
                                         for slot in Int(start[b])..<Int(start[b + 1]) {
+                                            let other = values[slot]
+                                            if (query ^ other).nonzeroBitCount > radius { continue }
                                             let j = Int(list[slot])
                                             guard j > i else { continue }
-                                            let other = h[j]
                                             // Counted from the first piece close enough to find it.
                                             var earlier = false
                                             for q in 0..<p where (Self.piece(query, q) ^ Self.piece(other, q)).nonzeroBitCount <= perPiece { earlier = true; break }
                                             if earlier { continue }
-                                            let d = (query ^ other).nonzeroBitCount
-                                            if d <= radius { mine.append((j, d)) }
+                                            mine.append((j, (query ^ other).nonzeroBitCount))
                                         }
                                     }
+                                }
                                 }
                             }
                         }

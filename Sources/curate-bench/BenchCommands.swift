@@ -17,7 +17,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "curate-bench",
         abstract: "Measure in-process throughput (used by the scripts in benchmarks/).",
-        subcommands: [Decode.self, AugmentBench.self, QualityBench.self, SelectionBench.self, RoutingBench.self, QueueWorker.self, StoreBench.self, WatchBench.self, VettingBench.self])
+        subcommands: [Decode.self, AugmentBench.self, QualityBench.self, SelectionBench.self, RoutingBench.self, QueueWorker.self, StoreBench.self, WatchBench.self, VettingBench.self, ScaleBench.self])
 }
 
 extension Bench {
