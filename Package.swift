@@ -36,6 +36,9 @@ let package = Package(
         .target(name: "CCurateCodecs", dependencies: ["CPNG"]),
         // Pixel kernels compiled for baseline x86-64, AVX2 and AVX-512 in one binary, chosen at run time.
         .target(name: "CCurateKernels"),
+        // Dot products for nearest-neighbour search (CurateQuality only, not in a public product's closure, so
+        // it may be optimised in debug builds too: tests search 100,000 vectors).
+        .target(name: "CCurateSearch", cSettings: [.unsafeFlags(["-O2"])]),
 
         .target(
             name: "CurateCore",
@@ -71,7 +74,7 @@ let package = Package(
             ]),
         .target(
             name: "CurateQuality",
-            dependencies: ["CurateCore", "CurateImaging", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: ["CurateCore", "CurateImaging", "CCurateSearch", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "CurateSelection",
             dependencies: ["CurateCore", "CurateImaging", "CurateQuality"]),
@@ -152,7 +155,7 @@ let package = Package(
             dependencies: ["CurateRemote", "CurateVersioning", "CurateTestSupport"]),
         .testTarget(
             name: "CurateQualityTests",
-            dependencies: ["CurateQuality", "CurateTestSupport"],
+            dependencies: ["CurateQuality", "CCurateSearch", "CurateTestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "CurateRoutingTests",

@@ -60,38 +60,15 @@ package enum Duplicates {
         return out
     }
 
-    /// Cosine similarity of every pair (row-major N × N), computed once for both duplicate and outlier search.
-    package static func cosineMatrix(_ embeddings: [Double], dimensions d: Int) -> [Double] {
-        let x = normalised(embeddings, dimensions: d), n = embeddings.count / d
-        var sims = [Double](repeating: 0, count: n * n)
-        x.withUnsafeBufferPointer { x in
-            sims.withUnsafeMutableBufferPointer { s in
-                for i in 0..<n {
-                    for j in i..<n {
-                        var dot = 0.0
-                        for k in 0..<d { dot += x[i * d + k] * x[j * d + k] }
-                        s[i * n + j] = dot
-                        s[j * n + i] = dot
-                    }
-                }
-            }
-        }
-        return sims
-    }
-
-    /// Pairs with cosine similarity at least `minCosine`.
-    package static func similarPairs(_ sims: [Double], count n: Int, minCosine: Double) -> [(Int, Int, Double)] {
-        var pairs: [(Int, Int, Double)] = []
-        for i in 0..<n { for j in (i + 1)..<n where sims[i * n + j] >= minCosine { pairs.append((i, j, sims[i * n + j])) } }
-        return pairs
-    }
-
-    /// Per item: the mean cosine distance to its `k` nearest neighbours, and which items are outliers.
-    package static func outliers(_ sims: [Double], count n: Int, k: Int = 5) -> (scores: [Double], outliers: [Int]) {
+    /// Per item: the mean cosine distance to its nearest neighbours in `graph`, and which items are outliers (over
+    /// 3 standard deviations above the mean score).
+    package static func outliers(_ graph: NeighbourGraph) -> (scores: [Double], outliers: [Int]) {
+        let n = graph.count, k = graph.k
         guard n > k else { return ([Double](repeating: 0, count: n), []) }
         let scores = (0..<n).map { i -> Double in
-            let nearest = (0..<n).filter { $0 != i }.map { 1 - sims[i * n + $0] }.sorted().prefix(k)
-            return nearest.reduce(0, +) / Double(k)
+            var sum = 0.0, found = 0
+            for c in 0..<k where graph.neighbours[i * k + c] >= 0 { sum += 1 - graph.similarities[i * k + c]; found += 1 }
+            return found > 0 ? sum / Double(found) : 0
         }
         let mean = scores.reduce(0, +) / Double(n)
         let std = (scores.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n)).squareRoot()

@@ -210,16 +210,17 @@ package enum Validation {
         return findings
     }
 
-    /// Near duplicates by cosine similarity of embeddings, and k-NN outliers.
+    /// Near duplicates by cosine similarity of embeddings, and k-NN outliers: exact up to
+    /// ``NearestNeighbours/exactLimit`` items, by an inverted-file index above (docs/sharding.md gives its recall).
     static func embeddingFindings(_ path: String, ids idsPath: String, given: [String: Int], schema: LabelSchema, minCosine: Double) throws -> [Finding] {
         let embeddings = try Embeddings.load(path, ids: idsPath)
-        let ids = embeddings.paths, n = ids.count
-        let sims = Duplicates.cosineMatrix(embeddings.values, dimensions: embeddings.dimensions)
+        let ids = embeddings.paths
+        let graph = NearestNeighbours.graph(embeddings.values, dimensions: embeddings.dimensions, k: 5, minCosine: minCosine)
         var findings: [Finding] = []
-        for (i, j, c) in Duplicates.similarPairs(sims, count: n, minCosine: minCosine) {
+        for (i, j, c) in graph.pairs {
             findings += pairFindings(.nearDuplicate, ids[j], ids[i], "cosine \(String(format: "%.3f", c))", given: given, schema: schema)
         }
-        let (scores, outliers) = Duplicates.outliers(sims, count: n)
+        let (scores, outliers) = Duplicates.outliers(graph)
         for i in outliers { findings.append(Finding(.outlier, ids[i], "mean cosine distance \(String(format: "%.3f", scores[i])) to its 5 nearest neighbours (over 3 standard deviations above the mean)")) }
         return findings
     }
