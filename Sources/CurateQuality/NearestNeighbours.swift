@@ -18,20 +18,22 @@ package struct NeighbourGraph: Sendable {
 }
 
 /// Exact search for small sets (every pair, in double precision), an inverted-file index (IVF) above
-/// ``exactLimit`` items: a spherical k-means coarse quantiser of ~4√N lists, each item in the list of its nearest
-/// centroid, and each item's neighbours searched in the `probes` lists whose centroids are nearest to it. Memory
+/// ``exactLimit`` items: a spherical k-means coarse quantiser of √(8N) lists, each item in the list of its nearest
+/// centroid, and each item's neighbours searched in the `probes` (8) lists whose centroids are nearest to it. Memory
 /// is linear in N; work is about N × (lists + probes × N / lists) dot products instead of N².
 package enum NearestNeighbours {
     package static let exactLimit = 5_000
 
     package static func graph(_ embeddings: [Double], dimensions d: Int, k: Int, minCosine: Double, seed: UInt64 = 0, exactUpTo: Int = exactLimit,
-                              probes: Int = 12) -> NeighbourGraph {
+                              probes: Int = 8) -> NeighbourGraph {
         let n = d > 0 ? embeddings.count / d : 0
         if n <= exactUpTo { return exact(Duplicates.normalised(embeddings, dimensions: d), count: n, dimensions: d, k: k, minCosine: minCosine) }
-        var unit = [Float](repeating: 0, count: n * d)
-        for i in 0..<(n * d) { unit[i] = Float(embeddings[i]) }
-        normalise(&unit, dimensions: d)
-        return IVF(unit, count: n, dimensions: d, seed: seed).search(k: k, minCosine: Float(minCosine), probes: probes)
+        // Rows padded with zeros to a multiple of 16 floats (what the dot-product kernel takes; zeros add nothing).
+        let padded = (d + 15) / 16 * 16
+        var unit = [Float](repeating: 0, count: n * padded)
+        for i in 0..<n { for j in 0..<d { unit[i * padded + j] = Float(embeddings[i * d + j]) } }
+        normalise(&unit, dimensions: padded)
+        return IVF(unit, count: n, dimensions: padded, probes: probes, seed: seed).search(k: k, minCosine: Float(minCosine), probes: probes)
     }
 
     static func normalise(_ x: inout [Float], dimensions d: Int) {
@@ -110,11 +112,12 @@ struct IVF {
     let lists: Int
     var centroids: [Float]
 
-    init(_ x: [Float], count n: Int, dimensions d: Int, seed: UInt64) {
+    init(_ x: [Float], count n: Int, dimensions d: Int, probes: Int, seed: UInt64) {
         self.x = x
         self.n = n
         self.d = d
-        lists = max(1, min(4096, Int((4 * Double(n).squareRoot()).rounded()), n))
+        // √(probes × N) lists balance the two costs: N × lists to place every item, N × probes × N / lists to search.
+        lists = max(1, min(4096, Int((Double(probes * n)).squareRoot().rounded()), n))
         // Spherical k-means on a seeded sample of at most 32 rows per list, started from sample rows.
         var rng = SplitMix64(seed: seed ^ 0x1F5)
         var order = Array(0..<n)

@@ -16,8 +16,17 @@ extension Bench {
                 all-pairs time (it grows with the square of the count).
                 """)
 
-        @Argument(help: "near-duplicates")
+        @Argument(help: "near-duplicates or neighbours")
         var task: String
+
+        @Option(help: "neighbours: the embeddings (.npy, N × D float32).")
+        var embeddings: String?
+
+        @Option(help: "neighbours: write each item's 5 nearest neighbours here (.npy, N × 5 int32).")
+        var neighboursOut: String?
+
+        @Option(help: "neighbours: lists probed per item (the default is validate's).")
+        var probes: Int?
 
         @Option(help: "Items.")
         var count: Int = 1_000_000
@@ -29,6 +38,7 @@ extension Bench {
         var exactSample: Int = 50_000
 
         func run() async throws {
+            if task == "neighbours" { return try neighbours() }
             guard task == "near-duplicates" else { throw ValidationError("unknown task \(task)") }
             var rng = SplitMix64(seed: 11)
             var hashes: [UInt64] = []
@@ -58,6 +68,33 @@ extension Bench {
             let summary: [String: Any] = ["task": task, "count": count, "radius": radius, "pairs": pairs.count, "seconds": seconds(wall), "cpu_seconds": cpuUsed,
                                           "exact_sample": sample.count, "exact_sample_seconds": seconds(exactWall), "all_pairs_seconds_extrapolated": extrapolated,
                                           "agrees_with_all_pairs_on_sample": agree]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
+        }
+    
+        /// k-NN graph (k = 5) and near-duplicate pairs (cosine ≥ 0.98) of the embeddings, and the outliers, as
+        /// validate --embeddings computes them; loading is not timed.
+        func neighbours() throws {
+            guard let embeddings else { throw ValidationError("neighbours needs --embeddings") }
+            let array = try NumpyArray(contentsOf: embeddings)
+            let d = array.shape[1]
+            let cpu = cpuSeconds()
+            let start = ContinuousClock.now
+            let graph = probes.map { NearestNeighbours.graph(array.values, dimensions: d, k: 5, minCosine: 0.98, probes: $0) }
+                ?? NearestNeighbours.graph(array.values, dimensions: d, k: 5, minCosine: 0.98)
+            let (_, outliers) = Duplicates.outliers(graph)
+            let wall = ContinuousClock.now - start
+            let used = cpuSeconds() - cpu
+            if let neighboursOut {
+                var header = "{'descr': '<i4', 'fortran_order': False, 'shape': (\(graph.count), 5), }"
+                while (header.utf8.count + 11) % 64 != 0 { header += " " }
+                var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+                let length = UInt16(header.utf8.count + 1)
+                data += Data([UInt8(length & 0xFF), UInt8(length >> 8)]) + Data((header + "\n").utf8)
+                data += graph.neighbours.withUnsafeBytes { Data($0) }
+                try data.write(to: URL(fileURLWithPath: neighboursOut))
+            }
+            let summary: [String: Any] = ["task": task, "count": graph.count, "exact": graph.exact, "pairs": graph.pairs.count, "outliers": outliers.count,
+                                          "seconds": Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18, "cpu_seconds": used]
             print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
         }
     }

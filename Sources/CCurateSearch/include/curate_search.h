@@ -3,7 +3,8 @@
 
 #include <stddef.h>
 
-/// out[i * nb + j] = a_i · b_j for the rows of a (na × d) and b (nb × d), row-major float32. The sum runs in
+/// out[i * nb + j] = a_i · b_j for the rows of a (na × d) and b (nb × d), row-major float32; d must be a multiple
+/// of 16 (pad rows with zeros, which add nothing). The sum runs in
 /// 16 lanes (lane l adds the products at l, l + 16, …) folded in a fixed order, without fused multiply-adds, so
 /// every instruction-set path (AVX-512, AVX2, SSE2) gives the same bits.
 void cs_dots(const float *a, size_t na, const float *b, size_t nb, size_t d, float *out);
