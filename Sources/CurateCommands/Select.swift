@@ -77,6 +77,7 @@ extension Curate {
             guard budget >= 1 else { throw ValidationError("--budget must be at least 1") }
             if let embeddings, !embeddings.hasSuffix(".jsonl"), embeddingIds == nil { throw ValidationError("--embeddings needs --embedding-ids (or a .jsonl)") }
             if committee != nil && ids == nil { throw ValidationError("--committee needs --ids") }
+            if sharding.parts != nil && out != nil { throw ValidationError("a shard writes its part into --parts; give --out to curate merge") }
         }
 
         func run() async throws {

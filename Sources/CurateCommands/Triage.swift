@@ -63,6 +63,7 @@ extension Curate {
             if let embeddings, !embeddings.hasSuffix(".jsonl"), embeddingIds == nil { throw ValidationError("--embeddings needs --embedding-ids (or a .jsonl)") }
             if let clusters, clusters < 1 { throw ValidationError("--clusters must be at least 1") }
             if sharding.parts != nil && merge != nil { throw ValidationError("--parts runs one shard and --merge joins them: give one") }
+            if sharding.parts != nil && (out != nil || writeTags) { throw ValidationError("a shard writes its part into --parts; give --out or --write-tags with --merge") }
         }
 
         func run() async throws {

@@ -81,6 +81,7 @@ extension Curate {
                 throw ValidationError("a sharded validate splits the work on images: add --decode or --duplicates (or run it unsharded)")
             }
             if sharding.parts != nil && merge != nil { throw ValidationError("--parts runs one shard and --merge joins them: give one") }
+            if sharding.parts != nil && (consensusOut != nil || report != nil) { throw ValidationError("a shard writes its part into --parts; give --consensus-out or --report with --merge") }
         }
 
         func run() async throws {
