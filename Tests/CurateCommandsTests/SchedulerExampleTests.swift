@@ -8,7 +8,7 @@ import Yams
 /// Indexed Job's container command and environment, JOB_COMPLETION_INDEX per pod) and examples/slurm (the sbatch
 /// scripts under bash, SLURM_ARRAY_* per task), every shard in its own process at once, then the merge — whose
 /// result must be the unsharded run's.
-@Suite struct SchedulerExampleTests {
+@Suite(.serialized) struct SchedulerExampleTests {
     /// A workspace as the examples expect it: the repository's datasets, examples and workflows, and no out/.
     static func workspace() throws -> ScratchDirectory {
         let scratch = ScratchDirectory()

@@ -6,7 +6,7 @@ import Testing
 
 /// Sharded runs as a scheduler starts them: N processes at once, each told its shard by `--shard`, a Kubernetes
 /// Indexed Job's variables or a Slurm array's, then `curate merge` — compared with the unsharded run.
-@Suite struct ShardCommandTests {
+@Suite(.serialized) struct ShardCommandTests {
     static let digits = TestFixtures.repoPath("examples/digits")
     static let images = ["--images", TestFixtures.repoPath("datasets/digits")]
 
@@ -136,7 +136,7 @@ import Testing
 }
 
 /// validate, triage, inspect and augment: sharded as a scheduler would run them, merged, compared.
-@Suite struct ShardedImageVerbTests {
+@Suite(.serialized) struct ShardedImageVerbTests {
     /// 400 digits plus a byte-identical copy labeled otherwise and a truncated PNG.
     static func dataset(_ scratch: ScratchDirectory) throws {
         try FileManager.default.copyItem(atPath: TestFixtures.repoPath("datasets/digits/images"), toPath: scratch.path + "/images")
