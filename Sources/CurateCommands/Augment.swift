@@ -112,7 +112,7 @@ extension Curate {
                         try inputs.add(file: labels)
                         let set = try labelFormat(format, of: labels).read(from: labels, options: LabelReadOptions(imagesRoot: images ?? LabelReadOptions.defaultRoot(forLabelFile: labels), lenient: true)).labelSet
                         let root = images ?? LabelReadOptions.defaultRoot(forLabelFile: labels)
-                        for item in set.items { inputs.add(item.path, "\((try? FileManager.default.attributesOfItem(atPath: root + "/" + item.path)[.size] as? Int) ?? -1)") }
+                        for item in set.items { inputs.add(name: item.path, sizeOf: root + "/" + item.path) }
                     } else {
                         inputs.add("commit", try repository.open().resolve(rev ?? "HEAD").hex)
                     }

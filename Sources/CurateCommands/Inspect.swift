@@ -53,7 +53,7 @@ extension Curate {
                 let decoder = ImageDecoder(maxPixels: maxPixels, scaleDenominator: scale)
                 if let shard = try sharding.resolve() {
                     var inputs = ShardDigest()
-                    for path in paths { inputs.add(path, "\((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? -1)") }
+                    for path in paths { inputs.add(name: path, sizeOf: path) }
                     return try sharding.write(try ImageInspection.part(paths, decoder: decoder, shard: shard), verb: "inspect", shard: shard, inputs: inputs,
                                               parameters: [("max_pixels", "\(maxPixels)"), ("scale", "\(scale)")])
                 }

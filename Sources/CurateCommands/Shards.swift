@@ -86,10 +86,7 @@ extension LabelSourceOptions {
     func digestImages(of set: LabelSet, into digest: inout ShardDigest) {
         guard let labels else { return }
         let root = images ?? LabelReadOptions.defaultRoot(forLabelFile: labels)
-        for item in set.items {
-            let size = (try? FileManager.default.attributesOfItem(atPath: root + "/" + item.path)[.size] as? Int) ?? -1
-            digest.add(item.path, "\(size)")
-        }
+        for item in set.items { digest.add(name: item.path, sizeOf: root + "/" + item.path) }
     }
 }
 

@@ -151,6 +151,12 @@ package struct ShardDigest {
         }
     }
 
+    /// Adds a file by its name and size only (-1 when it cannot be read): for images, whose contents every shard
+    /// would otherwise have to read.
+    package mutating func add(name: String, sizeOf path: String) {
+        add(name, "\((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? -1)")
+    }
+
     package var hex: String { Self.hex(hasher.finalize()) }
 
     static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 { digest.map { String(format: "%02x", $0) }.joined() }
