@@ -148,7 +148,7 @@ let package = Package(
             dependencies: ["CurateTerminal", "CurateImaging", "CurateStore", "CurateTestSupport"]),
         .testTarget(
             name: "CurateSelectionTests",
-            dependencies: ["CurateSelection", "CurateImaging", "CurateTestSupport"],
+            dependencies: ["CurateSelection", "CurateQuality", "CurateImaging", "CurateTestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "CurateRemoteTests",

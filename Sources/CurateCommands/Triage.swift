@@ -10,12 +10,13 @@ extension Curate {
             abstract: "Group items for review: clusters, redundant items, out-of-distribution items; tag them.",
             discussion: """
                 Clusters the items' --embeddings (or pixel features) by k-means — --clusters K, or k estimated \
-                as the best mean silhouette for k = 2 … min(20, √N) — and marks redundant items (cosine ≥ \
-                --redundancy with an earlier item of the same cluster) and out-of-distribution items (mean \
-                distance to the 5 nearest neighbours over 3 standard deviations above the mean). Tags: \
-                cluster-N, redundant, ood. --write-tags stores them in the repository (replacing an earlier \
-                triage's), so `curate select --where tag=cluster-3` and `curate checkout REV --where tag=ood --to \
-                DIR` use them; item tags are repository metadata, not part of commits. --out writes \
+                as the best mean silhouette for k = 2 … min(20, √N), on a sample of 10,000 above 5,000 items — \
+                and marks redundant items (cosine ≥ --redundancy with an earlier item of the same cluster) and \
+                out-of-distribution items (mean distance to the 5 nearest neighbours over 3 standard deviations \
+                above the mean); above 5,000 items the neighbours come from an inverted-file index \
+                (docs/sharding.md). Tags: cluster-N, redundant, ood. --write-tags stores them in the repository \
+                (replacing an earlier triage's), so `curate select --where tag=cluster-3` and `curate checkout \
+                REV --where tag=ood --to DIR` use them; item tags are repository metadata, not part of commits. --out writes \
                 {"item", "tags"} lines.
 
                 Sharded (--parts DIR with --shard I/N or a scheduler's index): each shard computes the features of \
@@ -93,6 +94,9 @@ extension Curate {
                 if json { Console.out(try report.compactJSON()); return }
                 let how = clusters == nil ? "estimated by silhouette" : "chosen"
                 Console.out("\(report.items.count) items in \(report.k) clusters (\(how)); \(report.redundant.count) redundant, \(report.ood.count) out of distribution")
+                if !report.exact {
+                    Console.out("approximate: above 5,000 items, k is estimated on a sample and neighbours come from an inverted-file index (docs/sharding.md)")
+                }
                 Console.out("cluster sizes: " + report.clusterSizes.enumerated().map { "\($0.offset): \($0.element)" }.joined(separator: ", "))
                 for r in report.redundant.prefix(5) { Console.out("redundant: \(r.item) repeats \(r.of)") }
                 if report.redundant.count > 5 { Console.out("… \(report.redundant.count - 5) more redundant (--json or --write-tags lists them all)") }

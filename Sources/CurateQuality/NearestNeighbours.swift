@@ -33,7 +33,62 @@ package enum NearestNeighbours {
         var unit = [Float](repeating: 0, count: n * padded)
         for i in 0..<n { for j in 0..<d { unit[i * padded + j] = Float(embeddings[i * d + j]) } }
         normalise(&unit, dimensions: padded)
-        return IVF(unit, count: n, dimensions: padded, probes: probes, seed: seed).search(k: k, minCosine: Float(minCosine), probes: probes)
+        return IVF(routing: unit, routingDimensions: padded, queries: unit, members: unit, dimensions: padded, count: n, probes: probes, seed: seed)
+            .search(k: k, minSimilarity: Float(minCosine), probes: probes)
+    }
+
+    /// Each item's `k` nearest neighbours by Euclidean distance, nearest first (ties to the lower index; -1 and
+    /// infinity where an item has fewer), with the distances in double precision. Exact up to `exactUpTo` items,
+    /// else the lists and probes of the cosine index of the centred rows (a Euclidean quantiser would make hubs:
+    /// in high dimension a centroid averaging several clusters is nearer to most items than any cluster's own, and
+    /// every item would probe it), with candidates ranked by x·y − ‖y‖²/2 (an extra coordinate holds 1 in the
+    /// query and −‖y‖²/2 in the item), which orders them as their distance does; the distances of the neighbours
+    /// found are then computed exactly.
+    package static func euclidean(_ x: [Double], dimensions d: Int, k: Int, seed: UInt64 = 0, exactUpTo: Int = exactLimit,
+                                  probes: Int = 8) -> (neighbours: [Int32], distances: [Double]) {
+        let n = d > 0 ? x.count / d : 0
+        var neighbours: [Int32], distances = [Double](repeating: .infinity, count: n * k)
+        if n <= exactUpTo {
+            let graph = exact(x, count: n, dimensions: d, k: k, minCosine: .infinity, euclidean: true)
+            neighbours = graph.neighbours
+            for t in 0..<(n * k) where neighbours[t] >= 0 { distances[t] = (-graph.similarities[t]).squareRoot() }
+            return (neighbours, distances)
+        }
+        var mean = [Double](repeating: 0, count: d)
+        for i in 0..<n { for j in 0..<d { mean[j] += x[i * d + j] } }
+        for j in 0..<d { mean[j] /= Double(n) }
+        let padded = (d + 1 + 15) / 16 * 16, routed = (d + 15) / 16 * 16
+        var queries = [Float](repeating: 0, count: n * padded), members = queries, unit = [Float](repeating: 0, count: n * routed)
+        for i in 0..<n {
+            var norm: Float = 0
+            for j in 0..<d {
+                let v = Float(x[i * d + j] - mean[j])
+                queries[i * padded + j] = v
+                members[i * padded + j] = v
+                unit[i * routed + j] = v
+                norm += v * v
+            }
+            queries[i * padded + d] = 1
+            members[i * padded + d] = -norm / 2
+        }
+        normalise(&unit, dimensions: routed)
+        neighbours = IVF(routing: unit, routingDimensions: routed, queries: queries, members: members, dimensions: padded, count: n, probes: probes, seed: seed)
+            .search(k: k, minSimilarity: .infinity, probes: probes).neighbours
+        // Exact distances of the neighbours found, re-ranked by them.
+        for i in 0..<n {
+            var best = Best(k)
+            for c in 0..<k where neighbours[i * k + c] >= 0 {
+                let j = Int(neighbours[i * k + c])
+                var s = 0.0
+                for t in 0..<d { let v = x[i * d + t] - x[j * d + t]; s += v * v }
+                best.offer(-s, Int32(j))
+            }
+            for c in 0..<k {
+                neighbours[i * k + c] = best.ids[c]
+                if best.ids[c] >= 0 { distances[i * k + c] = (-best.sims[c]).squareRoot() }
+            }
+        }
+        return (neighbours, distances)
     }
 
     static func normalise(_ x: inout [Float], dimensions d: Int) {
@@ -66,8 +121,9 @@ package enum NearestNeighbours {
         }
     }
 
-    /// Every pair, in double precision, row by row on both cores (memory: one row of similarities per worker).
-    static func exact(_ x: [Double], count n: Int, dimensions d: Int, k: Int, minCosine: Double) -> NeighbourGraph {
+    /// Every pair, in double precision, row by row on both cores (memory: one row of similarities per worker). The
+    /// similarity is the dot product, or with `euclidean` the negated squared distance.
+    static func exact(_ x: [Double], count n: Int, dimensions d: Int, k: Int, minCosine: Double, euclidean: Bool = false) -> NeighbourGraph {
         var neighbours = [Int32](repeating: -1, count: n * k), similarities = [Double](repeating: -.infinity, count: n * k)
         let workers = max(1, min(ProcessInfo.activeCores, n / 256 + 1))
         var pairs = [[(Int, Int, Double)]](repeating: [], count: workers)
@@ -82,7 +138,11 @@ package enum NearestNeighbours {
                             for i in stride(from: w, to: n, by: workers) {
                                 for j in 0..<n {
                                     var dot = 0.0
-                                    for c in 0..<d { dot += x[i * d + c] * x[j * d + c] }
+                                    if euclidean {
+                                        for c in 0..<d { let v = x[i * d + c] - x[j * d + c]; dot -= v * v }
+                                    } else {
+                                        for c in 0..<d { dot += x[i * d + c] * x[j * d + c] }
+                                    }
                                     row[j] = dot
                                 }
                                 var best = Best(k)
@@ -105,15 +165,21 @@ extension ProcessInfo {
     fileprivate static var activeCores: Int { ProcessInfo.processInfo.activeProcessorCount }
 }
 
-/// An inverted-file index over unit vectors (see ``NearestNeighbours``).
+/// An inverted-file index (see ``NearestNeighbours``): lists from a spherical k-means of unit routing vectors,
+/// candidates scored by the dot product of query and member vectors (the same unit vectors for cosine; see
+/// ``NearestNeighbours/euclidean(_:dimensions:k:seed:exactUpTo:probes:)`` for distances).
 struct IVF {
-    let x: [Float]
+    let routing: [Float], rd: Int
+    let queries: [Float], members: [Float]
     let n: Int, d: Int
     let lists: Int
     var centroids: [Float]
 
-    init(_ x: [Float], count n: Int, dimensions d: Int, probes: Int, seed: UInt64) {
-        self.x = x
+    init(routing: [Float], routingDimensions rd: Int, queries: [Float], members: [Float], dimensions d: Int, count n: Int, probes: Int, seed: UInt64) {
+        self.routing = routing
+        self.rd = rd
+        self.queries = queries
+        self.members = members
         self.n = n
         self.d = d
         // √(probes × N) lists balance the two costs: N × lists to place every item, N × probes × N / lists to search.
@@ -124,22 +190,22 @@ struct IVF {
         let sampleSize = min(n, max(lists * 32, 10_000))
         for i in 0..<sampleSize { order.swapAt(i, i + Int(rng.next() % UInt64(n - i))) }
         let sample = Array(order.prefix(sampleSize))
-        var sampleRows = [Float](repeating: 0, count: sampleSize * d)
-        for (s, row) in sample.enumerated() { for c in 0..<d { sampleRows[s * d + c] = x[row * d + c] } }
-        var centroids = Array(sampleRows.prefix(lists * d))
+        var sampleRows = [Float](repeating: 0, count: sampleSize * rd)
+        for (s, row) in sample.enumerated() { for c in 0..<rd { sampleRows[s * rd + c] = routing[row * rd + c] } }
+        var centroids = Array(sampleRows.prefix(lists * rd))
         for _ in 0..<8 {
-            let (nearest, _) = Self.nearestCentroids(sampleRows, count: sampleSize, centroids: centroids, lists: lists, d: d, probes: 1)
-            var sums = [Float](repeating: 0, count: lists * d), counts = [Int](repeating: 0, count: lists)
+            let (nearest, _) = Self.nearestCentroids(sampleRows, count: sampleSize, centroids: centroids, lists: lists, d: rd, probes: 1)
+            var sums = [Float](repeating: 0, count: lists * rd), counts = [Int](repeating: 0, count: lists)
             for s in 0..<sampleSize {
                 let c = Int(nearest[s])
                 counts[c] += 1
-                for j in 0..<d { sums[c * d + j] += sampleRows[s * d + j] }
+                for j in 0..<rd { sums[c * rd + j] += sampleRows[s * rd + j] }
             }
             for c in 0..<lists where counts[c] == 0 {
                 let s = Int(rng.next() % UInt64(sampleSize))
-                for j in 0..<d { sums[c * d + j] = sampleRows[s * d + j] }
+                for j in 0..<rd { sums[c * rd + j] = sampleRows[s * rd + j] }
             }
-            NearestNeighbours.normalise(&sums, dimensions: d)
+            NearestNeighbours.normalise(&sums, dimensions: rd)
             centroids = sums
         }
         self.centroids = centroids
@@ -171,11 +237,11 @@ struct IVF {
     }
 
     /// Each item's `k` nearest neighbours among the members of its `probes` nearest lists, and the pairs at least
-    /// `minCosine` alike found there. Lists are searched in turn, each against every item that probes it, with
+    /// `minSimilarity` alike found there. Lists are searched in turn, each against every item that probes it, with
     /// the workers' results joined in a fixed order: the graph does not depend on the thread count.
-    func search(k: Int, minCosine: Float, probes requested: Int) -> NeighbourGraph {
+    func search(k: Int, minSimilarity: Float, probes requested: Int) -> NeighbourGraph {
         let probes = max(1, min(requested, lists))
-        let (probe, _) = Self.nearestCentroids(x, count: n, centroids: centroids, lists: lists, d: d, probes: probes)
+        let (probe, _) = Self.nearestCentroids(routing, count: n, centroids: centroids, lists: lists, d: rd, probes: probes)
         // Members of each list (by the nearest centroid), and the items probing each list.
         func csr(_ keys: (Int) -> Int, _ total: Int) -> (starts: [Int], items: [Int32]) {
             var starts = [Int](repeating: 0, count: lists + 1)
@@ -185,7 +251,7 @@ struct IVF {
             for t in 0..<total { let c = keys(t); items[fill[c]] = Int32(t); fill[c] += 1 }
             return (starts, items)
         }
-        let members = csr({ Int(probe[$0 * probes]) }, n)
+        let listed = csr({ Int(probe[$0 * probes]) }, n)
         let probing = csr({ Int(probe[$0]) }, n * probes)  // items[t] = row × probes + p
         let workers = max(1, min(ProcessInfo.activeCores, lists))
         var bestSims = [[Float]](repeating: [], count: workers), bestIDs = [[Int32]](repeating: [], count: workers)
@@ -197,28 +263,28 @@ struct IVF {
                     DispatchQueue.concurrentPerform(iterations: workers) { w in
                         var sims = [Float](repeating: -.infinity, count: n * k), ids = [Int32](repeating: -1, count: n * k)
                         var found: [(Int, Int, Double)] = []
-                        var queries: [Float] = [], vectors: [Float] = []
+                        var rows: [Float] = [], vectors: [Float] = []
                         var pairA = [Int32](repeating: 0, count: 4096), pairB = pairA, pairS = [Float](repeating: 0, count: 4096)
                         for c in stride(from: w, to: lists, by: workers) {
-                            let memberIDs = Array(members.items[members.starts[c]..<members.starts[c + 1]])
+                            let memberIDs = Array(listed.items[listed.starts[c]..<listed.starts[c + 1]])
                             let askers = probing.items[probing.starts[c]..<probing.starts[c + 1]].map { $0 / Int32(probes) }
                             guard !memberIDs.isEmpty, !askers.isEmpty else { continue }
                             vectors.removeAll(keepingCapacity: true)
-                            for j in memberIDs { vectors += x[(Int(j) * d)..<((Int(j) + 1) * d)] }
-                            queries.removeAll(keepingCapacity: true)
-                            for q in askers { queries += x[(Int(q) * d)..<((Int(q) + 1) * d)] }
+                            for j in memberIDs { vectors += members[(Int(j) * d)..<((Int(j) + 1) * d)] }
+                            rows.removeAll(keepingCapacity: true)
+                            for q in askers { rows += queries[(Int(q) * d)..<((Int(q) + 1) * d)] }
                             var dots = [Float](repeating: 0, count: askers.count * memberIDs.count)
-                            queries.withUnsafeBufferPointer { qp in
+                            rows.withUnsafeBufferPointer { qp in
                                 vectors.withUnsafeBufferPointer { vp in
                                     dots.withUnsafeMutableBufferPointer { cs_dots(qp.baseAddress!, askers.count, vp.baseAddress!, memberIDs.count, d, $0.baseAddress!) }
                                 }
                             }
-                            var count = cs_offer(dots, askers.count, memberIDs.count, memberIDs, askers, askers, k, &sims, &ids, minCosine, &pairA, &pairB, &pairS, pairA.count)
+                            var count = cs_offer(dots, askers.count, memberIDs.count, memberIDs, askers, askers, k, &sims, &ids, minSimilarity, &pairA, &pairB, &pairS, pairA.count)
                             if count > pairA.count {
                                 // More pairs than room: make room and collect them again (k = 0 offers nothing twice).
                                 pairA = [Int32](repeating: 0, count: count)
                                 (pairB, pairS) = (pairA, [Float](repeating: 0, count: count))
-                                count = cs_offer(dots, askers.count, memberIDs.count, memberIDs, askers, askers, 0, &sims, &ids, minCosine, &pairA, &pairB, &pairS, pairA.count)
+                                count = cs_offer(dots, askers.count, memberIDs.count, memberIDs, askers, askers, 0, &sims, &ids, minSimilarity, &pairA, &pairB, &pairS, pairA.count)
                             }
                             for p in 0..<count { found.append((Int(min(pairA[p], pairB[p])), Int(max(pairA[p], pairB[p])), Double(pairS[p]))) }
                         }

@@ -1,4 +1,5 @@
 import CurateCore
+import CurateQuality
 import Foundation
 
 /// What a selection strategy sees: model outputs for every row of a pool.
@@ -261,9 +262,11 @@ package enum Selector {
         return picks
     }
 
-    /// Seeded k-means (k-means++ start, Lloyd iterations) of the given rows' embeddings: a cluster per row.
+    /// Seeded k-means (k-means++ start, Lloyd iterations) of the given rows' embeddings: a cluster per row. Above
+    /// `NearestNeighbours.exactLimit` rows, the same steps in single precision (``Clustering``).
     package static func kMeans(_ x: [Double], dimensions d: Int, count n: Int, k: Int, seed: UInt64, iterations: Int = 20) -> [Int] {
         guard n > 0, k > 0 else { return [] }
+        if n > NearestNeighbours.exactLimit { return Clustering.kMeans(x, dimensions: d, count: n, k: k, seed: seed, iterations: iterations) }
         var rng = SplitMix64(seed: seed)
         var centers: [Int] = [Int(rng.next() % UInt64(n))]
         var nearest = [Double](repeating: .infinity, count: n)

@@ -1,9 +1,14 @@
 import CurateCore
+import CurateQuality
 import Foundation
 
 /// Groups items for review: k-means clusters (k chosen, or estimated by the silhouette), redundant items (nearly
 /// the same as an earlier item of their cluster: cosine ≥ `redundancy`), and out-of-distribution items (mean
 /// Euclidean distance to the 5 nearest neighbours over 3 standard deviations above the mean).
+///
+/// Nothing compares all pairs above `exactUpTo` items: k is estimated on a seeded sample of 10,000, k-means runs in
+/// single precision, and the neighbours come from the inverted-file index of ``NearestNeighbours`` (cosine for
+/// redundancy, Euclidean for the outliers). Up to `exactUpTo`, every pair is compared in double precision.
 package struct Triage: Sendable {
     package var clusters: [Int]
     package var k: Int
@@ -12,65 +17,63 @@ package struct Triage: Sendable {
     package var outOfDistribution: [Int]
     /// The silhouette of each k tried, when k was estimated.
     package var silhouettes: [(k: Int, score: Double)]
+    /// Whether neighbours were searched exactly (else by the approximate index) and k estimated on every row.
+    package var exact: Bool
 
-    package init(features x: [Double], dimensions d: Int, count n: Int, k chosen: Int? = nil, redundancy: Double = 0.99, seed: UInt64 = 0) {
+    package init(features x: [Double], dimensions d: Int, count n: Int, k chosen: Int? = nil, redundancy: Double = 0.99, seed: UInt64 = 0,
+                 exactUpTo: Int = NearestNeighbours.exactLimit) {
+        exact = n <= exactUpTo
         var silhouettes: [(Int, Double)] = []
         let k: Int
         if let chosen {
             k = max(1, min(chosen, n))
         } else {
-            // The k in 2…min(20, √n) whose clustering has the best mean silhouette on a sample of up to 600 rows.
+            // The k in 2…min(20, √n) whose clustering has the best mean silhouette on a sample of up to 600 rows
+            // (clustering every row, or above `exactUpTo` a sample of 10,000 that the 600 are drawn from).
             var rng = SplitMix64(seed: seed ^ 0x51)
             var sample = Array(0..<n)
-            for i in 0..<min(600, n) { sample.swapAt(i, i + Int(rng.next() % UInt64(n - i))) }
-            sample = Array(sample.prefix(600))
+            let drawn = exact ? min(600, n) : min(10_000, n)
+            for i in 0..<drawn { sample.swapAt(i, i + Int(rng.next() % UInt64(n - i))) }
+            sample = Array(sample.prefix(drawn))
+            let (rows, count, scored): ([Double], Int, [Int]) = exact
+                ? (x, n, sample)
+                : (sample.flatMap { x[($0 * d)..<(($0 + 1) * d)] }, drawn, Array(0..<min(600, drawn)))
             var best = (k: 1, score: -2.0)
-            for candidate in 2...max(2, min(20, Int(Double(n).squareRoot()))) where candidate < n {
-                let assignment = Selector.kMeans(x, dimensions: d, count: n, k: candidate, seed: seed)
-                let score = Self.silhouette(x, d, assignment, sample)
+            for candidate in 2...max(2, min(20, Int(Double(n).squareRoot()))) where candidate < count {
+                let assignment = Selector.kMeans(rows, dimensions: d, count: count, k: candidate, seed: seed)
+                let score = Self.silhouette(rows, d, assignment, scored)
                 silhouettes.append((candidate, score))
                 if score > best.score { best = (candidate, score) }
             }
             k = best.k
         }
-        clusters = Selector.kMeans(x, dimensions: d, count: n, k: k, seed: seed)
+        let clusters = Selector.kMeans(x, dimensions: d, count: n, k: k, seed: seed)
+        self.clusters = clusters
         self.k = Set(clusters).count
         self.silhouettes = silhouettes
-        // Redundancy within clusters, by cosine similarity.
-        var norms = [Double](repeating: 0, count: n)
-        for i in 0..<n { for j in 0..<d { norms[i] += x[i * d + j] * x[i * d + j] }; norms[i] = norms[i].squareRoot() }
-        var members: [Int: [Int]] = [:]
-        for (i, c) in clusters.enumerated() { members[c, default: []].append(i) }
+        // Redundancy: in row order, a row with a pair at least `redundancy` alike to a kept earlier row of its
+        // cluster repeats the first such row; the others are kept.
+        let graph = NearestNeighbours.graph(x, dimensions: d, k: 0, minCosine: redundancy, seed: seed, exactUpTo: exactUpTo)
+        let links = graph.pairs.filter { clusters[$0.0] == clusters[$0.1] }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+        var kept = [Bool](repeating: true, count: n)
         var redundant: [(Int, Int)] = []
-        for (_, rows) in members.sorted(by: { $0.key < $1.key }) {
-            var kept: [Int] = []
-            for i in rows {
-                var twin: Int?
-                for j in kept where norms[i] > 0 && norms[j] > 0 {
-                    var dot = 0.0
-                    for t in 0..<d { dot += x[i * d + t] * x[j * d + t] }
-                    if dot / (norms[i] * norms[j]) >= redundancy { twin = j; break }
-                }
-                if let twin { redundant.append((i, twin)) } else { kept.append(i) }
+        var t = 0
+        while t < links.count {
+            let row = links[t].1
+            var twin: Int?
+            while t < links.count && links[t].1 == row {
+                if twin == nil && kept[links[t].0] { twin = links[t].0 }
+                t += 1
             }
+            if let twin { kept[row] = false; redundant.append((row, twin)) }
         }
-        self.redundant = redundant.sorted { $0.0 < $1.0 }
-        // k-NN distance outliers (exact, all pairs).
+        self.redundant = redundant
+        // Out of distribution: the mean distance to the 5 nearest neighbours.
         let knn = 5
         var scores = [Double](repeating: 0, count: n)
         if n > knn {
-            for i in 0..<n {
-                var nearest = [Double](repeating: .infinity, count: knn)
-                for j in 0..<n where j != i {
-                    var s = 0.0
-                    for t in 0..<d { let v = x[i * d + t] - x[j * d + t]; s += v * v }
-                    if s < nearest[knn - 1] {
-                        nearest[knn - 1] = s
-                        nearest.sort()
-                    }
-                }
-                scores[i] = nearest.map { $0.squareRoot() }.reduce(0, +) / Double(knn)
-            }
+            let (_, distances) = NearestNeighbours.euclidean(x, dimensions: d, k: knn, seed: seed, exactUpTo: exactUpTo)
+            for i in 0..<n { scores[i] = distances[(i * knn)..<((i + 1) * knn)].reduce(0, +) / Double(knn) }
         }
         let mean = scores.reduce(0, +) / Double(max(n, 1))
         let std = (scores.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(n, 1))).squareRoot()

@@ -165,12 +165,14 @@ package struct TriageReport: Codable, Sendable {
     package var redundant: [Redundant]
     package var ood: [String]
     package var silhouettes: [Silhouette]
+    /// Whether every pair was compared (else, above 5,000 items, the approximate index and a sample for k).
+    package var exact: Bool = true
     /// Tag → items (cluster-N, redundant, ood).
     package var tags: [String: [String]] = [:]
     /// Every item, in feature order.
     package var items: [String] = []
     package var skipped: [String] = []
-    enum CodingKeys: String, CodingKey { case k, clusterSizes = "cluster_sizes", redundant, ood, silhouettes }
+    enum CodingKeys: String, CodingKey { case k, clusterSizes = "cluster_sizes", redundant, ood, silhouettes, exact }
 
     /// Each item's tags, sorted.
     package var tagsByItem: [String: [String]] {
@@ -342,6 +344,7 @@ package enum ActiveLearning {
         var report = TriageReport(k: result.k, clusterSizes: (0..<result.k).map { c in tags["cluster-\(c)"]?.count ?? 0 },
                                   redundant: result.redundant.map { .init(item: table.paths[$0.row], of: table.paths[$0.of]) },
                                   ood: result.outOfDistribution.map { table.paths[$0] }, silhouettes: result.silhouettes.map { .init(k: $0.k, score: $0.score) })
+        report.exact = result.exact
         report.tags = tags
         report.items = table.paths
         report.skipped = table.skipped

@@ -2,6 +2,7 @@ import ArgumentParser
 import CurateCommands
 import CurateCore
 import CurateQuality
+import CurateSelection
 import Foundation
 
 extension Bench {
@@ -16,7 +17,7 @@ extension Bench {
                 all-pairs time (it grows with the square of the count).
                 """)
 
-        @Argument(help: "near-duplicates or neighbours")
+        @Argument(help: "near-duplicates, neighbours or triage")
         var task: String
 
         @Option(help: "neighbours: the embeddings (.npy, N × D float32).")
@@ -39,6 +40,7 @@ extension Bench {
 
         func run() async throws {
             if task == "neighbours" { return try neighbours() }
+            if task == "triage" { return try triage() }
             guard task == "near-duplicates" else { throw ValidationError("unknown task \(task)") }
             var rng = SplitMix64(seed: 11)
             var hashes: [UInt64] = []
@@ -71,6 +73,23 @@ extension Bench {
             print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
         }
     
+        /// Triage of the embeddings as `curate triage --embeddings` runs it (k estimated, redundancy 0.99, the
+        /// 5-NN outlier score); loading is not timed.
+        func triage() throws {
+            guard let embeddings else { throw ValidationError("triage needs --embeddings") }
+            let array = try NumpyArray(contentsOf: embeddings)
+            let d = array.shape[1]
+            let cpu = cpuSeconds()
+            let start = ContinuousClock.now
+            let result = Triage(features: array.values, dimensions: d, count: array.shape[0])
+            let wall = ContinuousClock.now - start
+            let used = cpuSeconds() - cpu
+            let summary: [String: Any] = ["task": task, "count": result.clusters.count, "exact": result.exact, "k": result.k, "redundant": result.redundant.count,
+                                          "ood": result.outOfDistribution.count, "silhouettes": result.silhouettes.map { [$0.k, $0.score] },
+                                          "seconds": Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18, "cpu_seconds": used]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
+        }
+
         /// k-NN graph (k = 5) and near-duplicate pairs (cosine ≥ 0.98) of the embeddings, and the outliers, as
         /// validate --embeddings computes them; loading is not timed.
         func neighbours() throws {

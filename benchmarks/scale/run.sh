@@ -3,7 +3,8 @@
 #   1. near duplicates by perceptual hash: 1,000,000 hashes, radius 6 (multi-index hashing; all pairs on 50,000);
 #   2. k-NN (k = 5) and near duplicates on embeddings, N × 128 float32, with recall@5 against exact search, beside
 #      scikit-learn NearestNeighbors (brute force, cosine: cleanlab Datalab's default) and faiss (exact and IVF);
-#   3. issues and select sharded 4 ways versus unsharded: total CPU of the shards and the merge.
+#   3. triage of the same embeddings (k estimated, redundancy, 5-NN outliers);
+#   4. issues and select sharded 4 ways versus unsharded: total CPU of the shards and the merge.
 # usage: benchmarks/scale/run.sh [N_EMBEDDINGS (1000000)] [N_PREDICTIONS (1000000)]
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -33,6 +34,7 @@ for n in 100000 "$N_EMB"; do
   /usr/bin/time -f "curate peak RSS %M KB" "$BIN/curate-bench" scale neighbours --embeddings "$DATA/emb-$n.npy" --neighbours-out "$DATA/nb-$n.npy"
   "$PY" "$HERE/peers.py" "$DATA/emb-$n.npy" "$DATA/nb-$n.npy" recall
   "$PY" "$HERE/peers.py" "$DATA/emb-$n.npy" - faiss-ivf
+  /usr/bin/time -f "curate triage peak RSS %M KB" "$BIN/curate-bench" scale triage --embeddings "$DATA/emb-$n.npy"
   if [ "$n" -le 100000 ]; then
     "$PY" "$HERE/peers.py" "$DATA/emb-$n.npy" - faiss-flat
     "$PY" "$HERE/peers.py" "$DATA/emb-$n.npy" - sklearn
