@@ -89,7 +89,8 @@ extension Curate {
                     try source.digest(into: &inputs)
                     try inputs.add(file: predictions)
                     try inputs.add(optionalFile: ids)
-                    let output = try IssuesReport.part(try source.load(), request, shard: shard)
+                    // A CSV label file's reader skips the other shards' records (their class names still count).
+                    let output = try IssuesReport.part(try source.load(keep: { shard.owns($0) }), request, shard: shard)
                     return try sharding.write(output, verb: "issues", shard: shard, inputs: inputs,
                                               parameters: [("filter", filter), ("rank_by", rankBy), ("iou", "\(iou)"), ("min_score", "\(minScore)")])
                 }

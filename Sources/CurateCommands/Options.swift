@@ -22,15 +22,19 @@ package struct LabelSourceOptions: ParsableArguments {
 
     @OptionGroup var repository: RepositoryOption
 
-    package func load() throws -> LabelSet { try input().labels }
+    /// The labels; with `keep` (a shard's own items), a label file's reader may leave the other items out.
+    package func load(keep: (@Sendable (String) -> Bool)? = nil) throws -> LabelSet { try input(keep: keep).labels }
 
     /// The labels and their images. With `lenient`, invalid records of a label file are returned instead of
-    /// stopping the read (a repository's labels were checked when committed).
-    package func input(lenient: Bool = false) throws -> DatasetInput {
+    /// stopping the read (a repository's labels were checked when committed). With `keep`, a label file's
+    /// reader may skip the records of other items (``LabelReadOptions/keep``).
+    package func input(lenient: Bool = false, keep: (@Sendable (String) -> Bool)? = nil) throws -> DatasetInput {
         if let labels {
             let format = try labelFormat(format, of: labels)
             let root = images ?? LabelReadOptions.defaultRoot(forLabelFile: labels)
-            let result = try format.read(from: labels, options: LabelReadOptions(imagesRoot: root, lenient: lenient))
+            var options = LabelReadOptions(imagesRoot: root, lenient: lenient)
+            options.keep = keep
+            let result = try format.read(from: labels, options: options)
             return DatasetInput(labels: result.labelSet, skipped: result.skipped, name: labels, images: DatasetInput.files(under: root))
         }
         let repo = try repository.open()

@@ -89,8 +89,12 @@ extension Curate {
                     guard condition.hasPrefix("tag="), condition.count > 4 else { throw ValidationError("--where takes tag=NAME") }
                     request.only = Set(try source.repository.open().items(tagged: String(condition.dropFirst(4))))
                 }
-                let input = try source.input()
-                if let shard = try sharding.resolve() {
+                let shard = try sharding.resolve()
+                // A shard whose strategy needs only its own items' labels lets a CSV reader skip the others' rows.
+                var keep: (@Sendable (String) -> Bool)?
+                if let shard, ActiveLearning.ownLabelsSuffice(request) { keep = { shard.owns($0) } }
+                let input = try source.input(keep: keep)
+                if let shard {
                     var inputs = ShardDigest()
                     try source.digest(into: &inputs)
                     for file in [predictions, ids, committee, embeddings, embeddingIds] { try inputs.add(optionalFile: file) }

@@ -22,6 +22,11 @@ public struct LabelReadOptions: Sendable {
     /// Whether an item's file exists, given its path relative to the images root. Defaults to asking the file
     /// system; a caller that already listed the files (the versioning store) can answer from memory.
     public var itemExists: (@Sendable (String) -> Bool)?
+    /// The items to read (a shard's own, say), given their normalised paths; nil reads all. Readers may leave out
+    /// the other items' records unchecked, keeping only what every reader of the file must agree on (the class
+    /// names a CSV file's ids are numbered from), or may read them all: a caller filters the result again. In
+    /// lenient mode every record is read, since a skipped invalid record must not name a class.
+    public var keep: (@Sendable (String) -> Bool)?
 
     /// Creates options.
     public init(imagesRoot: String? = nil, schema: LabelSchema? = nil, lenient: Bool = false,
@@ -69,6 +74,12 @@ struct RecordChecker {
     /// A file-level failure that lenient mode cannot skip.
     func malformed(_ location: RecordLocation, _ message: String) -> LabelError {
         LabelError(.malformed, file: file, location: location, message: message)
+    }
+
+    /// Whether the record of `raw` is left out unchecked: `keep` rejects its path (never in lenient mode).
+    func skips(_ raw: String) -> Bool {
+        guard let keep = options.keep, !options.lenient, let path = DatasetPath.normalize(raw) else { return false }
+        return !keep(path)
     }
 
     /// Normalises an item path and checks it stays inside the root and (with an images root) exists.

@@ -19,7 +19,7 @@ package struct Embeddings: Sendable {
             do { data = try InputFile.read(path) } catch { throw QualityError("\(path): \(error)", kind: error.kind) }
             var paths: [String] = [], values: [Double] = [], d = 0
             for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let text = line.trimmingCharacters(in: .whitespaces)
+                let text = line.trimmingWhitespace()
                 if text.isEmpty { continue }
                 guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], let item = object["item"] as? String,
                       let vector = object["embedding"] as? [Any] else { throw QualityError("\(path):\(n + 1): expected {\"item\": PATH, \"embedding\": [...]}") }

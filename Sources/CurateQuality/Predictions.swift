@@ -49,7 +49,7 @@ package struct Predictions: Sendable {
             guard let idsPath else { throw QualityError("\(path): a .npy needs --ids FILE naming the item of each row") }
             let text: String
         do { text = String(decoding: try InputFile.read(idsPath), as: UTF8.self) } catch { throw QualityError("\(idsPath): \(error)", kind: error.kind) }
-            let ids = text.split(whereSeparator: \.isNewline).map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let ids = text.split(whereSeparator: \.isNewline).map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
             guard ids.count == array.shape[0] else {
                 throw QualityError("\(path): \(array.shape[0]) rows but \(idsPath) lists \(ids.count) ids")
             }
@@ -66,7 +66,7 @@ package struct Predictions: Sendable {
         do { data = try InputFile.read(path) } catch { throw QualityError("\(path): \(error)", kind: error.kind) }
         var ids: [String] = [], values: [Double] = [], classes = 0
         for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let text = line.trimmingCharacters(in: .whitespaces)
+            let text = line.trimmingWhitespace()
             if text.isEmpty { continue }
             guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
                 throw QualityError("\(path):\(n + 1): not a JSON object")

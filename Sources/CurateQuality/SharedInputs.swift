@@ -25,7 +25,7 @@ package enum GoldLabels {
         let text = try InputFile.text(path)
         var result: [String: Int] = [:]
         for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where n > 0 {
-            let parts = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let parts = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingWhitespace() }
             if parts.count == 1 && parts[0].isEmpty { continue }
             guard parts.count >= 2 else { throw QualityError("\(path):\(n + 1): expected path,label") }
             guard let k = schema.id(named: parts[1]) ?? Int(parts[1]).flatMap({ schema.labelClass(id: $0)?.id }) else {

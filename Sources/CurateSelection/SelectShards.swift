@@ -30,6 +30,13 @@ extension ActiveLearning {
     /// Whether merged shards give exactly the unsharded batch for `strategy`.
     package static func mergesExactly(_ strategy: Strategy) -> Bool { ![.kCenter, .badge, .coldStart].contains(strategy) }
 
+    /// Whether a shard needs the labels of its own items only: with predictions and a strategy that reads no
+    /// embeddings, the labels only say which of its rows are candidates (k-center, BADGE, cluster-margin, cold start
+    /// and the built-in learner use every labeled item).
+    package static func ownLabelsSuffice(_ request: SelectRequest) -> Bool {
+        request.predictions != nil && request.embeddings == nil && !request.strategy.needsEmbeddings && request.strategy != .coldStart
+    }
+
     /// One shard's part of ``select(_:_:)``.
     package static func selectPart(_ input: DatasetInput, _ request: SelectRequest, shard: Shard) throws -> ShardOutput {
         let p = try prepare(input, request, shard: shard)

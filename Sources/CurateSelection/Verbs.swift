@@ -213,7 +213,8 @@ package enum ActiveLearning {
         var note = ""
         if let path = request.predictions {
             let loaded = try Predictions.load(path, ids: request.ids)
-            for (r, id) in loaded.ids.enumerated() where !known.isEmpty && !known.contains(id) {
+            // A shard checks its own rows (its labels may hold only its own items; see ``ownLabelsSuffice(_:)``).
+            for (r, id) in loaded.ids.enumerated() where !known.isEmpty && (shard?.owns(id) ?? true) && !known.contains(id) {
                 throw SelectionError("\(path): row \(r + 1): \(id) is not an item of the dataset")
             }
             (rows, probabilities, classes, positions) = (loaded.ids, loaded.probabilities, loaded.classes, Array(loaded.ids.indices))

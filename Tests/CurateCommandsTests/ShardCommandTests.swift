@@ -73,6 +73,38 @@ import Testing
         }
     }
 
+    /// With predictions and a strategy that reads no embeddings, each shard reads only its own rows of the CSV.
+    @Test(arguments: ["margin", "class-balanced", "random"])
+    func selectFromPredictionsAloneMergesExactly(strategy: String) throws {
+        let scratch = ScratchDirectory()
+        try Self.pool(scratch)
+        let arguments = ["select", "--labels", "pool.csv", "--format", "csv", "--predictions", Self.digits + "/probs.npy", "--ids", Self.digits + "/ids.txt",
+                         "--strategy", strategy, "--budget", "25", "--seed", "3"] + Self.images
+        let whole = try CLI.run(arguments + ["--json"], in: scratch.path)
+        #expect(whole.exitCode == 0, "\(whole.stderr)")
+        let merged = try Self.sharded(arguments, shards: 3, parts: "parts", in: scratch.path)
+        #expect(merged.stdout == whole.stdout, "\(strategy): \(merged.stderr)")
+    }
+
+    /// A shard reading a CSV skips the other shards' rows unchecked: a row naming a missing image stops the shard
+    /// that owns it (and so the merge), as it stops the unsharded run, and no other.
+    @Test func issuesShardsCheckOnlyTheirOwnRows() throws {
+        let scratch = ScratchDirectory()
+        let labels = try String(contentsOfFile: Self.digits + "/noisy-labels.csv", encoding: .utf8)
+        scratch.write("labels.csv", labels + "missing/0.png,3\n")
+        let arguments = ["issues", "--predictions", Self.digits + "/probs.npy", "--ids", Self.digits + "/ids.txt", "--labels", "labels.csv",
+                         "--format", "csv"] + Self.images
+        let whole = try CLI.run(arguments, in: scratch.path)
+        #expect(whole.exitCode == 65 && whole.stderr.contains("missing image 'missing/0.png'"), "\(whole.stderr)")
+        let owner = Shard.bucket("missing/0.png", count: 3)
+        for i in 0..<3 {
+            let part = try CLI.run(arguments + ["--parts", "parts", "--shard", "\(i)/3"], in: scratch.path)
+            #expect(part.exitCode == (i == owner ? 65 : 0), "shard \(i): \(part.stderr)")
+        }
+        let merged = try CLI.run(["merge", "parts"], in: scratch.path)
+        #expect(merged.exitCode == 66 && merged.stderr.contains("shard-\(owner)-of-3"), "\(merged.stderr)")
+    }
+
     /// The built-in learner: every shard trains the same model on every labeled item, and decodes only those
     /// and its own unlabeled images.
     @Test func selectWithTheBuiltInLearnerMergesExactly() throws {

@@ -117,3 +117,56 @@ import Testing
         #expect(refusal([root + "/empty"])?.message.contains("holds no part") == true)
     }
 }
+
+/// A shard's reader of a CSV label file skips the other shards' records but numbers classes as a whole read does.
+@Suite struct ShardReadingTests {
+    @Test func csvReaderSkipsOtherShardsButKeepsTheClassNumbering() throws {
+        let scratch = ScratchDirectory()
+        // Each class name first appears on a different item, and only "zebra" is multi-label; the skipped rows'
+        // images do not exist (a shard never looks at them).
+        var csv = "path,label\n"
+        let names = ["zebra|ant", "bee", "cat", "dog", "eel", "fox", "gnu"]
+        for (i, name) in names.enumerated() { csv += "img/\(i).png,\(name)\n" }
+        for i in names.count..<200 { csv += "img/\(i).png,\(["ant", "bee", "cat"][i % 3])\n" }
+        try csv.write(toFile: scratch.path + "/labels.csv", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: scratch.path + "/img", withIntermediateDirectories: true)
+        for i in 0..<200 { _ = FileManager.default.createFile(atPath: scratch.path + "/img/\(i).png", contents: Data()) }
+        let whole = try LabelFormat.csv.read(from: scratch.path + "/labels.csv", options: LabelReadOptions(imagesRoot: scratch.path)).labelSet
+        var seen = 0
+        for index in 0..<3 {
+            let shard = Shard(index: index, count: 3)
+            // The shard's own images exist; remove the others' to show they are not checked.
+            let readerRoot = scratch.path + "/shard-\(index)"
+            try FileManager.default.createDirectory(atPath: readerRoot + "/img", withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: scratch.path + "/labels.csv", toPath: readerRoot + "/labels.csv")
+            for i in 0..<200 where shard.owns("img/\(i).png") { _ = FileManager.default.createFile(atPath: readerRoot + "/img/\(i).png", contents: Data()) }
+            var options = LabelReadOptions(imagesRoot: readerRoot)
+            options.keep = { shard.owns($0) }
+            let part = try LabelFormat.csv.read(from: readerRoot + "/labels.csv", options: options).labelSet
+            #expect(part.schema == whole.schema)
+            #expect(part.items.map(\.path) == whole.items.map(\.path).filter { shard.owns($0) })
+            #expect(part.annotations == whole.annotations.filter { shard.owns($0.item) })
+            seen += part.items.count
+            // Lenient reads every record (a skipped invalid one must not name a class): the others' images are missing.
+            options.lenient = true
+            let lenient = try LabelFormat.csv.read(from: readerRoot + "/labels.csv", options: options)
+            #expect(lenient.skipped.count == 200 - part.items.count)
+        }
+        #expect(seen == 200)
+    }
+}
+
+@Suite struct TextTests {
+    /// The readers' trim is Foundation's `.whitespaces` trim: tabs and space separators, not newlines.
+    @Test func trimmingWhitespaceMatchesFoundation() {
+        let samples = ["", " ", "\t\t", "a", " a ", "\ta b\t", "\u{00A0}cat\u{3000}", "\u{2003} x", "dog\n", "\n dog \n", " é ", "a\u{200B}"]
+        for s in samples { #expect(s.trimmingWhitespace() == s.trimmingCharacters(in: .whitespaces), "\(s.unicodeScalars.map(\.value))") }
+        #expect("  x|y ".split(separator: "|").map { $0.trimmingWhitespace() } == ["x", "y"])
+        // Every scalar Foundation calls whitespace, and no other, is trimmed.
+        let differing = (0...0x10FFFF as ClosedRange<UInt32>).compactMap(Unicode.Scalar.init).filter { scalar in
+            let s = "a" + String(scalar) + "b", padded = String(scalar) + "ab"
+            return (padded.trimmingWhitespace() == "ab") != CharacterSet.whitespaces.contains(scalar) || s.trimmingWhitespace() != s
+        }
+        #expect(differing.isEmpty, "\(differing.map(\.value))")
+    }
+}

@@ -87,6 +87,14 @@ enum CSVFormat {
                 try check.reject(location, "has \(row.fields.count) fields, the header has \(columns.count)")
                 continue
             }
+            let cell = row.fields[labelColumn].trimmingWhitespace()
+            let names = cell.split(separator: "|").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
+            if check.skips(row.fields[pathColumn]) {
+                // Another reader's record: only its class names count (ids are numbered from all of them).
+                if options.schema == nil { for name in names { _ = schema.addClass(named: name) } }
+                if !names.isEmpty && (names.count > 1 || cell.contains("|")) { multilabel = true }
+                continue
+            }
             guard let itemPath = try check.itemPath(row.fields[pathColumn], at: location) else { continue }
             var source = AnnotationSource.imported
             if let c = sourceColumn, !row.fields[c].isEmpty {
@@ -128,8 +136,6 @@ enum CSVFormat {
             if known.insert(itemPath).inserted {
                 items.append(Item(path: itemPath, width: nil, height: nil))
             }
-            let cell = row.fields[labelColumn].trimmingCharacters(in: .whitespaces)
-            let names = cell.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             if names.isEmpty { continue }
             var ids: [Int] = []
             for name in names {
