@@ -27,13 +27,7 @@ package enum Clustering {
         while centers.count < min(k, n) {
             let c = centers.count - 1
             let distances = squaredDistances(rows, norms, count: n, centroids: Array(centroids[(c * padded)..<((c + 1) * padded)]), k: 1, d: padded)
-            var total = 0.0
-            for i in 0..<n { nearest[i] = min(nearest[i], Double(distances[i])); total += nearest[i] }
-            var next = n - 1
-            if total > 0 {
-                var target = Double(rng.next() >> 11) * 0x1p-53 * total
-                for i in 0..<n { target -= nearest[i]; if target < 0 { next = i; break } }
-            } else { next = centers.count }
+            let next = nextCentre(&nearest, chosen: centers.count, rng: &rng) { Double(distances[$0]) }
             centers.append(next)
             centroids += rows[(next * padded)..<((next + 1) * padded)]
         }
@@ -89,6 +83,18 @@ package enum Clustering {
             if !changed { break }
         }
         return assignment
+    }
+
+    /// k-means++'s next centre: `nearest` (each row's squared distance to the nearest centre so far) lowered by
+    /// `distance` to the newest, then a row drawn with probability proportional to it (row `chosen` when all are 0).
+    package static func nextCentre(_ nearest: inout [Double], chosen: Int, rng: inout SplitMix64, distance: (Int) -> Double) -> Int {
+        let n = nearest.count
+        var total = 0.0
+        for i in 0..<n { nearest[i] = min(nearest[i], distance(i)); total += nearest[i] }
+        guard total > 0 else { return chosen }
+        var target = Double(rng.next() >> 11) * 0x1p-53 * total
+        for i in 0..<n { target -= nearest[i]; if target < 0 { return i } }
+        return n - 1
     }
 
     /// Squared distance of every row to each of `k` centroids (row-major N × k).

@@ -278,13 +278,7 @@ package enum Selector {
         var centroids = Array(x[(centers[0] * d)..<((centers[0] + 1) * d)])
         while centers.count < min(k, n) {
             let c = centers.count - 1
-            var total = 0.0
-            for i in 0..<n { nearest[i] = min(nearest[i], dist(i, centroids, c)); total += nearest[i] }
-            var next = n - 1
-            if total > 0 {
-                var target = Double(rng.next() >> 11) * 0x1p-53 * total
-                for i in 0..<n { target -= nearest[i]; if target < 0 { next = i; break } }
-            } else { next = centers.count }
+            let next = Clustering.nextCentre(&nearest, chosen: centers.count, rng: &rng) { dist($0, centroids, c) }
             centers.append(next)
             centroids += x[(next * d)..<((next + 1) * d)]
         }

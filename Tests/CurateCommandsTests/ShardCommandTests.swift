@@ -102,7 +102,7 @@ import Testing
             #expect(part.exitCode == (i == owner ? 65 : 0), "shard \(i): \(part.stderr)")
         }
         let merged = try CLI.run(["merge", "parts"], in: scratch.path)
-        #expect(merged.exitCode == 66 && merged.stderr.contains("shard-\(owner)-of-3"), "\(merged.stderr)")
+        #expect(merged.exitCode == 66 && merged.stderr.contains("shard \(owner) of 3 missing"), "\(merged.stderr)")
     }
 
     /// The built-in learner: every shard trains the same model on every labeled item, and decodes only those
