@@ -158,7 +158,7 @@ extension WorkingTree {
         for root in keyed {
             prefix = Array(root.path.utf8)
             if root.isDirectory {
-                try walkSorted(fullPath(root.path), relative: root.path, prefix: &prefix, names: &names, into: &out)
+                try walkSorted(fullPath(root.path), relative: root.path, prefix: &prefix, names: &names, into: &out, parallel: true)
             } else if let st = stats[root.path], [S_IFREG, S_IFLNK].contains(st.st_mode & S_IFMT),
                       let single = try fileStat(fullPath(root.path), relative: root.path, st) {
                 prefix.withUnsafeBytes { out.append($0, stat: single) }
@@ -167,8 +167,12 @@ extension WorkingTree {
         return out
     }
 
+    /// With `parallel`, the first folder with several sub-folders has them walked on both cores, each into its own
+    /// table, joined in order: the result and the first error are the sequential walk's (folders are walked whole,
+    /// each failure kept, and the first in sorted order thrown); the stat calls, most of a clean status's time,
+    /// are spread over the cores.
     private func walkSorted(_ directory: String, relative: String, prefix: inout [UInt8], names: inout NameArena,
-                            into out: inout PathTable) throws(VersioningError) {
+                            into out: inout PathTable, parallel: Bool = false) throws(VersioningError) {
         guard let dir = opendir(directory) else {
             throw VersioningError(.badPath, "\(directory): cannot read the folder: \(String(cString: strerror(errno)))")
         }
@@ -205,8 +209,43 @@ extension WorkingTree {
             }
         }
         let order = entries.indices.sorted { names.compareKeys(entries[$0], entries[$1]) < 0 }
+        let folders = order.filter { entries[$0].isDirectory }
+        var walked: [Int: Result<PathTable, VersioningError>] = [:]
+        if parallel && folders.count >= 2 {
+            let jobs = folders.map { k -> (index: Int, directory: String, relative: String, prefix: [UInt8]) in
+                let name = names.string(entries[k].name)
+                let child = prefix + (prefix.isEmpty ? [] : [UInt8(ascii: "/")]) + Array(name.utf8)
+                return (k, directory + "/" + name, relative.isEmpty ? name : relative + "/" + name, child)
+            }
+            var results = [Result<PathTable, VersioningError>?](repeating: nil, count: jobs.count)
+            results.withUnsafeMutableBufferPointer { slots in
+                nonisolated(unsafe) let slots = slots  // each job writes its own slot
+                DispatchQueue.concurrentPerform(iterations: jobs.count) { j in
+                    var table = PathTable(), arena = NameArena(), path = jobs[j].prefix
+                    slots[j] = Result { () throws(VersioningError) in
+                        try walkSorted(jobs[j].directory, relative: jobs[j].relative, prefix: &path, names: &arena, into: &table)
+                        return table
+                    }
+                }
+            }
+            for (j, job) in jobs.enumerated() { walked[job.index] = results[j] }
+        } else if parallel, let only = folders.first {
+            // One sub-folder: look for the split further down.
+            let name = names.string(entries[only].name)
+            var table = PathTable(), arena = NameArena()
+            var path = prefix + (prefix.isEmpty ? [] : [UInt8(ascii: "/")]) + Array(name.utf8)
+            walked[only] = Result { () throws(VersioningError) in
+                try walkSorted(directory + "/" + name, relative: relative.isEmpty ? name : relative + "/" + name, prefix: &path, names: &arena,
+                               into: &table, parallel: true)
+                return table
+            }
+        }
         for k in order {
             let e = entries[k]
+            if let result = walked[k] {
+                out.append(contentsOf: try result.get())
+                continue
+            }
             let saved = prefix.count
             if !prefix.isEmpty { prefix.append(UInt8(ascii: "/")) }
             names.appendName(e.name, to: &prefix)
@@ -262,6 +301,17 @@ struct PathTable {
                          hash: ContentHash? = nil, committed: ContentHash? = nil) {
         rows.append(Row(start: bytes.count, length: path.count, stat: stat, clean: clean, uncommitted: uncommitted, hash: hash, committed: committed))
         bytes.append(contentsOf: path)
+    }
+
+    /// Appends every row of `other`, after this table's.
+    mutating func append(contentsOf other: PathTable) {
+        let offset = bytes.count
+        bytes.append(contentsOf: other.bytes)
+        rows.append(contentsOf: other.rows.lazy.map { row in
+            var moved = row
+            moved.start += offset
+            return moved
+        })
     }
 
     func path(_ i: Int) -> String {
