@@ -16,8 +16,8 @@ extension Curate {
                 above the mean); above 5,000 items the neighbours come from an inverted-file index \
                 (docs/sharding.md). Tags: cluster-N, redundant, ood. --write-tags stores them in the repository \
                 (replacing an earlier triage's), so `curate select --where tag=cluster-3` and `curate checkout \
-                REV --where tag=ood --to DIR` use them; item tags are repository metadata, not part of commits. --out writes \
-                {"item", "tags"} lines.
+                REV --where tag=ood --to DIR` use them; item tags are repository metadata, not part of commits. \
+                --out writes {"item", "tags"} lines.
 
                 Sharded (--parts DIR with --shard I/N or a scheduler's index): each shard computes the features of \
                 the items its path hash owns (decoding their images); the same command with --merge DIR instead \

@@ -229,16 +229,6 @@ extension WorkingTree {
                 }
             }
             for (j, job) in jobs.enumerated() { walked[job.index] = results[j] }
-        } else if parallel, let only = folders.first {
-            // One sub-folder: look for the split further down.
-            let name = names.string(entries[only].name)
-            var table = PathTable(), arena = NameArena()
-            var path = prefix + (prefix.isEmpty ? [] : [UInt8(ascii: "/")]) + Array(name.utf8)
-            walked[only] = Result { () throws(VersioningError) in
-                try walkSorted(directory + "/" + name, relative: relative.isEmpty ? name : relative + "/" + name, prefix: &path, names: &arena,
-                               into: &table, parallel: true)
-                return table
-            }
         }
         for k in order {
             let e = entries[k]
@@ -252,7 +242,9 @@ extension WorkingTree {
             if e.isDirectory {
                 let name = names.string(e.name)
                 let child = relative.isEmpty ? name : relative + "/" + name
-                try walkSorted(directory + "/" + name, relative: child, prefix: &prefix, names: &names, into: &out)
+                // A lone sub-folder (else the split above took them all): look for the split further down.
+                try walkSorted(directory + "/" + name, relative: child, prefix: &prefix, names: &names, into: &out,
+                               parallel: parallel && folders.count == 1)
             } else {
                 prefix.withUnsafeBytes { out.append($0, stat: e.stat) }
             }

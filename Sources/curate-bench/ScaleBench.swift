@@ -65,12 +65,11 @@ extension Bench {
             let exactWall = clock.now - exactStart
             let indexed = HammingIndex(sample).pairs(within: radius)
             let agree = indexed.count == exact.count && zip(indexed, exact).allSatisfy { $0 == $1 }
-            func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
             let extrapolated = seconds(exactWall) * pow(Double(count) / Double(sample.count), 2)
             let summary: [String: Any] = ["task": task, "count": count, "radius": radius, "pairs": pairs.count, "seconds": seconds(wall), "cpu_seconds": cpuUsed,
                                           "exact_sample": sample.count, "exact_sample_seconds": seconds(exactWall), "all_pairs_seconds_extrapolated": extrapolated,
                                           "agrees_with_all_pairs_on_sample": agree]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
+            try printJSON(summary)
         }
     
         /// Triage of the embeddings as `curate triage --embeddings` runs it (k estimated, redundancy 0.99, the
@@ -86,8 +85,8 @@ extension Bench {
             let used = cpuSeconds() - cpu
             let summary: [String: Any] = ["task": task, "count": result.clusters.count, "exact": result.exact, "k": result.k, "redundant": result.redundant.count,
                                           "ood": result.outOfDistribution.count, "silhouettes": result.silhouettes.map { [$0.k, $0.score] },
-                                          "seconds": Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18, "cpu_seconds": used]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
+                                          "seconds": seconds(wall), "cpu_seconds": used]
+            try printJSON(summary)
         }
 
         /// k-NN graph (k = 5) and near-duplicate pairs (cosine ≥ 0.98) of the embeddings, and the outliers, as
@@ -113,7 +112,14 @@ extension Bench {
                 try data.write(to: URL(fileURLWithPath: neighboursOut))
             }
             let summary: [String: Any] = ["task": task, "count": graph.count, "exact": graph.exact, "pairs": graph.pairs.count, "outliers": outliers.count,
-                                          "seconds": Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18, "cpu_seconds": used]
+                                          "seconds": seconds(wall), "cpu_seconds": used]
+            try printJSON(summary)
+        }
+
+        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+        /// One line of JSON, keys sorted (what run.sh and the peers' scripts read).
+        func printJSON(_ summary: [String: Any]) throws {
             print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
         }
     }
